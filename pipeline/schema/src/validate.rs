@@ -1,0 +1,359 @@
+//! Strict validation: a mapped JSON object becomes a typed [`Record`] only when every field is of the
+//! contract's shape and every code checks out. Failures name the field (`counterparty.id_number`) and the
+//! rule, never the value, because most values here are personal data.
+
+use chrono::{NaiveDate, Utc};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::divisions;
+use crate::identifiers::{check_org_code, check_resident_id, check_uscc, UsccCheck};
+use crate::record::{Category, CounterpartyKind, IdType, PenaltyKind, Record};
+
+/// One failed rule: the dotted field path and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+/// Every rule a record failed. Display joins them with `; ` for a one-line quarantine reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+pub struct ValidationErrors {
+    pub errors: Vec<FieldError>,
+}
+
+/// A record that passed, with the warnings worth keeping (e.g. a USCC from the early pilots whose check
+/// digit fails, which DOMAIN.md says to accept).
+#[derive(Debug, Clone)]
+pub struct Validated {
+    pub record: Record,
+    pub warnings: Vec<String>,
+}
+
+/// Validates a mapped record against `disclosure.v1`, with today's date for the "not in the future" rule.
+pub fn validate(value: &Value) -> Result<Validated, ValidationErrors> {
+    validate_on(value, Utc::now().date_naive())
+}
+
+/// [`validate`] with an explicit "today", for reproducible tests.
+pub fn validate_on(value: &Value, today: NaiveDate) -> Result<Validated, ValidationErrors> {
+    let record: Record = serde_path_to_error::deserialize(value).map_err(|error| {
+        let field = error.path().to_string();
+        ValidationErrors {
+            errors: vec![FieldError {
+                field: if field == "." { "record".into() } else { field },
+                message: without_quoted_values(&error.inner().to_string()),
+            }],
+        }
+    })?;
+    let mut checks = Checks::default();
+    checks.run(&record, today);
+    if checks.errors.is_empty() {
+        Ok(Validated { record, warnings: checks.warnings })
+    } else {
+        Err(ValidationErrors { errors: checks.errors })
+    }
+}
+
+/// serde's messages quote offending string values (`invalid type: string "张三"`); drop those quotes'
+/// contents so a type error on a personal field cannot leak it. Backtick-quoted parts (enum variants,
+/// field names) are kept: they are schema words, not data.
+fn without_quoted_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut inside = false;
+    for c in message.chars() {
+        if c == '"' {
+            if !inside {
+                out.push_str("\"…\"");
+            }
+            inside = !inside;
+        } else if !inside {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[derive(Default)]
+struct Checks {
+    errors: Vec<FieldError>,
+    warnings: Vec<String>,
+}
+
+impl Checks {
+    fn fail(&mut self, field: &str, message: impl Into<String>) {
+        self.errors.push(FieldError { field: field.into(), message: message.into() });
+    }
+
+    fn run(&mut self, record: &Record, today: NaiveDate) {
+        let expected_id = format!("{}:{}", record.source.name, record.source.key);
+        if record.source.name.is_empty() || record.source.key.is_empty() {
+            self.fail("source", "name and key must not be empty");
+        } else if record.record_id != expected_id {
+            self.fail("record_id", "must be the source name and source key joined by ':'");
+        }
+        if !divisions::is_known(&record.division_code) {
+            self.fail("division_code", "is not a GB/T 2260 division code (6 digits, in use 1981–2024)");
+        }
+        self.non_empty("agency.name", &record.agency.name);
+        self.uscc("agency.uscc", record.agency.uscc.as_deref());
+        if let Some(unit) = &record.source_unit {
+            self.non_empty("source_unit.name", &unit.name);
+            self.uscc("source_unit.uscc", unit.uscc.as_deref());
+        }
+        self.counterparty(record);
+        self.category_rules(record);
+        self.dates(record, today);
+        if record.major && record.legal_review.is_none() {
+            self.fail("legal_review", "is required when major is true");
+        }
+    }
+
+    fn non_empty(&mut self, field: &str, value: &str) {
+        if value.trim().is_empty() {
+            self.fail(field, "must not be empty");
+        }
+    }
+
+    fn uscc(&mut self, field: &str, code: Option<&str>) {
+        match code.map(check_uscc) {
+            None | Some(Ok(UsccCheck::Valid)) | Some(Ok(UsccCheck::Placeholder)) => {}
+            Some(Ok(UsccCheck::CheckDigitMismatch)) => self.warnings.push(format!(
+                "{field}: check digit does not match (accepted: early pilot codes may fail it)"
+            )),
+            Some(Err(problem)) => self.fail(field, format!("is not a unified social credit code: {problem}")),
+        }
+    }
+
+    fn person_id(&mut self, field: &str, id_type: Option<IdType>, id_number: Option<&str>) {
+        let Some(id_number) = id_number else { return };
+        match id_type {
+            Some(IdType::ResidentId) => {
+                if let Err(problem) = check_resident_id(id_number) {
+                    self.fail(field, format!("is not a valid resident ID: {problem}"));
+                }
+            }
+            Some(_) => {
+                if id_number.trim().is_empty() {
+                    self.fail(field, "must not be empty");
+                }
+            }
+            None => self.fail(field, "needs an id_type beside it"),
+        }
+    }
+
+    fn counterparty(&mut self, record: &Record) {
+        let party = &record.counterparty;
+        self.non_empty("counterparty.name", &party.name);
+        self.uscc("counterparty.uscc", party.uscc.as_deref());
+        if let Some(code) = &party.org_code {
+            if let Err(problem) = check_org_code(code) {
+                self.fail("counterparty.org_code", format!("is not a valid organisation code: {problem}"));
+            }
+        }
+        if let Some(rep) = &party.legal_rep {
+            self.non_empty("counterparty.legal_rep.name", &rep.name);
+            self.person_id("counterparty.legal_rep.id_number", rep.id_type, rep.id_number.as_deref());
+        }
+        self.person_id("counterparty.id_number", party.id_type, party.id_number.as_deref());
+        if party.kind == CounterpartyKind::LegalPerson && party.id_number.is_some() {
+            self.fail("counterparty.id_number", "belongs to natural persons; a legal person's representative goes in legal_rep");
+        }
+    }
+
+    fn category_rules(&mut self, record: &Record) {
+        if record.random_check.is_some() && record.category != Category::Inspection {
+            self.fail("random_check", "applies to inspections only");
+        }
+        if record.category == Category::Penalty {
+            if record.penalty_kinds.is_empty() {
+                self.fail("penalty_kinds", "a penalty needs at least one penalty kind");
+            }
+            if record.penalty_kinds.contains(&PenaltyKind::Fine) && record.fine_amount.is_none() {
+                self.fail("fine_amount", "is required when penalty_kinds contains fine");
+            }
+        } else if !record.penalty_kinds.is_empty() {
+            self.fail("penalty_kinds", "applies to penalties only");
+        }
+    }
+
+    fn dates(&mut self, record: &Record, today: NaiveDate) {
+        // One day of slack: a decision dated "today" in UTC+8 is still "tomorrow" for a UTC clock.
+        if record.decided_on > today + chrono::Days::new(1) {
+            self.fail("decided_on", "lies in the future");
+        }
+        for (field, date) in [("valid_until", record.valid_until), ("publicity_until", record.publicity_until)] {
+            if date.is_some_and(|date| date < record.decided_on) {
+                self.fail(field, "lies before decided_on");
+            }
+        }
+        if let Some(license) = &record.license {
+            if let (Some(from), Some(to)) = (license.valid_from, license.valid_to) {
+                if to < from {
+                    self.fail("license.valid_to", "lies before license.valid_from");
+                }
+            }
+        }
+    }
+}
+
+/// The hash that decides whether a re-exported record changed: the record without the hub-assigned
+/// `version` and without `source.fetched_at`, which differs on every export of the same content.
+pub fn content_hash(record: &Record) -> String {
+    let mut stable = record.clone();
+    stable.version = None;
+    stable.source.fetched_at.clear();
+    let bytes = serde_json::to_vec(&stable).unwrap_or_default();
+    hex::encode(Sha256::digest(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 21).unwrap()
+    }
+
+    fn penalty() -> Value {
+        json!({
+            "record_id": "finance-oa:CZCF-2017-0001",
+            "category": "penalty",
+            "status": "in_force",
+            "procedure": "ordinary",
+            "division_code": "371523",
+            "agency": {"name": "茌平县财政局"},
+            "document_no": "茌财罚〔2017〕12号",
+            "counterparty": {"name": "张三", "kind": "natural_person", "id_type": "resident_id", "id_number": "11010519491231002X"},
+            "penalty_kinds": ["warning", "fine"],
+            "fine_amount": "5000.00",
+            "decided_on": "2017-10-12",
+            "publicity_until": "2018-10-12",
+            "source": {"name": "finance-oa", "key": "CZCF-2017-0001", "fetched_at": "2026-01-01T00:00:00Z"}
+        })
+    }
+
+    fn errors_of(value: &Value) -> Vec<String> {
+        validate_on(value, today()).unwrap_err().errors.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn a_complete_penalty_validates_and_round_trips() {
+        let validated = validate_on(&penalty(), today()).unwrap();
+        assert!(validated.warnings.is_empty());
+        let back = serde_json::to_value(&validated.record).unwrap();
+        let mut expected = penalty();
+        expected["classification"] = json!("public");
+        assert_eq!(back, expected);
+    }
+
+    #[test]
+    fn unknown_enum_names_the_field() {
+        let mut value = penalty();
+        value["status"] = json!("cancelled");
+        let errors = errors_of(&value);
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].starts_with("status: unknown variant `cancelled`"), "{errors:?}");
+    }
+
+    #[test]
+    fn unknown_field_is_refused() {
+        let mut value = penalty();
+        value["counterparty"]["nickname"] = json!("x");
+        assert!(errors_of(&value)[0].contains("unknown field `nickname`"));
+    }
+
+    #[test]
+    fn failed_resident_id_check_digit_names_field_not_value() {
+        let mut value = penalty();
+        value["counterparty"]["id_number"] = json!("110105194912310021");
+        let errors = errors_of(&value);
+        assert_eq!(errors, vec!["counterparty.id_number: is not a valid resident ID: check digit does not match"]);
+    }
+
+    #[test]
+    fn type_errors_do_not_echo_string_values() {
+        let mut value = penalty();
+        value["major"] = json!("张三的电话13812345678");
+        let errors = errors_of(&value);
+        assert!(errors[0].starts_with("major:"), "{errors:?}");
+        assert!(!errors[0].contains("13812345678"), "{errors:?}");
+    }
+
+    #[test]
+    fn unknown_division_and_fine_without_amount_are_all_reported() {
+        let mut value = penalty();
+        value["division_code"] = json!("379999");
+        value.as_object_mut().unwrap().remove("fine_amount");
+        let errors = errors_of(&value);
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].starts_with("division_code:"));
+        assert!(errors[1].starts_with("fine_amount:"));
+    }
+
+    #[test]
+    fn uscc_check_digit_mismatch_is_a_warning() {
+        let mut value = penalty();
+        value["agency"]["uscc"] = json!("11371523004211234Y");
+        let validated = validate_on(&value, today()).unwrap();
+        assert_eq!(validated.warnings.len(), 1);
+        assert!(validated.warnings[0].starts_with("agency.uscc"));
+    }
+
+    #[test]
+    fn malformed_uscc_and_org_code_are_errors() {
+        let mut value = penalty();
+        value["counterparty"] = json!({"name": "某公司", "kind": "legal_person", "uscc": "91-bad", "org_code": "D2143569-1"});
+        let errors = errors_of(&value);
+        assert!(errors.iter().any(|e| e.starts_with("counterparty.uscc:")));
+        assert!(errors.iter().any(|e| e.starts_with("counterparty.org_code:")));
+    }
+
+    #[test]
+    fn major_needs_legal_review_and_random_check_needs_inspection() {
+        let mut value = penalty();
+        value["major"] = json!(true);
+        value["random_check"] = json!(true);
+        let errors = errors_of(&value);
+        assert!(errors.iter().any(|e| e.starts_with("legal_review:")));
+        assert!(errors.iter().any(|e| e.starts_with("random_check:")));
+    }
+
+    #[test]
+    fn record_id_must_match_lineage_and_dates_must_be_ordered() {
+        let mut value = penalty();
+        value["record_id"] = json!("other:1");
+        value["publicity_until"] = json!("2016-01-01");
+        value["decided_on"] = json!("2017-10-12");
+        let errors = errors_of(&value);
+        assert!(errors.iter().any(|e| e.starts_with("record_id:")));
+        assert!(errors.iter().any(|e| e.starts_with("publicity_until:")));
+    }
+
+    #[test]
+    fn content_hash_ignores_version_and_fetch_time_only() {
+        let a = validate_on(&penalty(), today()).unwrap().record;
+        let mut b = a.clone();
+        b.version = Some(7);
+        b.source.fetched_at = "2027-01-01T00:00:00Z".into();
+        assert_eq!(content_hash(&a), content_hash(&b));
+        b.status = crate::record::Status::Revoked;
+        assert_ne!(content_hash(&a), content_hash(&b));
+    }
+
+    #[test]
+    fn debug_output_hides_personal_data() {
+        let record = validate_on(&penalty(), today()).unwrap().record;
+        let debug = format!("{record:?}");
+        assert!(!debug.contains("张三") && !debug.contains("11010519491231002X"), "{debug}");
+    }
+}
