@@ -8,12 +8,14 @@
 //! - [`identifiers`]: check digits of resident IDs, USCCs and organisation codes (DOMAIN.md).
 //! - [`divisions`]: GB/T 2260 division codes (embedded, 1981–2024) and area containment.
 //! - [`amount`]: exact yuan amounts.
+//! - [`intake`]: the trait connectors hand their records to.
 //!
 //! The schema has no I/O: the reference data is compiled in, so validation is the same everywhere.
 
 pub mod amount;
 pub mod divisions;
 pub mod identifiers;
+pub mod intake;
 pub mod record;
 pub mod validate;
 

@@ -1,0 +1,170 @@
+//! The three error types of the crate, one per stage: a mapping file that does not compile, a source
+//! document that cannot be split into records, and one record that does not map.
+//!
+//! None of them ever carries a value read from a source record that could be personal data: they
+//! name the file, the line, the source key and the field instead (see the crate header).
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// One problem in a mapping file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappingError {
+    /// The mapping file, as given to [`crate::Mapping::load`] or [`crate::Mapping::parse`].
+    pub path: PathBuf,
+    /// 1-based line of the offending key or value; `None` when the problem is the whole file
+    /// (it cannot be read, or a required table is missing).
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for MappingError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{}: {}", self.path.display(), line, self.message),
+            None => write!(f, "{}: {}", self.path.display(), self.message),
+        }
+    }
+}
+
+/// Every problem found in a mapping file, not just the first: a mapping author fixes them all in
+/// one round. `Display` prints one `path:line: message` per line, in file order.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", render_lines(.errors))]
+pub struct MappingErrors {
+    pub errors: Vec<MappingError>,
+}
+
+impl MappingErrors {
+    pub fn errors(&self) -> &[MappingError] {
+        &self.errors
+    }
+}
+
+fn render_lines(errors: &[MappingError]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A source document that cannot be split into records: bad encoding, malformed XML/JSON/CSV,
+/// a root element that does not match the mapping, no records at all.
+///
+/// Retrying does not help: the department must re-export the document (or the mapping must be fixed
+/// when the document has a shape the mapping does not expect).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", render_document_error(self))]
+pub struct DocumentError {
+    /// The file path or name the document came from.
+    pub origin: String,
+    /// 1-based line of the problem when it has one.
+    pub line: Option<u64>,
+    pub message: String,
+}
+
+impl DocumentError {
+    pub(crate) fn at(origin: &str, line: u64, message: impl Into<String>) -> DocumentError {
+        DocumentError {
+            origin: origin.to_string(),
+            line: Some(line),
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn whole(origin: &str, message: impl Into<String>) -> DocumentError {
+        DocumentError {
+            origin: origin.to_string(),
+            line: None,
+            message: message.into(),
+        }
+    }
+}
+
+fn render_document_error(error: &DocumentError) -> String {
+    match error.line {
+        Some(line) => format!("{}:{}: {}", error.origin, line, error.message),
+        None => format!("{}: {}", error.origin, error.message),
+    }
+}
+
+/// One source record that does not map: a missing key, an unknown code, a bad date or amount.
+///
+/// The record goes to quarantine; retrying the same record with the same mapping fails the same way,
+/// so the fix is in the mapping (a code table entry) or at the department (the data).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", render_record_error(self))]
+pub struct RecordError {
+    pub origin: String,
+    /// Line where the record starts in its document.
+    pub line: u64,
+    /// The record's source key, when it could be read.
+    pub source_key: Option<String>,
+    /// The disclosure.v1 field being mapped (`key` for the source key, `record` for the record as a whole).
+    pub field: String,
+    pub message: String,
+}
+
+fn render_record_error(error: &RecordError) -> String {
+    match &error.source_key {
+        Some(key) => format!(
+            "{}:{}: record {}: {}: {}",
+            error.origin, error.line, key, error.field, error.message
+        ),
+        None => format!(
+            "{}:{}: {}: {}",
+            error.origin, error.line, error.field, error.message
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mapping_errors_print_one_line_each_with_and_without_a_line() {
+        let errors = MappingErrors {
+            errors: vec![
+                MappingError {
+                    path: PathBuf::from("m.toml"),
+                    line: Some(3),
+                    message: "first".into(),
+                },
+                MappingError {
+                    path: PathBuf::from("m.toml"),
+                    line: None,
+                    message: "second".into(),
+                },
+            ],
+        };
+        assert_eq!(errors.to_string(), "m.toml:3: first\nm.toml: second");
+    }
+
+    #[test]
+    fn document_error_prints_origin_and_optional_line() {
+        assert_eq!(
+            DocumentError::at("a.xml", 7, "bad").to_string(),
+            "a.xml:7: bad"
+        );
+        assert_eq!(
+            DocumentError::whole("a.xml", "bad").to_string(),
+            "a.xml: bad"
+        );
+    }
+
+    #[test]
+    fn record_error_prints_key_and_field_and_omits_a_missing_key() {
+        let mut error = RecordError {
+            origin: "a.xml".into(),
+            line: 4,
+            source_key: Some("K-1".into()),
+            field: "status".into(),
+            message: "bad".into(),
+        };
+        assert_eq!(error.to_string(), "a.xml:4: record K-1: status: bad");
+        error.source_key = None;
+        assert_eq!(error.to_string(), "a.xml:4: status: bad");
+    }
+}

@@ -1,0 +1,611 @@
+//! Declarative mappings from department systems to `disclosure.v1` records.
+//!
+//! Each department system exports its enforcement cases in its own shape: GBK XML with Chinese
+//! element names and amounts in 万元, UTF-8 XML with numeric codes, JSON, CSV. A *mapping* is one
+//! TOML file per system (in `mappings/`) that says, field by field, how a case in that shape
+//! becomes a `disclosure.v1` record (CONTRACT §3). This crate loads a mapping once — parsed,
+//! checked and compiled into a ready form, with every mistake reported as `path:line: message` —
+//! then splits source documents into source records and maps each record.
+//!
+//! ```no_run
+//! # use dhub_mapping::{Mapping, MapContext};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mapping = Mapping::load("mappings/finance-oa.toml".as_ref())?;
+//! let bytes = std::fs::read("export.xml")?;
+//! let context = MapContext { source_name: "finance-bureau-oa".into(), fetched_at: "2026-01-01T00:00:00Z".into() };
+//! for record in mapping.read_document(&bytes, "export.xml")? {
+//!     let normalized = mapping.apply(&record, &context)?;   // a disclosure.v1 object, minus `version`
+//!     println!("{normalized}");
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # Layout
+//!
+//! - `lib.rs`: the public API ([`Mapping`], [`MapContext`], [`SourceFormat`]) and this format reference.
+//! - `compile.rs`: mapping file → [`Mapping`]; all validation of mapping files lives here.
+//! - `toml_tree.rs`: the TOML file as a tree with a line on every key and value (via `toml_edit`).
+//! - `targets.rs`: the disclosure.v1 fields a mapping may fill, with their shapes.
+//! - `plan.rs`: compiled field rules (paths, constants, code tables, conditions) and their evaluation.
+//! - `convert.rs`: amounts (元/万元 → `"5000.00"`, decimal arithmetic on text) and dates.
+//! - `record.rs`: [`SourceRecord`], the owned record tree, path lookups, the raw JSON form for quarantine.
+//! - `document/`: bytes → records: `decode.rs` (encodings, line of a bad byte), `xml.rs`, `json.rs`
+//!   (JSON and JSONL), `csv.rs`.
+//! - `error.rs`: [`MappingErrors`], [`DocumentError`], [`RecordError`].
+//! - `tests/golden/<case>/`: one folder per end-to-end case, run by `tests/golden.rs`.
+//!
+//! # Mapping file format
+//!
+//! ```toml
+//! [mapping]
+//! name = "market-supervision"   # required
+//! version = "1"                 # required, a string; recorded in each record's lineage
+//! format = "xml"                # required: xml | json | jsonl | csv
+//! records = "CaseExport/Case"   # see below
+//! key = { path = "@id" }        # required: the case's id in the source system
+//! encoding = "GBK"              # optional, see "Encodings"
+//! delimiter = ","               # optional, csv only (one ASCII character, e.g. "\t")
+//!
+//! [fields]                      # one entry per disclosure.v1 field
+//! category = { path = "CaseType", codes = "case_type", required = true }
+//! "agency.name" = { path = "Org" }
+//! penalty_kinds = { path = "PenaltyTypes/Type", list = true, codes = "penalty_kind" }
+//! fine_amount = { path = "FineYuan", amount = "yuan" }
+//! decided_on = { path = "DecisionDate", date = "%Y%m%d" }
+//!
+//! [codes.case_type]             # a code table: source code = output value
+//! "CF" = "penalty"
+//! ```
+//!
+//! ## `[mapping]`
+//!
+//! - `records` — which part of a document is one record.
+//!   - **xml** (required): the element path from the root element to a record element,
+//!     `"执法信息导出/案件"`. The root must be the first element of the path (else the document is
+//!     rejected: it is probably the wrong mapping); every element at the path is a record; a file
+//!     with none is rejected. `records = "案件"` makes the root itself the one record.
+//!   - **json** (optional, default `""`, the whole document): a JSON pointer to an array of record
+//!     objects, or to one record object. An empty array is zero records, not an error.
+//!   - **jsonl** / **csv**: not allowed; every non-blank line / every row after the header is a record.
+//! - `key` — `{ path = "…" }`, or `{ concat = [...], separator = "…" }` (see below). Every record
+//!   must have a key; `record_id` is `"<source name>:<key>"`.
+//!
+//! ## Paths
+//!
+//! A `path` is read relative to the record, in the syntax of the format:
+//!
+//! | format | path | means |
+//! |---|---|---|
+//! | xml | `a/b` | the text of every `<b>` inside every `<a>` in the record element |
+//! | xml | `a/b/@c` | attribute `c` of those elements; `@c` alone: an attribute of the record element |
+//! | xml | `.` | the record element's own text |
+//! | json, jsonl | `/a/b` | a JSON pointer (RFC 6901) into the record object |
+//! | csv | `列名` | the column with that header name (checked against each file's header) |
+//!
+//! Values are trimmed; an empty value (empty element, empty column, `""`, `null`) counts as absent.
+//! JSON numbers and booleans are read as their text (`0.5`, `true`). A path may find several values
+//! (repeated XML elements, a JSON array): that is only allowed for list fields (`list = true`).
+//!
+//! ## Field rules
+//!
+//! A field is a table (inline or `[fields.x]`), or an array of tables tried in order (below).
+//! Field names are disclosure.v1 fields; dotted names fill nested objects (`"agency.name"`,
+//! `"counterparty.legal_rep.name"`, `"legal_review.passed"`, `"license.valid_from"`), and may also be
+//! written as nested TOML tables (`[fields.agency]` + `name = {…}`). Unknown names are errors (with
+//! a "did you mean"); `record_id`, `source` and `version` are not mappable. A rule has exactly one
+//! source:
+//!
+//! - `path = "…"` — a value from the record.
+//! - `value = …` — a constant: a string, `true`/`false`, or an array of strings.
+//! - `concat = [ { path = "违法行为" }, { text = "：" }, { path = "违法事实" } ]` — the parts joined
+//!   in order, with an optional `separator = "…"` between parts. Absent parts are skipped; when no
+//!   path part has a value, the field is absent.
+//!
+//! and at most one conversion:
+//!
+//! - `codes = "table"` — look the value up in `[codes.table]` (exact match after trimming). A
+//!   table maps to strings, or to booleans (`"是" = true`); the entry `"*"` catches any code not
+//!   listed. A code with no entry and no `"*"` fails the record, naming the field, the table and
+//!   the code (the code is left out when the field may hold personal data).
+//! - `date = "%Y年%m月%d日"` (or an array of formats, tried in order) — chrono `strftime` formats; the
+//!   output is `YYYY-MM-DD`. `%m`/`%d` accept `1` as well as `01`. Formats are checked at load.
+//! - `amount = "yuan"` (元) or `"wan_yuan"` (万元) — the output is yuan with exactly two decimals
+//!   (`0.5` 万元 → `"5000.00"`), computed on the decimal text, never with floats. Full-width digits
+//!   are accepted; signs, thousands separators and units are not; an amount finer than a fen fails.
+//!
+//! and optionally:
+//!
+//! - `split = "、"` — one text holds several values: split, trim, drop empty items. Makes a list.
+//! - `list = true` — the field is a list of every value the path finds (`PenaltyTypes/Type`).
+//!   With `codes`, every item is mapped.
+//! - `default = …` — the output value when the source is absent (not run through `codes`).
+//! - `required = true` — an absent value (and no default) fails the record.
+//! - `when = { path = "当事人/@类别", equals = "自然人" }` — the rule only applies when the
+//!   condition holds; also `in = ["1", "是"]` or `present = true|false`. Compared with the trimmed
+//!   source text, before any code table.
+//!
+//! Field shapes are checked at load: `random_check`, `major`, `legal_review.passed` need booleans
+//! (a boolean code table or a boolean `value`); `penalty_kinds` needs a list; everything else text.
+//!
+//! **Several rules** — `status = [ { value = "revoked", when = { path = "撤销标志", equals = "1" } },
+//! { path = "状态", codes = "status", default = "in_force" } ]`: rules whose condition holds are
+//! tried in order and the first that gives a value wins; when none does, the field is left out.
+//!
+//! ## Encodings
+//!
+//! A byte order mark wins. Otherwise XML uses the encoding of its declaration
+//! (`<?xml version="1.0" encoding="GBK"?>`), then the mapping's `encoding`, then UTF-8; JSON, JSONL
+//! and CSV use the mapping's `encoding` or UTF-8. Any label encoding_rs knows works (GBK,
+//! GB18030, Big5, …). Bytes that are invalid in the encoding reject the file, naming the line.
+//!
+//! # Output
+//!
+//! [`Mapping::apply`] returns a JSON object: the mapped fields (absent ones left out, nested objects
+//! only when one of their fields is present), `record_id` = `"<source name>:<key>"` and
+//! `source` = `{ "name", "key", "fetched_at" }`. It does not emit `version` (the hub assigns it) and
+//! does not validate values against the schema (that is `dhub-schema`'s job): it only guarantees that
+//! the mapping did what it declares.
+//!
+//! # Personal data
+//!
+//! Source records hold names, ID numbers, addresses and phone numbers. Errors and `Debug` output name
+//! files, lines, source keys, fields, paths and code tables, never values read from a record —
+//! except unknown codes of non-personal fields, and a date or amount's *shape* (`9999年99月99日`)
+//! with digits and letters masked.
+
+mod compile;
+mod convert;
+mod document;
+mod error;
+mod plan;
+mod record;
+mod targets;
+mod toml_tree;
+
+use std::fmt;
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+pub use error::{DocumentError, MappingError, MappingErrors, RecordError};
+pub use record::SourceRecord;
+
+use plan::{FieldPlan, Source};
+
+/// How a department's documents are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SourceFormat {
+    Xml,
+    Json,
+    Jsonl,
+    Csv,
+}
+
+impl SourceFormat {
+    pub fn from_name(name: &str) -> Option<SourceFormat> {
+        match name {
+            "xml" => Some(SourceFormat::Xml),
+            "json" => Some(SourceFormat::Json),
+            "jsonl" => Some(SourceFormat::Jsonl),
+            "csv" => Some(SourceFormat::Csv),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceFormat::Xml => "xml",
+            SourceFormat::Json => "json",
+            SourceFormat::Jsonl => "jsonl",
+            SourceFormat::Csv => "csv",
+        }
+    }
+}
+
+impl fmt::Display for SourceFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a mapped record needs to know besides its source record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapContext {
+    /// The configured source (`[[source]] name`); prefixes `record_id`.
+    pub source_name: String,
+    /// When the record was fetched (RFC 3339), recorded in `source.fetched_at`.
+    pub fetched_at: String,
+}
+
+/// A compiled mapping: checked once at load, then applied to any number of records.
+/// `Send + Sync`; share it with `Arc`.
+#[derive(Debug)]
+pub struct Mapping {
+    name: String,
+    version: String,
+    format: SourceFormat,
+    /// XML: element path from the root to a record.
+    records_path: Vec<String>,
+    /// JSON: pointer to the array of records (or the record).
+    json_pointer: String,
+    key: Source,
+    fields: Vec<FieldPlan>,
+    encoding: Option<&'static encoding_rs::Encoding>,
+    delimiter: u8,
+    /// CSV: every column the mapping reads.
+    csv_columns: Vec<String>,
+}
+
+impl Mapping {
+    /// Reads and compiles a mapping file.
+    pub fn load(path: &Path) -> Result<Mapping, MappingErrors> {
+        let text = std::fs::read_to_string(path).map_err(|error| MappingErrors {
+            errors: vec![MappingError {
+                path: path.to_path_buf(),
+                line: None,
+                message: format!("cannot read the mapping file: {error}"),
+            }],
+        })?;
+        Mapping::parse(&text, path)
+    }
+
+    /// Compiles mapping text; `path` is only used in error messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Mapping, MappingErrors> {
+        compile::compile(text, path)
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The mapping's own version, recorded in each record's lineage.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    pub fn format(&self) -> SourceFormat {
+        self.format
+    }
+
+    /// Parses a whole source document (file bytes) into its source records. `origin` is the file
+    /// path or name used in errors.
+    pub fn read_document(
+        &self,
+        bytes: &[u8],
+        origin: &str,
+    ) -> Result<Vec<SourceRecord>, DocumentError> {
+        document::read_document(self, bytes, origin)
+    }
+
+    /// Maps one source record to a disclosure.v1 object (without `version`). Errors name origin,
+    /// line, source key (if found) and the field.
+    pub fn apply(&self, record: &SourceRecord, ctx: &MapContext) -> Result<Value, RecordError> {
+        let failure = |key: Option<&str>, field: &str, message: String| RecordError {
+            origin: record.origin().to_string(),
+            line: record.line(),
+            source_key: key.map(str::to_string),
+            field: field.to_string(),
+            message,
+        };
+        let expected = match self.format {
+            SourceFormat::Xml => "xml",
+            SourceFormat::Json | SourceFormat::Jsonl => "json",
+            SourceFormat::Csv => "csv",
+        };
+        if record.body.kind() != expected {
+            return Err(failure(
+                None,
+                "record",
+                format!(
+                    "the record was read as {}, but mapping `{}` reads {}",
+                    record.body.kind(),
+                    self.name,
+                    self.format
+                ),
+            ));
+        }
+        let keys = self
+            .key
+            .texts(record)
+            .map_err(|message| failure(None, "key", message))?;
+        let key = match keys.as_slice() {
+            [key] => key.clone(),
+            [] => {
+                return Err(failure(
+                    None,
+                    "key",
+                    format!(
+                        "the record has no key: {} is missing or empty",
+                        self.key.describe()
+                    ),
+                ))
+            }
+            more => {
+                return Err(failure(
+                    None,
+                    "key",
+                    format!(
+                        "the key path {} has {} values; it must find exactly one",
+                        self.key.describe(),
+                        more.len()
+                    ),
+                ))
+            }
+        };
+
+        let mut output = Map::new();
+        output.insert(
+            "record_id".into(),
+            Value::String(format!("{}:{}", ctx.source_name, key)),
+        );
+        let mut source = Map::new();
+        source.insert("name".into(), Value::String(ctx.source_name.clone()));
+        source.insert("key".into(), Value::String(key.clone()));
+        source.insert("fetched_at".into(), Value::String(ctx.fetched_at.clone()));
+        output.insert("source".into(), Value::Object(source));
+
+        for plan in &self.fields {
+            let value = plan
+                .evaluate(record)
+                .map_err(|message| failure(Some(&key), plan.target.name, message))?;
+            if let Some(value) = value {
+                insert_nested(&mut output, plan.target.name, value);
+            }
+        }
+        Ok(Value::Object(output))
+    }
+
+    /// Reads a document and maps every record: what `dhub map` prints. A document that cannot be
+    /// read fails as a whole; each record maps or fails on its own.
+    pub fn map_document(
+        &self,
+        bytes: &[u8],
+        origin: &str,
+        ctx: &MapContext,
+    ) -> Result<Vec<Result<Value, RecordError>>, DocumentError> {
+        Ok(self
+            .read_document(bytes, origin)?
+            .iter()
+            .map(|record| self.apply(record, ctx))
+            .collect())
+    }
+}
+
+/// Puts `value` at a dotted field name, creating the objects on the way. Target names come from a
+/// fixed list with no name that is also a prefix object, so a non-object is never in the way.
+fn insert_nested(output: &mut Map<String, Value>, dotted: &str, value: Value) {
+    let mut segments: Vec<&str> = dotted.split('.').collect();
+    let Some(last) = segments.pop() else {
+        return;
+    };
+    let mut current = output;
+    for segment in segments {
+        let entry = current
+            .entry(segment.to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !entry.is_object() {
+            *entry = Value::Object(Map::new());
+        }
+        let Value::Object(next) = entry else {
+            return;
+        };
+        current = next;
+    }
+    current.insert(last.to_string(), value);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn context() -> MapContext {
+        MapContext {
+            source_name: "src".into(),
+            fetched_at: "2026-01-01T00:00:00Z".into(),
+        }
+    }
+
+    const CSV_MAPPING: &str = r#"
+[mapping]
+name = "t"
+version = "7"
+format = "csv"
+key = { path = "编号" }
+[fields]
+category = { value = "penalty" }
+"agency.name" = { path = "机关" }
+"counterparty.legal_rep.name" = { path = "法人" }
+"legal_review.passed" = { path = "审核", codes = "yn" }
+[codes.yn]
+"是" = true
+"否" = false
+"#;
+
+    #[test]
+    fn mapping_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Mapping>();
+        assert_send_sync::<SourceRecord>();
+    }
+
+    #[test]
+    fn apply_builds_nested_objects_record_id_and_source() {
+        let mapping = Mapping::parse(CSV_MAPPING, Path::new("t.toml")).unwrap();
+        assert_eq!(
+            (mapping.name(), mapping.version(), mapping.format()),
+            ("t", "7", SourceFormat::Csv)
+        );
+        let records = mapping
+            .read_document("编号,机关,法人,审核\nA-1,某局,,是\n".as_bytes(), "in.csv")
+            .unwrap();
+        let value = mapping.apply(&records[0], &context()).unwrap();
+        assert_eq!(
+            value,
+            json!({
+                "record_id": "src:A-1",
+                "source": {"name": "src", "key": "A-1", "fetched_at": "2026-01-01T00:00:00Z"},
+                "category": "penalty",
+                "agency": {"name": "某局"},
+                "legal_review": {"passed": true}
+            }),
+            "the empty legal_rep leaves no counterparty object; no version"
+        );
+    }
+
+    #[test]
+    fn a_missing_key_fails_the_record_without_a_key() {
+        let mapping = Mapping::parse(CSV_MAPPING, Path::new("t.toml")).unwrap();
+        let records = mapping
+            .read_document("编号,机关,法人,审核\n ,某局,,是\n".as_bytes(), "in.csv")
+            .unwrap();
+        let error = mapping.apply(&records[0], &context()).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "in.csv:2: key: the record has no key: `编号` is missing or empty"
+        );
+    }
+
+    #[test]
+    fn a_record_of_another_format_is_refused() {
+        let mapping = Mapping::parse(CSV_MAPPING, Path::new("t.toml")).unwrap();
+        let record = SourceRecord::from_raw_text(
+            r#"{"origin":"a.jsonl","line":3,"format":"json","record":{"编号":"1"}}"#,
+        )
+        .unwrap();
+        let error = mapping.apply(&record, &context()).unwrap_err();
+        assert_eq!(error.field, "record");
+        assert_eq!(error.line, 3);
+    }
+
+    #[test]
+    fn a_quarantined_record_replays_after_a_fix() {
+        let broken = CSV_MAPPING.replace("\"否\" = false", "");
+        let broken = Mapping::parse(&broken, Path::new("t.toml")).unwrap();
+        let records = broken
+            .read_document(
+                "编号,机关,法人,审核\nA-2,某局,张三,否\n".as_bytes(),
+                "in.csv",
+            )
+            .unwrap();
+        let error = broken.apply(&records[0], &context()).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "in.csv:2: record A-2: legal_review.passed: code `否` is not in code table `yn`; add it to [codes.yn] or give the table a \"*\" fallback"
+        );
+        let kept = records[0].raw_text();
+        let fixed = Mapping::parse(CSV_MAPPING, Path::new("t.toml")).unwrap();
+        let replayed = SourceRecord::from_raw_text(&kept).unwrap();
+        let value = fixed.apply(&replayed, &context()).unwrap();
+        assert_eq!(value["legal_review"]["passed"], json!(false));
+        assert_eq!(value["counterparty"]["legal_rep"]["name"], json!("张三"));
+    }
+
+    #[test]
+    fn load_reports_an_unreadable_file() {
+        let error = Mapping::load(Path::new("/nonexistent/m.toml")).unwrap_err();
+        assert!(error
+            .to_string()
+            .starts_with("/nonexistent/m.toml: cannot read the mapping file"));
+    }
+
+    #[test]
+    fn load_reads_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.toml");
+        std::fs::write(&path, CSV_MAPPING).unwrap();
+        assert_eq!(Mapping::load(&path).unwrap().name(), "t");
+    }
+
+    #[test]
+    fn map_document_maps_each_record_on_its_own() {
+        let mapping = Mapping::parse(CSV_MAPPING, Path::new("t.toml")).unwrap();
+        let results = mapping
+            .map_document(
+                "编号,机关,法人,审核\n1,a,,是\n2,b,,也许\n".as_bytes(),
+                "in.csv",
+                &context(),
+            )
+            .unwrap();
+        assert!(results[0].is_ok());
+        assert_eq!(
+            results[1].as_ref().unwrap_err().source_key.as_deref(),
+            Some("2")
+        );
+    }
+
+    /// A mapping that is wrong in every way a record can trip over, fed personal data: no error
+    /// message may contain any of it.
+    #[test]
+    fn record_errors_never_contain_personal_values() {
+        let mapping = Mapping::parse(
+            r#"
+[mapping]
+name = "t"
+version = "1"
+format = "xml"
+records = "R/C"
+key = { path = "@id" }
+[fields]
+decided_on = { path = "当事人/证件号码", date = "%Y%m%d" }
+fine_amount = { path = "当事人/电话", amount = "yuan" }
+"counterparty.name" = { path = "当事人/名称", codes = "names" }
+"counterparty.address" = { path = "当事人/住址", required = true }
+facts = { path = "当事人/住址" }
+[codes.names]
+"x" = "y"
+"#,
+            Path::new("t.toml"),
+        )
+        .unwrap();
+        let personal = [
+            "11010519491231002X",
+            "13812345678",
+            "张三丰",
+            "茌平县振兴路1号",
+        ];
+        let variants = [
+            "<当事人><证件号码>11010519491231002X</证件号码></当事人>",
+            "<当事人><电话>13812345678x</电话></当事人>",
+            "<当事人><名称>张三丰</名称></当事人>",
+            "<当事人><住址></住址></当事人>",
+            "<当事人><住址>茌平县振兴路1号</住址><住址>茌平县振兴路1号</住址></当事人>",
+        ];
+        for (index, body) in variants.iter().enumerate() {
+            let document = format!("<R><C id=\"K{index}\">{body}</C></R>");
+            let records = mapping
+                .read_document(document.as_bytes(), "in.xml")
+                .unwrap();
+            let error = mapping.apply(&records[0], &context()).unwrap_err();
+            let shown = format!("{error} {error:?} {:?}", records[0]);
+            for value in personal {
+                assert!(!shown.contains(value), "{value} leaked: {shown}");
+            }
+        }
+    }
+
+    #[test]
+    fn dot_path_reads_the_record_elements_own_text() {
+        let mapping = Mapping::parse(
+            "[mapping]\nname = \"t\"\nversion = \"1\"\nformat = \"xml\"\nrecords = \"R/C\"\nkey = { path = \"@id\" }\n[fields]\nremarks = { path = \".\" }\n",
+            Path::new("t.toml"),
+        )
+        .unwrap();
+        let records = mapping
+            .read_document("<R><C id=\"1\"> 备注文字 <x/></C></R>".as_bytes(), "in.xml")
+            .unwrap();
+        let value = mapping.apply(&records[0], &context()).unwrap();
+        assert_eq!(value["remarks"], json!("备注文字"));
+    }
+
+    #[test]
+    fn insert_nested_creates_and_reuses_objects() {
+        let mut output = Map::new();
+        insert_nested(&mut output, "counterparty.legal_rep.name", json!("a"));
+        insert_nested(&mut output, "counterparty.name", json!("b"));
+        assert_eq!(
+            Value::Object(output),
+            json!({"counterparty": {"name": "b", "legal_rep": {"name": "a"}}})
+        );
+    }
+}

@@ -1,0 +1,466 @@
+//! Source records: one case as read from a department's document, in a small owned tree, and the
+//! path lookups a mapping does on it.
+//!
+//! A record can be written out as JSON (`raw_text`) and read back (`from_raw_text`) so that the
+//! quarantine can keep a record that did not map and replay it through a fixed mapping later.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use crate::error::DocumentError;
+
+/// One XML element: what the mapping can see of it. Direct text chunks (and CDATA) are concatenated;
+/// comments and processing instructions are dropped.
+#[derive(Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct XmlElement {
+    pub name: String,
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
+    #[serde(default)]
+    pub text: String,
+    #[serde(default)]
+    pub children: Vec<XmlElement>,
+}
+
+impl XmlElement {
+    fn to_json(&self) -> Value {
+        let mut object = Map::new();
+        object.insert("name".into(), Value::String(self.name.clone()));
+        if !self.attributes.is_empty() {
+            let attributes = self
+                .attributes
+                .iter()
+                .map(|(name, value)| (name.clone(), Value::String(value.clone())))
+                .collect();
+            object.insert("attributes".into(), Value::Object(attributes));
+        }
+        if !self.text.is_empty() {
+            object.insert("text".into(), Value::String(self.text.clone()));
+        }
+        if !self.children.is_empty() {
+            let children = self.children.iter().map(XmlElement::to_json).collect();
+            object.insert("children".into(), Value::Array(children));
+        }
+        Value::Object(object)
+    }
+}
+
+/// The content of a record, by document kind (JSON and JSONL records are both JSON objects).
+#[derive(Clone, PartialEq)]
+pub(crate) enum RecordBody {
+    Xml(XmlElement),
+    Json(Value),
+    Csv(BTreeMap<String, String>),
+}
+
+impl RecordBody {
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            RecordBody::Xml(_) => "xml",
+            RecordBody::Json(_) => "json",
+            RecordBody::Csv(_) => "csv",
+        }
+    }
+}
+
+/// One source record, split out of a document by [`crate::Mapping::read_document`].
+#[derive(Clone, PartialEq)]
+pub struct SourceRecord {
+    origin: String,
+    line: u64,
+    pub(crate) body: RecordBody,
+}
+
+/// Shows where the record came from, never its content (which holds personal data).
+impl fmt::Debug for SourceRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SourceRecord")
+            .field("origin", &self.origin)
+            .field("line", &self.line)
+            .field("kind", &self.body.kind())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The shape `raw_text` writes and `from_raw_text` reads.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRecord {
+    origin: String,
+    line: u64,
+    format: String,
+    record: Value,
+}
+
+impl SourceRecord {
+    pub(crate) fn new(origin: &str, line: u64, body: RecordBody) -> SourceRecord {
+        SourceRecord {
+            origin: origin.to_string(),
+            line,
+            body,
+        }
+    }
+
+    /// The file path or name of the document the record came from.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// 1-based line where the record starts in its document.
+    pub fn line(&self) -> u64 {
+        self.line
+    }
+
+    /// The record as one line of JSON, for the quarantine to keep and replay:
+    /// `{"origin":…,"line":…,"format":"xml"|"json"|"csv","record":…}`. An XML record is written as
+    /// `{"name":…,"attributes":{…},"text":…,"children":[…]}` (empty parts left out).
+    pub fn raw_text(&self) -> String {
+        let record = match &self.body {
+            RecordBody::Xml(element) => element.to_json(),
+            RecordBody::Json(value) => value.clone(),
+            RecordBody::Csv(row) => Value::Object(
+                row.iter()
+                    .map(|(column, value)| (column.clone(), Value::String(value.clone())))
+                    .collect(),
+            ),
+        };
+        json!({
+            "origin": self.origin,
+            "line": self.line,
+            "format": self.body.kind(),
+            "record": record,
+        })
+        .to_string()
+    }
+
+    /// Reads back what [`SourceRecord::raw_text`] wrote.
+    pub fn from_raw_text(text: &str) -> Result<SourceRecord, DocumentError> {
+        const ORIGIN: &str = "raw record";
+        let raw: RawRecord = serde_json::from_str(text).map_err(|error| {
+            DocumentError::whole(
+                ORIGIN,
+                format!(
+                    "not a raw record written by raw_text: {}",
+                    safe_json_message(&error)
+                ),
+            )
+        })?;
+        let body = match raw.format.as_str() {
+            "xml" => RecordBody::Xml(serde_json::from_value(raw.record).map_err(|error| {
+                DocumentError::whole(
+                    &raw.origin,
+                    format!("raw XML record is malformed: {}", safe_json_message(&error)),
+                )
+            })?),
+            "json" => match raw.record {
+                Value::Object(_) => RecordBody::Json(raw.record),
+                _ => {
+                    return Err(DocumentError::whole(
+                        &raw.origin,
+                        "raw JSON record is not an object",
+                    ))
+                }
+            },
+            "csv" => RecordBody::Csv(serde_json::from_value(raw.record).map_err(|error| {
+                DocumentError::whole(
+                    &raw.origin,
+                    format!("raw CSV record is malformed: {}", safe_json_message(&error)),
+                )
+            })?),
+            other => {
+                return Err(DocumentError::whole(
+                    &raw.origin,
+                    format!("raw record has unknown format `{other}`; expected xml, json or csv"),
+                ))
+            }
+        };
+        Ok(SourceRecord {
+            origin: raw.origin,
+            line: raw.line,
+            body,
+        })
+    }
+}
+
+/// serde_json's message without the " at line L column C" suffix (the caller says where), and
+/// without the message at all for shape errors: serde quotes the offending value in those
+/// (`invalid type: string "…"`), which may be personal data.
+pub(crate) fn safe_json_message(error: &serde_json::Error) -> String {
+    match error.classify() {
+        serde_json::error::Category::Data => "a value has the wrong type".to_string(),
+        serde_json::error::Category::Io
+        | serde_json::error::Category::Syntax
+        | serde_json::error::Category::Eof => {
+            let message = error.to_string();
+            match message.rfind(" at line ") {
+                Some(cut) => message[..cut].to_string(),
+                None => message,
+            }
+        }
+    }
+}
+
+/// Where a value sits in a source record; the syntax depends on the mapping's format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SourcePath {
+    /// `a/b` (text of every `b` under every `a`), `a/b/@c` (attribute `c` of those), `@c` (attribute
+    /// of the record element), `.` (the record element's own text).
+    Xml {
+        elements: Vec<String>,
+        attribute: Option<String>,
+    },
+    /// A JSON pointer (RFC 6901) into the record object.
+    Json(String),
+    /// A CSV column name.
+    Csv(String),
+}
+
+impl fmt::Display for SourcePath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SourcePath::Xml {
+                elements,
+                attribute,
+            } => {
+                let mut parts: Vec<String> = elements.clone();
+                if let Some(attribute) = attribute {
+                    parts.push(format!("@{attribute}"));
+                }
+                if parts.is_empty() {
+                    f.write_str(".")
+                } else {
+                    f.write_str(&parts.join("/"))
+                }
+            }
+            SourcePath::Json(pointer) => f.write_str(pointer),
+            SourcePath::Csv(column) => f.write_str(column),
+        }
+    }
+}
+
+/// A lookup that found something the path cannot turn into text (never includes the value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LookupError(pub String);
+
+impl SourceRecord {
+    /// Every value at `path`, trimmed, with empty ones left out (an empty element or column counts as
+    /// absent). Several values come back when an XML path crosses repeated elements or a JSON pointer
+    /// ends at an array.
+    pub(crate) fn lookup(&self, path: &SourcePath) -> Result<Vec<String>, LookupError> {
+        let raw = match (&self.body, path) {
+            (
+                RecordBody::Xml(root),
+                SourcePath::Xml {
+                    elements,
+                    attribute,
+                },
+            ) => {
+                let mut current: Vec<&XmlElement> = vec![root];
+                for name in elements {
+                    current = current
+                        .iter()
+                        .flat_map(|element| element.children.iter())
+                        .filter(|child| &child.name == name)
+                        .collect();
+                }
+                match attribute {
+                    Some(attribute) => current
+                        .iter()
+                        .filter_map(|element| element.attributes.get(attribute).cloned())
+                        .collect(),
+                    None => current.iter().map(|element| element.text.clone()).collect(),
+                }
+            }
+            (RecordBody::Json(root), SourcePath::Json(pointer)) => json_values(root, pointer)?,
+            (RecordBody::Csv(row), SourcePath::Csv(column)) => {
+                row.get(column).cloned().into_iter().collect()
+            }
+            (body, _) => {
+                return Err(LookupError(format!(
+                    "the record is {} but the mapping reads a different format",
+                    body.kind()
+                )))
+            }
+        };
+        Ok(raw
+            .into_iter()
+            .map(|value| value.trim().to_string())
+            .filter(|value| !value.is_empty())
+            .collect())
+    }
+}
+
+fn json_values(root: &Value, pointer: &str) -> Result<Vec<String>, LookupError> {
+    match root.pointer(pointer) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter(|item| !item.is_null())
+            .map(|item| {
+                json_scalar(item).ok_or_else(|| {
+                    LookupError(format!(
+                        "`{pointer}` is an array holding {}; only text, numbers and booleans can be mapped",
+                        json_type(item)
+                    ))
+                })
+            })
+            .collect(),
+        Some(value) => json_scalar(value).map(|text| vec![text]).ok_or_else(|| {
+            LookupError(format!(
+                "`{pointer}` is {}, not a value; point at a field inside it",
+                json_type(value)
+            ))
+        }),
+    }
+}
+
+/// Numbers keep serde_json's shortest round-trip form (`0.5`, `5000`), which the amount parser reads.
+fn json_scalar(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) => Some(text.clone()),
+        Value::Number(number) => Some(number.to_string()),
+        Value::Bool(flag) => Some(flag.to_string()),
+        _ => None,
+    }
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn element(name: &str) -> XmlElement {
+        XmlElement {
+            name: name.into(),
+            ..XmlElement::default()
+        }
+    }
+
+    fn xml_record() -> SourceRecord {
+        let mut case = element("Case");
+        case.attributes.insert("id".into(), "C-1".into());
+        let mut types = element("PenaltyTypes");
+        for code in ["01", " 03 ", ""] {
+            let mut item = element("Type");
+            item.text = code.into();
+            types.children.push(item);
+        }
+        case.children.push(types);
+        let mut org = element("Org");
+        org.text = "\n  东阿县市场监督管理局\n".into();
+        org.attributes.insert("division".into(), "371524".into());
+        case.children.push(org);
+        SourceRecord::new("a.xml", 3, RecordBody::Xml(case))
+    }
+
+    fn xml(path: &str) -> SourcePath {
+        let mut elements: Vec<String> = path.split('/').map(String::from).collect();
+        let attribute = elements
+            .last()
+            .and_then(|last| last.strip_prefix('@'))
+            .map(String::from);
+        if attribute.is_some() {
+            elements.pop();
+        }
+        SourcePath::Xml {
+            elements,
+            attribute,
+        }
+    }
+
+    #[test]
+    fn xml_lookup_reads_text_attributes_and_repeated_elements() {
+        let record = xml_record();
+        assert_eq!(record.lookup(&xml("@id")).unwrap(), vec!["C-1"]);
+        assert_eq!(
+            record.lookup(&xml("Org")).unwrap(),
+            vec!["东阿县市场监督管理局"]
+        );
+        assert_eq!(
+            record.lookup(&xml("Org/@division")).unwrap(),
+            vec!["371524"]
+        );
+        assert_eq!(
+            record.lookup(&xml("PenaltyTypes/Type")).unwrap(),
+            vec!["01", "03"],
+            "trimmed, and the empty element left out"
+        );
+        assert!(record.lookup(&xml("Missing/Deeper")).unwrap().is_empty());
+        assert!(record.lookup(&xml("Org/@missing")).unwrap().is_empty());
+    }
+
+    #[test]
+    fn json_lookup_turns_numbers_and_booleans_into_text_and_rejects_objects() {
+        let record = SourceRecord::new(
+            "a.json",
+            1,
+            RecordBody::Json(
+                json!({"a": {"b": 0.5, "c": true, "d": null, "e": ["x", 2]}, "f": ""}),
+            ),
+        );
+        let pointer = |p: &str| SourcePath::Json(p.into());
+        assert_eq!(record.lookup(&pointer("/a/b")).unwrap(), vec!["0.5"]);
+        assert_eq!(record.lookup(&pointer("/a/c")).unwrap(), vec!["true"]);
+        assert!(record.lookup(&pointer("/a/d")).unwrap().is_empty());
+        assert!(record.lookup(&pointer("/f")).unwrap().is_empty());
+        assert_eq!(record.lookup(&pointer("/a/e")).unwrap(), vec!["x", "2"]);
+        let error = record.lookup(&pointer("/a")).unwrap_err();
+        assert!(error.0.contains("is an object"), "{}", error.0);
+    }
+
+    #[test]
+    fn lookup_with_a_path_of_another_format_is_an_error() {
+        let record = xml_record();
+        assert!(record.lookup(&SourcePath::Csv("a".into())).is_err());
+    }
+
+    #[test]
+    fn raw_text_round_trips_every_kind() {
+        let csv = SourceRecord::new(
+            "a.csv",
+            9,
+            RecordBody::Csv(BTreeMap::from([("编号".to_string(), "1".to_string())])),
+        );
+        let json = SourceRecord::new("a.jsonl", 2, RecordBody::Json(json!({"k": [1, "2"]})));
+        for record in [xml_record(), csv, json] {
+            let text = record.raw_text();
+            assert!(!text.contains('\n'), "one line: {text}");
+            let back = SourceRecord::from_raw_text(&text).unwrap();
+            assert_eq!(back, record);
+        }
+    }
+
+    #[test]
+    fn from_raw_text_rejects_garbage_and_unknown_formats() {
+        assert!(SourceRecord::from_raw_text("{").is_err());
+        let error =
+            SourceRecord::from_raw_text(r#"{"origin":"a","line":1,"format":"yaml","record":{}}"#)
+                .unwrap_err();
+        assert!(error.message.contains("unknown format `yaml`"));
+        assert!(SourceRecord::from_raw_text(
+            r#"{"origin":"a","line":1,"format":"json","record":[1]}"#
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn debug_does_not_show_the_content() {
+        let debug = format!("{:?}", xml_record());
+        assert!(!debug.contains("东阿县"), "{debug}");
+        assert!(debug.contains("a.xml"));
+    }
+}

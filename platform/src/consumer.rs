@@ -1,0 +1,238 @@
+//! The feed consumer: receives envelopes in a consumer group, applies them to the view in
+//! batches, and lets Kafka commit a batch's offsets only after the view has committed it.
+//!
+//! This is rust-rdkafka's `examples/at_least_once.rs` pattern: `enable.auto.commit=true` with
+//! `enable.auto.offset.store=false`, and `store_offset` called only for messages whose effects are
+//! durable. A crash between the view's commit and Kafka's commit redelivers the batch, and the
+//! view's version rule makes the redelivery a no-op.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{BorrowedMessage, Message};
+use tokio::sync::watch;
+
+use crate::envelope::FeedMessage;
+use crate::events;
+use crate::view::View;
+use crate::{PlatformConfig, PlatformError};
+
+/// The most messages applied in one view transaction. Bigger batches amortise the commit (an
+/// fsync on SQLite) but hold the write lock longer against the search API's readers.
+pub const MAX_BATCH_MESSAGES: usize = 500;
+
+/// How long to keep filling a batch after its first message. Short, so that a quiet feed still
+/// shows a new record within a fraction of a second.
+pub const BATCH_LINGER: Duration = Duration::from_millis(20);
+
+/// The Kafka properties the platform sets itself; passing them in `kafka_properties` would break
+/// the at-least-once guarantee or contradict the explicit options, so it is refused.
+pub const MANAGED_PROPERTIES: [&str; 5] = [
+    "bootstrap.servers",
+    "group.id",
+    "enable.auto.commit",
+    "enable.auto.offset.store",
+    "auto.offset.reset",
+];
+
+const RECEIVE_ERROR_PAUSE: Duration = Duration::from_millis(250);
+const FIRST_RETRY_DELAY: Duration = Duration::from_millis(200);
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(10);
+
+pub(crate) fn client_config(config: &PlatformConfig) -> ClientConfig {
+    let mut client = ClientConfig::new();
+    for (name, value) in &config.kafka_properties {
+        client.set(name, value);
+    }
+    client
+        .set("bootstrap.servers", &config.brokers)
+        .set("group.id", &config.group)
+        .set("enable.auto.commit", "true")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest");
+    client
+}
+
+/// Resolves when the stop flag is raised (or its sender is gone, which means the same).
+pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stop| *stop).await;
+}
+
+fn kafka(action: &'static str) -> impl FnOnce(KafkaError) -> PlatformError {
+    move |source| PlatformError::Kafka { action, source }
+}
+
+fn feed_message(message: &BorrowedMessage<'_>) -> FeedMessage {
+    FeedMessage {
+        topic: message.topic().to_owned(),
+        partition: message.partition(),
+        offset: message.offset(),
+        key: message.key().map(<[u8]>::to_vec),
+        payload: message.payload().map(<[u8]>::to_vec),
+    }
+}
+
+/// Consumes until `stop` is raised; then applies what it holds, commits, and returns.
+pub(crate) async fn consume(
+    config: &PlatformConfig,
+    view: &View,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(), PlatformError> {
+    let consumer: StreamConsumer = client_config(config)
+        .create()
+        .map_err(kafka("create the consumer"))?;
+    consumer
+        .subscribe(&[config.topic.as_str()])
+        .map_err(kafka("subscribe to the feed"))?;
+    events::ConsumerStarted {
+        topic: &config.topic,
+        group: &config.group,
+    }
+    .emit();
+
+    let mut batch: Vec<FeedMessage> = Vec::with_capacity(MAX_BATCH_MESSAGES);
+    let mut applied_messages = 0u64;
+    loop {
+        let received = tokio::select! {
+            biased;
+            _ = stopped(&mut stop) => break,
+            received = consumer.recv() => received,
+        };
+        match received {
+            Ok(message) => batch.push(feed_message(&message)),
+            Err(error) => {
+                // Typically the topic does not exist yet or the broker is away: keep polling, the
+                // client reconnects by itself.
+                events::ReceiveFailed { error: &error }.emit();
+                tokio::select! {
+                    _ = stopped(&mut stop) => break,
+                    _ = tokio::time::sleep(RECEIVE_ERROR_PAUSE) => continue,
+                }
+            }
+        }
+        let deadline = tokio::time::Instant::now() + BATCH_LINGER;
+        while batch.len() < MAX_BATCH_MESSAGES {
+            match tokio::time::timeout_at(deadline, consumer.recv()).await {
+                Err(_linger_over) => break,
+                Ok(Ok(message)) => batch.push(feed_message(&message)),
+                Ok(Err(error)) => {
+                    events::ReceiveFailed { error: &error }.emit();
+                    break;
+                }
+            }
+        }
+
+        if !apply_until_durable(view, &batch, &mut stop).await? {
+            // Stopped while the database was away: the batch is not durable, so its offsets are
+            // not stored, and it is delivered again on the next start.
+            break;
+        }
+        store_offsets(&consumer, &batch);
+        applied_messages += batch.len() as u64;
+        batch.clear();
+    }
+
+    // Auto-commit runs on a timer; commit what was stored now, so a clean stop redelivers nothing.
+    match consumer.commit_consumer_state(CommitMode::Sync) {
+        Ok(()) => {}
+        // Nothing was stored since the last commit.
+        Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
+        Err(error) => events::FinalCommitFailed { error: &error }.emit(),
+    }
+    events::ConsumerStopped {
+        messages: applied_messages,
+    }
+    .emit();
+    Ok(())
+}
+
+/// Applies `batch`, retrying while the failure is one a retry can cure. Returns `Ok(false)` if
+/// `stop` was raised before the batch became durable.
+async fn apply_until_durable(
+    view: &View,
+    batch: &[FeedMessage],
+    stop: &mut watch::Receiver<bool>,
+) -> Result<bool, PlatformError> {
+    let mut attempt = 0u32;
+    let mut delay = FIRST_RETRY_DELAY;
+    loop {
+        let started = Instant::now();
+        match view.apply(batch).await {
+            Ok(stats) => {
+                events::BatchApplied {
+                    stats,
+                    elapsed: started.elapsed(),
+                }
+                .emit();
+                return Ok(true);
+            }
+            Err(error) if !error.is_retryable() => return Err(error),
+            Err(error) => {
+                attempt += 1;
+                events::ApplyFailed {
+                    error: &error,
+                    attempt,
+                    retry_in: delay,
+                }
+                .emit();
+                tokio::select! {
+                    _ = stopped(stop) => return Ok(false),
+                    _ = tokio::time::sleep(delay) => {}
+                }
+                delay = (delay * 2).min(MAX_RETRY_DELAY);
+            }
+        }
+    }
+}
+
+/// Marks the batch's messages as processed, so the next (auto-)commit includes them.
+fn store_offsets(consumer: &StreamConsumer, batch: &[FeedMessage]) {
+    let mut highest: BTreeMap<(&str, i32), i64> = BTreeMap::new();
+    for message in batch {
+        let entry = highest
+            .entry((message.topic.as_str(), message.partition))
+            .or_insert(message.offset);
+        *entry = (*entry).max(message.offset);
+    }
+    for ((topic, partition), offset) in highest {
+        // librdkafka stores offset + 1, the next message to read.
+        if let Err(error) = consumer.store_offset(topic, partition, offset) {
+            events::OffsetStoreFailed {
+                topic,
+                partition,
+                offset,
+                error: &error,
+            }
+            .emit();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_are_stored_by_hand_and_committed_by_the_client() {
+        let mut config = PlatformConfig::new(
+            "127.0.0.1:9092",
+            "disclosure.county.371523",
+            "sqlite::memory:",
+        );
+        config
+            .kafka_properties
+            .push(("client.id".into(), "platform-test".into()));
+        let client = client_config(&config);
+        assert_eq!(client.get("enable.auto.offset.store"), Some("false"));
+        assert_eq!(client.get("enable.auto.commit"), Some("true"));
+        assert_eq!(client.get("auto.offset.reset"), Some("earliest"));
+        assert_eq!(
+            client.get("group.id"),
+            Some("dhub-platform-disclosure.county.371523")
+        );
+        assert_eq!(client.get("client.id"), Some("platform-test"));
+    }
+}

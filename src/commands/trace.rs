@@ -1,0 +1,111 @@
+//! `dhub trace --config FILE RECORD_ID` and `dhub audit verify --config FILE`.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use dhub_redaction::Outcome;
+use dhub_store::{AuditCheck, Store};
+use serde_json::{json, Value};
+
+use crate::hub::redact_url;
+
+async fn open(config: &crate::config::HubConfig) -> anyhow::Result<Store> {
+    Store::connect(&config.state_url)
+        .await
+        .map_err(|error| anyhow::anyhow!("cannot open the state store {}: {error}", redact_url(&config.state_url)))
+}
+
+fn time(ms: i64) -> Value {
+    chrono::DateTime::from_timestamp_millis(ms).map(|t| Value::String(t.to_rfc3339())).unwrap_or(Value::Null)
+}
+
+/// Prints the record's history as JSON: each version with its source, mapping and what each platform's
+/// policy redacted (rules and fields, never the values), every delivery and retraction with its topic,
+/// partition and offset, quarantine entries and audit entries.
+pub async fn trace(config_path: &Path, record_id: &str) -> anyhow::Result<ExitCode> {
+    let config = super::load_config(config_path)?;
+    let store = open(&config).await?;
+    let history = store.history(record_id).await?;
+    if history.versions.is_empty() && history.quarantine.is_empty() {
+        anyhow::bail!("record {record_id} is not known to the hub");
+    }
+    let versions: Vec<Value> = history
+        .versions
+        .iter()
+        .map(|version| {
+            let record: Value = serde_json::from_str(&version.record_json).unwrap_or(Value::Null);
+            let redactions: Vec<Value> = config
+                .platforms
+                .iter()
+                .filter_map(|platform| {
+                    let policy = config.policies.get(&platform.name)?;
+                    Some(match policy.redact(&record) {
+                        Outcome::Publish { redactions, .. } => json!({"platform": platform.name, "policy": policy.name(), "redactions": redactions}),
+                        Outcome::Withhold { reason, detail } => json!({"platform": platform.name, "policy": policy.name(), "withheld": reason.code(), "detail": detail}),
+                    })
+                })
+                .collect();
+            json!({
+                "version": version.version,
+                "status": version.status,
+                "content_hash": version.content_hash,
+                "source": version.source_name,
+                "origin": version.origin,
+                "mapping": {"name": version.mapping_name, "version": version.mapping_version},
+                "stored_at": time(version.created_at_ms),
+                "redaction": redactions,
+            })
+        })
+        .collect();
+    let deliveries: Vec<Value> = history
+        .outbox
+        .iter()
+        .map(|row| {
+            json!({
+                "platform": row.platform,
+                "topic": row.topic,
+                "op": row.op.as_str(),
+                "version": row.version,
+                "queued_at": time(row.created_at_ms),
+                "partition": row.delivery.map(|d| d.partition),
+                "offset": row.delivery.map(|d| d.offset),
+                "acked_at": row.delivery.map(|d| time(d.acked_at_ms)),
+            })
+        })
+        .collect();
+    let quarantine: Vec<Value> = history
+        .quarantine
+        .iter()
+        .map(|q| json!({"id": q.id, "stage": q.stage.as_str(), "reason": q.reason, "state": q.state.as_str(), "origin": q.origin}))
+        .collect();
+    let audit: Vec<Value> = history
+        .audit
+        .iter()
+        .map(|a| json!({"seq": a.seq, "at": time(a.at_ms), "kind": a.kind, "detail": a.detail_json()}))
+        .collect();
+    let output = json!({
+        "record_id": record_id,
+        "retracted": history.latest.as_ref().map(|l| l.retracted),
+        "versions": versions,
+        "deliveries": deliveries,
+        "quarantine": quarantine,
+        "audit": audit,
+    });
+    println!("{}", serde_json::to_string_pretty(&output)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn audit_verify(config_path: &Path) -> anyhow::Result<ExitCode> {
+    let config = super::load_config(config_path)?;
+    let store = open(&config).await?;
+    match store.audit_verify().await? {
+        AuditCheck::Intact { entries } => {
+            println!("audit chain intact: {entries} entries");
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCheck::Broken { seq, reason } => {
+            eprintln!("error: audit chain broken at entry {seq}: {reason:?}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}

@@ -1,0 +1,498 @@
+//! The hub's configuration (CONTRACT §2): parsed from TOML with unknown keys refused, overridden by
+//! `DHUB_SECTION__KEY` environment variables, validated, and compiled once into a [`HubConfig`] whose
+//! mappings and policies are ready to run. Every error is `path:line: message`.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use dhub_connectors::xml_dir::XmlDirConfig;
+use dhub_mapping::Mapping;
+use dhub_publish::kafka::KafkaSettings;
+use dhub_publish::Platform;
+use dhub_redaction::Policy;
+use dhub_schema::divisions::{self, Level};
+use serde::Deserialize;
+
+/// A secret value: given inline, or read from an environment variable or a file. Never printed.
+#[derive(Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Secret {
+    Inline(String),
+    Env { env: String },
+    File { file: PathBuf },
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl Secret {
+    fn resolve(&self, base_dir: &Path) -> Result<String, String> {
+        match self {
+            Secret::Inline(value) => Ok(value.clone()),
+            Secret::Env { env } => std::env::var(env).map_err(|_| format!("environment variable {env} is not set")),
+            Secret::File { file } => std::fs::read_to_string(base_dir.join(file))
+                .map(|text| text.trim_end_matches(['\n', '\r']).to_string())
+                .map_err(|error| format!("cannot read secret file {}: {error}", file.display())),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    hub: HubSection,
+    kafka: KafkaSection,
+    #[serde(default)]
+    platform: Vec<toml::Spanned<PlatformSection>>,
+    #[serde(default)]
+    source: Vec<toml::Spanned<SourceConfig>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HubSection {
+    /// `sqlite://PATH` (relative to the config file) or `postgres://…`.
+    #[serde(default = "default_state")]
+    state: Secret,
+    /// Address of the metrics, health, dashboard and ingest endpoints.
+    #[serde(default = "default_listen")]
+    listen: String,
+    /// How long `dhub run` waits on SIGINT/SIGTERM for pending records to reach the broker.
+    #[serde(default = "default_drain_timeout_ms")]
+    drain_timeout_ms: u64,
+    /// How often to look for records whose `publicity_until` has passed, to withdraw them.
+    #[serde(default = "default_publicity_check_interval_ms")]
+    publicity_check_interval_ms: u64,
+}
+
+impl Default for HubSection {
+    fn default() -> Self {
+        HubSection {
+            state: default_state(),
+            listen: default_listen(),
+            drain_timeout_ms: default_drain_timeout_ms(),
+            publicity_check_interval_ms: default_publicity_check_interval_ms(),
+        }
+    }
+}
+
+fn default_state() -> Secret {
+    Secret::Inline("sqlite://.dhub/state.db".into())
+}
+fn default_listen() -> String {
+    "127.0.0.1:9464".into()
+}
+fn default_drain_timeout_ms() -> u64 {
+    30_000
+}
+fn default_publicity_check_interval_ms() -> u64 {
+    // Publicity periods end on a date; an hourly look withdraws within the day.
+    3_600_000
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KafkaSection {
+    brokers: String,
+    #[serde(default)]
+    topic_prefix: String,
+    /// Partitions of each feed topic the hub creates.
+    #[serde(default = "one")]
+    partitions: i32,
+    /// Replication factor of each feed topic the hub creates.
+    #[serde(default = "one")]
+    replication_factor: i32,
+    /// Any librdkafka property, passed through (values may be secrets).
+    #[serde(default)]
+    properties: BTreeMap<String, Secret>,
+}
+
+fn one() -> i32 {
+    1
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlatformSection {
+    name: String,
+    level: Level,
+    division: String,
+    #[serde(default = "default_policy")]
+    policy: String,
+    #[serde(default = "default_format")]
+    format: String,
+}
+
+fn default_policy() -> String {
+    "public".into()
+}
+fn default_format() -> String {
+    dhub_schema::SCHEMA_NAME.into()
+}
+
+/// One enum of source kinds, matched exhaustively wherever sources are handled, so that a new kind of
+/// connector shows the compiler every place it must be wired.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SourceConfig {
+    XmlDir(XmlDirConfig),
+}
+
+impl SourceConfig {
+    pub fn name(&self) -> &str {
+        match self {
+            SourceConfig::XmlDir(config) => &config.name,
+        }
+    }
+
+    fn mapping_path(&self) -> &Path {
+        match self {
+            SourceConfig::XmlDir(config) => &config.mapping,
+        }
+    }
+}
+
+/// A source ready to start: its config and its compiled mapping.
+pub struct SourceSetup {
+    pub config: SourceConfig,
+    pub mapping: Arc<Mapping>,
+}
+
+/// The compiled configuration.
+pub struct HubConfig {
+    pub path: PathBuf,
+    pub base_dir: PathBuf,
+    pub state_url: String,
+    pub listen: SocketAddr,
+    pub drain_timeout: std::time::Duration,
+    pub publicity_check_interval: std::time::Duration,
+    pub kafka: KafkaSettings,
+    pub topic_prefix: String,
+    pub platforms: Vec<Platform>,
+    /// Policy by platform name.
+    pub policies: HashMap<String, Arc<Policy>>,
+    pub sources: Vec<SourceSetup>,
+}
+
+/// Shows where the config came from, not its content (it may resolve secrets).
+impl std::fmt::Debug for HubConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HubConfig").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+/// Every problem found in a config, one `path:line: message` per line.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", .0.join("\n"))]
+pub struct ConfigErrors(pub Vec<String>);
+
+impl HubConfig {
+    /// Loads, overrides from the environment, validates and compiles a config file.
+    pub fn load(path: &Path) -> Result<HubConfig, ConfigErrors> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|error| ConfigErrors(vec![format!("{}: cannot read the config: {error}", path.display())]))?;
+        let overrides: Vec<(String, String)> =
+            std::env::vars().filter(|(key, _)| key.starts_with("DHUB_") && key.contains("__")).collect();
+        HubConfig::parse(&text, path, &overrides)
+    }
+
+    /// [`HubConfig::load`] on text, with explicit environment overrides (for tests).
+    pub fn parse(text: &str, path: &Path, overrides: &[(String, String)]) -> Result<HubConfig, ConfigErrors> {
+        let shown = path.display().to_string();
+        let raw: RawConfig = toml::from_str(text).map_err(|error| ConfigErrors(vec![toml_error(&shown, text, &error)]))?;
+        let raw = if overrides.is_empty() { raw } else { apply_overrides(text, &shown, overrides)? };
+        compile(raw, text, path)
+    }
+}
+
+fn toml_error(shown: &str, text: &str, error: &toml::de::Error) -> String {
+    let line = error.span().map(|span| line_of(text, span.start)).unwrap_or(1);
+    format!("{shown}:{line}: {}", error.message().trim())
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+/// `DHUB_KAFKA__BROKERS=…` sets `kafka.brokers`: sections and keys joined by `__`, lowercased. The value
+/// keeps the type of the key it replaces (a number stays a number).
+fn apply_overrides(text: &str, shown: &str, overrides: &[(String, String)]) -> Result<RawConfig, ConfigErrors> {
+    let mut document: toml::Table = toml::from_str(text).map_err(|error| ConfigErrors(vec![toml_error(shown, text, &error)]))?;
+    for (variable, value) in overrides {
+        let path: Vec<String> = variable["DHUB_".len()..].split("__").map(str::to_ascii_lowercase).collect();
+        let (last, sections) = path.split_last().expect("split yields at least one part");
+        let mut table = &mut document;
+        for section in sections {
+            table = table
+                .entry(section.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+                .as_table_mut()
+                .ok_or_else(|| ConfigErrors(vec![format!("{variable}: `{section}` is not a table in {shown}")]))?;
+        }
+        let typed = match table.get(last) {
+            Some(toml::Value::Integer(_)) => value.parse().map(toml::Value::Integer).ok(),
+            Some(toml::Value::Boolean(_)) => value.parse().map(toml::Value::Boolean).ok(),
+            Some(_) => Some(toml::Value::String(value.clone())),
+            // A key the file leaves out: a number or a boolean if it reads as one.
+            None => Some(
+                value
+                    .parse()
+                    .map(toml::Value::Integer)
+                    .or_else(|_| value.parse().map(toml::Value::Boolean))
+                    .unwrap_or_else(|_| toml::Value::String(value.clone())),
+            ),
+        }
+        .ok_or_else(|| ConfigErrors(vec![format!("{variable}: must have the type of `{}` in {shown}", path.join("."))]))?;
+        table.insert(last.clone(), typed);
+    }
+    toml::Value::Table(document)
+        .try_into()
+        .map_err(|error: toml::de::Error| ConfigErrors(vec![format!("{shown}: after environment overrides: {}", error.message().trim())]))
+}
+
+fn compile(raw: RawConfig, text: &str, path: &Path) -> Result<HubConfig, ConfigErrors> {
+    let shown = path.display().to_string();
+    let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let base_dir = if base_dir.as_os_str().is_empty() { PathBuf::from(".") } else { base_dir };
+    let mut errors = Vec::new();
+
+    let state_url = match raw.hub.state.resolve(&base_dir) {
+        Ok(url) => resolve_state_url(&url, &base_dir),
+        Err(message) => {
+            errors.push(format!("{shown}: hub.state: {message}"));
+            String::new()
+        }
+    };
+    let listen = raw.hub.listen.parse().unwrap_or_else(|_| {
+        errors.push(format!("{shown}: hub.listen: `{}` is not an address such as 127.0.0.1:9464", raw.hub.listen));
+        SocketAddr::from(([127, 0, 0, 1], 9464))
+    });
+    let mut properties = Vec::new();
+    for (key, secret) in &raw.kafka.properties {
+        match secret.resolve(&base_dir) {
+            Ok(value) => properties.push((key.clone(), value)),
+            Err(message) => errors.push(format!("{shown}: kafka.properties.{key}: {message}")),
+        }
+        if dhub_publish::kafka::FIXED_PRODUCER_PROPERTIES.iter().any(|(fixed, _)| fixed == key) {
+            errors.push(format!("{shown}: kafka.properties.{key}: cannot be overridden: the hub relies on it for at-least-once, in-order delivery"));
+        }
+    }
+    if raw.kafka.partitions < 1 || raw.kafka.replication_factor < 1 {
+        errors.push(format!("{shown}: kafka: partitions and replication_factor must be at least 1"));
+    }
+
+    let mut platforms = Vec::new();
+    let mut policies = HashMap::new();
+    let mut seen = HashSet::new();
+    let mut topics = HashSet::new();
+    for spanned in &raw.platform {
+        let line = line_of(text, spanned.span().start);
+        let at = format!("{shown}:{line}: platform `{}`", spanned.get_ref().name);
+        let section = spanned.get_ref();
+        if !seen.insert(section.name.clone()) {
+            errors.push(format!("{at}: the name is used twice"));
+        }
+        if !divisions::is_known(&section.division) {
+            errors.push(format!("{at}: division `{}` is not a GB/T 2260 code", section.division));
+        } else if divisions::level_of(&section.division) != section.level {
+            errors.push(format!(
+                "{at}: division `{}` is a {} code, not a {} one",
+                section.division,
+                divisions::level_of(&section.division).as_str(),
+                section.level.as_str()
+            ));
+        }
+        if section.format != dhub_schema::SCHEMA_NAME {
+            errors.push(format!("{at}: format `{}` is not supported; use `{}`", section.format, dhub_schema::SCHEMA_NAME));
+        }
+        match Policy::resolve(&section.policy, &base_dir) {
+            Ok(policy) => {
+                policies.insert(section.name.clone(), Arc::new(policy));
+            }
+            Err(error) => errors.push(format!("{at}: policy `{}`: {error}", section.policy)),
+        }
+        let topic = Platform::topic_name(&raw.kafka.topic_prefix, section.level, &section.division);
+        if !topics.insert(topic.clone()) {
+            errors.push(format!("{at}: another platform already feeds topic {topic}"));
+        }
+        platforms.push(Platform {
+            name: section.name.clone(),
+            level: section.level,
+            division: section.division.clone(),
+            policy: section.policy.clone(),
+            format: section.format.clone(),
+            topic,
+        });
+    }
+    if platforms.is_empty() {
+        errors.push(format!("{shown}: no [[platform]] is configured: records would go nowhere"));
+    }
+
+    let mut sources = Vec::new();
+    let mut source_names = HashSet::new();
+    for spanned in raw.source {
+        let line = line_of(text, spanned.span().start);
+        let config = spanned.into_inner();
+        let at = format!("{shown}:{line}: source `{}`", config.name());
+        if !source_names.insert(config.name().to_string()) {
+            errors.push(format!("{at}: the name is used twice"));
+        }
+        if config.name().is_empty() || config.name().contains(':') {
+            errors.push(format!("{at}: a source name must be non-empty and without ':' (it prefixes record ids)"));
+        }
+        let mapping_path = base_dir.join(config.mapping_path());
+        match Mapping::load(&mapping_path) {
+            Ok(mapping) => sources.push(SourceSetup { config, mapping: Arc::new(mapping) }),
+            Err(mapping_errors) => errors.push(format!("{at}: mapping has errors:\n{mapping_errors}")),
+        }
+    }
+
+    if !errors.is_empty() {
+        return Err(ConfigErrors(errors));
+    }
+    Ok(HubConfig {
+        path: path.to_path_buf(),
+        base_dir,
+        state_url,
+        listen,
+        drain_timeout: std::time::Duration::from_millis(raw.hub.drain_timeout_ms),
+        publicity_check_interval: std::time::Duration::from_millis(raw.hub.publicity_check_interval_ms.max(100)),
+        kafka: KafkaSettings {
+            brokers: raw.kafka.brokers,
+            properties,
+            partitions: raw.kafka.partitions,
+            replication_factor: raw.kafka.replication_factor,
+        },
+        topic_prefix: raw.kafka.topic_prefix,
+        platforms,
+        policies,
+        sources,
+    })
+}
+
+/// A relative SQLite path is relative to the config file, like every other path in it.
+fn resolve_state_url(url: &str, base_dir: &Path) -> String {
+    match url.strip_prefix("sqlite://") {
+        Some(rest) if !rest.starts_with('/') && !rest.starts_with(":memory:") => {
+            let absolute = std::path::absolute(base_dir.join(rest)).unwrap_or_else(|_| base_dir.join(rest));
+            format!("sqlite://{}", absolute.display())
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn demo_path() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/demo/hub.toml")
+    }
+
+    fn parse(text: &str) -> Result<HubConfig, ConfigErrors> {
+        // Parsed as if it sat beside the demo config, so its relative mapping paths resolve.
+        HubConfig::parse(text, &demo_path(), &[])
+    }
+
+    const MINIMAL: &str = r#"
+[kafka]
+brokers = "127.0.0.1:9092"
+
+[[platform]]
+name = "liaocheng-city"
+level = "city"
+division = "371500"
+"#;
+
+    #[test]
+    fn the_demo_config_compiles() {
+        let config = HubConfig::load(&demo_path()).unwrap();
+        assert_eq!(config.platforms.len(), 4);
+        assert_eq!(config.sources.len(), 2);
+        assert!(config.state_url.starts_with("sqlite:///"), "relative SQLite path made absolute: {}", config.state_url);
+        assert!(config.state_url.ends_with("deploy/demo/.dhub/state.db"));
+        assert_eq!(config.platforms[0].topic, "disclosure.county.371523");
+    }
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        let config = parse(MINIMAL).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:9464");
+        assert!(config.state_url.ends_with(".dhub/state.db"));
+        assert_eq!(config.platforms[0].policy, "public");
+        assert_eq!(config.platforms[0].format, "disclosure.v1");
+    }
+
+    #[test]
+    fn unknown_key_is_an_error_with_its_line() {
+        let text = format!("{MINIMAL}\n[hub]\nlisten = \"127.0.0.1:1\"\nstate_dir = \"x\"\n");
+        let errors = parse(&text).unwrap_err().to_string();
+        let line = text.lines().position(|l| l.starts_with("state_dir")).unwrap() + 1;
+        assert!(errors.contains(&format!("hub.toml:{line}: unknown field `state_dir`")), "{errors}");
+    }
+
+    #[test]
+    fn environment_overrides_keys_and_keeps_types() {
+        let overrides = vec![
+            ("DHUB_KAFKA__BROKERS".to_string(), "10.0.0.1:9092".to_string()),
+            ("DHUB_KAFKA__PARTITIONS".to_string(), "6".to_string()),
+            ("DHUB_HUB__LISTEN".to_string(), "127.0.0.1:9999".to_string()),
+        ];
+        let text = MINIMAL.replace("[kafka]\n", "[kafka]\npartitions = 1\n");
+        let config = HubConfig::parse(&text, &demo_path(), &overrides).unwrap();
+        assert_eq!(config.kafka.brokers, "10.0.0.1:9092");
+        assert_eq!(config.kafka.partitions, 6);
+        assert_eq!(config.listen.to_string(), "127.0.0.1:9999");
+        let bad = vec![("DHUB_KAFKA__PARTITIONS".to_string(), "many".to_string())];
+        let errors = HubConfig::parse(&text, &demo_path(), &bad).unwrap_err().to_string();
+        assert!(errors.starts_with("DHUB_KAFKA__PARTITIONS:"), "{errors}");
+    }
+
+    #[test]
+    fn platform_errors_name_the_platform_line() {
+        let text = format!("{MINIMAL}\n[[platform]]\nname = \"wrong\"\nlevel = \"county\"\ndivision = \"371500\"\n");
+        let errors = parse(&text).unwrap_err().to_string();
+        let line = text.lines().position(|l| l.contains("name = \"wrong\"")).unwrap();
+        assert!(errors.contains(&format!("hub.toml:{line}: platform `wrong`: division `371500` is a city code, not a county one")), "{errors}");
+    }
+
+    #[test]
+    fn a_missing_mapping_names_the_source_line() {
+        let text = format!("{MINIMAL}\n[[source]]\nname = \"oa\"\nkind = \"xml_dir\"\nmapping = \"nope.toml\"\npath = \"in\"\n");
+        let errors = parse(&text).unwrap_err().to_string();
+        let line = text.lines().position(|l| l.contains("name = \"oa\"")).unwrap();
+        assert!(errors.contains(&format!("hub.toml:{line}: source `oa`: mapping has errors")), "{errors}");
+        assert!(errors.contains("nope.toml"), "{errors}");
+    }
+
+    #[test]
+    fn unknown_source_kind_is_refused() {
+        let text = format!("{MINIMAL}\n[[source]]\nname = \"oa\"\nkind = \"ftp\"\nmapping = \"m.toml\"\npath = \"in\"\n");
+        let errors = parse(&text).unwrap_err().to_string();
+        assert!(errors.contains("unknown variant `ftp`"), "{errors}");
+    }
+
+    #[test]
+    fn idempotence_and_acks_cannot_be_overridden() {
+        let text = format!("{MINIMAL}\n[kafka.properties]\n\"acks\" = \"1\"\n");
+        let errors = parse(&text).unwrap_err().to_string();
+        assert!(errors.contains("kafka.properties.acks: cannot be overridden"), "{errors}");
+    }
+
+    #[test]
+    fn secrets_come_from_env_or_file_and_never_print() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("pw"), "s3cret\n").unwrap();
+        let secret = Secret::File { file: "pw".into() };
+        assert_eq!(secret.resolve(dir.path()).unwrap(), "s3cret");
+        assert_eq!(format!("{secret:?}"), "Secret(***)");
+        let missing = Secret::Env { env: "DHUB_TEST_SURELY_UNSET_VARIABLE".into() };
+        assert!(missing.resolve(dir.path()).unwrap_err().contains("DHUB_TEST_SURELY_UNSET_VARIABLE"));
+    }
+}

@@ -1,0 +1,73 @@
+//! The hub's HTTP endpoints: `/metrics` (Prometheus text), `/healthz` (the process answers), `/readyz`
+//! (the state store and the broker answer), `/` (the live operator dashboard) and `/api/status` (what
+//! the dashboard shows, as JSON).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use dhub_publish::Platform;
+use dhub_store::Store;
+use rdkafka::producer::{FutureProducer, Producer};
+use serde_json::json;
+
+use crate::telemetry::Telemetry;
+
+#[derive(Clone)]
+pub struct HttpState {
+    pub telemetry: Arc<Telemetry>,
+    pub store: Store,
+    pub producer: FutureProducer,
+    pub platforms: Vec<Platform>,
+    pub sources: Vec<String>,
+}
+
+pub fn router(state: HttpState) -> Router {
+    Router::new()
+        .route("/", get(dashboard))
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/api/status", get(status))
+        .with_state(state)
+}
+
+async fn metrics(State(state): State<HttpState>) -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.telemetry.render()).into_response()
+}
+
+async fn readyz(State(state): State<HttpState>) -> Response {
+    if let Err(error) = state.store.ping().await {
+        return (StatusCode::SERVICE_UNAVAILABLE, format!("state store: {error}")).into_response();
+    }
+    let producer = state.producer.clone();
+    let broker = tokio::task::spawn_blocking(move || {
+        producer.client().fetch_metadata(None, Duration::from_secs(2)).map(|_| ()).map_err(|e| e.to_string())
+    })
+    .await
+    .unwrap_or_else(|_| Err("metadata task failed".into()));
+    match broker {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(error) => (StatusCode::SERVICE_UNAVAILABLE, format!("broker: {error}")).into_response(),
+    }
+}
+
+async fn status(State(state): State<HttpState>) -> Response {
+    let pending = state.store.pending_count().await.ok();
+    let held = state.store.quarantine_list(false).await.map(|list| list.len()).ok();
+    Json(json!({
+        "sources": state.sources,
+        "platforms": state.platforms.iter().map(|p| json!({"name": p.name, "level": p.level.as_str(), "division": p.division, "topic": p.topic, "policy": p.policy})).collect::<Vec<_>>(),
+        "outbox_pending": pending,
+        "quarantine_held": held,
+    }))
+    .into_response()
+}
+
+async fn dashboard() -> Html<&'static str> {
+    Html(include_str!("dashboard.html"))
+}

@@ -1,0 +1,333 @@
+//! The heart of the hub: a connector's batch → validated, versioned, redacted, routed → stored with its
+//! outbox entries in ONE transaction. Only when that transaction commits does the connector acknowledge
+//! its source; the relay publishes from the outbox afterwards. So a crash anywhere loses nothing, and a
+//! re-read source finds its records unchanged (same content hash) and publishes nothing twice.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use dhub_publish::{retract_envelope, upsert_envelope, RelayHandle, RetractReason, Routing};
+use dhub_redaction::{Outcome, Policy};
+use dhub_schema::intake::{Intake, IntakeBatch, IntakeError, IntakeSink, IntakeSummary};
+use dhub_schema::{content_hash, validate, Record};
+use dhub_store::{NewOutbox, NewQuarantine, NewVersion, OutboxOp, QuarantineStage, Store, StoreError, StoreTx, VersionRow};
+use serde_json::{json, Value};
+
+use crate::telemetry::Telemetry;
+
+/// Validates, versions, redacts and routes batches into the state store.
+#[derive(Clone)]
+pub struct Ingestor {
+    pub store: Store,
+    pub routing: Arc<Routing>,
+    /// Policy by platform name.
+    pub policies: Arc<HashMap<String, Arc<Policy>>>,
+    pub telemetry: Arc<Telemetry>,
+    pub relay: RelayHandle,
+}
+
+/// What to store for one accepted record.
+struct Plan {
+    version: NewVersion,
+    outbox: Vec<NewOutbox>,
+    retracted: bool,
+    withheld: Option<String>,
+}
+
+impl IntakeSink for Ingestor {
+    async fn submit(&self, batch: IntakeBatch) -> Result<IntakeSummary, IntakeError> {
+        self.ingest(batch, false).await.map_err(|error| {
+            self.telemetry.store_failed("ingest", &error);
+            IntakeError { retryable: error.is_retryable(), message: error.to_string() }
+        })
+    }
+}
+
+impl Ingestor {
+    /// Stores one batch. `force` stores a new version even when the content is unchanged (a quarantine
+    /// replay after a policy fix).
+    pub async fn ingest(&self, batch: IntakeBatch, force: bool) -> Result<IntakeSummary, StoreError> {
+        let source = batch.source.as_str();
+        self.telemetry.records_received(source, batch.items.len());
+        let mut summary = IntakeSummary::default();
+        let mut quarantines = Vec::new();
+        let mut accepted: Vec<(Record, String, String)> = Vec::new();
+        for item in batch.items {
+            match item {
+                Intake::Unmapped { origin, record_id, reason, raw } => {
+                    quarantines.push(NewQuarantine { source_name: source.into(), origin, record_id, stage: QuarantineStage::Mapping, reason, payload: raw });
+                }
+                Intake::Mapped { value, origin, raw } => match validate(&value) {
+                    Ok(validated) => {
+                        for warning in &validated.warnings {
+                            tracing::warn!(source, origin = %origin, warning = %warning, "accepted with a warning");
+                        }
+                        accepted.push((validated.record, origin, raw));
+                    }
+                    Err(errors) => {
+                        let record_id = value.get("record_id").and_then(Value::as_str).map(str::to_string);
+                        quarantines.push(NewQuarantine {
+                            source_name: source.into(),
+                            origin,
+                            record_id,
+                            stage: QuarantineStage::Validation,
+                            reason: errors.to_string(),
+                            payload: raw,
+                        });
+                    }
+                },
+            }
+        }
+
+        let mut tx = self.store.begin().await?;
+        let ids: Vec<&str> = accepted.iter().map(|(record, _, _)| record.record_id.as_str()).collect();
+        let mut latest: HashMap<String, VersionRow> = tx.latest_many(&ids).await?;
+        let emitted_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let mut versions = Vec::new();
+        let mut outbox = Vec::new();
+        let mut retraction_flags = Vec::new();
+        let mut audit_versions = Vec::new();
+        for (record, origin, raw) in accepted {
+            let hash = content_hash(&record);
+            let previous = latest.get(&record.record_id);
+            if !force && previous.is_some_and(|p| p.content_hash == hash) {
+                summary.unchanged += 1;
+                self.telemetry.record_unchanged(source);
+                continue;
+            }
+            // Only a record seen before can have platforms to withdraw it from.
+            let routed = match previous {
+                Some(_) => tx.routed_platforms(&record.record_id).await?,
+                None => Vec::new(),
+            };
+            let version = previous.map_or(1, |p| p.version + 1);
+            let plan = self.plan(record, version, hash, &routed, &origin, &batch.mapping_name, &batch.mapping_version, source, &emitted_at);
+            if let Some(reason) = &plan.withheld {
+                quarantines.push(NewQuarantine {
+                    source_name: source.into(),
+                    origin: origin.clone(),
+                    record_id: Some(plan.version.record_id.clone()),
+                    stage: QuarantineStage::Redaction,
+                    reason: reason.clone(),
+                    payload: raw,
+                });
+            }
+            let was_retracted = previous.is_some_and(|p| p.retracted);
+            if plan.retracted || was_retracted {
+                retraction_flags.push((plan.version.record_id.clone(), plan.retracted));
+            }
+            latest.insert(
+                plan.version.record_id.clone(),
+                VersionRow { version, content_hash: plan.version.content_hash.clone(), status: plan.version.status.clone(), retracted: plan.retracted },
+            );
+            audit_versions.push(json!([plan.version.record_id, version, plan.version.content_hash]));
+            summary.accepted += 1;
+            self.telemetry.record_stored(source);
+            versions.push(plan.version);
+            outbox.extend(plan.outbox);
+        }
+        // A record stored twice in one batch keeps only its last version per id in `latest`; versions
+        // are inserted in order, so the later one wins as the record's latest.
+        tx.insert_versions(&versions).await?;
+        for (record_id, retracted) in &retraction_flags {
+            tx.mark_retracted(record_id, *retracted).await?;
+        }
+        tx.enqueue(&outbox).await?;
+        for quarantine in &quarantines {
+            tx.quarantine(quarantine).await?;
+        }
+        if !audit_versions.is_empty() || !quarantines.is_empty() {
+            let held: Vec<Value> = quarantines.iter().map(|q| json!([q.origin, q.stage.as_str(), q.record_id])).collect();
+            tx.audit(
+                "batch.stored",
+                None,
+                &json!({"source": source, "mapping": [batch.mapping_name, batch.mapping_version], "versions": audit_versions, "quarantined": held}),
+            )
+            .await?;
+        }
+        if let Some(position) = &batch.position {
+            tx.set_source_position(source, position).await?;
+        }
+        tx.commit().await?;
+
+        summary.quarantined = quarantines.len();
+        for quarantine in &quarantines {
+            self.telemetry.record_quarantined(source, quarantine.stage.as_str(), &quarantine.origin, &quarantine.reason);
+        }
+        for entry in &outbox {
+            self.telemetry.outbox_enqueued(&entry.platform, entry.op.as_str());
+        }
+        if !outbox.is_empty() {
+            self.relay.wake();
+        }
+        Ok(summary)
+    }
+
+    /// Decides what one new version means for each platform. Pure: no I/O.
+    #[allow(clippy::too_many_arguments)]
+    fn plan(
+        &self,
+        mut record: Record,
+        version: i64,
+        hash: String,
+        routed: &[String],
+        origin: &str,
+        mapping_name: &str,
+        mapping_version: &str,
+        source: &str,
+        emitted_at: &str,
+    ) -> Plan {
+        record.version = Some(version as u64);
+        let record_json = serde_json::to_value(&record).unwrap_or(Value::Null);
+        let mut outbox = Vec::new();
+        let mut withheld_reasons = BTreeSet::new();
+        let record_id = record.record_id.clone();
+        let retract = |platform: &str, reason: RetractReason, note: Option<&str>| -> Option<NewOutbox> {
+            let platform = self.routing.get(platform)?;
+            Some(NewOutbox {
+                record_id: record_id.clone(),
+                version,
+                platform: platform.name.clone(),
+                topic: platform.topic.clone(),
+                op: OutboxOp::Retract,
+                payload: retract_envelope(&platform.format, &record_id, version as u64, emitted_at, reason, note),
+            })
+        };
+
+        let today = chrono::Utc::now().date_naive();
+        let status_reason = RetractReason::for_status(record.status);
+        // A decision past its publicity period comes down (and a late first export never goes up).
+        let expired = record.publicity_until.is_some_and(|until| until < today);
+        let withdrawal = status_reason.or(expired.then_some(RetractReason::PublicityExpired));
+        let retracted = if let Some(reason) = withdrawal {
+            // Revoked, annulled, redecided: withdraw it from every platform that was sent it.
+            outbox.extend(routed.iter().filter_map(|platform| retract(platform, reason, None)));
+            true
+        } else {
+            let mut redacted_by_policy: HashMap<&str, Outcome> = HashMap::new();
+            let mut targets = BTreeSet::new();
+            for platform in self.routing.route(&record.division_code) {
+                targets.insert(platform.name.as_str());
+                let Some(policy) = self.policies.get(&platform.name) else { continue };
+                // Platforms sharing a policy share one redaction of the record.
+                let outcome = redacted_by_policy.entry(policy.name()).or_insert_with(|| {
+                    let outcome = policy.redact(&record_json);
+                    if let Outcome::Publish { redactions, .. } = &outcome {
+                        for redaction in redactions {
+                            self.telemetry.redacted(&redaction.rule, redaction.count);
+                        }
+                    }
+                    outcome
+                });
+                match outcome {
+                    Outcome::Publish { record: redacted, .. } => outbox.push(NewOutbox {
+                        record_id: record_id.clone(),
+                        version,
+                        platform: platform.name.clone(),
+                        topic: platform.topic.clone(),
+                        op: OutboxOp::Upsert,
+                        payload: upsert_envelope(&platform.format, &record_id, version as u64, emitted_at, redacted),
+                    }),
+                    Outcome::Withhold { reason, detail } => {
+                        self.telemetry.withheld(&platform.name, reason.code());
+                        withheld_reasons.insert(format!("withheld by policy {}: {}: {detail}", policy.name(), reason.code()));
+                        // A version that may no longer be shown must come down where the last one is up.
+                        if routed.iter().any(|p| p == &platform.name) {
+                            outbox.extend(retract(&platform.name, RetractReason::Manual, Some("withheld by redaction policy")));
+                        }
+                    }
+                }
+            }
+            // The agency's division changed: the platforms it no longer belongs to withdraw it.
+            for platform in routed.iter().filter(|p| !targets.contains(p.as_str())) {
+                outbox.extend(retract(platform, RetractReason::Manual, Some("no longer in this platform's area")));
+            }
+            false
+        };
+        let withheld = (!withheld_reasons.is_empty()).then(|| withheld_reasons.into_iter().collect::<Vec<_>>().join("; "));
+        Plan {
+            version: NewVersion {
+                record_id: record_id.clone(),
+                version,
+                content_hash: hash,
+                status: record.status.as_str().to_string(),
+                record_json: record_json.to_string(),
+                mapping_name: mapping_name.to_string(),
+                mapping_version: mapping_version.to_string(),
+                source_name: source.to_string(),
+                origin: origin.to_string(),
+            },
+            outbox,
+            retracted,
+            withheld,
+        }
+    }
+}
+
+/// Withdraws a record by hand (`dhub retract`): a new version with the same content (so an unchanged
+/// re-export does not bring it back), a retract envelope for every platform that was sent it, and an
+/// audit entry naming the reason. Returns the number of platforms it is withdrawn from.
+pub async fn retract_by_hand(
+    store: &Store,
+    routing: &Routing,
+    record_id: &str,
+    reason: RetractReason,
+    note: Option<&str>,
+) -> Result<usize, RetractError> {
+    let mut tx: StoreTx = store.begin().await?;
+    let Some(latest) = tx.latest(record_id).await? else {
+        return Err(RetractError::UnknownRecord(record_id.to_string()));
+    };
+    if latest.retracted {
+        return Err(RetractError::AlreadyRetracted(record_id.to_string()));
+    }
+    let history = store.history(record_id).await?;
+    let Some(current) = history.versions.iter().find(|v| v.version == latest.version) else {
+        return Err(RetractError::UnknownRecord(record_id.to_string()));
+    };
+    let version = latest.version + 1;
+    let mut record_json: Value = serde_json::from_str(&current.record_json).unwrap_or(Value::Null);
+    record_json["version"] = json!(version);
+    let routed = tx.routed_platforms(record_id).await?;
+    let emitted_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let outbox: Vec<NewOutbox> = routed
+        .iter()
+        .filter_map(|name| routing.get(name))
+        .map(|platform| NewOutbox {
+            record_id: record_id.to_string(),
+            version,
+            platform: platform.name.clone(),
+            topic: platform.topic.clone(),
+            op: OutboxOp::Retract,
+            payload: retract_envelope(&platform.format, record_id, version as u64, &emitted_at, reason, note),
+        })
+        .collect();
+    tx.insert_version(&NewVersion {
+        record_id: record_id.to_string(),
+        version,
+        content_hash: latest.content_hash.clone(),
+        status: current.status.clone(),
+        record_json: record_json.to_string(),
+        mapping_name: current.mapping_name.clone(),
+        mapping_version: current.mapping_version.clone(),
+        source_name: current.source_name.clone(),
+        origin: "dhub retract".into(),
+    })
+    .await?;
+    tx.mark_retracted(record_id, true).await?;
+    tx.enqueue(&outbox).await?;
+    tx.audit("record.retracted", Some(record_id), &json!({"version": version, "reason": reason.as_str(), "platforms": routed}))
+        .await?;
+    tx.commit().await?;
+    Ok(outbox.len())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RetractError {
+    #[error("record {0} is not known to the hub; check the id with `dhub trace`")]
+    UnknownRecord(String),
+    #[error("record {0} is already withdrawn")]
+    AlreadyRetracted(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

@@ -1,0 +1,145 @@
+//! Internal events: every happening the operator should see is one method here that writes the log
+//! line and bumps the metric together, so logs and metrics never drift apart (vector's
+//! `internal_events`). Labels come from small fixed sets (source, platform, stage, rule, reason), never
+//! a record id, and no method takes record data.
+
+use std::time::Duration;
+
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+
+pub struct Telemetry {
+    registry: Registry,
+    documents: IntCounterVec,
+    records_received: IntCounterVec,
+    records_stored: IntCounterVec,
+    records_unchanged: IntCounterVec,
+    records_quarantined: IntCounterVec,
+    outbox_enqueued: IntCounterVec,
+    published: IntCounterVec,
+    publish_failures: IntCounterVec,
+    publish_latency: HistogramVec,
+    redactions: IntCounterVec,
+    withheld: IntCounterVec,
+    store_errors: IntCounterVec,
+    pub outbox_pending: IntGauge,
+}
+
+fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    let counter = IntCounterVec::new(Opts::new(name, help), labels).expect("metric definitions are static and valid");
+    registry.register(Box::new(counter.clone())).expect("each metric is registered once");
+    counter
+}
+
+impl Default for Telemetry {
+    fn default() -> Self {
+        Telemetry::new()
+    }
+}
+
+impl Telemetry {
+    pub fn new() -> Telemetry {
+        let registry = Registry::new();
+        let publish_latency = HistogramVec::new(
+            HistogramOpts::new(
+                "dhub_publish_latency_seconds",
+                "Time from a record's outbox entry to the broker's acknowledgement",
+            )
+            .buckets(vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0]),
+            &["platform"],
+        )
+        .expect("static histogram definition");
+        registry.register(Box::new(publish_latency.clone())).expect("registered once");
+        let outbox_pending = IntGauge::new("dhub_outbox_pending", "Outbox entries not yet acknowledged by the broker")
+            .expect("static gauge definition");
+        registry.register(Box::new(outbox_pending.clone())).expect("registered once");
+        Telemetry {
+            documents: counter(&registry, "dhub_documents_total", "Source documents by outcome (done, failed)", &["source", "outcome"]),
+            records_received: counter(&registry, "dhub_records_received_total", "Records read from sources", &["source"]),
+            records_stored: counter(&registry, "dhub_records_stored_total", "New record versions stored", &["source"]),
+            records_unchanged: counter(&registry, "dhub_records_unchanged_total", "Records re-exported without change (not republished)", &["source"]),
+            records_quarantined: counter(&registry, "dhub_records_quarantined_total", "Records held in quarantine by stage", &["source", "stage"]),
+            outbox_enqueued: counter(&registry, "dhub_outbox_enqueued_total", "Envelopes queued for a platform", &["platform", "op"]),
+            published: counter(&registry, "dhub_records_published_total", "Envelopes acknowledged by the broker", &["platform", "op"]),
+            publish_failures: counter(&registry, "dhub_publish_failures_total", "Failed deliveries (retried later)", &["platform"]),
+            redactions: counter(&registry, "dhub_redactions_total", "Values redacted, by rule", &["rule"]),
+            withheld: counter(&registry, "dhub_records_withheld_total", "Records withheld from a platform, by reason", &["reason"]),
+            store_errors: counter(&registry, "dhub_store_errors_total", "State store errors by operation", &["operation"]),
+            publish_latency,
+            outbox_pending,
+            registry,
+        }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        TextEncoder::new().encode_to_string(&self.registry.gather()).unwrap_or_default()
+    }
+
+    pub fn records_received(&self, source: &str, count: usize) {
+        self.records_received.with_label_values(&[source]).inc_by(count as u64);
+    }
+
+    pub fn record_stored(&self, source: &str) {
+        self.records_stored.with_label_values(&[source]).inc();
+    }
+
+    pub fn record_unchanged(&self, source: &str) {
+        self.records_unchanged.with_label_values(&[source]).inc();
+    }
+
+    /// `origin` is `file:line`; `reason` names fields and rules, never values.
+    pub fn record_quarantined(&self, source: &str, stage: &str, origin: &str, reason: &str) {
+        tracing::warn!(source, stage, origin, reason, "record quarantined");
+        self.records_quarantined.with_label_values(&[source, stage]).inc();
+    }
+
+    pub fn outbox_enqueued(&self, platform: &str, op: &str) {
+        self.outbox_enqueued.with_label_values(&[platform, op]).inc();
+    }
+
+    pub fn redacted(&self, rule: &str, count: u32) {
+        self.redactions.with_label_values(&[rule]).inc_by(u64::from(count));
+    }
+
+    pub fn withheld(&self, platform: &str, reason: &str) {
+        tracing::info!(platform, reason, "record withheld from platform");
+        self.withheld.with_label_values(&[reason]).inc();
+    }
+
+    pub fn store_failed(&self, operation: &str, error: &dyn std::fmt::Display) {
+        tracing::error!(operation, %error, "state store error");
+        self.store_errors.with_label_values(&[operation]).inc();
+    }
+}
+
+impl dhub_connectors::ConnectorEvents for Telemetry {
+    fn document_done(&self, source: &str, records: usize) {
+        tracing::info!(source, records, "document stored");
+        self.documents.with_label_values(&[source, "done"]).inc();
+    }
+
+    fn document_failed(&self, source: &str, reason: &str) {
+        tracing::warn!(source, reason, "document set aside in failed/");
+        self.documents.with_label_values(&[source, "failed"]).inc();
+    }
+
+    fn retrying(&self, source: &str, error: &str) {
+        tracing::warn!(source, error, "cannot store a document yet; retrying");
+    }
+}
+
+impl dhub_publish::RelayEvents for Telemetry {
+    fn delivered(&self, platform: &str, op: &str, latency: Duration) {
+        self.published.with_label_values(&[platform, op]).inc();
+        self.publish_latency.with_label_values(&[platform]).observe(latency.as_secs_f64());
+    }
+
+    fn delivery_failed(&self, platform: &str, error: &rdkafka::error::KafkaError) {
+        tracing::warn!(platform, %error, "delivery failed; the record stays pending and is sent again");
+        self.publish_failures.with_label_values(&[platform]).inc();
+    }
+
+    fn store_failed(&self, error: &dhub_store::StoreError) {
+        Telemetry::store_failed(self, "relay", error);
+    }
+}

@@ -1,0 +1,612 @@
+//! The rows the store reads and writes, as plain Rust values.
+//!
+//! Types that carry record content (`record_json`, outbox `payload`, quarantined input, audit
+//! `detail`) implement `Debug` by hand and print the content's size, never the content: it may
+//! hold personal data that must not reach logs.
+
+use std::fmt;
+
+/// Which database engine a [`crate::Store`] talks to, chosen by the URL scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// Embedded SQLite file (`sqlite://PATH`), the default.
+    Sqlite,
+    /// PostgreSQL server (`postgres://…`), for production.
+    Postgres,
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        })
+    }
+}
+
+/// The latest version of a record: what the hub compares a re-export against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionRow {
+    /// The latest version number.
+    pub version: i64,
+    /// Its content hash: an unchanged re-export has the same hash and is not republished.
+    pub content_hash: String,
+    /// Its `disclosure.v1` status (`in_force`, `revoked`, …).
+    pub status: String,
+    /// Whether the record is currently withdrawn from the platforms.
+    pub retracted: bool,
+}
+
+/// A version to store. The store stamps `created_at_ms`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewVersion {
+    /// `source name + source key`, stable across versions.
+    pub record_id: String,
+    /// Must not exist yet for this record: versions are immutable.
+    pub version: i64,
+    /// Hash of the normalized record's content (the caller decides what it covers).
+    pub content_hash: String,
+    /// The record's `disclosure.v1` status.
+    pub status: String,
+    /// The normalized record, as JSON text (before redaction: may hold personal data).
+    pub record_json: String,
+    /// The mapping that produced the record.
+    pub mapping_name: String,
+    /// That mapping's version, for `dhub trace`.
+    pub mapping_version: String,
+    /// The source connector's name.
+    pub source_name: String,
+    /// Where in the source the record came from, e.g. `file.xml:12`.
+    pub origin: String,
+}
+
+impl fmt::Debug for NewVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewVersion")
+            .field("record_id", &self.record_id)
+            .field("version", &self.version)
+            .field("content_hash", &self.content_hash)
+            .field("status", &self.status)
+            .field("record_json", &Elided(self.record_json.len()))
+            .field("mapping_name", &self.mapping_name)
+            .field("mapping_version", &self.mapping_version)
+            .field("source_name", &self.source_name)
+            .field("origin", &self.origin)
+            .finish()
+    }
+}
+
+/// A stored version, as `dhub trace` shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RecordVersion {
+    /// The record.
+    pub record_id: String,
+    /// The version number.
+    pub version: i64,
+    /// Content hash.
+    pub content_hash: String,
+    /// `disclosure.v1` status.
+    pub status: String,
+    /// The normalized record as JSON text (before redaction: may hold personal data).
+    pub record_json: String,
+    /// The mapping that produced it.
+    pub mapping_name: String,
+    /// That mapping's version.
+    pub mapping_version: String,
+    /// The source connector's name.
+    pub source_name: String,
+    /// `file:line` or similar.
+    pub origin: String,
+    /// When the hub stored it (Unix ms).
+    pub created_at_ms: i64,
+}
+
+impl fmt::Debug for RecordVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecordVersion")
+            .field("record_id", &self.record_id)
+            .field("version", &self.version)
+            .field("content_hash", &self.content_hash)
+            .field("status", &self.status)
+            .field("record_json", &Elided(self.record_json.len()))
+            .field("mapping_name", &self.mapping_name)
+            .field("mapping_version", &self.mapping_version)
+            .field("source_name", &self.source_name)
+            .field("origin", &self.origin)
+            .field("created_at_ms", &self.created_at_ms)
+            .finish()
+    }
+}
+
+/// A record's latest version with its content, for reports that walk every record.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CurrentRecord {
+    /// The record.
+    pub record_id: String,
+    /// Its latest version.
+    pub version: i64,
+    /// That version's status.
+    pub status: String,
+    /// Whether it is withdrawn from the platforms.
+    pub retracted: bool,
+    /// That version's normalized JSON (before redaction).
+    pub record_json: String,
+}
+
+impl fmt::Debug for CurrentRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CurrentRecord")
+            .field("record_id", &self.record_id)
+            .field("version", &self.version)
+            .field("status", &self.status)
+            .field("retracted", &self.retracted)
+            .field("record_json", &Elided(self.record_json.len()))
+            .finish()
+    }
+}
+
+/// The envelope operation of an outbox row (contract §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OutboxOp {
+    /// Publish or replace the record.
+    Upsert,
+    /// Withdraw the record.
+    Retract,
+}
+
+impl OutboxOp {
+    /// The text stored in the `op` column and used in envelopes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxOp::Upsert => "upsert",
+            OutboxOp::Retract => "retract",
+        }
+    }
+
+    pub(crate) fn parse(text: &str) -> Option<OutboxOp> {
+        match text {
+            "upsert" => Some(OutboxOp::Upsert),
+            "retract" => Some(OutboxOp::Retract),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for OutboxOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An envelope to publish, written in the same transaction as the version it announces.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewOutbox {
+    /// The record (the Kafka key).
+    pub record_id: String,
+    /// The version the envelope carries.
+    pub version: i64,
+    /// The platform's configured name.
+    pub platform: String,
+    /// The platform's topic, prefix included.
+    pub topic: String,
+    /// Upsert or retract.
+    pub op: OutboxOp,
+    /// The serialized envelope, already redacted for this platform.
+    pub payload: Vec<u8>,
+}
+
+impl fmt::Debug for NewOutbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewOutbox")
+            .field("record_id", &self.record_id)
+            .field("version", &self.version)
+            .field("platform", &self.platform)
+            .field("topic", &self.topic)
+            .field("op", &self.op)
+            .field("payload", &Elided(self.payload.len()))
+            .finish()
+    }
+}
+
+/// Where the broker put a delivered envelope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryInfo {
+    /// Kafka partition.
+    pub partition: i32,
+    /// Kafka offset in that partition.
+    pub offset: i64,
+    /// When the broker acknowledged it (Unix ms).
+    pub acked_at_ms: i64,
+}
+
+/// An outbox row: pending when `delivery` is `None`, else the per-platform delivery.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OutboxRow {
+    /// Increasing id; the relay publishes in id order.
+    pub id: i64,
+    /// The record (the Kafka key).
+    pub record_id: String,
+    /// The version the envelope carries.
+    pub version: i64,
+    /// The platform's configured name.
+    pub platform: String,
+    /// The topic.
+    pub topic: String,
+    /// Upsert or retract.
+    pub op: OutboxOp,
+    /// The serialized envelope.
+    pub payload: Vec<u8>,
+    /// When it was enqueued (Unix ms).
+    pub created_at_ms: i64,
+    /// Set once the broker acknowledged it.
+    pub delivery: Option<DeliveryInfo>,
+}
+
+impl fmt::Debug for OutboxRow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OutboxRow")
+            .field("id", &self.id)
+            .field("record_id", &self.record_id)
+            .field("version", &self.version)
+            .field("platform", &self.platform)
+            .field("topic", &self.topic)
+            .field("op", &self.op)
+            .field("payload", &Elided(self.payload.len()))
+            .field("created_at_ms", &self.created_at_ms)
+            .field("delivery", &self.delivery)
+            .finish()
+    }
+}
+
+/// A broker acknowledgement for one outbox row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivery {
+    /// The acknowledged row.
+    pub outbox_id: i64,
+    /// Kafka partition.
+    pub partition: i32,
+    /// Kafka offset.
+    pub offset: i64,
+    /// When the broker acknowledged it (Unix ms).
+    pub acked_at_ms: i64,
+}
+
+/// The pipeline stage that held a record back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QuarantineStage {
+    /// The source document could not be read (bad XML, encoding, …).
+    Document,
+    /// The mapping failed on the record.
+    Mapping,
+    /// The normalized record broke a `disclosure.v1` rule.
+    Validation,
+    /// The redaction policy withholds the record (secret, minor, unreviewed major decision).
+    Redaction,
+}
+
+impl QuarantineStage {
+    /// The text stored in the `stage` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QuarantineStage::Document => "document",
+            QuarantineStage::Mapping => "mapping",
+            QuarantineStage::Validation => "validation",
+            QuarantineStage::Redaction => "redaction",
+        }
+    }
+
+    pub(crate) fn parse(text: &str) -> Option<QuarantineStage> {
+        match text {
+            "document" => Some(QuarantineStage::Document),
+            "mapping" => Some(QuarantineStage::Mapping),
+            "validation" => Some(QuarantineStage::Validation),
+            "redaction" => Some(QuarantineStage::Redaction),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for QuarantineStage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a quarantine entry is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QuarantineState {
+    /// Waiting for a fix.
+    Held,
+    /// Released to the pipeline again.
+    Replayed,
+    /// Given up on, with an audit entry.
+    Dropped,
+}
+
+impl QuarantineState {
+    /// The text stored in the `state` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QuarantineState::Held => "held",
+            QuarantineState::Replayed => "replayed",
+            QuarantineState::Dropped => "dropped",
+        }
+    }
+
+    pub(crate) fn parse(text: &str) -> Option<QuarantineState> {
+        match text {
+            "held" => Some(QuarantineState::Held),
+            "replayed" => Some(QuarantineState::Replayed),
+            "dropped" => Some(QuarantineState::Dropped),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for QuarantineState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A record to hold back.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewQuarantine {
+    /// The source connector's name.
+    pub source_name: String,
+    /// `file:line` or similar.
+    pub origin: String,
+    /// The record id, when the record got far enough to have one.
+    pub record_id: Option<String>,
+    /// The stage that refused it.
+    pub stage: QuarantineStage,
+    /// Why, naming fields, never values.
+    pub reason: String,
+    /// The raw input as text, to replay after a fix (may hold personal data).
+    pub payload: String,
+}
+
+impl fmt::Debug for NewQuarantine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewQuarantine")
+            .field("source_name", &self.source_name)
+            .field("origin", &self.origin)
+            .field("record_id", &self.record_id)
+            .field("stage", &self.stage)
+            .field("reason", &self.reason)
+            .field("payload", &Elided(self.payload.len()))
+            .finish()
+    }
+}
+
+/// A stored quarantine entry.
+#[derive(Clone, PartialEq, Eq)]
+pub struct QuarantineEntry {
+    /// Its id, as `dhub quarantine show ID` takes it.
+    pub id: i64,
+    /// The source connector's name.
+    pub source_name: String,
+    /// `file:line` or similar.
+    pub origin: String,
+    /// The record id, if known.
+    pub record_id: Option<String>,
+    /// The stage that refused it.
+    pub stage: QuarantineStage,
+    /// Why.
+    pub reason: String,
+    /// The raw input as text.
+    pub payload: String,
+    /// When it was held (Unix ms).
+    pub created_at_ms: i64,
+    /// Held, replayed or dropped.
+    pub state: QuarantineState,
+    /// When it was replayed or dropped (Unix ms).
+    pub resolved_at_ms: Option<i64>,
+}
+
+impl fmt::Debug for QuarantineEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("QuarantineEntry")
+            .field("id", &self.id)
+            .field("source_name", &self.source_name)
+            .field("origin", &self.origin)
+            .field("record_id", &self.record_id)
+            .field("stage", &self.stage)
+            .field("reason", &self.reason)
+            .field("payload", &Elided(self.payload.len()))
+            .field("created_at_ms", &self.created_at_ms)
+            .field("state", &self.state)
+            .field("resolved_at_ms", &self.resolved_at_ms)
+            .finish()
+    }
+}
+
+/// One link of the audit chain.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// Position in the chain, from 1, without gaps.
+    pub seq: i64,
+    /// When it was appended (Unix ms).
+    pub at_ms: i64,
+    /// What happened, e.g. `quarantine.dropped`, `record.retracted`.
+    pub kind: String,
+    /// The record concerned, if any.
+    pub record_id: Option<String>,
+    /// Details as JSON text, exactly as hashed.
+    pub detail: String,
+    /// The previous entry's hash (64 zeros for the first).
+    pub prev_hash: String,
+    /// sha256 over `prev_hash` and this entry (see `audit.rs`), hex.
+    pub hash: String,
+}
+
+impl AuditEntry {
+    /// `detail` parsed as JSON (`None` if the stored text is not JSON: tampered).
+    pub fn detail_json(&self) -> Option<serde_json::Value> {
+        serde_json::from_str(&self.detail).ok()
+    }
+}
+
+impl fmt::Debug for AuditEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuditEntry")
+            .field("seq", &self.seq)
+            .field("at_ms", &self.at_ms)
+            .field("kind", &self.kind)
+            .field("record_id", &self.record_id)
+            // Operator notes in details are free text: no telling what they hold.
+            .field("detail", &Elided(self.detail.len()))
+            .field("prev_hash", &self.prev_hash)
+            .field("hash", &self.hash)
+            .finish()
+    }
+}
+
+/// How the audit chain is broken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditBreak {
+    /// The entry's content no longer matches its hash: it was edited.
+    ContentChanged,
+    /// The entry does not link to the one before: an entry before it was replaced or removed.
+    LinkBroken,
+    /// The entry with this seq is missing.
+    Missing,
+    /// The entry exists but the chain head does not cover it: it was added outside dhub.
+    NotInHead,
+    /// The chain head's hash does not match the last entry: the head or the last entry was replaced.
+    HeadMismatch,
+}
+
+impl fmt::Display for AuditBreak {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AuditBreak::ContentChanged => "the entry was changed after it was written",
+            AuditBreak::LinkBroken => "the entry does not follow from the one before it",
+            AuditBreak::Missing => "the entry is missing",
+            AuditBreak::NotInHead => "the entry was added outside dhub",
+            AuditBreak::HeadMismatch => "the chain head does not match the last entry",
+        })
+    }
+}
+
+/// The outcome of [`crate::Store::audit_verify`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditCheck {
+    /// Every entry checks out.
+    Intact {
+        /// How many entries the chain holds.
+        entries: i64,
+    },
+    /// The first entry that does not.
+    Broken {
+        /// Its seq.
+        seq: i64,
+        /// What is wrong with it.
+        reason: AuditBreak,
+    },
+}
+
+/// Everything the store knows about one record, for `dhub trace`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordHistory {
+    /// The record.
+    pub record_id: String,
+    /// The latest version, if any version was stored.
+    pub latest: Option<VersionRow>,
+    /// All versions, oldest first.
+    pub versions: Vec<RecordVersion>,
+    /// All outbox rows (pending and delivered), in id order.
+    pub outbox: Vec<OutboxRow>,
+    /// Quarantine entries that name the record, in id order.
+    pub quarantine: Vec<QuarantineEntry>,
+    /// Audit entries that name the record, in seq order.
+    pub audit: Vec<AuditEntry>,
+}
+
+/// Prints `<N bytes>` in place of content in Debug output.
+struct Elided(usize);
+
+impl fmt::Debug for Elided {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{} bytes>", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_content() {
+        let secret = "张三 370102199001011234 13812345678";
+        let version = NewVersion {
+            record_id: "finance-oa:1".into(),
+            version: 1,
+            content_hash: "abc".into(),
+            status: "in_force".into(),
+            record_json: secret.into(),
+            mapping_name: "finance-oa".into(),
+            mapping_version: "1".into(),
+            source_name: "finance-oa".into(),
+            origin: "a.xml:3".into(),
+        };
+        let outbox = NewOutbox {
+            record_id: "finance-oa:1".into(),
+            version: 1,
+            platform: "p".into(),
+            topic: "t".into(),
+            op: OutboxOp::Upsert,
+            payload: secret.as_bytes().to_vec(),
+        };
+        let quarantine = NewQuarantine {
+            source_name: "s".into(),
+            origin: "a.xml:3".into(),
+            record_id: None,
+            stage: QuarantineStage::Validation,
+            reason: "counterparty.id_number: bad check digit".into(),
+            payload: secret.into(),
+        };
+        let audit = AuditEntry {
+            seq: 1,
+            at_ms: 0,
+            kind: "record.retracted".into(),
+            record_id: None,
+            detail: format!("{{\"note\":\"{secret}\"}}"),
+            prev_hash: String::new(),
+            hash: String::new(),
+        };
+        for printed in [
+            format!("{version:?}"),
+            format!("{outbox:?}"),
+            format!("{quarantine:?}"),
+            format!("{audit:?}"),
+        ] {
+            assert!(!printed.contains("张三"), "{printed}");
+            assert!(!printed.contains("13812345678"), "{printed}");
+            assert!(printed.contains("bytes>"), "{printed}");
+        }
+    }
+
+    #[test]
+    fn enum_texts_round_trip() {
+        for op in [OutboxOp::Upsert, OutboxOp::Retract] {
+            assert_eq!(OutboxOp::parse(op.as_str()), Some(op));
+        }
+        for stage in [
+            QuarantineStage::Document,
+            QuarantineStage::Mapping,
+            QuarantineStage::Validation,
+            QuarantineStage::Redaction,
+        ] {
+            assert_eq!(QuarantineStage::parse(stage.as_str()), Some(stage));
+        }
+        for state in [
+            QuarantineState::Held,
+            QuarantineState::Replayed,
+            QuarantineState::Dropped,
+        ] {
+            assert_eq!(QuarantineState::parse(state.as_str()), Some(state));
+        }
+        assert_eq!(OutboxOp::parse("UPSERT"), None);
+    }
+}

@@ -1,0 +1,412 @@
+//! [`Store`]: the pool, plus everything that reads or writes outside a caller's transaction
+//! (the outbox relay's scan and acknowledgements, and the queries behind the CLI).
+
+use sqlx::{Any, AnyPool, Row, Transaction};
+
+use crate::audit::ChainCheck;
+use crate::connect;
+use crate::error::StoreError;
+use crate::model::{
+    AuditCheck, Backend, CurrentRecord, Delivery, OutboxRow, QuarantineEntry, RecordHistory,
+    VersionRow,
+};
+use crate::rows::{self, ROWS_PER_STATEMENT};
+use crate::tx::StoreTx;
+
+/// Audit entries read per round trip while verifying: bounded memory for any chain length.
+const AUDIT_PAGE: i64 = 5000;
+
+/// The hub's state store. Cheap to clone: clones share one connection pool.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens `sqlite://PATH` (creating the file and its directory) or `postgres://…`, and
+    /// applies any migrations not yet applied (so connecting twice is harmless).
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        let (pool, backend) = connect::open(url).await?;
+        Ok(Store { pool, backend })
+    }
+
+    /// Which engine this store runs on.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Answers when the database does (for `/readyz`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::db("answer a ping"))?;
+        Ok(())
+    }
+
+    /// Closes every connection; later calls fail with a non-retryable error.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Starts a write transaction. Nothing it does is visible to others until
+    /// [`StoreTx::commit`]; dropping it without commit rolls everything back.
+    ///
+    /// On SQLite this takes the write lock at once (`BEGIN IMMEDIATE`): SQLite has one writer,
+    /// and a transaction that read first and then tried to write could otherwise fail with
+    /// SQLITE_BUSY no matter how long it waited. Writers thus queue up (see the busy timeout in
+    /// `connect.rs`); readers are never blocked. While holding a `StoreTx`, use its methods,
+    /// not the `Store`'s: the pool is small, and waiting on it while holding a connection can
+    /// stall.
+    pub async fn begin(&self) -> Result<StoreTx, StoreError> {
+        Ok(StoreTx::new(self.write_tx().await?, self.backend))
+    }
+
+    pub(crate) async fn write_tx(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        };
+        tx.map_err(StoreError::db("begin a transaction"))
+    }
+
+    /// A read-only transaction over one consistent snapshot, for answers assembled from
+    /// several queries (`history`, `audit_verify`).
+    async fn snapshot(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        let tx = match self.backend {
+            // A deferred transaction's first read fixes its WAL snapshot.
+            Backend::Sqlite => self.pool.begin().await,
+            Backend::Postgres => {
+                self.pool
+                    .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .await
+            }
+        };
+        tx.map_err(StoreError::db("begin a read transaction"))
+    }
+
+    /// Up to `limit` undelivered outbox rows with `id >= from_id`, in id order.
+    ///
+    /// `from_id` lets the relay skip rows it already has in flight. On SQLite ids commit in
+    /// order (one writer), so a cursor never misses a row. On Postgres two transactions may
+    /// commit ids out of order (the later id first), so a relay that only moves its cursor
+    /// forward could pass over a row committed late: it must rescan from 0 now and then
+    /// (e.g. whenever it has nothing in flight), which stays cheap because the scan only
+    /// touches the partial index of pending rows.
+    pub async fn pending_outbox(
+        &self,
+        from_id: i64,
+        limit: i64,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM outbox WHERE delivered = 0 AND id >= $1 ORDER BY id LIMIT $2",
+            rows::OUTBOX_COLUMNS
+        );
+        let found = sqlx::query(&sql)
+            .bind(from_id)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::db("scan the outbox"))?;
+        found.iter().map(rows::outbox_row).collect()
+    }
+
+    /// Records broker acknowledgements: each row becomes delivered with its partition and
+    /// offset. One transaction, one statement per 1,000 acknowledgements. Acknowledging a row
+    /// twice (at-least-once) keeps the latest position.
+    pub async fn mark_delivered(&self, acks: &[Delivery]) -> Result<(), StoreError> {
+        if acks.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.write_tx().await?;
+        for chunk in acks.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "UPDATE outbox SET delivered = 1, kafka_partition = v.column2, \
+                 kafka_offset = v.column3, acked_at_ms = v.column4 \
+                 FROM (VALUES {}) AS v WHERE outbox.id = v.column1",
+                rows::values_list(self.backend, chunk.len(), 4)
+            );
+            let mut query = sqlx::query(&sql);
+            for ack in chunk {
+                query = query
+                    .bind(ack.outbox_id)
+                    .bind(i64::from(ack.partition))
+                    .bind(ack.offset)
+                    .bind(ack.acked_at_ms);
+            }
+            query
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::db("mark outbox rows delivered"))?;
+        }
+        tx.commit()
+            .await
+            .map_err(StoreError::db("commit outbox deliveries"))
+    }
+
+    /// How many outbox rows wait for delivery (a gauge for the dashboard and `/metrics`).
+    pub async fn pending_count(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM outbox WHERE delivered = 0")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(StoreError::db("count pending outbox rows"))?;
+        row.try_get("n")
+            .map_err(StoreError::db("count pending outbox rows"))
+    }
+
+    /// Where a source connector left off, if it ever stored a position.
+    pub async fn source_position(&self, source: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT position FROM source_positions WHERE source = $1")
+            .bind(source)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::db("read a source position"))?;
+        row.map(|row| row.try_get("position"))
+            .transpose()
+            .map_err(StoreError::db("read a source position"))
+    }
+
+    /// The record's latest version, outside any transaction.
+    pub async fn latest(&self, record_id: &str) -> Result<Option<VersionRow>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM records WHERE record_id = $1",
+            rows::VERSION_ROW_COLUMNS
+        );
+        let row = sqlx::query(&sql)
+            .bind(record_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::db("read the latest version"))?;
+        row.as_ref()
+            .map(rows::version_row)
+            .transpose()
+            .map(|found| found.map(|(_, version)| version))
+    }
+
+    /// Everything about one record, read from one snapshot, for `dhub trace`.
+    pub async fn history(&self, record_id: &str) -> Result<RecordHistory, StoreError> {
+        let mut tx = self.snapshot().await?;
+        let latest_sql = format!(
+            "SELECT {} FROM records WHERE record_id = $1",
+            rows::VERSION_ROW_COLUMNS
+        );
+        let latest = sqlx::query(&latest_sql)
+            .bind(record_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(StoreError::db("read the latest version"))?
+            .as_ref()
+            .map(rows::version_row)
+            .transpose()?
+            .map(|(_, version)| version);
+
+        let versions_sql = format!(
+            "SELECT {} FROM record_versions WHERE record_id = $1 ORDER BY version",
+            rows::RECORD_VERSION_COLUMNS
+        );
+        let versions = sqlx::query(&versions_sql)
+            .bind(record_id)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(StoreError::db("read record versions"))?
+            .iter()
+            .map(rows::record_version)
+            .collect::<Result<Vec<_>, _>>()?;
+
+        let outbox_sql = format!(
+            "SELECT {} FROM outbox WHERE record_id = $1 ORDER BY id",
+            rows::OUTBOX_COLUMNS
+        );
+        let outbox = sqlx::query(&outbox_sql)
+            .bind(record_id)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(StoreError::db("read outbox rows"))?
+            .iter()
+            .map(rows::outbox_row)
+            .collect::<Result<Vec<_>, _>>()?;
+
+        let quarantine_sql = format!(
+            "SELECT {} FROM quarantine WHERE record_id = $1 ORDER BY id",
+            rows::QUARANTINE_COLUMNS
+        );
+        let quarantine = sqlx::query(&quarantine_sql)
+            .bind(record_id)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(StoreError::db("read quarantine entries"))?
+            .iter()
+            .map(rows::quarantine_entry)
+            .collect::<Result<Vec<_>, _>>()?;
+
+        let audit_sql = format!(
+            "SELECT {} FROM audit WHERE record_id = $1 ORDER BY seq",
+            rows::AUDIT_COLUMNS
+        );
+        let audit = sqlx::query(&audit_sql)
+            .bind(record_id)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(StoreError::db("read audit entries"))?
+            .iter()
+            .map(rows::audit_entry)
+            .collect::<Result<Vec<_>, _>>()?;
+
+        tx.rollback()
+            .await
+            .map_err(StoreError::db("end a read transaction"))?;
+        Ok(RecordHistory {
+            record_id: record_id.to_owned(),
+            latest,
+            versions,
+            outbox,
+            quarantine,
+            audit,
+        })
+    }
+
+    /// Quarantine entries in id order: only held ones, or all of them.
+    pub async fn quarantine_list(
+        &self,
+        include_resolved: bool,
+    ) -> Result<Vec<QuarantineEntry>, StoreError> {
+        let filter = if include_resolved {
+            ""
+        } else {
+            "WHERE state = 'held' "
+        };
+        let sql = format!(
+            "SELECT {} FROM quarantine {filter}ORDER BY id",
+            rows::QUARANTINE_COLUMNS
+        );
+        sqlx::query(&sql)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::db("list quarantine entries"))?
+            .iter()
+            .map(rows::quarantine_entry)
+            .collect()
+    }
+
+    /// One quarantine entry, in any state.
+    pub async fn quarantine_get(&self, id: i64) -> Result<Option<QuarantineEntry>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM quarantine WHERE id = $1",
+            rows::QUARANTINE_COLUMNS
+        );
+        sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::db("read a quarantine entry"))?
+            .as_ref()
+            .map(rows::quarantine_entry)
+            .transpose()
+    }
+
+    /// Recomputes the audit chain from its first entry, on one snapshot (appends running
+    /// meanwhile are neither seen nor mistaken for tampering), and names the first entry that
+    /// does not check out.
+    pub async fn audit_verify(&self) -> Result<AuditCheck, StoreError> {
+        let mut tx = self.snapshot().await?;
+        let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(StoreError::db("read the audit chain head"))?;
+        let Some(head) = head else {
+            return Err(StoreError::Corrupt {
+                table: "audit_head",
+                column: "id",
+                key: "1".into(),
+            });
+        };
+        let head_seq: i64 = head
+            .try_get("seq")
+            .map_err(StoreError::db("read the audit chain head"))?;
+        let head_hash: String = head
+            .try_get("hash")
+            .map_err(StoreError::db("read the audit chain head"))?;
+
+        let mut check = ChainCheck::new(head_seq);
+        // Pages continue after the last seq seen rather than by OFFSET: each page is an index
+        // range scan, and a missing seq cannot shift entries between pages.
+        let sql = format!(
+            "SELECT {} FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2",
+            rows::AUDIT_COLUMNS
+        );
+        let mut after = i64::MIN;
+        loop {
+            let page = sqlx::query(&sql)
+                .bind(after)
+                .bind(AUDIT_PAGE)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(StoreError::db("read audit entries"))?;
+            for row in &page {
+                let entry = rows::audit_entry(row)?;
+                if let Err(broken) = check.next(&entry) {
+                    return Ok(broken);
+                }
+                after = entry.seq;
+            }
+            if (page.len() as i64) < AUDIT_PAGE {
+                break;
+            }
+        }
+        tx.rollback()
+            .await
+            .map_err(StoreError::db("end a read transaction"))?;
+        Ok(check.finish(&head_hash))
+    }
+
+    /// Records with their latest version, in record-id order, `limit` at a time after
+    /// `after_record_id`: for reports that walk every record (annual statistics, deadlines).
+    pub async fn current_records(
+        &self,
+        after_record_id: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<CurrentRecord>, StoreError> {
+        let filter = if after_record_id.is_some() {
+            "WHERE r.record_id > $2 "
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT r.record_id, r.latest_version, r.latest_status, r.retracted, v.record_json \
+             FROM records r JOIN record_versions v \
+             ON v.record_id = r.record_id AND v.version = r.latest_version \
+             {filter}ORDER BY r.record_id LIMIT $1"
+        );
+        let mut query = sqlx::query(&sql).bind(limit);
+        if let Some(after) = after_record_id {
+            query = query.bind(after);
+        }
+        let found = query
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::db("read current records"))?;
+        found
+            .iter()
+            .map(|row| {
+                let decode = || StoreError::db("read current records");
+                let retracted: i64 = row.try_get("retracted").map_err(decode())?;
+                Ok(CurrentRecord {
+                    record_id: row.try_get("record_id").map_err(decode())?,
+                    version: row.try_get("latest_version").map_err(decode())?,
+                    status: row.try_get("latest_status").map_err(decode())?,
+                    retracted: retracted != 0,
+                    record_json: row.try_get("record_json").map_err(decode())?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,443 @@
+//! [`StoreTx`]: one write transaction. The hub writes a record's version, its outbox rows,
+//! the source position and any audit entry together, so a crash leaves either all or none.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use sqlx::{Any, Row, Transaction};
+
+use crate::audit::entry_hash;
+use crate::error::StoreError;
+use crate::model::{Backend, NewOutbox, NewQuarantine, NewVersion, QuarantineState, VersionRow};
+use crate::rows::{self, now_ms, param_list, values_list, ROWS_PER_STATEMENT};
+
+/// A write transaction; see [`crate::Store::begin`]. Dropping it without
+/// [`commit`](StoreTx::commit) rolls it back. After any error, drop it: on Postgres a failed
+/// statement aborts the whole transaction.
+pub struct StoreTx {
+    tx: Transaction<'static, Any>,
+    backend: Backend,
+    /// On Postgres, reads of a record's latest version lock its row (`FOR UPDATE`) so two
+    /// writers of one record (say the ingest loop and `dhub retract`) take turns instead of
+    /// both deriving the same next version. SQLite needs nothing: the transaction already
+    /// holds the database's only write lock.
+    lock_suffix: &'static str,
+}
+
+impl std::fmt::Debug for StoreTx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreTx").finish_non_exhaustive()
+    }
+}
+
+impl StoreTx {
+    pub(crate) fn new(tx: Transaction<'static, Any>, backend: Backend) -> StoreTx {
+        let lock_suffix = match backend {
+            Backend::Postgres => " FOR UPDATE",
+            Backend::Sqlite => "",
+        };
+        StoreTx {
+            tx,
+            backend,
+            lock_suffix,
+        }
+    }
+
+    /// The record's latest version (locked until commit on Postgres).
+    pub async fn latest(&mut self, record_id: &str) -> Result<Option<VersionRow>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM records WHERE record_id = $1{}",
+            rows::VERSION_ROW_COLUMNS,
+            self.lock_suffix
+        );
+        let row = sqlx::query(&sql)
+            .bind(record_id)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(StoreError::db("read the latest version"))?;
+        row.as_ref()
+            .map(rows::version_row)
+            .transpose()
+            .map(|found| found.map(|(_, version)| version))
+    }
+
+    /// [`latest`](StoreTx::latest) for a batch: one query per 1,000 ids instead of one per
+    /// record. Records never stored are absent from the map.
+    pub async fn latest_many(
+        &mut self,
+        record_ids: &[&str],
+    ) -> Result<HashMap<String, VersionRow>, StoreError> {
+        let mut found = HashMap::with_capacity(record_ids.len());
+        for chunk in record_ids.chunks(ROWS_PER_STATEMENT) {
+            // Ordered, so concurrent batches lock rows in the same order and cannot deadlock.
+            let sql = format!(
+                "SELECT {} FROM records WHERE record_id IN ({}) ORDER BY record_id{}",
+                rows::VERSION_ROW_COLUMNS,
+                param_list(self.backend, chunk.len()),
+                self.lock_suffix
+            );
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            let rows = query
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(StoreError::db("read the latest versions"))?;
+            for row in &rows {
+                let (record_id, version) = rows::version_row(row)?;
+                found.insert(record_id, version);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Stores a new version and makes it the record's latest (unless a higher version is
+    /// already stored). See [`insert_versions`](StoreTx::insert_versions).
+    pub async fn insert_version(&mut self, version: &NewVersion) -> Result<(), StoreError> {
+        self.insert_versions(std::slice::from_ref(version)).await
+    }
+
+    /// Stores new versions, one statement per 1,000, and updates each record's latest-version
+    /// row in the same transaction. A version that becomes the latest clears the record's
+    /// `retracted` flag: a new version supersedes the withdrawn one, so call
+    /// [`mark_retracted`](StoreTx::mark_retracted) after this when the new version is itself a
+    /// withdrawal. A version that already exists fails with
+    /// [`StoreError::VersionExists`]: versions are immutable.
+    pub async fn insert_versions(&mut self, versions: &[NewVersion]) -> Result<(), StoreError> {
+        if versions.is_empty() {
+            return Ok(());
+        }
+        let created_at_ms = now_ms();
+        for chunk in versions.chunks(ROWS_PER_STATEMENT) {
+            // DO NOTHING + RETURNING instead of letting the primary key fail: the rows not
+            // returned tell exactly which version was a duplicate, and the transaction stays
+            // usable on Postgres.
+            let sql = format!(
+                "INSERT INTO record_versions ({}) VALUES {} \
+                 ON CONFLICT (record_id, version) DO NOTHING RETURNING record_id, version",
+                rows::RECORD_VERSION_COLUMNS,
+                values_list(self.backend, chunk.len(), 10)
+            );
+            let mut query = sqlx::query(&sql);
+            for v in chunk {
+                query = query
+                    .bind(v.record_id.as_str())
+                    .bind(v.version)
+                    .bind(v.content_hash.as_str())
+                    .bind(v.status.as_str())
+                    .bind(v.record_json.as_str())
+                    .bind(v.mapping_name.as_str())
+                    .bind(v.mapping_version.as_str())
+                    .bind(v.source_name.as_str())
+                    .bind(v.origin.as_str())
+                    .bind(created_at_ms);
+            }
+            let inserted = query
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(StoreError::db("insert record versions"))?;
+            if inserted.len() != chunk.len() {
+                return Err(first_duplicate(chunk, &inserted)?);
+            }
+        }
+
+        // Only the highest version per record in this batch can become its latest (and
+        // Postgres refuses to upsert one row twice in a statement).
+        let mut newest: BTreeMap<&str, &NewVersion> = BTreeMap::new();
+        for v in versions {
+            let slot = newest.entry(v.record_id.as_str()).or_insert(v);
+            if v.version > slot.version {
+                *slot = v;
+            }
+        }
+        let newest: Vec<&NewVersion> = newest.into_values().collect();
+        for chunk in newest.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO records (record_id, latest_version, latest_hash, latest_status, \
+                 retracted, updated_at_ms) VALUES {} \
+                 ON CONFLICT (record_id) DO UPDATE SET latest_version = excluded.latest_version, \
+                 latest_hash = excluded.latest_hash, latest_status = excluded.latest_status, \
+                 retracted = 0, updated_at_ms = excluded.updated_at_ms \
+                 WHERE records.latest_version < excluded.latest_version",
+                values_list(self.backend, chunk.len(), 6)
+            );
+            let mut query = sqlx::query(&sql);
+            for v in chunk {
+                query = query
+                    .bind(v.record_id.as_str())
+                    .bind(v.version)
+                    .bind(v.content_hash.as_str())
+                    .bind(v.status.as_str())
+                    .bind(0_i64)
+                    .bind(created_at_ms);
+            }
+            query
+                .execute(&mut *self.tx)
+                .await
+                .map_err(StoreError::db("update latest versions"))?;
+        }
+        Ok(())
+    }
+
+    /// Sets whether the record is withdrawn from the platforms.
+    pub async fn mark_retracted(
+        &mut self,
+        record_id: &str,
+        retracted: bool,
+    ) -> Result<(), StoreError> {
+        let result =
+            sqlx::query("UPDATE records SET retracted = $1, updated_at_ms = $2 WHERE record_id = $3")
+                .bind(i64::from(retracted))
+                .bind(now_ms())
+                .bind(record_id)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(StoreError::db("mark a record retracted"))?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::RecordNotFound {
+                record_id: record_id.to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The platforms that were ever sent an upsert of the record (delivered or still pending),
+    /// sorted: the ones a retraction must reach.
+    pub async fn routed_platforms(&mut self, record_id: &str) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT platform FROM outbox WHERE record_id = $1 AND op = 'upsert' \
+             ORDER BY platform",
+        )
+        .bind(record_id)
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(StoreError::db("read routed platforms"))?;
+        rows.iter()
+            .map(|row| row.try_get("platform"))
+            .collect::<Result<_, _>>()
+            .map_err(StoreError::db("read routed platforms"))
+    }
+
+    /// Queues envelopes for the relay, one statement per 1,000.
+    pub async fn enqueue(&mut self, entries: &[NewOutbox]) -> Result<(), StoreError> {
+        let created_at_ms = now_ms();
+        for chunk in entries.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO outbox (record_id, version, platform, topic, op, payload, \
+                 created_at_ms) VALUES {}",
+                values_list(self.backend, chunk.len(), 7)
+            );
+            let mut query = sqlx::query(&sql);
+            for entry in chunk {
+                query = query
+                    .bind(entry.record_id.as_str())
+                    .bind(entry.version)
+                    .bind(entry.platform.as_str())
+                    .bind(entry.topic.as_str())
+                    .bind(entry.op.as_str())
+                    .bind(entry.payload.as_slice())
+                    .bind(created_at_ms);
+            }
+            query
+                .execute(&mut *self.tx)
+                .await
+                .map_err(StoreError::db("enqueue outbox rows"))?;
+        }
+        Ok(())
+    }
+
+    /// Holds a record back; returns the entry's id.
+    pub async fn quarantine(&mut self, entry: &NewQuarantine) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "INSERT INTO quarantine (source_name, origin, record_id, stage, reason, payload, \
+             created_at_ms, state) VALUES ($1, $2, $3, $4, $5, $6, $7, 'held') RETURNING id",
+        )
+        .bind(entry.source_name.as_str())
+        .bind(entry.origin.as_str())
+        .bind(entry.record_id.as_deref())
+        .bind(entry.stage.as_str())
+        .bind(entry.reason.as_str())
+        .bind(entry.payload.as_str())
+        .bind(now_ms())
+        .fetch_one(&mut *self.tx)
+        .await
+        .map_err(StoreError::db("quarantine a record"))?;
+        row.try_get("id")
+            .map_err(StoreError::db("quarantine a record"))
+    }
+
+    /// Marks a held entry replayed or dropped and appends the matching audit entry
+    /// (`quarantine.replayed` / `quarantine.dropped`, with the entry's id, source and stage)
+    /// in this transaction: the caller need not write one.
+    pub async fn resolve_quarantine(
+        &mut self,
+        id: i64,
+        state: QuarantineState,
+    ) -> Result<(), StoreError> {
+        let kind = match state {
+            QuarantineState::Held => return Err(StoreError::InvalidResolution { id }),
+            QuarantineState::Replayed => "quarantine.replayed",
+            QuarantineState::Dropped => "quarantine.dropped",
+        };
+        // The `state = 'held'` condition makes a concurrent second resolution find nothing.
+        let resolved = sqlx::query(
+            "UPDATE quarantine SET state = $1, resolved_at_ms = $2 \
+             WHERE id = $3 AND state = 'held' RETURNING source_name, stage, record_id",
+        )
+        .bind(state.as_str())
+        .bind(now_ms())
+        .bind(id)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(StoreError::db("resolve a quarantine entry"))?;
+
+        let Some(resolved) = resolved else {
+            let current = sqlx::query("SELECT state FROM quarantine WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *self.tx)
+                .await
+                .map_err(StoreError::db("read a quarantine entry"))?;
+            let Some(current) = current else {
+                return Err(StoreError::QuarantineNotFound { id });
+            };
+            let text: String = current
+                .try_get("state")
+                .map_err(StoreError::db("read a quarantine entry"))?;
+            let state = QuarantineState::parse(&text).ok_or(StoreError::Corrupt {
+                table: "quarantine",
+                column: "state",
+                key: id.to_string(),
+            })?;
+            return Err(StoreError::QuarantineNotHeld { id, state });
+        };
+        let decode = || StoreError::db("resolve a quarantine entry");
+        let source: String = resolved.try_get("source_name").map_err(decode())?;
+        let stage: String = resolved.try_get("stage").map_err(decode())?;
+        let record_id: Option<String> = resolved.try_get("record_id").map_err(decode())?;
+        let detail = serde_json::json!({
+            "quarantine_id": id,
+            "source": source,
+            "stage": stage,
+        });
+        self.audit(kind, record_id.as_deref(), &detail).await
+    }
+
+    /// Stores where a source connector has got to.
+    pub async fn set_source_position(
+        &mut self,
+        source: &str,
+        position: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO source_positions (source, position, updated_at_ms) VALUES ($1, $2, $3) \
+             ON CONFLICT (source) DO UPDATE SET position = excluded.position, \
+             updated_at_ms = excluded.updated_at_ms",
+        )
+        .bind(source)
+        .bind(position)
+        .bind(now_ms())
+        .execute(&mut *self.tx)
+        .await
+        .map_err(StoreError::db("store a source position"))?;
+        Ok(())
+    }
+
+    /// Appends an entry to the audit chain. `detail` is stored as its JSON text, exactly as
+    /// hashed. Appends are serialized: the first statement moves the chain head, which locks
+    /// its row until commit on Postgres (SQLite's transaction holds the write lock already),
+    /// so concurrent transactions link one after another, and a rolled-back append leaves no
+    /// gap.
+    pub async fn audit(
+        &mut self,
+        kind: &str,
+        record_id: Option<&str>,
+        detail: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let head = sqlx::query(
+            "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash",
+        )
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(StoreError::db("move the audit chain head"))?;
+        let Some(head) = head else {
+            return Err(StoreError::Corrupt {
+                table: "audit_head",
+                column: "id",
+                key: "1".into(),
+            });
+        };
+        let decode = || StoreError::db("move the audit chain head");
+        let seq: i64 = head.try_get("seq").map_err(decode())?;
+        let prev_hash: String = head.try_get("hash").map_err(decode())?;
+
+        let at_ms = now_ms();
+        let detail_text = detail.to_string();
+        let hash = entry_hash(&prev_hash, seq, at_ms, kind, record_id, &detail_text);
+        sqlx::query(
+            "INSERT INTO audit (seq, at_ms, kind, record_id, detail, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(seq)
+        .bind(at_ms)
+        .bind(kind)
+        .bind(record_id)
+        .bind(detail_text.as_str())
+        .bind(prev_hash.as_str())
+        .bind(hash.as_str())
+        .execute(&mut *self.tx)
+        .await
+        .map_err(StoreError::db("append an audit entry"))?;
+        sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+            .bind(hash.as_str())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(StoreError::db("move the audit chain head"))?;
+        Ok(())
+    }
+
+    /// Makes everything durable and visible (on SQLite, on disk when this returns).
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.tx
+            .commit()
+            .await
+            .map_err(StoreError::db("commit a transaction"))
+    }
+
+    /// Undoes everything now rather than when the transaction is dropped.
+    pub async fn rollback(self) -> Result<(), StoreError> {
+        self.tx
+            .rollback()
+            .await
+            .map_err(StoreError::db("roll back a transaction"))
+    }
+}
+
+/// Names the first version in `chunk` that the insert skipped (already stored, or twice in
+/// the batch).
+fn first_duplicate(
+    chunk: &[NewVersion],
+    inserted: &[sqlx::any::AnyRow],
+) -> Result<StoreError, StoreError> {
+    let mut fresh: HashSet<(String, i64)> = HashSet::with_capacity(inserted.len());
+    for row in inserted {
+        let decode = || StoreError::db("insert record versions");
+        fresh.insert((
+            row.try_get("record_id").map_err(decode())?,
+            row.try_get("version").map_err(decode())?,
+        ));
+    }
+    for v in chunk {
+        // `remove`: the second copy of a version inserted once is the duplicate.
+        if !fresh.remove(&(v.record_id.clone(), v.version)) {
+            return Ok(StoreError::VersionExists {
+                record_id: v.record_id.clone(),
+                version: v.version,
+            });
+        }
+    }
+    // Unreachable when the counts differ, but say something true rather than panic.
+    Ok(StoreError::VersionExists {
+        record_id: chunk[0].record_id.clone(),
+        version: chunk[0].version,
+    })
+}

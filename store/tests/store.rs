@@ -1,0 +1,620 @@
+//! The store's behaviour, each test run on SQLite and on Postgres (see `common/mod.rs`).
+
+mod common;
+
+use std::collections::HashSet;
+
+use common::{on_both_backends, TestDb};
+use dhub_store::{
+    AuditBreak, AuditCheck, Backend, Delivery, NewOutbox, NewQuarantine, NewVersion, OutboxOp,
+    QuarantineStage, QuarantineState, Store, StoreError,
+};
+use sqlx::Executor;
+
+fn version(record_id: &str, version: i64, hash: &str) -> NewVersion {
+    NewVersion {
+        record_id: record_id.into(),
+        version,
+        content_hash: hash.into(),
+        status: "in_force".into(),
+        record_json: format!("{{\"record_id\":\"{record_id}\",\"version\":{version}}}"),
+        mapping_name: "finance-oa".into(),
+        mapping_version: "3".into(),
+        source_name: "finance-bureau-oa".into(),
+        origin: "export-0001.xml:12".into(),
+    }
+}
+
+fn outbox(record_id: &str, version: i64, platform: &str, op: OutboxOp, payload: &[u8]) -> NewOutbox {
+    NewOutbox {
+        record_id: record_id.into(),
+        version,
+        platform: platform.into(),
+        topic: format!("disclosure.county.{platform}"),
+        op,
+        payload: payload.to_vec(),
+    }
+}
+
+fn quarantined(record_id: Option<&str>, stage: QuarantineStage) -> NewQuarantine {
+    NewQuarantine {
+        source_name: "finance-bureau-oa".into(),
+        origin: "export-0002.xml:7".into(),
+        record_id: record_id.map(Into::into),
+        stage,
+        reason: "counterparty.id_number: check digit does not match".into(),
+        payload: "<案件><当事人>张三</当事人></案件>".into(),
+    }
+}
+
+async fn audit_entries(store: &Store, n: usize) {
+    for i in 0..n {
+        let mut tx = store.begin().await.unwrap();
+        tx.audit("test.event", Some("r:audit"), &serde_json::json!({ "i": i, "note": "备注" }))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn connect_reports_the_backend_and_answers_pings() {
+    on_both_backends(|db: TestDb| async move {
+        let expected = if db.url.starts_with("sqlite") {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        };
+        assert_eq!(db.store.backend(), expected);
+        db.store.ping().await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent_connecting_twice_keeps_the_data() {
+    on_both_backends(|db: TestDb| async move {
+        let mut tx = db.store.begin().await.unwrap();
+        tx.insert_version(&version("r:1", 1, "h1")).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let again = Store::connect(&db.url).await.unwrap();
+        let latest = again.latest("r:1").await.unwrap().unwrap();
+        assert_eq!(latest.version, 1);
+        let third = Store::connect(&db.url).await.unwrap();
+        third.ping().await.unwrap();
+        again.close().await;
+        third.close().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_version_becomes_the_latest_and_older_versions_do_not_displace_it() {
+    on_both_backends(|db: TestDb| async move {
+        let store = &db.store;
+        assert_eq!(store.latest("r:1").await.unwrap(), None);
+
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(tx.latest("r:1").await.unwrap(), None);
+        tx.insert_version(&version("r:1", 1, "h1")).await.unwrap();
+        // The transaction sees its own write before commit.
+        assert_eq!(tx.latest("r:1").await.unwrap().unwrap().version, 1);
+        tx.commit().await.unwrap();
+
+        let latest = store.latest("r:1").await.unwrap().unwrap();
+        assert_eq!(latest.version, 1);
+        assert_eq!(latest.content_hash, "h1");
+        assert_eq!(latest.status, "in_force");
+        assert!(!latest.retracted);
+
+        let mut tx = store.begin().await.unwrap();
+        let mut revoked = version("r:1", 5, "h5");
+        revoked.status = "revoked".into();
+        tx.insert_version(&revoked).await.unwrap();
+        // A late, lower version is stored but does not become the latest.
+        tx.insert_version(&version("r:1", 3, "h3")).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let latest = store.latest("r:1").await.unwrap().unwrap();
+        assert_eq!((latest.version, latest.content_hash.as_str()), (5, "h5"));
+        assert_eq!(latest.status, "revoked");
+
+        let history = store.history("r:1").await.unwrap();
+        let versions: Vec<i64> = history.versions.iter().map(|v| v.version).collect();
+        assert_eq!(versions, vec![1, 3, 5]);
+        let first = &history.versions[0];
+        assert_eq!(first.mapping_name, "finance-oa");
+        assert_eq!(first.mapping_version, "3");
+        assert_eq!(first.source_name, "finance-bureau-oa");
+        assert_eq!(first.origin, "export-0001.xml:12");
+        assert_eq!(first.record_json, "{\"record_id\":\"r:1\",\"version\":1}");
+        assert!(first.created_at_ms > 1_600_000_000_000);
+        assert_eq!(store.latest("r:other").await.unwrap(), None);
+    })
+    .await;
+}
+
+/// The hub republishes only when the hash changed: the store must hand back the stored hash,
+/// and refuse to store the same version twice.
+#[tokio::test]
+async fn an_unchanged_re_export_is_recognisable_and_a_version_cannot_be_rewritten() {
+    on_both_backends(|db: TestDb| async move {
+        let store = &db.store;
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_version(&version("r:1", 1, "same-hash")).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let mut tx = store.begin().await.unwrap();
+        let latest = tx.latest("r:1").await.unwrap().unwrap();
+        assert_eq!(latest.content_hash, "same-hash", "re-export with this hash is unchanged");
+
+        let err = tx
+            .insert_version(&version("r:1", 1, "other-hash"))
+            .await
+            .unwrap_err();
+        match &err {
+            StoreError::VersionExists { record_id, version } => {
+                assert_eq!((record_id.as_str(), *version), ("r:1", 1));
+            }
+            other => panic!("expected VersionExists, got {other}"),
+        }
+        assert!(!err.is_retryable());
+        // The refused insert left the transaction usable and wrote nothing.
+        tx.insert_version(&version("r:1", 2, "other-hash")).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let history = store.history("r:1").await.unwrap();
+        let hashes: Vec<&str> = history.versions.iter().map(|v| v.content_hash.as_str()).collect();
+        assert_eq!(hashes, vec!["same-hash", "other-hash"]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn batches_of_versions_store_every_row_and_name_a_duplicate() {
+    on_both_backends(|db: TestDb| async move {
+        let store = &db.store;
+        // 2,300 versions: more than one statement's worth; r:0..r:999 get two versions each,
+        // out of order within the batch.
+        let mut batch = Vec::new();
+        for i in 0..1000 {
+            batch.push(version(&format!("r:{i}"), 2, &format!("b{i}")));
+            batch.push(version(&format!("r:{i}"), 1, &format!("a{i}")));
+        }
+        for i in 1000..1300 {
+            batch.push(version(&format!("r:{i}"), 1, &format!("a{i}")));
+        }
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_versions(&batch).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let ids: Vec<String> = (0..1300).map(|i| format!("r:{i}")).chain(["r:none".into()]).collect();
+        let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let mut tx = store.begin().await.unwrap();
+        let latest = tx.latest_many(&id_refs).await.unwrap();
+        assert_eq!(latest.len(), 1300);
+        assert_eq!(latest["r:7"].version, 2);
+        assert_eq!(latest["r:7"].content_hash, "b7");
+        assert_eq!(latest["r:1200"].version, 1);
+        assert!(!latest.contains_key("r:none"));
+
+        let err = tx
+            .insert_versions(&[version("r:new", 1, "x"), version("r:5", 2, "again")])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, StoreError::VersionExists { record_id, version: 2 } if record_id == "r:5"),
+            "{err}"
+        );
+        drop(tx);
+
+        let mut tx = store.begin().await.unwrap();
+        let err = tx
+            .insert_versions(&[version("r:twice", 1, "x"), version("r:twice", 1, "y")])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, StoreError::VersionExists { record_id, version: 1 } if record_id == "r:twice"),
+            "{err}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn retraction_flag_is_set_and_a_newer_version_clears_it() {
+    on_both_backends(|db: TestDb| async move {
+        let store = &db.store;
+        let mut tx = store.begin().await.unwrap();
+        let err = tx.mark_retracted("r:unknown", true).await.unwrap_err();
+        assert!(matches!(err, StoreError::RecordNotFound { .. }), "{err}");
+        drop(tx);
+
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_version(&version("r:1", 1, "h1")).await.unwrap();
+        tx.mark_retracted("r:1", true).await.unwrap();
+        tx.commit().await.unwrap();
+        assert!(store.latest("r:1").await.unwrap().unwrap().retracted);
+
+        // A lower version arriving late does not undo the withdrawal.
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_version(&version("r:1", 0, "h0")).await.unwrap();
+        tx.commit().await.unwrap();
+        assert!(store.latest("r:1").await.unwrap().unwrap().retracted);
+
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_version(&version("r:1", 2, "h2")).await.unwrap();
+        tx.commit().await.unwrap();
+        assert!(!store.latest("r:1").await.unwrap().unwrap().retracted);
+
+        let mut tx = store.begin().await.unwrap();
+        tx.mark_retracted("r:1", true).await.unwrap();
+        tx.mark_retracted("r:1", false).await.unwrap();
+        tx.commit().await.unwrap();
+        assert!(!store.latest("r:1").await.unwrap().unwrap().retracted);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn routed_platforms_are_those_that_got_an_upsert() {
+    on_both_backends(|db: TestDb| async move {
+        let store = &db.store;
+        let mut tx = store.begin().await.unwrap();
+        assert!(tx.routed_platforms("r:1").await.unwrap().is_empty());
+        tx.enqueue(&[
+            outbox("r:1", 1, "province", OutboxOp::Upsert, b"{}"),
+            outbox("r:1", 1, "county", OutboxOp::Upsert, b"{}"),
+            outbox("r:1", 2, "county", OutboxOp::Upsert, b"{}"),
+            outbox("r:1", 3, "city", OutboxOp::Retract, b"{}"),
+            outbox("r:2", 1, "other", OutboxOp::Upsert, b"{}"),
+        ])
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+
+        // Delivered rows count as much as pending ones.
+        let pending = store.pending_outbox(0, 100).await.unwrap();
+        let first = pending.iter().find(|row| row.platform == "province").unwrap();
+        store
+            .mark_delivered(&[Delivery { outbox_id: first.id, partition: 0, offset: 1, acked_at_ms: 1 }])
+            .await
+            .unwrap();
+
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(tx.routed_platforms("r:1").await.unwrap(), vec!["county", "province"]);
+        assert_eq!(tx.routed_platforms("r:2").await.unwrap(), vec!["other"]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn outbox_rows_come_out_in_order_and_leave_once_delivered() {
+    on_both_backends(|db: TestDb| async move {
+        let store = &db.store;
+        assert_eq!(store.pending_count().await.unwrap(), 0);
+        store.mark_delivered(&[]).await.unwrap();
+
+        // 2,500 rows in one call: more than one statement's worth. Payloads are bytes, not
+        // necessarily UTF-8.
+        let entries: Vec<NewOutbox> = (0..2500)
+            .map(|i| {
+                let op = if i % 5 == 0 { OutboxOp::Retract } else { OutboxOp::Upsert };
+                let mut payload = format!("envelope {i}").into_bytes();
+                payload.extend_from_slice(&[0, 0xff, 0xfe]);
+                outbox(&format!("r:{i}"), i, if i % 2 == 0 { "county" } else { "city" }, op, &payload)
+            })
+            .collect();
+        let mut tx = store.begin().await.unwrap();
+        tx.enqueue(&entries).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(store.pending_count().await.unwrap(), 2500);
+
+        let pending = store.pending_outbox(0, 10_000).await.unwrap();
+        assert_eq!(pending.len(), 2500);
+        assert!(pending.windows(2).all(|w| w[0].id < w[1].id), "ids ascend");
+        for (row, entry) in pending.iter().zip(&entries) {
+            assert_eq!(row.record_id, entry.record_id);
+            assert_eq!(row.version, entry.version);
+            assert_eq!(row.platform, entry.platform);
+            assert_eq!(row.topic, entry.topic);
+            assert_eq!(row.op, entry.op);
+            assert_eq!(row.payload, entry.payload);
+            assert_eq!(row.delivery, None);
+        }
+
+        // from_id and limit.
+        let from = pending[100].id;
+        let page = store.pending_outbox(from, 10).await.unwrap();
+        let page_ids: Vec<i64> = page.iter().map(|r| r.id).collect();
+        let expected: Vec<i64> = pending[100..110].iter().map(|r| r.id).collect();
+        assert_eq!(page_ids, expected);
+
+        // Acknowledge the first 1,500 (two statements) at made-up partitions/offsets.
+        let acks: Vec<Delivery> = pending[..1500]
+            .iter()
+            .enumerate()
+            .map(|(i, row)| Delivery {
+                outbox_id: row.id,
+                partition: (i % 3) as i32,
+                offset: 10_000 + i as i64,
+                acked_at_ms: 1_700_000_000_000 + i as i64,
+            })
+            .collect();
+        store.mark_delivered(&acks).await.unwrap();
+        assert_eq!(store.pending_count().await.unwrap(), 1000);
+        let rest = store.pending_outbox(0, 10_000).await.unwrap();
+        assert_eq!(rest.len(), 1000);
+        assert_eq!(rest[0].id, pending[1500].id);
+        let delivered: HashSet<i64> = acks.iter().map(|a| a.outbox_id).collect();
+        assert!(rest.iter().all(|r| !delivered.contains(&r.id)));
+
+        // The delivered row is the per-platform delivery: trace shows topic, partition, offset.
+        let history = store.history("r:7").await.unwrap();
+        assert_eq!(history.outbox.len(), 1);
+        let row = &history.outbox[0];
+        assert_eq!(row.topic, "disclosure.county.city");
+        let delivery = row.delivery.expect("delivered");
+        assert_eq!((delivery.partition, delivery.offset), (1, 10_007));
+        assert_eq!(delivery.acked_at_ms, 1_700_000_000_007);
+
+        // A second acknowledgement (at-least-once) is harmless and keeps the latest position.
+        store
+            .mark_delivered(&[Delivery { outbox_id: row.id, partition: 2, offset: 99, acked_at_ms: 5 }])
+            .await
+            .unwrap();
+        let again = store.history("r:7").await.unwrap();
+        assert_eq!(again.outbox[0].delivery.map(|d| (d.partition, d.offset)), Some((2, 99)));
+        assert_eq!(store.pending_count().await.unwrap(), 1000);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_transaction_dropped_without_commit_leaves_nothing_behind() {
+    on_both_backends(|db: TestDb| async move {
+        let store = &db.store;
+        {
+            let mut tx = store.begin().await.unwrap();
+            tx.insert_version(&version("r:1", 1, "h1")).await.unwrap();
+            tx.enqueue(&[outbox("r:1", 1, "county", OutboxOp::Upsert, b"{}")])
+                .await
+                .unwrap();
+            tx.quarantine(&quarantined(Some("r:2"), QuarantineStage::Mapping))
+                .await
+                .unwrap();
+            tx.set_source_position("finance-bureau-oa", "export-0001.xml")
+                .await
+                .unwrap();
+            tx.audit("record.published", Some("r:1"), &serde_json::json!({}))
+                .await
+                .unwrap();
+            // dropped here
+        }
+        assert_eq!(store.latest("r:1").await.unwrap(), None);
+        assert_eq!(store.pending_count().await.unwrap(), 0);
+        assert!(store.quarantine_list(true).await.unwrap().is_empty());
+        assert_eq!(store.source_position("finance-bureau-oa").await.unwrap(), None);
+        assert_eq!(store.audit_verify().await.unwrap(), AuditCheck::Intact { entries: 0 });
+
+        // An explicit rollback too; and the chain has no gap where the rolled-back entries were.
+        let mut tx = store.begin().await.unwrap();
+        tx.audit("x", None, &serde_json::json!({})).await.unwrap();
+        tx.rollback().await.unwrap();
+        audit_entries(store, 1).await;
+        let history = store.history("r:audit").await.unwrap();
+        assert_eq!(history.audit[0].seq, 1);
+        assert_eq!(store.audit_verify().await.unwrap(), AuditCheck::Intact { entries: 1 });
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn quarantine_entries_are_held_then_replayed_or_dropped_with_an_audit_entry() {
+    on_both_backends(|db: TestDb| async move {
+        let store = &db.store;
+        let mut tx = store.begin().await.unwrap();
+        let first = tx
+            .quarantine(&quarantined(Some("r:1"), QuarantineStage::Validation))
+            .await
+            .unwrap();
+        let second = tx
+            .quarantine(&quarantined(None, QuarantineStage::Document))
+            .await
+            .unwrap();
+        let third = tx
+            .quarantine(&quarantined(Some("r:3"), QuarantineStage::Redaction))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert!(first < second && second < third);
+
+        let held = store.quarantine_list(false).await.unwrap();
+        assert_eq!(held.iter().map(|e| e.id).collect::<Vec<_>>(), vec![first, second, third]);
+        let entry = store.quarantine_get(first).await.unwrap().unwrap();
+        assert_eq!(entry.stage, QuarantineStage::Validation);
+        assert_eq!(entry.state, QuarantineState::Held);
+        assert_eq!(entry.record_id.as_deref(), Some("r:1"));
+        assert_eq!(entry.source_name, "finance-bureau-oa");
+        assert_eq!(entry.origin, "export-0002.xml:7");
+        assert_eq!(entry.reason, "counterparty.id_number: check digit does not match");
+        assert_eq!(entry.payload, "<案件><当事人>张三</当事人></案件>");
+        assert_eq!(entry.resolved_at_ms, None);
+        assert_eq!(store.quarantine_get(second).await.unwrap().unwrap().record_id, None);
+        assert_eq!(store.quarantine_get(999_999).await.unwrap(), None);
+
+        let mut tx = store.begin().await.unwrap();
+        tx.resolve_quarantine(first, QuarantineState::Dropped).await.unwrap();
+        tx.resolve_quarantine(second, QuarantineState::Replayed).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let held = store.quarantine_list(false).await.unwrap();
+        assert_eq!(held.iter().map(|e| e.id).collect::<Vec<_>>(), vec![third]);
+        let all = store.quarantine_list(true).await.unwrap();
+        assert_eq!(all.len(), 3);
+        let dropped = store.quarantine_get(first).await.unwrap().unwrap();
+        assert_eq!(dropped.state, QuarantineState::Dropped);
+        assert!(dropped.resolved_at_ms.is_some());
+        assert_eq!(
+            store.quarantine_get(second).await.unwrap().unwrap().state,
+            QuarantineState::Replayed
+        );
+
+        // The drop is audited under the record, inside the chain.
+        let history = store.history("r:1").await.unwrap();
+        assert_eq!(history.quarantine.len(), 1);
+        assert_eq!(history.audit.len(), 1);
+        let audit = &history.audit[0];
+        assert_eq!(audit.kind, "quarantine.dropped");
+        let detail = audit.detail_json().unwrap();
+        assert_eq!(detail["quarantine_id"], first);
+        assert_eq!(detail["stage"], "validation");
+        assert_eq!(store.audit_verify().await.unwrap(), AuditCheck::Intact { entries: 2 });
+
+        let mut tx = store.begin().await.unwrap();
+        let err = tx.resolve_quarantine(first, QuarantineState::Replayed).await.unwrap_err();
+        assert!(
+            matches!(err, StoreError::QuarantineNotHeld { id, state: QuarantineState::Dropped } if id == first),
+            "{err}"
+        );
+        let err = tx.resolve_quarantine(999_999, QuarantineState::Dropped).await.unwrap_err();
+        assert!(matches!(err, StoreError::QuarantineNotFound { id: 999_999 }), "{err}");
+        let err = tx.resolve_quarantine(third, QuarantineState::Held).await.unwrap_err();
+        assert!(matches!(err, StoreError::InvalidResolution { .. }), "{err}");
+        // None of the refusals wrote an audit entry.
+        drop(tx);
+        assert_eq!(store.audit_verify().await.unwrap(), AuditCheck::Intact { entries: 2 });
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn source_positions_are_stored_and_replaced() {
+    on_both_backends(|db: TestDb| async move {
+        let store = &db.store;
+        assert_eq!(store.source_position("a").await.unwrap(), None);
+        let mut tx = store.begin().await.unwrap();
+        tx.set_source_position("a", "export-0001.xml").await.unwrap();
+        tx.set_source_position("b", "{\"offset\":42}").await.unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        tx.set_source_position("a", "export-0002.xml").await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(store.source_position("a").await.unwrap().as_deref(), Some("export-0002.xml"));
+        assert_eq!(store.source_position("b").await.unwrap().as_deref(), Some("{\"offset\":42}"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_audit_chain_verifies_and_a_tampered_entry_is_named() {
+    on_both_backends(|db: TestDb| async move {
+        let store = &db.store;
+        assert_eq!(store.audit_verify().await.unwrap(), AuditCheck::Intact { entries: 0 });
+        audit_entries(store, 5).await;
+        assert_eq!(store.audit_verify().await.unwrap(), AuditCheck::Intact { entries: 5 });
+
+        let history = store.history("r:audit").await.unwrap();
+        let seqs: Vec<i64> = history.audit.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, vec![1, 2, 3, 4, 5]);
+        assert_eq!(history.audit[0].prev_hash, dhub_store::GENESIS_HASH);
+        assert!(history.audit.windows(2).all(|w| w[1].prev_hash == w[0].hash));
+        assert_eq!(history.audit[2].detail_json().unwrap()["note"], "备注");
+
+        let mut raw = db.raw().await;
+        raw.execute("UPDATE audit SET detail = '{\"i\":2,\"note\":\"changed\"}' WHERE seq = 3")
+            .await
+            .unwrap();
+        assert_eq!(
+            store.audit_verify().await.unwrap(),
+            AuditCheck::Broken { seq: 3, reason: AuditBreak::ContentChanged }
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn removing_audit_entries_breaks_the_chain() {
+    on_both_backends(|db: TestDb| async move {
+        let store = &db.store;
+        audit_entries(store, 6).await;
+        let mut raw = db.raw().await;
+        raw.execute("DELETE FROM audit WHERE seq = 6").await.unwrap();
+        assert_eq!(
+            store.audit_verify().await.unwrap(),
+            AuditCheck::Broken { seq: 6, reason: AuditBreak::Missing }
+        );
+        raw.execute("DELETE FROM audit WHERE seq = 2").await.unwrap();
+        assert_eq!(
+            store.audit_verify().await.unwrap(),
+            AuditCheck::Broken { seq: 2, reason: AuditBreak::Missing }
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_transactions_append_one_unbroken_chain() {
+    on_both_backends(|db: TestDb| async move {
+        let tasks: Vec<_> = (0..8)
+            .map(|task| {
+                let store = db.store.clone();
+                tokio::spawn(async move {
+                    for i in 0..12 {
+                        let record = format!("r:{task}:{i}");
+                        let mut tx = store.begin().await.unwrap();
+                        tx.insert_version(&version(&record, 1, "h")).await.unwrap();
+                        tx.audit("record.published", Some(&record), &serde_json::json!({ "task": task }))
+                            .await
+                            .unwrap();
+                        tx.enqueue(&[outbox(&record, 1, "county", OutboxOp::Upsert, b"{}")])
+                            .await
+                            .unwrap();
+                        tx.audit("record.routed", Some(&record), &serde_json::json!({ "i": i }))
+                            .await
+                            .unwrap();
+                        tx.commit().await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        assert_eq!(db.store.audit_verify().await.unwrap(), AuditCheck::Intact { entries: 192 });
+        assert_eq!(db.store.pending_count().await.unwrap(), 96);
+        // Each transaction's two entries are adjacent: appenders took turns per transaction.
+        let history = db.store.history("r:3:7").await.unwrap();
+        assert_eq!(history.audit.len(), 2);
+        assert_eq!(history.audit[1].seq, history.audit[0].seq + 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn current_records_pages_through_latest_versions() {
+    on_both_backends(|db: TestDb| async move {
+        let store = &db.store;
+        let mut tx = store.begin().await.unwrap();
+        for id in ["r:c", "r:a", "r:b"] {
+            tx.insert_version(&version(id, 1, "h1")).await.unwrap();
+        }
+        tx.insert_version(&version("r:b", 2, "h2")).await.unwrap();
+        tx.mark_retracted("r:c", true).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let first = store.current_records(None, 2).await.unwrap();
+        assert_eq!(first.iter().map(|r| r.record_id.as_str()).collect::<Vec<_>>(), vec!["r:a", "r:b"]);
+        assert_eq!(first[1].version, 2);
+        assert_eq!(first[1].record_json, "{\"record_id\":\"r:b\",\"version\":2}");
+        let rest = store.current_records(Some("r:b"), 2).await.unwrap();
+        assert_eq!(rest.len(), 1);
+        assert_eq!(rest[0].record_id, "r:c");
+        assert!(rest[0].retracted);
+        assert!(store.current_records(Some("r:c"), 2).await.unwrap().is_empty());
+    })
+    .await;
+}

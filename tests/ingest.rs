@@ -1,0 +1,349 @@
+//! The path from an export folder into the state store, against the real store (SQLite and Postgres):
+//! bad input ends in `failed/` or quarantine with a reason naming file, line or field; good records in
+//! the same file are still stored; unchanged re-exports publish nothing; revocations, manual
+//! retractions and ended publicity periods queue retractions for every platform that was sent the record.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use dhub::hub::ingest::{retract_by_hand, Ingestor};
+use dhub::hub::publicity::sweep_expired;
+use dhub::telemetry::Telemetry;
+use dhub_connectors::xml_dir::{XmlDirConfig, XmlDirConnector};
+use dhub_mapping::Mapping;
+use dhub_publish::{Platform, RelayHandle, RetractReason, Routing};
+use dhub_redaction::Policy;
+use dhub_schema::divisions::Level;
+use dhub_schema::identifiers::uscc_check_char;
+use dhub_store::{OutboxOp, QuarantineStage, Store};
+use tokio::sync::watch;
+
+const VALID_ID: &str = "11010519491231002X";
+const BAD_CHECK_DIGIT_ID: &str = "110105194912310021";
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn with_check(body: &str, check: fn(&[u8]) -> Option<u8>) -> String {
+    let c = check(body.as_bytes()).expect("test body is well formed") as char;
+    format!("{body}{c}")
+}
+
+/// One 茌平县财政局 case in the finance-oa export shape.
+struct FinanceCase {
+    key: &'static str,
+    category: &'static str,
+    status: &'static str,
+    id_number: String,
+    classification: &'static str,
+    decided_on: &'static str,
+    publicity_until: &'static str,
+}
+
+impl FinanceCase {
+    fn valid(key: &'static str) -> FinanceCase {
+        FinanceCase {
+            key,
+            category: "行政处罚",
+            status: "有效",
+            id_number: VALID_ID.into(),
+            classification: "公开",
+            decided_on: "2026年10月12日",
+            publicity_until: "2099年10月12日",
+        }
+    }
+
+    fn xml(&self) -> String {
+        let agency_uscc = with_check("11371523004211234", uscc_check_char);
+        format!(
+            r#"  <案件 编号="{key}">
+    <类别>{category}</类别>
+    <程序>普通程序</程序>
+    <状态>{status}</状态>
+    <执法机关 统一社会信用代码="{agency_uscc}" 区划="371523">茌平县财政局</执法机关>
+    <文书号>茌财罚〔2026〕12号</文书号>
+    <当事人 类别="自然人"><名称>张三丰</名称><证件类型>身份证</证件类型><证件号码>{id}</证件号码><电话>13812345678</电话></当事人>
+    <违法事实>当事人张三丰未按规定填制会计凭证，联系电话13812345678。</违法事实>
+    <处罚依据>《中华人民共和国会计法》第四十二条</处罚依据>
+    <处罚种类>警告、罚款</处罚种类>
+    <罚款金额>0.5</罚款金额>
+    <决定日期>{decided}</决定日期>
+    <公示截止>{until}</公示截止>
+    <重大执法决定>否</重大执法决定>
+    <密级>{classification}</密级>
+  </案件>
+"#,
+            key = self.key,
+            category = self.category,
+            status = self.status,
+            id = self.id_number,
+            classification = self.classification,
+            decided = self.decided_on,
+            until = self.publicity_until,
+        )
+    }
+}
+
+fn export(cases: &[FinanceCase]) -> String {
+    let body: String = cases.iter().map(FinanceCase::xml).collect();
+    format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<执法信息导出 系统=\"财政局办公系统\">\n{body}</执法信息导出>\n")
+}
+
+fn routing() -> Routing {
+    let platform = |name: &str, level, division: &str| Platform {
+        name: name.into(),
+        level,
+        division: division.into(),
+        policy: "public".into(),
+        format: "disclosure.v1".into(),
+        topic: Platform::topic_name("", level, division),
+    };
+    Routing::new(vec![
+        platform("chiping-county", Level::County, "371523"),
+        platform("donge-county", Level::County, "371524"),
+        platform("liaocheng-city", Level::City, "371500"),
+        platform("shandong-province", Level::Province, "370000"),
+    ])
+}
+
+struct Harness {
+    _dir: tempfile::TempDir,
+    inbox: PathBuf,
+    store: Store,
+    routing: Routing,
+    connector: XmlDirConnector<Ingestor>,
+    shutdown: watch::Receiver<bool>,
+    _shutdown_tx: watch::Sender<bool>,
+}
+
+impl Harness {
+    async fn new(store: Store) -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let inbox = dir.path().join("inbox");
+        let routing = routing();
+        let public = Arc::new(Policy::builtin("public").unwrap());
+        let policies = routing.platforms().iter().map(|p| (p.name.clone(), public.clone())).collect();
+        let telemetry = Arc::new(Telemetry::new());
+        let ingestor = Ingestor {
+            store: store.clone(),
+            routing: Arc::new(routing.clone()),
+            policies: Arc::new(policies),
+            telemetry: telemetry.clone(),
+            relay: RelayHandle::default(),
+        };
+        let config = XmlDirConfig {
+            name: "finance-oa".into(),
+            mapping: repo().join("mappings/finance-oa.toml"),
+            path: inbox.clone(),
+            done_dir: None,
+            failed_dir: None,
+            poll_interval_ms: 1000,
+            settle_ms: 0,
+            extensions: vec!["xml".into()],
+        };
+        let mapping = Arc::new(Mapping::load(&config.mapping).unwrap());
+        let connector = XmlDirConnector::new(&config, dir.path(), mapping, Arc::new(ingestor), telemetry);
+        connector.prepare().unwrap();
+        let (shutdown_tx, shutdown) = watch::channel(false);
+        Harness { _dir: dir, inbox, store, routing, connector, shutdown, _shutdown_tx: shutdown_tx }
+    }
+
+    async fn drop_file(&self, name: &str, bytes: &[u8]) {
+        std::fs::write(self.inbox.join(name), bytes).unwrap();
+        self.connector.scan_once(&self.shutdown).await;
+    }
+
+    async fn outbox(&self, record_id: &str) -> Vec<(String, OutboxOp, i64)> {
+        let history = self.store.history(record_id).await.unwrap();
+        history.outbox.iter().map(|row| (row.platform.clone(), row.op, row.version)).collect()
+    }
+
+    fn folder(&self, name: &str) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.inbox.join(name))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+/// Runs a test body on a fresh SQLite store and on a fresh Postgres database.
+async fn on_both_backends<F, Fut>(test: F)
+where
+    F: Fn(Store) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = Store::connect(&format!("sqlite://{}", dir.path().join("state.db").display())).await.unwrap();
+    test(sqlite).await;
+    let db = dhub_testkit::fresh_postgres_db().await.expect("postgres for tests (DHUB_TEST_POSTGRES)");
+    let postgres = Store::connect(db.url()).await.unwrap();
+    test(postgres.clone()).await;
+    postgres.close().await;
+    db.drop().await.unwrap();
+}
+
+fn platforms_of(rows: &[(String, OutboxOp, i64)], op: OutboxOp, version: i64) -> Vec<String> {
+    let mut names: Vec<String> = rows.iter().filter(|(_, o, v)| *o == op && *v == version).map(|(p, _, _)| p.clone()).collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn bad_records_are_quarantined_with_field_and_line_and_the_rest_published() {
+    on_both_backends(|store| async move {
+        let harness = Harness::new(store).await;
+        let mut unknown_code = FinanceCase::valid("CZ-2");
+        unknown_code.category = "行政奖励";
+        let mut bad_id = FinanceCase::valid("CZ-3");
+        bad_id.id_number = BAD_CHECK_DIGIT_ID.into();
+        harness.drop_file("export-1.xml", export(&[FinanceCase::valid("CZ-1"), unknown_code, bad_id]).as_bytes()).await;
+
+        assert_eq!(harness.folder("done"), ["export-1.xml"], "a file with some bad records is still stored");
+        let published = harness.outbox("finance-oa:CZ-1").await;
+        assert_eq!(
+            platforms_of(&published, OutboxOp::Upsert, 1),
+            ["chiping-county", "liaocheng-city", "shandong-province"],
+            "county, city and province of 371523; not the other county"
+        );
+
+        let held = harness.store.quarantine_list(false).await.unwrap();
+        assert_eq!(held.len(), 2, "{held:?}");
+        let mapping = held.iter().find(|q| q.stage == QuarantineStage::Mapping).expect("unknown code held at mapping");
+        assert_eq!(mapping.record_id.as_deref(), Some("finance-oa:CZ-2"));
+        assert!(mapping.reason.starts_with("category:"), "{}", mapping.reason);
+        assert!(mapping.origin.contains("export-1.xml:"), "{}", mapping.origin);
+        let validation = held.iter().find(|q| q.stage == QuarantineStage::Validation).expect("bad check digit held");
+        assert_eq!(validation.reason, "counterparty.id_number: is not a valid resident ID: check digit does not match");
+        assert!(validation.origin.ends_with(&format!("export-1.xml:{}", line_of_case(&harness, "CZ-3"))), "{}", validation.origin);
+        assert!(!validation.reason.contains(BAD_CHECK_DIGIT_ID));
+        assert!(harness.outbox("finance-oa:CZ-3").await.is_empty());
+    })
+    .await;
+}
+
+fn line_of_case(harness: &Harness, key: &str) -> usize {
+    let text = std::fs::read_to_string(harness.inbox.join("done/export-1.xml")).unwrap();
+    text.lines().position(|l| l.contains(&format!("编号=\"{key}\""))).unwrap() + 1
+}
+
+#[tokio::test]
+async fn unreadable_files_go_to_failed_with_a_reason_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&format!("sqlite://{}", dir.path().join("s.db").display())).await.unwrap();
+    let harness = Harness::new(store).await;
+
+    let broken = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<执法信息导出>\n  <案件 编号=\"1\">\n    <类别>行政处罚</类别>\n  </执法信息导出>\n";
+    harness.drop_file("broken.xml", broken.as_bytes()).await;
+    let mut gbk = b"<?xml version=\"1.0\" encoding=\"GBK\"?>\n<\xd6\xb4\xb7\xa8\xd0\xc5\xcf\xa2\xb5\xbc\xb3\xf6>\n".to_vec();
+    gbk.extend_from_slice(b"  <x>\xff\xff</x>\n");
+    harness.drop_file("bad-gbk.xml", &gbk).await;
+
+    assert_eq!(harness.folder("failed"), ["bad-gbk.xml", "bad-gbk.xml.reason", "broken.xml", "broken.xml.reason"]);
+    let reason = std::fs::read_to_string(harness.inbox.join("failed/broken.xml.reason")).unwrap();
+    assert!(reason.contains("broken.xml:5:"), "names the file and the line of the bad end tag: {reason}");
+    let reason = std::fs::read_to_string(harness.inbox.join("failed/bad-gbk.xml.reason")).unwrap();
+    assert!(reason.contains("bad-gbk.xml:3:"), "names the line of the invalid GBK bytes: {reason}");
+    assert!(harness.folder("done").is_empty());
+}
+
+#[tokio::test]
+async fn an_unchanged_reexport_publishes_nothing_and_a_revocation_retracts_everywhere() {
+    on_both_backends(|store| async move {
+        let harness = Harness::new(store).await;
+        harness.drop_file("a.xml", export(&[FinanceCase::valid("CZ-1")]).as_bytes()).await;
+        harness.drop_file("a.xml", export(&[FinanceCase::valid("CZ-1")]).as_bytes()).await;
+        assert_eq!(harness.folder("done"), ["a.xml", "a.xml.1"], "the second file is kept, not overwritten");
+        assert_eq!(harness.outbox("finance-oa:CZ-1").await.len(), 3, "unchanged content: no second publication");
+
+        let mut revoked = FinanceCase::valid("CZ-1");
+        revoked.status = "已撤销";
+        harness.drop_file("b.xml", export(&[revoked]).as_bytes()).await;
+        let rows = harness.outbox("finance-oa:CZ-1").await;
+        assert_eq!(platforms_of(&rows, OutboxOp::Retract, 2), ["chiping-county", "liaocheng-city", "shandong-province"]);
+        let latest = harness.store.latest("finance-oa:CZ-1").await.unwrap().unwrap();
+        assert!(latest.retracted);
+        let payload = harness.store.history("finance-oa:CZ-1").await.unwrap().outbox.last().unwrap().payload.clone();
+        let envelope: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+        assert_eq!(envelope["op"], "retract");
+        assert_eq!(envelope["reason"], "revoked");
+        assert!(envelope.get("record").is_none(), "a retraction carries no personal data");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn published_envelopes_are_redacted() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&format!("sqlite://{}", dir.path().join("s.db").display())).await.unwrap();
+    let harness = Harness::new(store).await;
+    harness.drop_file("a.xml", export(&[FinanceCase::valid("CZ-1")]).as_bytes()).await;
+    let history = harness.store.history("finance-oa:CZ-1").await.unwrap();
+    for row in &history.outbox {
+        let text = String::from_utf8(row.payload.clone()).unwrap();
+        assert!(!text.contains(VALID_ID) && !text.contains("13812345678") && !text.contains("张三丰"), "{text}");
+        let envelope: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(envelope["record"]["counterparty"]["name"], "张某");
+        assert_eq!(envelope["version"], 1);
+        assert_eq!(envelope["schema"], "disclosure.v1");
+    }
+}
+
+#[tokio::test]
+async fn withheld_records_are_quarantined_and_never_queued() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&format!("sqlite://{}", dir.path().join("s.db").display())).await.unwrap();
+    let harness = Harness::new(store).await;
+    let mut secret = FinanceCase::valid("CZ-9");
+    secret.classification = "秘密";
+    harness.drop_file("a.xml", export(&[secret]).as_bytes()).await;
+    assert!(harness.outbox("finance-oa:CZ-9").await.is_empty());
+    let held = harness.store.quarantine_list(false).await.unwrap();
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].stage, QuarantineStage::Redaction);
+    assert!(held[0].reason.contains("classified"), "{}", held[0].reason);
+}
+
+#[tokio::test]
+async fn a_manual_retraction_sticks_until_the_source_changes() {
+    on_both_backends(|store| async move {
+        let harness = Harness::new(store).await;
+        harness.drop_file("a.xml", export(&[FinanceCase::valid("CZ-1")]).as_bytes()).await;
+        let platforms = retract_by_hand(&harness.store, &harness.routing, "finance-oa:CZ-1", RetractReason::Manual, Some("复核撤回"))
+            .await
+            .unwrap();
+        assert_eq!(platforms, 3);
+        harness.drop_file("again.xml", export(&[FinanceCase::valid("CZ-1")]).as_bytes()).await;
+        let rows = harness.outbox("finance-oa:CZ-1").await;
+        assert_eq!(platforms_of(&rows, OutboxOp::Retract, 2).len(), 3);
+        assert!(platforms_of(&rows, OutboxOp::Upsert, 3).is_empty(), "an unchanged re-export does not undo it");
+        assert!(retract_by_hand(&harness.store, &harness.routing, "finance-oa:CZ-1", RetractReason::Manual, None).await.is_err());
+        assert!(retract_by_hand(&harness.store, &harness.routing, "finance-oa:NOPE", RetractReason::Manual, None).await.is_err());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn ended_publicity_periods_are_withdrawn() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&format!("sqlite://{}", dir.path().join("s.db").display())).await.unwrap();
+    let harness = Harness::new(store).await;
+    let mut soon = FinanceCase::valid("CZ-1");
+    soon.publicity_until = "2099年01月01日";
+    let mut already = FinanceCase::valid("CZ-2");
+    already.decided_on = "2020年01月02日";
+    already.publicity_until = "2021年01月02日";
+    harness.drop_file("a.xml", export(&[soon, already]).as_bytes()).await;
+    assert!(harness.outbox("finance-oa:CZ-2").await.is_empty(), "expired on arrival: never published");
+
+    let before = chrono::NaiveDate::from_ymd_opt(2098, 12, 31).unwrap();
+    assert_eq!(sweep_expired(&harness.store, &harness.routing, before).await.unwrap(), 0);
+    let after = chrono::NaiveDate::from_ymd_opt(2099, 1, 2).unwrap();
+    assert_eq!(sweep_expired(&harness.store, &harness.routing, after).await.unwrap(), 1);
+    let rows = harness.outbox("finance-oa:CZ-1").await;
+    assert_eq!(platforms_of(&rows, OutboxOp::Retract, 2).len(), 3);
+    let last: serde_json::Value = serde_json::from_slice(&harness.store.history("finance-oa:CZ-1").await.unwrap().outbox.last().unwrap().payload).unwrap();
+    assert_eq!(last["reason"], "publicity_expired");
+}
