@@ -507,7 +507,7 @@ async fn apply_envelope(
     now: &str,
 ) -> Result<(Decision, Operation), PlatformError> {
     let is_retract = matches!(envelope.operation, Operation::Retract { .. });
-    let held = held_version(&mut **tx, &envelope.record_id).await?;
+    let held = held_version(tx, &envelope.record_id).await?;
     let decision = decide(held, envelope.version, is_retract);
     if decision != Decision::Apply {
         return Ok((decision, envelope.operation.clone()));

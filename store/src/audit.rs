@@ -171,7 +171,10 @@ mod tests {
         let entries = chain(5);
         let last = entries[4].hash.clone();
         assert_eq!(check(&entries, 5, &last), AuditCheck::Intact { entries: 5 });
-        assert_eq!(check(&[], 0, GENESIS_HASH), AuditCheck::Intact { entries: 0 });
+        assert_eq!(
+            check(&[], 0, GENESIS_HASH),
+            AuditCheck::Intact { entries: 0 }
+        );
     }
 
     #[test]
@@ -183,30 +186,47 @@ mod tests {
         edited[2].detail = "{\"n\":99}".into();
         assert_eq!(
             check(&edited, 5, &last),
-            AuditCheck::Broken { seq: 3, reason: AuditBreak::ContentChanged }
+            AuditCheck::Broken {
+                seq: 3,
+                reason: AuditBreak::ContentChanged
+            }
         );
 
         // Re-hashing the edited entry does not help: the next one no longer links.
         let mut rehashed = edited.clone();
         rehashed[2].hash = entry_hash(
-            &rehashed[2].prev_hash, 3, rehashed[2].at_ms, "test", Some("r:1"), &rehashed[2].detail,
+            &rehashed[2].prev_hash,
+            3,
+            rehashed[2].at_ms,
+            "test",
+            Some("r:1"),
+            &rehashed[2].detail,
         );
         assert_eq!(
             check(&rehashed, 5, &last),
-            AuditCheck::Broken { seq: 4, reason: AuditBreak::LinkBroken }
+            AuditCheck::Broken {
+                seq: 4,
+                reason: AuditBreak::LinkBroken
+            }
         );
 
         let mut deleted = entries.clone();
         deleted.remove(1);
         assert_eq!(
             check(&deleted, 5, &last),
-            AuditCheck::Broken { seq: 2, reason: AuditBreak::Missing }
+            AuditCheck::Broken {
+                seq: 2,
+                reason: AuditBreak::Missing
+            }
         );
 
         let truncated = &entries[..3];
         assert_eq!(
             check(truncated, 5, &last),
-            AuditCheck::Broken { seq: 4, reason: AuditBreak::Missing }
+            AuditCheck::Broken {
+                seq: 4,
+                reason: AuditBreak::Missing
+            }
         );
 
         let mut appended = chain(6);
@@ -215,12 +235,18 @@ mod tests {
         forged.extend(sixth);
         assert_eq!(
             check(&forged, 5, &last),
-            AuditCheck::Broken { seq: 6, reason: AuditBreak::NotInHead }
+            AuditCheck::Broken {
+                seq: 6,
+                reason: AuditBreak::NotInHead
+            }
         );
 
         assert_eq!(
             check(&entries, 5, GENESIS_HASH),
-            AuditCheck::Broken { seq: 5, reason: AuditBreak::HeadMismatch }
+            AuditCheck::Broken {
+                seq: 5,
+                reason: AuditBreak::HeadMismatch
+            }
         );
     }
 }

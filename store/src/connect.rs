@@ -58,7 +58,9 @@ pub(crate) fn parse_url(url: &str, cwd: &Path) -> Result<Target, StoreError> {
         }
         let file = cwd.join(path);
         let Some(file_text) = file.to_str() else {
-            return Err(StoreError::UnsupportedUrl { url: redact_url(url) });
+            return Err(StoreError::UnsupportedUrl {
+                url: redact_url(url),
+            });
         };
         // The path is taken literally; sqlx percent-decodes, so escape what it would decode
         // or what would end the path.
@@ -93,7 +95,9 @@ pub(crate) fn parse_url(url: &str, cwd: &Path) -> Result<Target, StoreError> {
             sqlite_file: None,
         });
     }
-    Err(StoreError::UnsupportedUrl { url: redact_url(url) })
+    Err(StoreError::UnsupportedUrl {
+        url: redact_url(url),
+    })
 }
 
 /// Opens the pool and brings the schema up to date.
@@ -169,14 +173,20 @@ mod tests {
         let cwd = Path::new("/srv/hub");
         let target = parse_url("sqlite://.dhub/state.db", cwd).unwrap();
         assert_eq!(target.backend, Backend::Sqlite);
-        assert_eq!(target.driver_url, "sqlite:///srv/hub/.dhub/state.db?mode=rwc");
+        assert_eq!(
+            target.driver_url,
+            "sqlite:///srv/hub/.dhub/state.db?mode=rwc"
+        );
         assert_eq!(
             target.sqlite_file.as_deref(),
             Some(Path::new("/srv/hub/.dhub/state.db"))
         );
 
         let absolute = parse_url("sqlite:///var/lib/dhub/state.db", cwd).unwrap();
-        assert_eq!(absolute.driver_url, "sqlite:///var/lib/dhub/state.db?mode=rwc");
+        assert_eq!(
+            absolute.driver_url,
+            "sqlite:///var/lib/dhub/state.db?mode=rwc"
+        );
 
         let short = parse_url("sqlite:state.db", cwd).unwrap();
         assert_eq!(short.driver_url, "sqlite:///srv/hub/state.db?mode=rwc");
@@ -194,7 +204,12 @@ mod tests {
     #[test]
     fn in_memory_and_unknown_urls_are_refused() {
         let cwd = Path::new("/d");
-        for url in ["sqlite::memory:", "sqlite://:memory:", "sqlite://", "sqlite://x.db?mode=memory"] {
+        for url in [
+            "sqlite::memory:",
+            "sqlite://:memory:",
+            "sqlite://",
+            "sqlite://x.db?mode=memory",
+        ] {
             assert!(
                 matches!(parse_url(url, cwd), Err(StoreError::InMemorySqlite)),
                 "{url}"

@@ -84,7 +84,9 @@ pub enum StoreError {
     },
 
     /// Replaying or dropping an entry that was already replayed or dropped.
-    #[error("quarantine entry {id} is already {state}: only held entries can be replayed or dropped")]
+    #[error(
+        "quarantine entry {id} is already {state}: only held entries can be replayed or dropped"
+    )]
     QuarantineNotHeld {
         /// The entry.
         id: i64,
@@ -173,7 +175,10 @@ fn sqlite_code_retryable(code: Option<&str>) -> bool {
 fn postgres_code_retryable(code: &str) -> bool {
     code.starts_with("08")
         || code.starts_with("53")
-        || matches!(code, "40001" | "40P01" | "55P03" | "57P01" | "57P02" | "57P03")
+        || matches!(
+            code,
+            "40001" | "40P01" | "55P03" | "57P01" | "57P02" | "57P03"
+        )
 }
 
 /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`, so a URL can go into an

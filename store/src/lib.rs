@@ -55,8 +55,8 @@ mod tx;
 pub use audit::GENESIS_HASH;
 pub use error::StoreError;
 pub use model::{
-    AuditBreak, AuditCheck, AuditEntry, Backend, CurrentRecord, Delivery, DeliveryInfo,
-    NewOutbox, NewQuarantine, NewVersion, OutboxOp, OutboxRow, QuarantineEntry, QuarantineStage,
+    AuditBreak, AuditCheck, AuditEntry, Backend, CurrentRecord, Delivery, DeliveryInfo, NewOutbox,
+    NewQuarantine, NewVersion, OutboxOp, OutboxRow, QuarantineEntry, QuarantineStage,
     QuarantineState, RecordHistory, RecordVersion, VersionRow,
 };
 pub use store::Store;

@@ -85,7 +85,11 @@ pub(crate) fn outbox_row(row: &AnyRow) -> Result<OutboxRow, StoreError> {
         let partition: Option<i64> = row.try_get("kafka_partition").map_err(decode())?;
         let offset: Option<i64> = row.try_get("kafka_offset").map_err(decode())?;
         let acked_at_ms: Option<i64> = row.try_get("acked_at_ms").map_err(decode())?;
-        match (partition.and_then(|p| i32::try_from(p).ok()), offset, acked_at_ms) {
+        match (
+            partition.and_then(|p| i32::try_from(p).ok()),
+            offset,
+            acked_at_ms,
+        ) {
             (Some(partition), Some(offset), Some(acked_at_ms)) => Some(DeliveryInfo {
                 partition,
                 offset,

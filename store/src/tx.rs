@@ -16,11 +16,6 @@ use crate::rows::{self, now_ms, param_list, values_list, ROWS_PER_STATEMENT};
 pub struct StoreTx {
     tx: Transaction<'static, Any>,
     backend: Backend,
-    /// On Postgres, reads of a record's latest version lock its row (`FOR UPDATE`) so two
-    /// writers of one record (say the ingest loop and `dhub retract`) take turns instead of
-    /// both deriving the same next version. SQLite needs nothing: the transaction already
-    /// holds the database's only write lock.
-    lock_suffix: &'static str,
 }
 
 impl std::fmt::Debug for StoreTx {
@@ -31,14 +26,17 @@ impl std::fmt::Debug for StoreTx {
 
 impl StoreTx {
     pub(crate) fn new(tx: Transaction<'static, Any>, backend: Backend) -> StoreTx {
-        let lock_suffix = match backend {
+        StoreTx { tx, backend }
+    }
+
+    /// On Postgres, reads of a record's latest version lock its row (`FOR UPDATE`) so two
+    /// writers of one record (say the ingest loop and `dhub retract`) take turns instead of
+    /// both deriving the same next version. SQLite needs nothing: the transaction already
+    /// holds the database's only write lock.
+    fn lock_suffix(&self) -> &'static str {
+        match self.backend {
             Backend::Postgres => " FOR UPDATE",
             Backend::Sqlite => "",
-        };
-        StoreTx {
-            tx,
-            backend,
-            lock_suffix,
         }
     }
 
@@ -47,7 +45,7 @@ impl StoreTx {
         let sql = format!(
             "SELECT {} FROM records WHERE record_id = $1{}",
             rows::VERSION_ROW_COLUMNS,
-            self.lock_suffix
+            self.lock_suffix()
         );
         let row = sqlx::query(&sql)
             .bind(record_id)
@@ -73,7 +71,7 @@ impl StoreTx {
                 "SELECT {} FROM records WHERE record_id IN ({}) ORDER BY record_id{}",
                 rows::VERSION_ROW_COLUMNS,
                 param_list(self.backend, chunk.len()),
-                self.lock_suffix
+                self.lock_suffix()
             );
             let mut query = sqlx::query(&sql);
             for id in chunk {
@@ -185,14 +183,15 @@ impl StoreTx {
         record_id: &str,
         retracted: bool,
     ) -> Result<(), StoreError> {
-        let result =
-            sqlx::query("UPDATE records SET retracted = $1, updated_at_ms = $2 WHERE record_id = $3")
-                .bind(i64::from(retracted))
-                .bind(now_ms())
-                .bind(record_id)
-                .execute(&mut *self.tx)
-                .await
-                .map_err(StoreError::db("mark a record retracted"))?;
+        let result = sqlx::query(
+            "UPDATE records SET retracted = $1, updated_at_ms = $2 WHERE record_id = $3",
+        )
+        .bind(i64::from(retracted))
+        .bind(now_ms())
+        .bind(record_id)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(StoreError::db("mark a record retracted"))?;
         if result.rows_affected() == 0 {
             return Err(StoreError::RecordNotFound {
                 record_id: record_id.to_owned(),
@@ -353,12 +352,11 @@ impl StoreTx {
         record_id: Option<&str>,
         detail: &serde_json::Value,
     ) -> Result<(), StoreError> {
-        let head = sqlx::query(
-            "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash",
-        )
-        .fetch_optional(&mut *self.tx)
-        .await
-        .map_err(StoreError::db("move the audit chain head"))?;
+        let head =
+            sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+                .fetch_optional(&mut *self.tx)
+                .await
+                .map_err(StoreError::db("move the audit chain head"))?;
         let Some(head) = head else {
             return Err(StoreError::Corrupt {
                 table: "audit_head",

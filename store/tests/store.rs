@@ -25,7 +25,13 @@ fn version(record_id: &str, version: i64, hash: &str) -> NewVersion {
     }
 }
 
-fn outbox(record_id: &str, version: i64, platform: &str, op: OutboxOp, payload: &[u8]) -> NewOutbox {
+fn outbox(
+    record_id: &str,
+    version: i64,
+    platform: &str,
+    op: OutboxOp,
+    payload: &[u8],
+) -> NewOutbox {
     NewOutbox {
         record_id: record_id.into(),
         version,
@@ -50,9 +56,13 @@ fn quarantined(record_id: Option<&str>, stage: QuarantineStage) -> NewQuarantine
 async fn audit_entries(store: &Store, n: usize) {
     for i in 0..n {
         let mut tx = store.begin().await.unwrap();
-        tx.audit("test.event", Some("r:audit"), &serde_json::json!({ "i": i, "note": "备注" }))
-            .await
-            .unwrap();
+        tx.audit(
+            "test.event",
+            Some("r:audit"),
+            &serde_json::json!({ "i": i, "note": "备注" }),
+        )
+        .await
+        .unwrap();
         tx.commit().await.unwrap();
     }
 }
@@ -144,12 +154,17 @@ async fn an_unchanged_re_export_is_recognisable_and_a_version_cannot_be_rewritte
     on_both_backends(|db: TestDb| async move {
         let store = &db.store;
         let mut tx = store.begin().await.unwrap();
-        tx.insert_version(&version("r:1", 1, "same-hash")).await.unwrap();
+        tx.insert_version(&version("r:1", 1, "same-hash"))
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
 
         let mut tx = store.begin().await.unwrap();
         let latest = tx.latest("r:1").await.unwrap().unwrap();
-        assert_eq!(latest.content_hash, "same-hash", "re-export with this hash is unchanged");
+        assert_eq!(
+            latest.content_hash, "same-hash",
+            "re-export with this hash is unchanged"
+        );
 
         let err = tx
             .insert_version(&version("r:1", 1, "other-hash"))
@@ -163,11 +178,17 @@ async fn an_unchanged_re_export_is_recognisable_and_a_version_cannot_be_rewritte
         }
         assert!(!err.is_retryable());
         // The refused insert left the transaction usable and wrote nothing.
-        tx.insert_version(&version("r:1", 2, "other-hash")).await.unwrap();
+        tx.insert_version(&version("r:1", 2, "other-hash"))
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
 
         let history = store.history("r:1").await.unwrap();
-        let hashes: Vec<&str> = history.versions.iter().map(|v| v.content_hash.as_str()).collect();
+        let hashes: Vec<&str> = history
+            .versions
+            .iter()
+            .map(|v| v.content_hash.as_str())
+            .collect();
         assert_eq!(hashes, vec!["same-hash", "other-hash"]);
     })
     .await;
@@ -278,14 +299,25 @@ async fn routed_platforms_are_those_that_got_an_upsert() {
 
         // Delivered rows count as much as pending ones.
         let pending = store.pending_outbox(0, 100).await.unwrap();
-        let first = pending.iter().find(|row| row.platform == "province").unwrap();
+        let first = pending
+            .iter()
+            .find(|row| row.platform == "province")
+            .unwrap();
         store
-            .mark_delivered(&[Delivery { outbox_id: first.id, partition: 0, offset: 1, acked_at_ms: 1 }])
+            .mark_delivered(&[Delivery {
+                outbox_id: first.id,
+                partition: 0,
+                offset: 1,
+                acked_at_ms: 1,
+            }])
             .await
             .unwrap();
 
         let mut tx = store.begin().await.unwrap();
-        assert_eq!(tx.routed_platforms("r:1").await.unwrap(), vec!["county", "province"]);
+        assert_eq!(
+            tx.routed_platforms("r:1").await.unwrap(),
+            vec!["county", "province"]
+        );
         assert_eq!(tx.routed_platforms("r:2").await.unwrap(), vec!["other"]);
     })
     .await;
@@ -302,10 +334,20 @@ async fn outbox_rows_come_out_in_order_and_leave_once_delivered() {
         // necessarily UTF-8.
         let entries: Vec<NewOutbox> = (0..2500)
             .map(|i| {
-                let op = if i % 5 == 0 { OutboxOp::Retract } else { OutboxOp::Upsert };
+                let op = if i % 5 == 0 {
+                    OutboxOp::Retract
+                } else {
+                    OutboxOp::Upsert
+                };
                 let mut payload = format!("envelope {i}").into_bytes();
                 payload.extend_from_slice(&[0, 0xff, 0xfe]);
-                outbox(&format!("r:{i}"), i, if i % 2 == 0 { "county" } else { "city" }, op, &payload)
+                outbox(
+                    &format!("r:{i}"),
+                    i,
+                    if i % 2 == 0 { "county" } else { "city" },
+                    op,
+                    &payload,
+                )
             })
             .collect();
         let mut tx = store.begin().await.unwrap();
@@ -363,11 +405,19 @@ async fn outbox_rows_come_out_in_order_and_leave_once_delivered() {
 
         // A second acknowledgement (at-least-once) is harmless and keeps the latest position.
         store
-            .mark_delivered(&[Delivery { outbox_id: row.id, partition: 2, offset: 99, acked_at_ms: 5 }])
+            .mark_delivered(&[Delivery {
+                outbox_id: row.id,
+                partition: 2,
+                offset: 99,
+                acked_at_ms: 5,
+            }])
             .await
             .unwrap();
         let again = store.history("r:7").await.unwrap();
-        assert_eq!(again.outbox[0].delivery.map(|d| (d.partition, d.offset)), Some((2, 99)));
+        assert_eq!(
+            again.outbox[0].delivery.map(|d| (d.partition, d.offset)),
+            Some((2, 99))
+        );
         assert_eq!(store.pending_count().await.unwrap(), 1000);
     })
     .await;
@@ -397,8 +447,14 @@ async fn a_transaction_dropped_without_commit_leaves_nothing_behind() {
         assert_eq!(store.latest("r:1").await.unwrap(), None);
         assert_eq!(store.pending_count().await.unwrap(), 0);
         assert!(store.quarantine_list(true).await.unwrap().is_empty());
-        assert_eq!(store.source_position("finance-bureau-oa").await.unwrap(), None);
-        assert_eq!(store.audit_verify().await.unwrap(), AuditCheck::Intact { entries: 0 });
+        assert_eq!(
+            store.source_position("finance-bureau-oa").await.unwrap(),
+            None
+        );
+        assert_eq!(
+            store.audit_verify().await.unwrap(),
+            AuditCheck::Intact { entries: 0 }
+        );
 
         // An explicit rollback too; and the chain has no gap where the rolled-back entries were.
         let mut tx = store.begin().await.unwrap();
@@ -407,7 +463,10 @@ async fn a_transaction_dropped_without_commit_leaves_nothing_behind() {
         audit_entries(store, 1).await;
         let history = store.history("r:audit").await.unwrap();
         assert_eq!(history.audit[0].seq, 1);
-        assert_eq!(store.audit_verify().await.unwrap(), AuditCheck::Intact { entries: 1 });
+        assert_eq!(
+            store.audit_verify().await.unwrap(),
+            AuditCheck::Intact { entries: 1 }
+        );
     })
     .await;
 }
@@ -497,14 +556,26 @@ async fn source_positions_are_stored_and_replaced() {
         let store = &db.store;
         assert_eq!(store.source_position("a").await.unwrap(), None);
         let mut tx = store.begin().await.unwrap();
-        tx.set_source_position("a", "export-0001.xml").await.unwrap();
-        tx.set_source_position("b", "{\"offset\":42}").await.unwrap();
+        tx.set_source_position("a", "export-0001.xml")
+            .await
+            .unwrap();
+        tx.set_source_position("b", "{\"offset\":42}")
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
         let mut tx = store.begin().await.unwrap();
-        tx.set_source_position("a", "export-0002.xml").await.unwrap();
+        tx.set_source_position("a", "export-0002.xml")
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
-        assert_eq!(store.source_position("a").await.unwrap().as_deref(), Some("export-0002.xml"));
-        assert_eq!(store.source_position("b").await.unwrap().as_deref(), Some("{\"offset\":42}"));
+        assert_eq!(
+            store.source_position("a").await.unwrap().as_deref(),
+            Some("export-0002.xml")
+        );
+        assert_eq!(
+            store.source_position("b").await.unwrap().as_deref(),
+            Some("{\"offset\":42}")
+        );
     })
     .await;
 }
@@ -513,15 +584,24 @@ async fn source_positions_are_stored_and_replaced() {
 async fn the_audit_chain_verifies_and_a_tampered_entry_is_named() {
     on_both_backends(|db: TestDb| async move {
         let store = &db.store;
-        assert_eq!(store.audit_verify().await.unwrap(), AuditCheck::Intact { entries: 0 });
+        assert_eq!(
+            store.audit_verify().await.unwrap(),
+            AuditCheck::Intact { entries: 0 }
+        );
         audit_entries(store, 5).await;
-        assert_eq!(store.audit_verify().await.unwrap(), AuditCheck::Intact { entries: 5 });
+        assert_eq!(
+            store.audit_verify().await.unwrap(),
+            AuditCheck::Intact { entries: 5 }
+        );
 
         let history = store.history("r:audit").await.unwrap();
         let seqs: Vec<i64> = history.audit.iter().map(|e| e.seq).collect();
         assert_eq!(seqs, vec![1, 2, 3, 4, 5]);
         assert_eq!(history.audit[0].prev_hash, dhub_store::GENESIS_HASH);
-        assert!(history.audit.windows(2).all(|w| w[1].prev_hash == w[0].hash));
+        assert!(history
+            .audit
+            .windows(2)
+            .all(|w| w[1].prev_hash == w[0].hash));
         assert_eq!(history.audit[2].detail_json().unwrap()["note"], "备注");
 
         let mut raw = db.raw().await;
@@ -530,7 +610,10 @@ async fn the_audit_chain_verifies_and_a_tampered_entry_is_named() {
             .unwrap();
         assert_eq!(
             store.audit_verify().await.unwrap(),
-            AuditCheck::Broken { seq: 3, reason: AuditBreak::ContentChanged }
+            AuditCheck::Broken {
+                seq: 3,
+                reason: AuditBreak::ContentChanged
+            }
         );
     })
     .await;
@@ -542,15 +625,25 @@ async fn removing_audit_entries_breaks_the_chain() {
         let store = &db.store;
         audit_entries(store, 6).await;
         let mut raw = db.raw().await;
-        raw.execute("DELETE FROM audit WHERE seq = 6").await.unwrap();
+        raw.execute("DELETE FROM audit WHERE seq = 6")
+            .await
+            .unwrap();
         assert_eq!(
             store.audit_verify().await.unwrap(),
-            AuditCheck::Broken { seq: 6, reason: AuditBreak::Missing }
+            AuditCheck::Broken {
+                seq: 6,
+                reason: AuditBreak::Missing
+            }
         );
-        raw.execute("DELETE FROM audit WHERE seq = 2").await.unwrap();
+        raw.execute("DELETE FROM audit WHERE seq = 2")
+            .await
+            .unwrap();
         assert_eq!(
             store.audit_verify().await.unwrap(),
-            AuditCheck::Broken { seq: 2, reason: AuditBreak::Missing }
+            AuditCheck::Broken {
+                seq: 2,
+                reason: AuditBreak::Missing
+            }
         );
     })
     .await;
@@ -567,15 +660,23 @@ async fn concurrent_transactions_append_one_unbroken_chain() {
                         let record = format!("r:{task}:{i}");
                         let mut tx = store.begin().await.unwrap();
                         tx.insert_version(&version(&record, 1, "h")).await.unwrap();
-                        tx.audit("record.published", Some(&record), &serde_json::json!({ "task": task }))
-                            .await
-                            .unwrap();
+                        tx.audit(
+                            "record.published",
+                            Some(&record),
+                            &serde_json::json!({ "task": task }),
+                        )
+                        .await
+                        .unwrap();
                         tx.enqueue(&[outbox(&record, 1, "county", OutboxOp::Upsert, b"{}")])
                             .await
                             .unwrap();
-                        tx.audit("record.routed", Some(&record), &serde_json::json!({ "i": i }))
-                            .await
-                            .unwrap();
+                        tx.audit(
+                            "record.routed",
+                            Some(&record),
+                            &serde_json::json!({ "i": i }),
+                        )
+                        .await
+                        .unwrap();
                         tx.commit().await.unwrap();
                     }
                 })
@@ -584,7 +685,10 @@ async fn concurrent_transactions_append_one_unbroken_chain() {
         for task in tasks {
             task.await.unwrap();
         }
-        assert_eq!(db.store.audit_verify().await.unwrap(), AuditCheck::Intact { entries: 192 });
+        assert_eq!(
+            db.store.audit_verify().await.unwrap(),
+            AuditCheck::Intact { entries: 192 }
+        );
         assert_eq!(db.store.pending_count().await.unwrap(), 96);
         // Each transaction's two entries are adjacent: appenders took turns per transaction.
         let history = db.store.history("r:3:7").await.unwrap();
@@ -607,14 +711,73 @@ async fn current_records_pages_through_latest_versions() {
         tx.commit().await.unwrap();
 
         let first = store.current_records(None, 2).await.unwrap();
-        assert_eq!(first.iter().map(|r| r.record_id.as_str()).collect::<Vec<_>>(), vec!["r:a", "r:b"]);
+        assert_eq!(
+            first
+                .iter()
+                .map(|r| r.record_id.as_str())
+                .collect::<Vec<_>>(),
+            vec!["r:a", "r:b"]
+        );
         assert_eq!(first[1].version, 2);
-        assert_eq!(first[1].record_json, "{\"record_id\":\"r:b\",\"version\":2}");
+        assert_eq!(
+            first[1].record_json,
+            "{\"record_id\":\"r:b\",\"version\":2}"
+        );
         let rest = store.current_records(Some("r:b"), 2).await.unwrap();
         assert_eq!(rest.len(), 1);
         assert_eq!(rest[0].record_id, "r:c");
         assert!(rest[0].retracted);
-        assert!(store.current_records(Some("r:c"), 2).await.unwrap().is_empty());
+        assert!(store
+            .current_records(Some("r:c"), 2)
+            .await
+            .unwrap()
+            .is_empty());
+    })
+    .await;
+}
+
+/// The ingest loop and `dhub retract` may both derive a record's next version from its
+/// latest: the second reader must wait for the first writer, not read a stale version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writers_of_one_record_take_turns() {
+    on_both_backends(|db: TestDb| async move {
+        let store = db.store.clone();
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_version(&version("r:1", 1, "h1")).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let mut first = store.begin().await.unwrap();
+        let seen_first = first.latest("r:1").await.unwrap().unwrap().version;
+        assert_eq!(seen_first, 1);
+
+        let other = store.clone();
+        let second = tokio::spawn(async move {
+            let mut tx = other.begin().await.unwrap();
+            let seen = tx.latest("r:1").await.unwrap().unwrap().version;
+            tx.insert_version(&version("r:1", seen + 1, "second"))
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            seen
+        });
+        // Give the second writer time to reach its read while the first still holds on.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        first
+            .insert_version(&version("r:1", seen_first + 1, "first"))
+            .await
+            .unwrap();
+        first.commit().await.unwrap();
+
+        assert_eq!(
+            second.await.unwrap(),
+            2,
+            "the second writer saw the first's version"
+        );
+        let latest = store.latest("r:1").await.unwrap().unwrap();
+        assert_eq!(
+            (latest.version, latest.content_hash.as_str()),
+            (3, "second")
+        );
     })
     .await;
 }

@@ -93,9 +93,13 @@ pub fn run_redact_command(
     let mut line_no = 0u64;
     loop {
         buf.clear();
-        let read = input
-            .read_until(b'\n', &mut buf)
-            .map_err(|source| RedactCommandError::Read { line: line_no + 1, source })?;
+        let read =
+            input
+                .read_until(b'\n', &mut buf)
+                .map_err(|source| RedactCommandError::Read {
+                    line: line_no + 1,
+                    source,
+                })?;
         if read == 0 {
             break;
         }
@@ -112,12 +116,19 @@ pub fn run_redact_command(
         let Some(record) = record else {
             stats.unreadable_lines.push(line_no);
             *stats.withheld.entry(UNREADABLE).or_default() += 1;
-            let out = UnreadableLine { line: line_no, withheld: true, reason: UNREADABLE };
+            let out = UnreadableLine {
+                line: line_no,
+                withheld: true,
+                reason: UNREADABLE,
+            };
             write_line(&mut output, &out)?;
             continue;
         };
         match policy.redact(&record) {
-            Outcome::Publish { record: redacted, redactions } => {
+            Outcome::Publish {
+                record: redacted,
+                redactions,
+            } => {
                 stats.published += 1;
                 for r in &redactions {
                     *stats.redactions.entry(r.rule).or_default() += u64::from(r.count);
@@ -146,15 +157,23 @@ pub fn run_redact_command(
             }
         }
     }
-    output.flush().map_err(|source| RedactCommandError::Write { source })?;
+    output
+        .flush()
+        .map_err(|source| RedactCommandError::Write { source })?;
     if !stats.unreadable_lines.is_empty() {
-        return Err(RedactCommandError::Unreadable { lines: stats.unreadable_lines.clone(), stats });
+        return Err(RedactCommandError::Unreadable {
+            lines: stats.unreadable_lines.clone(),
+            stats,
+        });
     }
     Ok(stats)
 }
 
 fn write_line(output: &mut impl Write, line: &impl Serialize) -> Result<(), RedactCommandError> {
-    serde_json::to_writer(&mut *output, line)
-        .map_err(|e| RedactCommandError::Write { source: std::io::Error::other(e) })?;
-    output.write_all(b"\n").map_err(|source| RedactCommandError::Write { source })
+    serde_json::to_writer(&mut *output, line).map_err(|e| RedactCommandError::Write {
+        source: std::io::Error::other(e),
+    })?;
+    output
+        .write_all(b"\n")
+        .map_err(|source| RedactCommandError::Write { source })
 }

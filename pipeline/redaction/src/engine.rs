@@ -26,7 +26,10 @@ struct Withheld {
 }
 
 fn withheld(reason: WithholdReason, detail: impl Into<String>) -> Withheld {
-    Withheld { reason, detail: detail.into() }
+    Withheld {
+        reason,
+        detail: detail.into(),
+    }
 }
 
 fn undecidable(detail: impl Into<String>) -> Withheld {
@@ -39,7 +42,10 @@ impl Policy {
     pub fn redact(&self, record: &Value) -> Outcome {
         match self.redact_record(record) {
             Ok((record, redactions)) => Outcome::Publish { record, redactions },
-            Err(w) => Outcome::Withhold { reason: w.reason, detail: w.detail },
+            Err(w) => Outcome::Withhold {
+                reason: w.reason,
+                detail: w.detail,
+            },
         }
     }
 
@@ -74,7 +80,11 @@ impl Policy {
             .get("classification")
             .and_then(Value::as_str)
             .ok_or_else(|| undecidable("field `classification` is missing or not a string"))?;
-        if !rules.allowed_classifications.iter().any(|c| c == classification) {
+        if !rules
+            .allowed_classifications
+            .iter()
+            .any(|c| c == classification)
+        {
             return Err(match classification {
                 // Known enum values are not personal data; naming them helps the operator.
                 "public" | "internal" | "secret" => withheld(
@@ -131,7 +141,11 @@ impl Policy {
         Ok(kind)
     }
 
-    fn check_simple_warning(&self, record: &Map<String, Value>, divisions: &[String]) -> Result<(), Withheld> {
+    fn check_simple_warning(
+        &self,
+        record: &Map<String, Value>,
+        divisions: &[String],
+    ) -> Result<(), Withheld> {
         if !divisions.is_empty() {
             let division = record.get("division_code").and_then(Value::as_str).ok_or_else(|| {
                 undecidable("field `division_code` is missing, so the simple-warning rule cannot be applied")
@@ -147,9 +161,14 @@ impl Policy {
         if category != "penalty" {
             return Ok(());
         }
-        let procedure = record.get("procedure").and_then(Value::as_str).ok_or_else(|| {
-            undecidable("field `procedure` is missing, so the simple-warning rule cannot be applied")
-        })?;
+        let procedure = record
+            .get("procedure")
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                undecidable(
+                    "field `procedure` is missing, so the simple-warning rule cannot be applied",
+                )
+            })?;
         if procedure != "simple" {
             return Ok(());
         }
@@ -172,11 +191,18 @@ impl Policy {
 
     /// What the record's text must be searched for: the pseudonymised names, the removed values,
     /// and the record's own enterprise codes.
-    fn text_context(&self, record: &Map<String, Value>, kind: Kind) -> Result<TextContext, Withheld> {
+    fn text_context(
+        &self,
+        record: &Map<String, Value>,
+        kind: Kind,
+    ) -> Result<TextContext, Withheld> {
         let mut names: Vec<(String, String)> = Vec::new();
         let mut values: Vec<String> = Vec::new();
         for (path, rules) in &self.fields {
-            let Some(rule) = rules.iter().find(|r| r.kinds.as_ref().is_none_or(|k| k.contains(&kind))) else {
+            let Some(rule) = rules
+                .iter()
+                .find(|r| r.kinds.as_ref().is_none_or(|k| k.contains(&kind)))
+            else {
                 continue;
             };
             let Some(value) = get_path(record, path) else {
@@ -217,26 +243,34 @@ impl Policy {
                     pseudonym,
                 })
                 .collect(),
-            values: values.iter().map(|v| Finder::new(v.as_bytes()).into_owned()).collect(),
+            values: values
+                .iter()
+                .map(|v| Finder::new(v.as_bytes()).into_owned())
+                .collect(),
             codes: Default::default(),
             public_addresses: Vec::new(),
         };
-        if kind == Kind::LegalPerson && self.action_for("counterparty.address", kind) == Action::Keep {
-            if let Some(address) = get_path(record, "counterparty.address").and_then(Value::as_str) {
+        if kind == Kind::LegalPerson
+            && self.action_for("counterparty.address", kind) == Action::Keep
+        {
+            if let Some(address) = get_path(record, "counterparty.address").and_then(Value::as_str)
+            {
                 let address = address.trim();
                 if !address.is_empty() {
-                    ctx.public_addresses.push(Finder::new(address.as_bytes()).into_owned());
+                    ctx.public_addresses
+                        .push(Finder::new(address.as_bytes()).into_owned());
                 }
             }
         }
 
         // The record's own enterprise codes are left in its text even when they read like an ID
         // number, except a value that is also the record's ID number (a source's mistake).
-        let id_numbers: Vec<Vec<u8>> = ["counterparty.id_number", "counterparty.legal_rep.id_number"]
-            .iter()
-            .filter_map(|p| get_path(record, p).and_then(Value::as_str))
-            .map(ids::normalize_code)
-            .collect();
+        let id_numbers: Vec<Vec<u8>> =
+            ["counterparty.id_number", "counterparty.legal_rep.id_number"]
+                .iter()
+                .filter_map(|p| get_path(record, p).and_then(Value::as_str))
+                .map(ids::normalize_code)
+                .collect();
         let mut code_paths = vec!["agency.uscc", "source_unit.uscc"];
         if kind != Kind::NaturalPerson {
             code_paths.extend([
@@ -262,7 +296,10 @@ impl Policy {
 /// Under 18 on the decision date, with the age read from the resident ID. The 18th birthday itself
 /// still counts as under 18 (周岁 is reached the day after the birthday), and 29 February births
 /// turn 18 on 1 March: both choices withhold rather than publish in the doubtful case.
-fn check_minor(record: &Map<String, Value>, counterparty: &Map<String, Value>) -> Result<(), Withheld> {
+fn check_minor(
+    record: &Map<String, Value>,
+    counterparty: &Map<String, Value>,
+) -> Result<(), Withheld> {
     let birth = counterparty
         .get("id_number")
         .and_then(Value::as_str)
@@ -341,7 +378,13 @@ fn mask_keeping(text: &str, front: u32, back: u32) -> String {
     }
     text.chars()
         .enumerate()
-        .map(|(i, c)| if i < front || i >= total - back { c } else { '*' })
+        .map(|(i, c)| {
+            if i < front || i >= total - back {
+                c
+            } else {
+                '*'
+            }
+        })
         .collect()
 }
 
@@ -364,15 +407,25 @@ impl Walker<'_> {
             return;
         }
         let name = rule.as_str();
-        match self.redactions.iter_mut().find(|r| r.rule == name && r.field == self.path) {
+        match self
+            .redactions
+            .iter_mut()
+            .find(|r| r.rule == name && r.field == self.path)
+        {
             Some(r) => r.count += count,
-            None => self.redactions.push(Redaction { rule: name, field: self.path.clone(), count }),
+            None => self.redactions.push(Redaction {
+                rule: name,
+                field: self.path.clone(),
+                count,
+            }),
         }
     }
 
     fn walk_object(&mut self, map: &mut Map<String, Value>, depth: usize) -> Result<(), Withheld> {
         if depth > MAX_DEPTH {
-            return Err(undecidable(format!("the record nests deeper than {MAX_DEPTH} levels")));
+            return Err(undecidable(format!(
+                "the record nests deeper than {MAX_DEPTH} levels"
+            )));
         }
         let mut removed: Vec<String> = Vec::new();
         for (key, value) in map.iter_mut() {
@@ -391,12 +444,18 @@ impl Walker<'_> {
                     removed.push(key.clone());
                     Ok(())
                 }
-                Action::Mask { keep_front, keep_back } => self.rewrite(value, "masked", Rule::FieldMask, |s| {
+                Action::Mask {
+                    keep_front,
+                    keep_back,
+                } => self.rewrite(value, "masked", Rule::FieldMask, |s| {
                     mask_keeping(s, keep_front, keep_back)
                 }),
-                Action::Pseudonymise => {
-                    self.rewrite(value, "pseudonymised", Rule::FieldPseudonymise, names::pseudonymise_field)
-                }
+                Action::Pseudonymise => self.rewrite(
+                    value,
+                    "pseudonymised",
+                    Rule::FieldPseudonymise,
+                    names::pseudonymise_field,
+                ),
                 Action::Scan => self.walk_value(value, depth + 1),
             };
             self.path.truncate(saved);
@@ -424,7 +483,9 @@ impl Walker<'_> {
             Value::Object(map) => self.walk_object(map, depth + 1),
             Value::Array(items) => {
                 if depth > MAX_DEPTH {
-                    return Err(undecidable(format!("the record nests deeper than {MAX_DEPTH} levels")));
+                    return Err(undecidable(format!(
+                        "the record nests deeper than {MAX_DEPTH} levels"
+                    )));
                 }
                 for (i, item) in items.iter_mut().enumerate() {
                     let saved = self.path.len();
@@ -447,7 +508,8 @@ impl Walker<'_> {
         rule: Rule,
         f: impl Fn(&str) -> String,
     ) -> Result<(), Withheld> {
-        let shape_error = |path: &str| undecidable(format!("field `{path}` is to be {verb} but is not text"));
+        let shape_error =
+            |path: &str| undecidable(format!("field `{path}` is to be {verb} but is not text"));
         let mut changed = 0;
         match value {
             Value::Null => {}
@@ -478,9 +540,165 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn legal_person_record() -> Value {
+        json!({
+            "record_id": "t:1",
+            "classification": "public",
+            "counterparty": {"name": "某某有限公司", "kind": "legal_person"},
+            "decided_on": "2017-10-12",
+        })
+    }
+
+    fn published(policy: &Policy, record: &Value) -> (Value, Vec<Redaction>) {
+        match policy.redact(record) {
+            Outcome::Publish { record, redactions } => (record, redactions),
+            Outcome::Withhold { reason, detail } => panic!("withheld: {reason}: {detail}"),
+        }
+    }
+
+    fn withheld_as(policy: &Policy, record: &Value) -> (WithholdReason, String) {
+        match policy.redact(record) {
+            Outcome::Withhold { reason, detail } => (reason, detail),
+            Outcome::Publish { .. } => panic!("published"),
+        }
+    }
+
+    #[test]
+    fn a_record_that_is_not_an_object_is_undecidable() {
+        let public = Policy::builtin("public").unwrap();
+        for v in [json!([1, 2]), json!("x"), json!(null)] {
+            assert_eq!(withheld_as(&public, &v).0, WithholdReason::Undecidable);
+        }
+    }
+
+    #[test]
+    fn absurd_nesting_is_undecidable_not_a_stack_overflow() {
+        let public = Policy::builtin("public").unwrap();
+        let mut deep = json!("13812345678");
+        for _ in 0..100 {
+            deep = json!({ "x": deep });
+        }
+        let mut record = legal_person_record();
+        record["extra"] = deep;
+        let (reason, detail) = withheld_as(&public, &record);
+        assert_eq!(reason, WithholdReason::Undecidable);
+        assert!(detail.contains("nests deeper"));
+    }
+
+    #[test]
+    fn list_items_are_scanned_and_reported_with_their_index() {
+        let public = Policy::builtin("public").unwrap();
+        let mut record = legal_person_record();
+        record["attachments"] = json!(["笔录", "证人电话13812345678"]);
+        let (out, redactions) = published(&public, &record);
+        assert_eq!(out["attachments"], json!(["笔录", "证人电话***********"]));
+        assert_eq!(
+            redactions,
+            [Redaction {
+                rule: "mobile",
+                field: "attachments[1]".into(),
+                count: 1
+            }]
+        );
+    }
+
+    #[test]
+    fn numbers_and_booleans_are_left_alone() {
+        let public = Policy::builtin("public").unwrap();
+        let mut record = legal_person_record();
+        record["version"] = json!(13812345678u64);
+        record["random_check"] = json!(true);
+        let (out, redactions) = published(&public, &record);
+        assert_eq!(out, record);
+        assert!(redactions.is_empty());
+    }
+
+    #[test]
+    fn removing_an_empty_field_drops_it_without_counting() {
+        let public = Policy::builtin("public").unwrap();
+        let mut record = legal_person_record();
+        record["counterparty"]["legal_rep"] = json!({"name": "张三", "id_number": ""});
+        let (out, redactions) = published(&public, &record);
+        assert_eq!(out["counterparty"]["legal_rep"], json!({"name": "张三"}));
+        assert!(redactions.is_empty());
+    }
+
+    fn custom(text: &str) -> Policy {
+        let dir = std::env::temp_dir().join(format!(
+            "dhub-redaction-engine-{}-{}",
+            std::process::id(),
+            text.len()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("p.toml");
+        std::fs::write(&path, text).unwrap();
+        let policy = Policy::load(&path).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        policy
+    }
+
+    #[test]
+    fn mask_or_pseudonymise_of_a_non_text_value_is_undecidable() {
+        let policy = custom("name = \"m\"\nextends = \"public\"\n[[field]]\npath = \"remarks\"\naction = \"mask\"\n");
+        let mut record = legal_person_record();
+        record["remarks"] = json!({"nested": "x"});
+        let (reason, detail) = withheld_as(&policy, &record);
+        assert_eq!(reason, WithholdReason::Undecidable);
+        assert_eq!(detail, "field `remarks` is to be masked but is not text");
+        // A list of texts is masked item by item.
+        record["remarks"] = json!(["abcdef", "xy"]);
+        let (out, redactions) = published(&policy, &record);
+        assert_eq!(out["remarks"], json!(["******", "**"]));
+        assert_eq!(
+            redactions,
+            [Redaction {
+                rule: "field_mask",
+                field: "remarks".into(),
+                count: 2
+            }]
+        );
+    }
+
+    #[test]
+    fn a_policy_without_detectors_still_replaces_a_pseudonymised_name() {
+        let policy = custom(
+            "name = \"n\"\n[detect]\ndetectors = []\n[[field]]\npath = \"counterparty.name\"\naction = \"pseudonymise\"\n",
+        );
+        let record = json!({
+            "classification": "public",
+            "counterparty": {"name": "欧阳娜娜", "kind": "natural_person", "id_number": "371523198001011231"},
+            "decided_on": "2017-10-12",
+            "facts": "欧阳娜娜电话13812345678",
+        });
+        let (out, _) = published(&policy, &record);
+        assert_eq!(out["facts"], json!("欧阳某电话13812345678"));
+        assert_eq!(out["counterparty"]["name"], json!("欧阳某"));
+    }
+
+    #[test]
+    fn withhold_details_never_carry_values() {
+        let public = Policy::builtin("public").unwrap();
+        let id = "37152320050601002X";
+        let record = json!({
+            "record_id": "t:2",
+            "classification": "public",
+            "counterparty": {"name": "王小明", "kind": "natural_person", "id_number": id},
+            "decided_on": "2017-10-12",
+        });
+        let outcome = public.redact(&record);
+        let debug = format!("{outcome:?}");
+        assert_eq!(outcome.withheld_reason(), Some(WithholdReason::Minor));
+        for secret in [id, "王小明", "2005"] {
+            assert!(!debug.contains(secret), "{debug}");
+        }
+    }
+
     #[test]
     fn mask_keeping_ends() {
-        assert_eq!(mask_keeping("371523198001011234", 6, 4), "371523********1234");
+        assert_eq!(
+            mask_keeping("371523198001011234", 6, 4),
+            "371523********1234"
+        );
         assert_eq!(mask_keeping("1234", 2, 2), "****");
         assert_eq!(mask_keeping("张三", 0, 0), "**");
     }
@@ -491,17 +709,23 @@ mod tests {
         let rec = |d: &str| json!({"decided_on": d}).as_object().unwrap().clone();
         // Born 2000-06-15 (valid check digit not needed for the date).
         let id = "371523200006150000";
-        assert!(check_minor(&rec("2018-06-15"), &cp(id)).is_err_and(|w| w.reason == WithholdReason::Minor));
+        assert!(check_minor(&rec("2018-06-15"), &cp(id))
+            .is_err_and(|w| w.reason == WithholdReason::Minor));
         assert!(check_minor(&rec("2018-06-16"), &cp(id)).is_ok());
         // 29 February: 18 on 1 March of a common year, so 1 March itself is still withheld.
         let leap = "371523200002290000";
-        assert!(check_minor(&rec("2018-03-01"), &cp(leap)).is_err_and(|w| w.reason == WithholdReason::Minor));
+        assert!(check_minor(&rec("2018-03-01"), &cp(leap))
+            .is_err_and(|w| w.reason == WithholdReason::Minor));
         assert!(check_minor(&rec("2018-03-02"), &cp(leap)).is_ok());
         // Legacy 15-digit ID, 19YY.
-        assert!(check_minor(&rec("2010-01-01"), &cp("371523950101123")).is_err_and(|w| w.reason == WithholdReason::Minor));
+        assert!(check_minor(&rec("2010-01-01"), &cp("371523950101123"))
+            .is_err_and(|w| w.reason == WithholdReason::Minor));
         // No readable birth date: undecidable, not published.
-        assert!(check_minor(&rec("2018-01-01"), &cp("E12345678")).is_err_and(|w| w.reason == WithholdReason::Undecidable));
-        assert!(check_minor(&rec("2018/01/01"), &cp(id)).is_err_and(|w| w.reason == WithholdReason::Undecidable));
-        assert!(check_minor(&rec("1999-01-01"), &cp(id)).is_err_and(|w| w.reason == WithholdReason::Undecidable));
+        assert!(check_minor(&rec("2018-01-01"), &cp("E12345678"))
+            .is_err_and(|w| w.reason == WithholdReason::Undecidable));
+        assert!(check_minor(&rec("2018/01/01"), &cp(id))
+            .is_err_and(|w| w.reason == WithholdReason::Undecidable));
+        assert!(check_minor(&rec("1999-01-01"), &cp(id))
+            .is_err_and(|w| w.reason == WithholdReason::Undecidable));
     }
 }

@@ -125,7 +125,9 @@ fn uscc_value(c: u8) -> Option<u32> {
 
 /// The GB 32100 check character of the first 17 characters of a unified social credit code.
 pub fn uscc_check_char(first17: &[u8]) -> Option<u8> {
-    const WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+    const WEIGHTS: [u32; 17] = [
+        1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+    ];
     if first17.len() != 17 {
         return None;
     }
@@ -218,7 +220,7 @@ pub fn luhn_valid(digits: &[u8]) -> bool {
         }
         sum += d;
     }
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 #[cfg(test)]

@@ -204,7 +204,10 @@ mod tests {
     #[test]
     fn reason_codes_serialize_as_their_code() {
         for r in WithholdReason::ALL {
-            assert_eq!(serde_json::to_value(r).unwrap(), serde_json::json!(r.code()));
+            assert_eq!(
+                serde_json::to_value(r).unwrap(),
+                serde_json::json!(r.code())
+            );
             assert_eq!(r.to_string(), r.code());
         }
     }

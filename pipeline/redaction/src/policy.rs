@@ -60,7 +60,10 @@ pub(crate) enum Action {
     Scan,
     Remove,
     /// Masked with `*`, keeping this many characters at the front and at the back.
-    Mask { keep_front: u32, keep_back: u32 },
+    Mask {
+        keep_front: u32,
+        keep_back: u32,
+    },
     /// Surname + 某; the original is then replaced by the same pseudonym in all scanned text.
     Pseudonymise,
 }
@@ -95,7 +98,9 @@ pub(crate) struct FieldRule {
 
 impl FieldRule {
     fn applies_to(&self, kind: Kind) -> bool {
-        self.kinds.as_ref().is_none_or(|kinds| kinds.contains(&kind))
+        self.kinds
+            .as_ref()
+            .is_none_or(|kinds| kinds.contains(&kind))
     }
 }
 
@@ -223,8 +228,16 @@ struct Source<'a> {
 impl Source<'_> {
     fn error_at(&self, offset: usize, message: impl Into<String>) -> PolicyError {
         let offset = offset.min(self.text.len());
-        let line = self.text.as_bytes()[..offset].iter().filter(|&&b| b == b'\n').count() + 1;
-        PolicyError { path: self.origin.to_string(), line, message: message.into() }
+        let line = self.text.as_bytes()[..offset]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
+        PolicyError {
+            path: self.origin.to_string(),
+            line,
+            message: message.into(),
+        }
     }
 
     fn error<T>(&self, spanned: &Spanned<T>, message: impl Into<String>) -> PolicyError {
@@ -242,7 +255,11 @@ impl Policy {
         };
         // The built-ins are tested to compile; a broken one reads as unknown rather than as a
         // half-working policy.
-        compile(&Source { origin: &format!("builtin:{name}"), text }).ok()
+        compile(&Source {
+            origin: &format!("builtin:{name}"),
+            text,
+        })
+        .ok()
     }
 
     /// Loads and compiles a policy file.
@@ -251,9 +268,14 @@ impl Policy {
         let text = std::fs::read_to_string(path).map_err(|e| PolicyError {
             path: origin.clone(),
             line: 1,
-            message: format!("cannot read the policy file ({e}): check the path and its permissions"),
+            message: format!(
+                "cannot read the policy file ({e}): check the path and its permissions"
+            ),
         })?;
-        compile(&Source { origin: &origin, text: &text })
+        compile(&Source {
+            origin: &origin,
+            text: &text,
+        })
     }
 
     /// A built-in policy by name, else a policy file relative to `base_dir` (the config file's
@@ -301,7 +323,10 @@ fn empty_policy(name: String) -> Policy {
             major_without_legal_review: true,
             simple_warning: None,
         },
-        scan: ScanConfig { detectors: DetectorSet::all(), ..ScanConfig::default() },
+        scan: ScanConfig {
+            detectors: DetectorSet::all(),
+            ..ScanConfig::default()
+        },
         fields: BTreeMap::new(),
     }
 }
@@ -310,8 +335,16 @@ fn compile(src: &Source<'_>) -> Result<Policy, PolicyError> {
     let raw: RawPolicy = toml::from_str(src.text).map_err(|e| {
         let offset = e.span().map_or(0, |s| s.start);
         // toml's message is already lowercase and names the key; keep its first line only.
-        let message = e.message().lines().next().unwrap_or("invalid policy file").to_string();
-        src.error_at(offset, format!("{message} (see the policy format in the dhub-redaction docs)"))
+        let message = e
+            .message()
+            .lines()
+            .next()
+            .unwrap_or("invalid policy file")
+            .to_string();
+        src.error_at(
+            offset,
+            format!("{message} (see the policy format in the dhub-redaction docs)"),
+        )
     })?;
 
     let name = raw.name.get_ref().trim().to_string();
@@ -343,7 +376,14 @@ fn compile(src: &Source<'_>) -> Result<Policy, PolicyError> {
         for d in &detect.detectors {
             let detector = Detector::from_name(d.get_ref()).ok_or_else(|| {
                 let names: Vec<_> = Detector::ALL.iter().map(|d| d.name()).collect();
-                src.error(d, format!("unknown detector `{}`: use one of {}", d.get_ref(), names.join(", ")))
+                src.error(
+                    d,
+                    format!(
+                        "unknown detector `{}`: use one of {}",
+                        d.get_ref(),
+                        names.join(", ")
+                    ),
+                )
             })?;
             set.insert(detector);
         }
@@ -353,14 +393,25 @@ fn compile(src: &Source<'_>) -> Result<Policy, PolicyError> {
         for phone in &allow.phones {
             let keys = scan::phone_allow_keys(phone.get_ref());
             if keys.is_empty() {
-                return Err(src.error(phone, "allow-listed phone number has fewer than 5 digits: write it as `0635-8512345`"));
+                return Err(src.error(
+                    phone,
+                    "allow-listed phone number has fewer than 5 digits: write it as `0635-8512345`",
+                ));
             }
             policy.scan.allow_phones.extend(keys);
         }
         for email in &allow.emails {
-            let address = email.get_ref().trim().replace('＠', "@").to_ascii_lowercase();
-            if address.split('@').count() != 2 || address.starts_with('@') || address.ends_with('@') {
-                return Err(src.error(email, "allow-listed e-mail address must look like `name@example.gov.cn`"));
+            let address = email
+                .get_ref()
+                .trim()
+                .replace('＠', "@")
+                .to_ascii_lowercase();
+            if address.split('@').count() != 2 || address.starts_with('@') || address.ends_with('@')
+            {
+                return Err(src.error(
+                    email,
+                    "allow-listed e-mail address must look like `name@example.gov.cn`",
+                ));
             }
             policy.scan.allow_emails.insert(address);
         }
@@ -369,7 +420,11 @@ fn compile(src: &Source<'_>) -> Result<Policy, PolicyError> {
     Ok(policy)
 }
 
-fn compile_withhold(src: &Source<'_>, w: &RawWithhold, rules: &mut WithholdRules) -> Result<(), PolicyError> {
+fn compile_withhold(
+    src: &Source<'_>,
+    w: &RawWithhold,
+    rules: &mut WithholdRules,
+) -> Result<(), PolicyError> {
     if let Some(allowed) = &w.classification_allowed {
         let mut list = Vec::new();
         for c in allowed {
@@ -395,7 +450,8 @@ fn compile_withhold(src: &Source<'_>, w: &RawWithhold, rules: &mut WithholdRules
     if let Some(list) = &w.simple_warning_divisions {
         for d in list {
             let prefix = d.get_ref();
-            if prefix.is_empty() || prefix.len() > 6 || !prefix.bytes().all(|b| b.is_ascii_digit()) {
+            if prefix.is_empty() || prefix.len() > 6 || !prefix.bytes().all(|b| b.is_ascii_digit())
+            {
                 return Err(src.error(d, "a division prefix is 1 to 6 digits of a GB/T 2260 code, such as `37` or `371500`"));
             }
             divisions.push(prefix.clone());
@@ -407,8 +463,12 @@ fn compile_withhold(src: &Source<'_>, w: &RawWithhold, rules: &mut WithholdRules
         None if w.simple_warning_divisions.is_some() => {
             if let Some(existing) = &mut rules.simple_warning {
                 *existing = divisions;
-            } else if let Some(first) = w.simple_warning_divisions.as_ref().and_then(|l| l.first()) {
-                return Err(src.error(first, "`simple_warning_divisions` needs `simple_warning_not_published = true`"));
+            } else if let Some(first) = w.simple_warning_divisions.as_ref().and_then(|l| l.first())
+            {
+                return Err(src.error(
+                    first,
+                    "`simple_warning_divisions` needs `simple_warning_not_published = true`",
+                ));
             }
         }
         None => {}
@@ -422,14 +482,16 @@ fn compile_fields(
     fields: &mut BTreeMap<String, Vec<FieldRule>>,
 ) -> Result<(), PolicyError> {
     // A file's rules for a path replace the parent policy's rules for that path.
-    let mut seen: BTreeMap<String, Vec<(Option<Vec<Kind>>, usize)>> = BTreeMap::new();
+    // Per path: the kinds of each rule seen so far, and its line.
+    type Seen = BTreeMap<String, Vec<(Option<Vec<Kind>>, usize)>>;
+    let mut seen: Seen = BTreeMap::new();
     let mut compiled: Vec<(String, FieldRule)> = Vec::new();
     for f in raw {
         let path = f.path.get_ref().trim();
         let is_leaf = KNOWN_FIELDS.contains(&path);
-        let is_parent = KNOWN_FIELDS
-            .iter()
-            .any(|k| k.len() > path.len() && k.starts_with(path) && k.as_bytes()[path.len()] == b'.');
+        let is_parent = KNOWN_FIELDS.iter().any(|k| {
+            k.len() > path.len() && k.starts_with(path) && k.as_bytes()[path.len()] == b'.'
+        });
         if !is_leaf && !is_parent {
             return Err(src.error(&f.path, format!("unknown field `{path}`: use a disclosure.v1 field path such as `counterparty.id_number`")));
         }
@@ -443,27 +505,51 @@ fn compile_fields(
             },
             "pseudonymise" => Action::Pseudonymise,
             other => {
-                return Err(src.error(&f.action, format!("unknown action `{other}`: use keep, scan, remove, mask or pseudonymise")))
+                return Err(src.error(
+                    &f.action,
+                    format!(
+                        "unknown action `{other}`: use keep, scan, remove, mask or pseudonymise"
+                    ),
+                ))
             }
         };
         if !matches!(action, Action::Mask { .. }) {
             if let Some(k) = f.keep_front.as_ref().or(f.keep_back.as_ref()) {
-                return Err(src.error(k, "`keep_front` and `keep_back` only go with `action = \"mask\"`"));
+                return Err(src.error(
+                    k,
+                    "`keep_front` and `keep_back` only go with `action = \"mask\"`",
+                ));
             }
         }
         if matches!(action, Action::Mask { .. } | Action::Pseudonymise) && !is_leaf {
-            return Err(src.error(&f.action, format!("`{path}` is an object: only keep, scan or remove apply to it")));
+            return Err(src.error(
+                &f.action,
+                format!("`{path}` is an object: only keep, scan or remove apply to it"),
+            ));
         }
         let kinds = match &f.kinds {
             None => None,
             Some(list) => {
                 if list.get_ref().is_empty() {
-                    return Err(src.error(list, format!("`kinds` must name at least one of {}", Kind::CODES.join(", "))));
+                    return Err(src.error(
+                        list,
+                        format!(
+                            "`kinds` must name at least one of {}",
+                            Kind::CODES.join(", ")
+                        ),
+                    ));
                 }
                 let mut kinds = Vec::new();
                 for k in list.get_ref() {
                     kinds.push(Kind::from_code(k.get_ref()).ok_or_else(|| {
-                        src.error(k, format!("unknown counterparty kind `{}`: use {}", k.get_ref(), Kind::CODES.join(", ")))
+                        src.error(
+                            k,
+                            format!(
+                                "unknown counterparty kind `{}`: use {}",
+                                k.get_ref(),
+                                Kind::CODES.join(", ")
+                            ),
+                        )
                     })?);
                 }
                 Some(kinds)
@@ -497,7 +583,10 @@ mod tests {
     use super::*;
 
     fn compile_str(text: &str) -> Result<Policy, PolicyError> {
-        compile(&Source { origin: "test.toml", text })
+        compile(&Source {
+            origin: "test.toml",
+            text,
+        })
     }
 
     #[test]
@@ -508,8 +597,16 @@ mod tests {
         }
         assert!(Policy::builtin("nope").is_none());
         // The built-in files themselves, with their errors if any.
-        compile(&Source { origin: "public.toml", text: PUBLIC_TOML }).unwrap();
-        compile(&Source { origin: "government.toml", text: GOVERNMENT_TOML }).unwrap();
+        compile(&Source {
+            origin: "public.toml",
+            text: PUBLIC_TOML,
+        })
+        .unwrap();
+        compile(&Source {
+            origin: "government.toml",
+            text: GOVERNMENT_TOML,
+        })
+        .unwrap();
     }
 
     #[test]
@@ -521,12 +618,30 @@ mod tests {
     #[test]
     fn public_policy_has_the_contract_rules() {
         let p = Policy::builtin("public").unwrap();
-        assert_eq!(p.action_for("counterparty.id_number", Kind::NaturalPerson), Action::Remove);
-        assert_eq!(p.action_for("counterparty.name", Kind::NaturalPerson), Action::Pseudonymise);
-        assert_eq!(p.action_for("counterparty.name", Kind::LegalPerson), Action::Keep);
-        assert_eq!(p.action_for("counterparty.legal_rep.name", Kind::LegalPerson), Action::Keep);
-        assert_eq!(p.action_for("counterparty.legal_rep.id_number", Kind::LegalPerson), Action::Remove);
-        assert_eq!(p.action_for("document_no", Kind::NaturalPerson), Action::Keep);
+        assert_eq!(
+            p.action_for("counterparty.id_number", Kind::NaturalPerson),
+            Action::Remove
+        );
+        assert_eq!(
+            p.action_for("counterparty.name", Kind::NaturalPerson),
+            Action::Pseudonymise
+        );
+        assert_eq!(
+            p.action_for("counterparty.name", Kind::LegalPerson),
+            Action::Keep
+        );
+        assert_eq!(
+            p.action_for("counterparty.legal_rep.name", Kind::LegalPerson),
+            Action::Keep
+        );
+        assert_eq!(
+            p.action_for("counterparty.legal_rep.id_number", Kind::LegalPerson),
+            Action::Remove
+        );
+        assert_eq!(
+            p.action_for("document_no", Kind::NaturalPerson),
+            Action::Keep
+        );
         assert_eq!(p.action_for("facts", Kind::NaturalPerson), Action::Scan);
         assert_eq!(p.withhold.allowed_classifications, ["public"]);
         assert!(p.withhold.minors && p.withhold.major_without_legal_review);
@@ -538,7 +653,10 @@ mod tests {
     fn government_policy_keeps_identifiers_but_not_secrets() {
         let p = Policy::builtin("government").unwrap();
         assert!(p.scan.detectors.is_empty());
-        assert_eq!(p.action_for("counterparty.id_number", Kind::NaturalPerson), Action::Scan);
+        assert_eq!(
+            p.action_for("counterparty.id_number", Kind::NaturalPerson),
+            Action::Scan
+        );
         assert_eq!(p.withhold.allowed_classifications, ["public", "internal"]);
     }
 
@@ -565,10 +683,16 @@ keep_back = 4
         assert_eq!(p.withhold.simple_warning, Some(vec!["3715".to_string()]));
         assert_eq!(
             p.action_for("counterparty.id_number", Kind::NaturalPerson),
-            Action::Mask { keep_front: 6, keep_back: 4 }
+            Action::Mask {
+                keep_front: 6,
+                keep_back: 4
+            }
         );
         // Inherited rules for other paths stay.
-        assert_eq!(p.action_for("counterparty.name", Kind::NaturalPerson), Action::Pseudonymise);
+        assert_eq!(
+            p.action_for("counterparty.name", Kind::NaturalPerson),
+            Action::Pseudonymise
+        );
         assert!(p.scan.allow_phones.contains(b"06358512345".as_slice()));
         assert!(p.scan.allow_phones.contains(b"8512345".as_slice()));
     }
@@ -590,24 +714,41 @@ keep_back = 4
             error_of("name = \"x\"\n\n[detect]\ndetectors = [\"mobile\", \"passport\"]\n"),
             "test.toml:4: unknown detector `passport`: use one of resident_id, mobile, landline, bank_card, bank_account, email, vehicle_plate, qq, wechat, address"
         );
-        assert!(error_of("name = \"x\"\n[[field]]\npath = \"counterparty.id_numbr\"\naction = \"remove\"\n")
-            .starts_with("test.toml:3: unknown field `counterparty.id_numbr`"));
-        assert!(error_of("name = \"x\"\n[[field]]\npath = \"facts\"\naction = \"blank\"\n")
-            .starts_with("test.toml:4: unknown action `blank`"));
-        assert!(error_of("name = \"x\"\n[withhold]\nclassification_allowed = [\"public\", \"secret\"]\n")
-            .starts_with("test.toml:3: `secret` records never leave the hub"));
-        assert!(error_of("name = \"x\"\nextends = \"province.toml\"\n").starts_with("test.toml:2: `extends` must name a built-in"));
-        assert!(error_of("name = \"x\"\ncolour = 1\n").starts_with("test.toml:2: unknown field `colour`"));
-        assert!(error_of("name = \"x\"\n[[field]]\npath = \"facts\"\naction = \"keep\"\nkeep_front = 2\n")
-            .starts_with("test.toml:5: `keep_front` and `keep_back` only go with"));
-        assert!(error_of("name = \"x\"\n[[field]]\npath = \"counterparty\"\naction = \"mask\"\n")
-            .starts_with("test.toml:4: `counterparty` is an object"));
-        assert!(error_of("name = \"x\"\n[[field]]\npath = \"facts\"\naction = \"keep\"\nkinds = [\"robot\"]\n")
-            .starts_with("test.toml:5: unknown counterparty kind `robot`"));
-        assert!(error_of("name = \"x\"\n[allow]\nphones = [\"12\"]\n").starts_with("test.toml:3: allow-listed phone"));
+        assert!(error_of(
+            "name = \"x\"\n[[field]]\npath = \"counterparty.id_numbr\"\naction = \"remove\"\n"
+        )
+        .starts_with("test.toml:3: unknown field `counterparty.id_numbr`"));
+        assert!(
+            error_of("name = \"x\"\n[[field]]\npath = \"facts\"\naction = \"blank\"\n")
+                .starts_with("test.toml:4: unknown action `blank`")
+        );
+        assert!(error_of(
+            "name = \"x\"\n[withhold]\nclassification_allowed = [\"public\", \"secret\"]\n"
+        )
+        .starts_with("test.toml:3: `secret` records never leave the hub"));
+        assert!(error_of("name = \"x\"\nextends = \"province.toml\"\n")
+            .starts_with("test.toml:2: `extends` must name a built-in"));
+        assert!(error_of("name = \"x\"\ncolour = 1\n")
+            .starts_with("test.toml:2: unknown field `colour`"));
+        assert!(error_of(
+            "name = \"x\"\n[[field]]\npath = \"facts\"\naction = \"keep\"\nkeep_front = 2\n"
+        )
+        .starts_with("test.toml:5: `keep_front` and `keep_back` only go with"));
+        assert!(
+            error_of("name = \"x\"\n[[field]]\npath = \"counterparty\"\naction = \"mask\"\n")
+                .starts_with("test.toml:4: `counterparty` is an object")
+        );
+        assert!(error_of(
+            "name = \"x\"\n[[field]]\npath = \"facts\"\naction = \"keep\"\nkinds = [\"robot\"]\n"
+        )
+        .starts_with("test.toml:5: unknown counterparty kind `robot`"));
+        assert!(error_of("name = \"x\"\n[allow]\nphones = [\"12\"]\n")
+            .starts_with("test.toml:3: allow-listed phone"));
         assert!(error_of("name = \"  \"\n").starts_with("test.toml:1: `name` must not be empty"));
-        assert!(error_of("name = \"x\"\n[withhold]\nsimple_warning_divisions = [\"37\"]\n")
-            .starts_with("test.toml:3: `simple_warning_divisions` needs"));
+        assert!(
+            error_of("name = \"x\"\n[withhold]\nsimple_warning_divisions = [\"37\"]\n")
+                .starts_with("test.toml:3: `simple_warning_divisions` needs")
+        );
         assert!(error_of("name = \"x\"\n[withhold]\nsimple_warning_not_published = true\nsimple_warning_divisions = [\"3a\"]\n")
             .starts_with("test.toml:4: a division prefix"));
         // A syntax error keeps toml's location.
@@ -625,21 +766,34 @@ keep_back = 4
         let p = compile_str(disjoint).unwrap();
         assert_eq!(p.action_for("facts", Kind::LegalPerson), Action::Keep);
         assert_eq!(p.action_for("facts", Kind::NaturalPerson), Action::Remove);
-        assert_eq!(p.action_for("facts", Kind::IndividualBusiness), Action::Scan);
+        assert_eq!(
+            p.action_for("facts", Kind::IndividualBusiness),
+            Action::Scan
+        );
     }
 
     #[test]
     fn load_and_resolve() {
-        let dir = std::env::temp_dir().join(format!("dhub-redaction-policy-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("dhub-redaction-policy-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("mine.toml"), "name = \"mine\"\nextends = \"public\"\n").unwrap();
+        std::fs::write(
+            dir.join("mine.toml"),
+            "name = \"mine\"\nextends = \"public\"\n",
+        )
+        .unwrap();
         assert_eq!(Policy::resolve("mine.toml", &dir).unwrap().name(), "mine");
-        assert_eq!(Policy::resolve("government", &dir).unwrap().name(), "government");
+        assert_eq!(
+            Policy::resolve("government", &dir).unwrap().name(),
+            "government"
+        );
         let unknown = Policy::resolve("pubilc", &dir).unwrap_err();
         assert_eq!(unknown.path, "pubilc");
         assert!(unknown.message.starts_with("unknown policy"));
         let missing = Policy::resolve("missing.toml", &dir).unwrap_err();
-        assert!(missing.to_string().contains("missing.toml:1: cannot read the policy file"));
+        assert!(missing
+            .to_string()
+            .contains("missing.toml:1: cannot read the policy file"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -86,7 +86,10 @@ fn golden_cases_cover_every_rule_and_reason() {
     let mut rules = BTreeSet::new();
     let mut reasons = BTreeSet::new();
     for dir in case_dirs() {
-        for line in read_json(&dir.join("expected.json")).as_array().expect("list") {
+        for line in read_json(&dir.join("expected.json"))
+            .as_array()
+            .expect("list")
+        {
             if let Some(list) = line.get("redactions").and_then(Value::as_array) {
                 for r in list {
                     rules.insert(r["rule"].as_str().expect("rule").to_string());
@@ -98,10 +101,16 @@ fn golden_cases_cover_every_rule_and_reason() {
         }
     }
     for rule in RULES {
-        assert!(rules.contains(rule), "no golden case exercises rule `{rule}`");
+        assert!(
+            rules.contains(rule),
+            "no golden case exercises rule `{rule}`"
+        );
     }
     for reason in WithholdReason::ALL {
-        assert!(reasons.contains(reason.code()), "no golden case withholds as `{reason}`");
+        assert!(
+            reasons.contains(reason.code()),
+            "no golden case withholds as `{reason}`"
+        );
     }
 }
 
@@ -115,20 +124,34 @@ fn golden_outputs_do_not_leak() {
             continue;
         };
         let output = serde_json::to_string(&run_case(&dir)).expect("serializable");
-        for secret in list.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
-            assert!(!output.contains(secret), "{}: output contains `{secret}`", dir.display());
+        for secret in list
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
+            assert!(
+                !output.contains(secret),
+                "{}: output contains `{secret}`",
+                dir.display()
+            );
         }
     }
 }
 
 #[test]
 fn demo_province_policy_loads() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/demo/policies/province.toml");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/demo/policies/province.toml");
     let policy = Policy::load(&path).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(policy.name(), "province");
     // It resolves the way the demo config names it, relative to the config's folder.
     let demo_dir = path.parent().and_then(Path::parent).expect("deploy/demo");
-    assert_eq!(Policy::resolve("policies/province.toml", demo_dir).unwrap().name(), "province");
+    assert_eq!(
+        Policy::resolve("policies/province.toml", demo_dir)
+            .unwrap()
+            .name(),
+        "province"
+    );
 }
 
 #[test]
@@ -191,14 +214,33 @@ fn write_errors_are_reported() {
     struct Broken;
     impl std::io::Write for Broken {
         fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
-            Err(std::io::Error::new(std::io::ErrorKind::BrokenPipe, "closed"))
+            Err(std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "closed",
+            ))
         }
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
     }
     let policy = Policy::builtin("public").unwrap();
-    let err = run_redact_command(&policy, "{\"classification\":\"secret\"}\n".as_bytes(), Broken, false)
-        .unwrap_err();
+    let err = run_redact_command(
+        &policy,
+        "{\"classification\":\"secret\"}\n".as_bytes(),
+        Broken,
+        false,
+    )
+    .unwrap_err();
     assert!(err.to_string().starts_with("cannot write the output"));
+}
+
+/// The decoy case must come out exactly as it went in, whatever a careless re-bless writes.
+#[test]
+fn decoys_come_out_unchanged() {
+    let dir = golden_dir().join("10_decoys_left_untouched");
+    let input = read_json(&dir.join("input.json"));
+    let output = run_case(&dir);
+    assert_eq!(output.len(), 1);
+    assert_eq!(output[0]["record"], input[0]);
+    assert_eq!(output[0]["redactions"], serde_json::json!([]));
 }

@@ -42,7 +42,8 @@ where
     let url = format!("sqlite://{}/nested/state.db", dir.path().display());
     run_on("sqlite", url, &test).await;
 
-    let admin_url = std::env::var("DHUB_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_ADMIN_URL.into());
+    let admin_url =
+        std::env::var("DHUB_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_ADMIN_URL.into());
     if admin_url == "off" {
         eprintln!("DHUB_TEST_POSTGRES=off: skipping the Postgres half");
         return;

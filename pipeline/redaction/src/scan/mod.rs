@@ -361,22 +361,35 @@ fn spare_public_addresses(text: &str, ctx: &TextContext, s: &mut Scratch) {
 /// The counterparty's name and removed field values, wherever they recur.
 fn find_needles(text: &str, ctx: &TextContext, s: &mut Scratch) {
     let hay = text.as_bytes();
-    for (index, name) in ctx.names.iter().enumerate() {
-        let len = name.finder.needle().len();
-        for at in name.finder.find_iter(hay) {
-            // A shorter name inside a longer one already found (`欧阳` inside `欧阳娜娜`) is the
-            // same occurrence, not a second one.
-            if s.hits.iter().any(|h| h.rule == Rule::CounterpartyName && h.start <= at && at < h.end) {
-                continue;
+    if !ctx.names.is_empty() {
+        let first = s.hits.len();
+        for (index, name) in ctx.names.iter().enumerate() {
+            let len = name.finder.needle().len();
+            for at in name.finder.find_iter(hay) {
+                s.hits.push(Hit {
+                    start: at,
+                    end: at + len,
+                    rule: Rule::CounterpartyName,
+                    prio: 0,
+                    pseudonym: Some(index),
+                });
             }
-            s.hits.push(Hit {
-                start: at,
-                end: at + len,
-                rule: Rule::CounterpartyName,
-                prio: 0,
-                pseudonym: Some(index),
-            });
         }
+        // A shorter name inside a longer one found at the same place (`欧阳` inside `欧阳娜娜`) is
+        // the same occurrence, not a second one: sort, then sweep (linear, whatever the input).
+        let names = &mut s.hits[first..];
+        names.sort_unstable_by_key(|h| (h.start, Reverse(h.end)));
+        let mut reach = 0;
+        let mut kept = first;
+        for i in first..s.hits.len() {
+            let h = s.hits[i];
+            if h.end > reach {
+                reach = h.end;
+                s.hits[kept] = h;
+                kept += 1;
+            }
+        }
+        s.hits.truncate(kept);
     }
     for value in &ctx.values {
         let len = value.needle().len();
@@ -430,7 +443,7 @@ fn apply_hits(
         out.push_str(&text[cursor..start]);
         match (merged, hits[i].pseudonym) {
             (false, Some(index)) => out.push_str(&ctx.names[index].pseudonym),
-            _ => out.extend(std::iter::repeat('*').take(text[start..end].chars().count())),
+            _ => out.extend(std::iter::repeat_n('*', text[start..end].chars().count())),
         }
         cursor = end;
         i = j;
@@ -561,7 +574,10 @@ fn char_after(text: &str, pos: usize) -> Option<char> {
 /// Characters that may sit between the digit groups of one number: `138 1234 5678`,
 /// `138-1234-5678`, and their full-width and typographic variants.
 fn is_group_separator(c: char) -> bool {
-    matches!(c, ' ' | '-' | '\u{a0}' | '\u{3000}' | '\u{ff0d}' | '\u{2010}'..='\u{2015}')
+    matches!(
+        c,
+        ' ' | '-' | '\u{a0}' | '\u{3000}' | '\u{ff0d}' | '\u{2010}'..='\u{2015}'
+    )
 }
 
 /// Whether exactly one group separator lies between byte `a` and byte `b`.
@@ -577,7 +593,18 @@ fn single_separator_between(text: &str, a: usize, b: usize) -> bool {
 fn is_label_filler(c: char) -> bool {
     matches!(
         c,
-        '：' | ':' | ' ' | '\u{3000}' | '\u{a0}' | '是' | '为' | '（' | '(' | '=' | '＝' | '#' | '＃'
+        '：' | ':'
+            | ' '
+            | '\u{3000}'
+            | '\u{a0}'
+            | '是'
+            | '为'
+            | '（'
+            | '('
+            | '='
+            | '＝'
+            | '#'
+            | '＃'
     )
 }
 
@@ -626,7 +653,10 @@ mod unit_tests {
         assert_eq!(names.len(), Rule::COUNT);
         for (i, r) in Rule::ALL.iter().enumerate() {
             assert_eq!(r.index(), i);
-            assert!(r.as_str().chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+            assert!(r
+                .as_str()
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '_'));
         }
     }
 

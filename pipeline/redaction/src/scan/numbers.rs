@@ -22,12 +22,45 @@ const MAX_GROUPS: usize = 16;
 const MAX_DIGITS: usize = 30;
 
 const PHONE_LABELS: &[&str] = &[
-    "电话", "电话号码", "座机", "固话", "固定电话", "联系方式", "手机", "手机号", "手机号码",
-    "传真", "Tel", "TEL", "tel", "Phone", "phone", "PHONE",
+    "电话",
+    "电话号码",
+    "座机",
+    "固话",
+    "固定电话",
+    "联系方式",
+    "手机",
+    "手机号",
+    "手机号码",
+    "传真",
+    "Tel",
+    "TEL",
+    "tel",
+    "Phone",
+    "phone",
+    "PHONE",
 ];
-const QQ_LABELS: &[&str] = &["QQ", "QQ号", "QQ号码", "qq", "qq号", "qq号码", "Qq", "ＱＱ", "ＱＱ号", "扣扣"];
+const QQ_LABELS: &[&str] = &[
+    "QQ",
+    "QQ号",
+    "QQ号码",
+    "qq",
+    "qq号",
+    "qq号码",
+    "Qq",
+    "ＱＱ",
+    "ＱＱ号",
+    "扣扣",
+];
 const ACCOUNT_LABELS: &[&str] = &[
-    "账号", "帐号", "账户", "帐户", "卡号", "银行卡", "银行卡号", "存折", "存折号",
+    "账号",
+    "帐号",
+    "账户",
+    "帐户",
+    "卡号",
+    "银行卡",
+    "银行卡号",
+    "存折",
+    "存折号",
 ];
 const USCC_LABELS: &[&str] = &["信用代码"];
 const REGISTRATION_LABELS: &[&str] = &["注册号", "执照号", "营业执照", "注册号码"];
@@ -56,7 +89,7 @@ pub(super) fn find_protected(text: &str, ctx: &TextContext, s: &mut Scratch) {
         let atom = &s.norm[toks[first].norm_start..toks[last].norm_start + toks[last].norm_len];
         let own_code = ctx.codes.contains(atom);
         let protected = match atom.len() {
-            18 if false => Some(Protected {
+            18 if ids::is_wellformed_uscc(atom) => Some(Protected {
                 start,
                 end,
                 strong: own_code || label_before(text, start, USCC_LABELS),
@@ -64,16 +97,28 @@ pub(super) fn find_protected(text: &str, ctx: &TextContext, s: &mut Scratch) {
             15 if ids::is_valid_registration_no(atom)
                 && (own_code || label_before(text, start, REGISTRATION_LABELS)) =>
             {
-                Some(Protected { start, end, strong: true })
+                Some(Protected {
+                    start,
+                    end,
+                    strong: true,
+                })
             }
-            9 if ids::is_valid_org_code(atom) => Some(Protected { start, end, strong: true }),
+            9 if ids::is_valid_org_code(atom) => Some(Protected {
+                start,
+                end,
+                strong: true,
+            }),
             // `12345678-9`: an organisation code written with its hyphen.
             8 => org_code_with_hyphen(text, toks, &s.norm, atom, last).map(|end| Protected {
                 start,
                 end,
                 strong: true,
             }),
-            _ if own_code => Some(Protected { start, end, strong: true }),
+            _ if own_code => Some(Protected {
+                start,
+                end,
+                strong: true,
+            }),
             _ => None,
         };
         if let Some(p) = protected {
@@ -140,22 +185,26 @@ pub(super) fn find_numbers(text: &str, cfg: &ScanConfig, s: &mut Scratch) {
                 _ => break,
             }
         }
-        let x_end = x_tail(s, last);
+        let x_end = x_tail(text, s, last);
         read_chain(text, cfg, s, &groups[..m], x_end);
         k = last + 1;
     }
 }
 
-/// The end of an `X` check character right after the chain's last digit token (`…123X`), when
-/// nothing alphanumeric follows it.
-fn x_tail(s: &Scratch, last: usize) -> Option<usize> {
+/// The end of an `X` check character right after the chain's last digit token (`…123X`). Letters
+/// glued after it (`…123XQQ号`) do not matter: the X is read as the check character and the rest
+/// stays text.
+fn x_tail(text: &str, s: &Scratch, last: usize) -> Option<usize> {
     let t = s.tokens.get(last + 1)?;
-    let is_x = t.class == Class::Letter
-        && t.start == s.tokens[last].end
-        && t.norm_len == 1
-        && s.norm[t.norm_start] == b'X';
-    let free = s.tokens.get(last + 2).is_none_or(|u| u.start != t.end);
-    (is_x && free).then_some(t.end)
+    let starts_with_x =
+        t.class == Class::Letter && t.start == s.tokens[last].end && s.norm[t.norm_start] == b'X';
+    // `X` is one byte in ASCII, three as a full-width `Ｘ`.
+    let x_len = if text.as_bytes()[t.start].is_ascii() {
+        1
+    } else {
+        3
+    };
+    starts_with_x.then_some(t.start + x_len)
 }
 
 /// One sub-range of a chain being read: its digits and where its groups sit.
@@ -169,14 +218,21 @@ struct Reading<'a> {
     x_end: Option<usize>,
 }
 
-fn read_chain(text: &str, cfg: &ScanConfig, s: &mut Scratch, groups: &[usize], x_end: Option<usize>) {
+fn read_chain(
+    text: &str,
+    cfg: &ScanConfig,
+    s: &mut Scratch,
+    groups: &[usize],
+    x_end: Option<usize>,
+) {
     s.candidates.clear();
     let mut lens = [0usize; MAX_GROUPS];
     for i in 0..groups.len() {
         s.digits.clear();
         for j in i..groups.len() {
             let t = s.tokens[groups[j]];
-            s.digits.extend_from_slice(&s.norm[t.norm_start..t.norm_start + t.norm_len]);
+            s.digits
+                .extend_from_slice(&s.norm[t.norm_start..t.norm_start + t.norm_len]);
             lens[j - i] = t.norm_len;
             if s.digits.len() > MAX_DIGITS {
                 break;
@@ -212,17 +268,26 @@ fn read_chain(text: &str, cfg: &ScanConfig, s: &mut Scratch, groups: &[usize], x
     }
 }
 
-/// Whether an enterprise code forbids this reading (see [`Protected`]).
+/// Whether an enterprise code forbids this reading (see [`Protected`]). The list is in text order
+/// and its spans (at least 8 characters each) do not overlap, so a reading of at most 30 digits
+/// can only overlap the last few spans that start before its end.
 fn is_protected(protected: &[Protected], c: &Hit) -> bool {
-    protected.iter().any(|p| {
-        let overlaps = p.start < c.end && c.start < p.end;
+    let upto = protected.partition_point(|p| p.start < c.end);
+    protected[..upto].iter().rev().take(4).any(|p| {
+        let overlaps = c.start < p.end;
         let id_wins = c.prio == PRIO_ID18 || c.rule == Rule::BankAccount;
         overlaps && (p.strong || !id_wins)
     })
 }
 
 fn hit(rule: Rule, prio: u8, start: usize, end: usize) -> Hit {
-    Hit { start, end, rule, prio, pseudonym: None }
+    Hit {
+        start,
+        end,
+        rule,
+        prio,
+        pseudonym: None,
+    }
 }
 
 fn read_one(
@@ -254,7 +319,10 @@ fn read_one(
         }
     }
 
-    if det.has(Detector::BankCard) && (16..=19).contains(&n) && grouped_in_fours(r.lens) && ids::luhn_valid(d)
+    if det.has(Detector::BankCard)
+        && (16..=19).contains(&n)
+        && grouped_in_fours(r.lens)
+        && ids::luhn_valid(d)
         && !(n == 18 && ids::is_wellformed_uscc(d))
     {
         out.push(hit(Rule::BankCard, PRIO_CARD, r.start, r.end));
@@ -280,7 +348,12 @@ fn read_one(
         out.push(hit(Rule::BankAccount, PRIO_ACCOUNT, r.start, r.end));
     }
 
-    if det.has(Detector::Qq) && single && (5..=11).contains(&n) && d[0] != b'0' && label_before(text, r.start, QQ_LABELS) {
+    if det.has(Detector::Qq)
+        && single
+        && (5..=11).contains(&n)
+        && d[0] != b'0'
+        && label_before(text, r.start, QQ_LABELS)
+    {
         out.push(hit(Rule::Qq, PRIO_QQ, r.start, r.end));
     }
 }
@@ -319,7 +392,7 @@ fn read_mobile(text: &str, cfg: &ScanConfig, r: &Reading<'_>) -> Option<Hit> {
     } else {
         r.lens[0] - prefix
     };
-    if core_first_group < 30 || cfg.allow_phones.contains(core) {
+    if core_first_group < 3 || cfg.allow_phones.contains(core) {
         return None;
     }
     let mut start = r.start;
@@ -357,7 +430,11 @@ fn read_landline(
     if let Some(area) = area_code_len(d) {
         let local = &d[area..];
         let grouping_ok = r.lens.len() == 1 || r.lens[0] == area;
-        let local_ok = if area == 3 { local.len() == 8 } else { is_local_number(local) };
+        let local_ok = if area == 3 {
+            local.len() == 8
+        } else {
+            is_local_number(local)
+        };
         if grouping_ok && local_ok && (b'2'..=b'9').contains(&local[0]) {
             if cfg.allow_phones.contains(d) || cfg.allow_phones.contains(local) {
                 return None;

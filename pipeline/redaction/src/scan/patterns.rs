@@ -6,12 +6,29 @@ use super::{
 };
 
 const WECHAT_LABELS: &[&str] = &[
-    "微信", "微信号", "微信号码", "WeChat", "wechat", "Wechat", "WECHAT", "weixin", "Weixin", "vx",
-    "VX", "wx", "WX",
+    "微信",
+    "微信号",
+    "微信号码",
+    "WeChat",
+    "wechat",
+    "Wechat",
+    "WECHAT",
+    "weixin",
+    "Weixin",
+    "vx",
+    "VX",
+    "wx",
+    "WX",
 ];
 
 fn hit(rule: Rule, start: usize, end: usize) -> Hit {
-    Hit { start, end, rule, prio: 0, pseudonym: None }
+    Hit {
+        start,
+        end,
+        rule,
+        prio: 0,
+        pseudonym: None,
+    }
 }
 
 fn is_local_part_byte(b: u8) -> bool {
@@ -142,11 +159,14 @@ pub(super) fn find_plates(text: &str, s: &mut Scratch) {
             let mut between = text[toks[last].end..toks[next].start].chars();
             let sep_ok = matches!(
                 (between.next(), between.next()),
-                (Some('·' | '•' | '・' | '.' | '．' | ' ' | '-' | '\u{3000}'), None)
+                (
+                    Some('·' | '•' | '・' | '.' | '．' | ' ' | '-' | '\u{3000}'),
+                    None
+                )
             );
             let rest_last = atom_end(toks, next);
-            let rest =
-                &s.norm[toks[next].norm_start..toks[rest_last].norm_start + toks[rest_last].norm_len];
+            let rest = &s.norm
+                [toks[next].norm_start..toks[rest_last].norm_start + toks[rest_last].norm_len];
             if sep_ok && (5..=6).contains(&rest.len()) {
                 let mut joined = atom.to_vec();
                 joined.extend_from_slice(rest);
@@ -160,7 +180,8 @@ pub(super) fn find_plates(text: &str, s: &mut Scratch) {
                 if let Some(c @ ('挂' | '学' | '警')) = char_after(text, end) {
                     end += c.len_utf8();
                 }
-                s.hits.push(hit(Rule::VehiclePlate, t.start - province.len_utf8(), end));
+                s.hits
+                    .push(hit(Rule::VehiclePlate, t.start - province.len_utf8(), end));
                 k = next;
             }
             None => k = last + 1,

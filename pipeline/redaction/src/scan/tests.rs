@@ -4,12 +4,17 @@
 use super::*;
 
 fn config() -> ScanConfig {
-    ScanConfig { detectors: DetectorSet::all(), ..ScanConfig::default() }
+    ScanConfig {
+        detectors: DetectorSet::all(),
+        ..ScanConfig::default()
+    }
 }
 
 fn run(cfg: &ScanConfig, ctx: &TextContext, text: &str) -> (String, Vec<(&'static str, u32)>) {
     let mut s = Scratch::default();
-    let out = cfg.scan(text, ctx, &mut s).unwrap_or_else(|| text.to_string());
+    let out = cfg
+        .scan(text, ctx, &mut s)
+        .unwrap_or_else(|| text.to_string());
     let fired = s.fired().map(|(r, n)| (r.as_str(), n)).collect();
     (out, fired)
 }
@@ -30,7 +35,11 @@ fn leaves(text: &str) {
 }
 
 fn rule_static(name: &str) -> &'static str {
-    Rule::ALL.iter().map(|r| r.as_str()).find(|r| *r == name).expect("known rule")
+    Rule::ALL
+        .iter()
+        .map(|r| r.as_str())
+        .find(|r| *r == name)
+        .expect("known rule")
 }
 
 fn stars(n: usize) -> String {
@@ -39,18 +48,60 @@ fn stars(n: usize) -> String {
 
 #[test]
 fn resident_id_18_in_every_spelling() {
-    masks("身份证号码371523198001011231，", &format!("身份证号码{}，", stars(18)), "resident_id");
-    masks("证件号11010519491231002X。", &format!("证件号{}。", stars(18)), "resident_id");
-    masks("证件号11010519491231002x。", &format!("证件号{}。", stars(18)), "resident_id");
-    masks("证件号１１０１０５１９４９１２３１００２Ｘ。", &format!("证件号{}。", stars(18)), "resident_id");
-    masks("张三371523198001011231李四", &format!("张三{}李四", stars(18)), "resident_id");
-    masks("ID371523198001011231", &format!("ID{}", stars(18)), "resident_id");
-    masks("号码371523 19800101 1231止", &format!("号码{}止", stars(20)), "resident_id");
+    masks(
+        "身份证号码371523198001011231，",
+        &format!("身份证号码{}，", stars(18)),
+        "resident_id",
+    );
+    masks(
+        "证件号11010519491231002X。",
+        &format!("证件号{}。", stars(18)),
+        "resident_id",
+    );
+    masks(
+        "证件号11010519491231002x。",
+        &format!("证件号{}。", stars(18)),
+        "resident_id",
+    );
+    masks(
+        "证件号１１０１０５１９４９１２３１００２Ｘ。",
+        &format!("证件号{}。", stars(18)),
+        "resident_id",
+    );
+    masks(
+        "张三371523198001011231李四",
+        &format!("张三{}李四", stars(18)),
+        "resident_id",
+    );
+    masks(
+        "ID371523198001011231",
+        &format!("ID{}", stars(18)),
+        "resident_id",
+    );
+    masks(
+        "证件11010519491231002XQQ号",
+        &format!("证件{}QQ号", stars(18)),
+        "resident_id",
+    );
+    masks(
+        "证件１１０１０５１９４９１２３１００２Ｘｑｑ",
+        &format!("证件{}ｑｑ", stars(18)),
+        "resident_id",
+    );
+    masks(
+        "号码371523 19800101 1231止",
+        &format!("号码{}止", stars(20)),
+        "resident_id",
+    );
 }
 
 #[test]
 fn resident_id_15_legacy() {
-    masks("旧身份证371523800101123。", &format!("旧身份证{}。", stars(15)), "resident_id");
+    masks(
+        "旧身份证371523800101123。",
+        &format!("旧身份证{}。", stars(15)),
+        "resident_id",
+    );
 }
 
 #[test]
@@ -82,8 +133,16 @@ fn mobile_in_every_spelling() {
 
 #[test]
 fn mobile_is_found_next_to_other_numbers() {
-    masks("罚款5000 13812345678元", &format!("罚款5000 {}元", stars(11)), "mobile");
-    masks("2017-10-12 13812345678", &format!("2017-10-12 {}", stars(11)), "mobile");
+    masks(
+        "罚款5000 13812345678元",
+        &format!("罚款5000 {}元", stars(11)),
+        "mobile",
+    );
+    masks(
+        "2017-10-12 13812345678",
+        &format!("2017-10-12 {}", stars(11)),
+        "mobile",
+    );
 }
 
 #[test]
@@ -96,13 +155,39 @@ fn mobile_decoys() {
 
 #[test]
 fn landlines() {
-    masks("电话0635-8512345。", &format!("电话{}。", stars(12)), "landline");
-    masks("电话(0635)8512345。", &format!("电话{}。", stars(13)), "landline");
-    masks("电话（0635）8512345。", &format!("电话{}。", stars(13)), "landline");
-    masks("电话010-87654321。", &format!("电话{}。", stars(12)), "landline");
-    masks("座机063585123456。", &format!("座机{}。", stars(12)), "landline");
-    masks("联系电话：8512345。", &format!("联系电话：{}。", stars(7)), "landline");
+    masks(
+        "电话0635-8512345。",
+        &format!("电话{}。", stars(12)),
+        "landline",
+    );
+    masks(
+        "电话(0635)8512345。",
+        &format!("电话{}。", stars(13)),
+        "landline",
+    );
+    masks(
+        "电话（0635）8512345。",
+        &format!("电话{}。", stars(13)),
+        "landline",
+    );
+    masks(
+        "电话010-87654321。",
+        &format!("电话{}。", stars(12)),
+        "landline",
+    );
+    masks(
+        "座机063585123456。",
+        &format!("座机{}。", stars(12)),
+        "landline",
+    );
+    masks(
+        "联系电话：8512345。",
+        &format!("联系电话：{}。", stars(7)),
+        "landline",
+    );
     masks("Tel: 85123456", &format!("Tel: {}", stars(8)), "landline");
+    // Service numbers and hotlines are not a person's.
+    leaves("客服电话：400-123-4567，投诉请拨12345或12315。");
     // Without a phone label a bare 7–8 digit number is not a phone.
     leaves("编号8512345。");
     leaves("日期20171012。");
@@ -111,7 +196,10 @@ fn landlines() {
 #[test]
 fn allow_listed_agency_numbers_are_left() {
     let mut cfg = config();
-    for key in phone_allow_keys("0635-8512345").into_iter().chain(phone_allow_keys("+86 138 0635 0000")) {
+    for key in phone_allow_keys("0635-8512345")
+        .into_iter()
+        .chain(phone_allow_keys("+86 138 0635 0000"))
+    {
         cfg.allow_phones.insert(key);
     }
     let ctx = TextContext::default();
@@ -132,10 +220,26 @@ fn allow_listed_agency_numbers_are_left() {
 
 #[test]
 fn bank_cards() {
-    masks("卡6222021234567894。", &format!("卡{}。", stars(16)), "bank_card");
-    masks("转入6222 0212 3456 7894。", &format!("转入{}。", stars(19)), "bank_card");
-    masks("转入6222021234567890128。", &format!("转入{}。", stars(19)), "bank_card");
-    masks("转入６２２２０２１２３４５６７８９４。", &format!("转入{}。", stars(16)), "bank_card");
+    masks(
+        "卡6222021234567894。",
+        &format!("卡{}。", stars(16)),
+        "bank_card",
+    );
+    masks(
+        "转入6222 0212 3456 7894。",
+        &format!("转入{}。", stars(19)),
+        "bank_card",
+    );
+    masks(
+        "转入6222021234567890128。",
+        &format!("转入{}。", stars(19)),
+        "bank_card",
+    );
+    masks(
+        "转入６２２２０２１２３４５６７８９４。",
+        &format!("转入{}。", stars(16)),
+        "bank_card",
+    );
     // Not Luhn-valid: a serial, left.
     leaves("序号6222021234567891。");
     // Groups that are not fours are not a card (a row of figures).
@@ -144,15 +248,31 @@ fn bank_cards() {
 
 #[test]
 fn labelled_accounts() {
-    masks("银行卡号：6222021234567891。", &format!("银行卡号：{}。", stars(16)), "bank_account");
-    masks("账号 37001234567890123456", &format!("账号 {}", stars(20)), "bank_account");
+    masks(
+        "银行卡号：6222021234567891。",
+        &format!("银行卡号：{}。", stars(16)),
+        "bank_account",
+    );
+    masks(
+        "账号 37001234567890123456",
+        &format!("账号 {}", stars(20)),
+        "bank_account",
+    );
 }
 
 #[test]
 fn emails() {
-    masks("邮箱zhang.san@163.com。", &format!("邮箱{}。", stars(17)), "email");
+    masks(
+        "邮箱zhang.san@163.com。",
+        &format!("邮箱{}。", stars(17)),
+        "email",
+    );
     masks("邮箱12345@qq.com", &format!("邮箱{}", stars(12)), "email");
-    masks("邮箱abc＠example.com，", &format!("邮箱{}，", stars(15)), "email");
+    masks(
+        "邮箱abc＠example.com，",
+        &format!("邮箱{}，", stars(15)),
+        "email",
+    );
     leaves("见附件@第3页");
     leaves("a@b");
 }
@@ -161,18 +281,46 @@ fn emails() {
 fn allow_listed_emails_are_left() {
     let mut cfg = config();
     cfg.allow_emails.insert("czj@chiping.gov.cn".to_string());
-    let (out, _) = run(&cfg, &TextContext::default(), "来信请寄CZJ@chiping.gov.cn。");
+    let (out, _) = run(
+        &cfg,
+        &TextContext::default(),
+        "来信请寄CZJ@chiping.gov.cn。",
+    );
     assert_eq!(out, "来信请寄CZJ@chiping.gov.cn。");
 }
 
 #[test]
 fn vehicle_plates() {
-    masks("驾驶鲁P12345号车辆", &format!("驾驶{}号车辆", stars(7)), "vehicle_plate");
-    masks("车牌鲁P·12345。", &format!("车牌{}。", stars(8)), "vehicle_plate");
-    masks("车牌粤BD12345。", &format!("车牌{}。", stars(8)), "vehicle_plate");
-    masks("车牌粤B12345F。", &format!("车牌{}。", stars(8)), "vehicle_plate");
-    masks("挂车鲁P1234挂。", &format!("挂车{}。", stars(7)), "vehicle_plate");
-    masks("车牌鲁ｐ１２３４５。", &format!("车牌{}。", stars(7)), "vehicle_plate");
+    masks(
+        "驾驶鲁P12345号车辆",
+        &format!("驾驶{}号车辆", stars(7)),
+        "vehicle_plate",
+    );
+    masks(
+        "车牌鲁P·12345。",
+        &format!("车牌{}。", stars(8)),
+        "vehicle_plate",
+    );
+    masks(
+        "车牌粤BD12345。",
+        &format!("车牌{}。", stars(8)),
+        "vehicle_plate",
+    );
+    masks(
+        "车牌粤B12345F。",
+        &format!("车牌{}。", stars(8)),
+        "vehicle_plate",
+    );
+    masks(
+        "挂车鲁P1234挂。",
+        &format!("挂车{}。", stars(7)),
+        "vehicle_plate",
+    );
+    masks(
+        "车牌鲁ｐ１２３４５。",
+        &format!("车牌{}。", stars(7)),
+        "vehicle_plate",
+    );
 }
 
 #[test]
@@ -188,9 +336,21 @@ fn qq_and_wechat_given_as_such() {
     masks("QQ号：12345678。", &format!("QQ号：{}。", stars(8)), "qq");
     masks("QQ12345678。", &format!("QQ{}。", stars(8)), "qq");
     masks("qq 123456，", &format!("qq {}，", stars(6)), "qq");
-    masks("微信号：zhang_san88。", &format!("微信号：{}。", stars(11)), "wechat");
-    masks("微信：13812345678。", &format!("微信：{}。", stars(11)), "wechat");
-    masks("WeChat:abc-123_x", &format!("WeChat:{}", stars(9)), "wechat");
+    masks(
+        "微信号：zhang_san88。",
+        &format!("微信号：{}。", stars(11)),
+        "wechat",
+    );
+    masks(
+        "微信：13812345678。",
+        &format!("微信：{}。", stars(11)),
+        "wechat",
+    );
+    masks(
+        "WeChat:abc-123_x",
+        &format!("WeChat:{}", stars(9)),
+        "wechat",
+    );
     leaves("编号12345678。");
     leaves("关注微信公众号。");
 }
@@ -202,7 +362,11 @@ fn residential_addresses() {
         &format!("住所：聊城市茌平区振兴路{}。", stars(13)),
         "address",
     );
-    masks("家住幸福小区5号楼3单元201。", &format!("家住幸福小区{}。", stars(9)), "address");
+    masks(
+        "家住幸福小区5号楼3单元201。",
+        &format!("家住幸福小区{}。", stars(9)),
+        "address",
+    );
     masks("住3-2-301室", &format!("住{}", stars(8)), "address");
     masks("张庄村2组15号", &format!("张庄村{}", stars(5)), "address");
     masks("A座1203室", &stars(7), "address");
@@ -235,7 +399,11 @@ fn enterprise_codes_are_never_numbers() {
 #[test]
 fn unlabelled_registration_number_that_reads_like_an_id_is_masked() {
     // Privacy wins when nothing says it is a registration number.
-    masks("号码371523600123454。", &format!("号码{}。", stars(15)), "resident_id");
+    masks(
+        "号码371523600123454。",
+        &format!("号码{}。", stars(15)),
+        "resident_id",
+    );
 }
 
 #[test]
@@ -243,7 +411,11 @@ fn an_id_that_is_also_a_wellformed_uscc_is_masked_unless_labelled_or_own() {
     let both = "113715208011062199";
     assert!(crate::ids::is_wellformed_uscc(both.as_bytes()));
     assert!(crate::ids::is_valid_resident_id18(both.as_bytes()));
-    masks(&format!("号码{both}。"), &format!("号码{}。", stars(18)), "resident_id");
+    masks(
+        &format!("号码{both}。"),
+        &format!("号码{}。", stars(18)),
+        "resident_id",
+    );
     leaves(&format!("统一社会信用代码：{both}。"));
     let mut ctx = TextContext::default();
     ctx.codes.insert(both.as_bytes().to_vec());
@@ -263,8 +435,14 @@ fn dates_amounts_statutes_documents_are_left() {
 fn needles_replace_names_and_mask_removed_values() {
     let ctx = TextContext {
         names: vec![
-            NameNeedle { finder: Finder::new("欧阳娜娜".as_bytes()).into_owned(), pseudonym: "欧阳某".into() },
-            NameNeedle { finder: Finder::new("欧阳".as_bytes()).into_owned(), pseudonym: "欧某".into() },
+            NameNeedle {
+                finder: Finder::new("欧阳娜娜".as_bytes()).into_owned(),
+                pseudonym: "欧阳某".into(),
+            },
+            NameNeedle {
+                finder: Finder::new("欧阳".as_bytes()).into_owned(),
+                pseudonym: "欧某".into(),
+            },
         ],
         values: vec![Finder::new("东方花园小区".as_bytes()).into_owned()],
         codes: HashSet::new(),
@@ -292,7 +470,12 @@ fn several_detections_in_one_text() {
     );
     assert_eq!(
         fired,
-        [("resident_id", 1), ("mobile", 1), ("vehicle_plate", 1), ("address", 1)]
+        [
+            ("resident_id", 1),
+            ("mobile", 1),
+            ("vehicle_plate", 1),
+            ("address", 1)
+        ]
     );
 }
 
@@ -333,7 +516,11 @@ fn organisation_code_with_letters_and_hyphen_shields_its_digits() {
     let body = "2345678A";
     let check = {
         let w = [3u32, 7, 9, 10, 5, 8, 4, 2];
-        let sum: u32 = body.chars().zip(w).map(|(c, w)| c.to_digit(36).unwrap() * w).sum();
+        let sum: u32 = body
+            .chars()
+            .zip(w)
+            .map(|(c, w)| c.to_digit(36).unwrap() * w)
+            .sum();
         match 11 - sum % 11 {
             10 => 'X',
             11 => '0',

@@ -1,0 +1,224 @@
+//! Shared harness of the end-to-end tests: a hub config in a temp folder with topics under a unique
+//! prefix (so tests never see each other's messages on the shared broker), one reference platform per
+//! feed running in-process, and the expected view of each platform computed from the testkit's cases.
+
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use dhub_platform::{PlatformConfig, View};
+use dhub_testkit::{Case, System, TextEncoding, DEMO_PLATFORMS};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A free loopback port (bound and released; good enough for tests).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A hub set up in a temp folder: config, inboxes, state.
+pub struct HubSetup {
+    pub dir: tempfile::TempDir,
+    pub prefix: String,
+    pub config_path: PathBuf,
+    pub listen: u16,
+}
+
+impl HubSetup {
+    /// `state` is a URL; `None` gives a SQLite file in the temp folder.
+    pub fn new(state: Option<&str>) -> HubSetup {
+        let dir = tempfile::tempdir().unwrap();
+        let prefix = format!("{}.", dhub_testkit::unique_name("t"));
+        let listen = free_port();
+        let state = state.map(str::to_string).unwrap_or_else(|| format!("sqlite://{}", dir.path().join("state.db").display()));
+        let mut text = format!(
+            r#"[hub]
+state = "{state}"
+listen = "127.0.0.1:{listen}"
+drain_timeout_ms = 20000
+
+[kafka]
+brokers = "{brokers}"
+topic_prefix = "{prefix}"
+partitions = 2
+"#,
+            brokers = dhub_testkit::test_brokers()
+        );
+        for platform in DEMO_PLATFORMS {
+            text.push_str(&format!(
+                "\n[[platform]]\nname = \"{level}-{division}\"\nlevel = \"{level}\"\ndivision = \"{division}\"\npolicy = \"public\"\n",
+                level = platform.level.as_str(),
+                division = platform.division
+            ));
+        }
+        for (source, mapping) in [("finance-oa", "finance-oa.toml"), ("market-supervision", "market-supervision.toml")] {
+            text.push_str(&format!(
+                "\n[[source]]\nname = \"{source}\"\nkind = \"xml_dir\"\nmapping = \"{}\"\npath = \"inbox/{source}\"\npoll_interval_ms = 200\n",
+                repo().join("mappings").join(mapping).display()
+            ));
+        }
+        let config_path = dir.path().join("hub.toml");
+        std::fs::write(&config_path, text).unwrap();
+        for source in ["finance-oa", "market-supervision"] {
+            std::fs::create_dir_all(dir.path().join("inbox").join(source)).unwrap();
+        }
+        HubSetup { dir, prefix, config_path, listen }
+    }
+
+    pub fn inbox(&self, system: System) -> PathBuf {
+        self.dir.path().join("inbox").join(system.source_name())
+    }
+
+    pub fn config(&self) -> dhub::config::HubConfig {
+        dhub::config::HubConfig::parse(&std::fs::read_to_string(&self.config_path).unwrap(), &self.config_path, &[]).unwrap()
+    }
+
+    pub fn state_url(&self) -> String {
+        self.config().state_url
+    }
+
+    /// Moves every `.xml` file of `staged/<source>/` into the hub's inboxes (rename: atomic).
+    pub fn deliver(&self, staged: &Path) {
+        for system in [System::FinanceOa, System::MarketSupervision] {
+            let from = staged.join(system.source_name());
+            let Ok(entries) = std::fs::read_dir(&from) else { continue };
+            let mut files: Vec<PathBuf> = entries.map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "xml")).collect();
+            files.sort();
+            for file in files {
+                std::fs::rename(&file, self.inbox(system).join(file.file_name().unwrap())).unwrap();
+            }
+        }
+    }
+}
+
+/// Writes cases as department exports into `dir/<source>/`: finance-oa GBK, market-supervision UTF-8,
+/// `per_file` cases a file, names tagged so a later export sorts after an earlier one.
+pub fn write_exports(cases: &[Case], dir: &Path, tag: &str, per_file: usize) {
+    for system in [System::FinanceOa, System::MarketSupervision] {
+        let folder = dir.join(system.source_name());
+        std::fs::create_dir_all(&folder).unwrap();
+        let of_system: Vec<Case> = cases.iter().filter(|c| c.system == system).cloned().collect();
+        for (n, chunk) in of_system.chunks(per_file.max(1)).enumerate() {
+            let path = folder.join(format!("{tag}-{n:05}.xml"));
+            match system {
+                System::FinanceOa => dhub_testkit::write_finance_export(chunk, &path, TextEncoding::Gbk).unwrap(),
+                System::MarketSupervision => dhub_testkit::write_market_export(chunk, &path).unwrap(),
+            }
+        }
+    }
+}
+
+/// Feed topic (without prefix) → record ids a platform must show for these cases (latest versions).
+pub fn expected_views(cases: &[Case]) -> BTreeMap<String, BTreeSet<String>> {
+    DEMO_PLATFORMS
+        .iter()
+        .map(|platform| {
+            let ids = cases
+                .iter()
+                .filter(|case| platform.contains(case.division_code()) && case.expected_outcome().is_published())
+                .map(Case::record_id)
+                .collect();
+            (platform.topic(), ids)
+        })
+        .collect()
+}
+
+/// One reference platform per demo feed, in-process, each with its own SQLite view.
+pub struct Platforms {
+    pub views: BTreeMap<String, View>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Platforms {
+    pub async fn start(prefix: &str) -> Platforms {
+        let dir = tempfile::tempdir().unwrap();
+        let (stop, stopped) = watch::channel(false);
+        let mut views = BTreeMap::new();
+        let mut tasks = Vec::new();
+        for platform in DEMO_PLATFORMS {
+            let topic = platform.topic();
+            let db_url = format!("sqlite://{}", dir.path().join(format!("{topic}.db")).display());
+            let config = PlatformConfig {
+                brokers: dhub_testkit::test_brokers(),
+                topic: format!("{prefix}{topic}"),
+                group: dhub_testkit::unique_name("platform"),
+                db_url: db_url.clone(),
+                listen: None,
+                kafka_properties: Vec::new(),
+            };
+            // Open (and migrate) the view before the subscriber starts, so the two never race to
+            // create its tables.
+            let view = View::open(&db_url).await.unwrap();
+            let mut stopped = stopped.clone();
+            tasks.push(tokio::spawn(async move {
+                let shutdown = async move {
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                };
+                if let Err(error) = dhub_platform::run(config, shutdown).await {
+                    panic!("platform subscriber failed: {error}");
+                }
+            }));
+            views.insert(topic, view);
+        }
+        Platforms { views, stop, tasks, _dir: dir }
+    }
+
+    pub async fn visible(&self) -> BTreeMap<String, BTreeSet<String>> {
+        let mut all = BTreeMap::new();
+        for (topic, view) in &self.views {
+            all.insert(topic.clone(), view.visible_ids().await.unwrap().into_iter().collect());
+        }
+        all
+    }
+
+    /// Waits until every view equals `expected`; returns how long it took, or panics with the
+    /// difference after `timeout`.
+    pub async fn wait_for(&self, expected: &BTreeMap<String, BTreeSet<String>>, timeout: Duration) -> Duration {
+        let start = Instant::now();
+        loop {
+            let visible = self.visible().await;
+            if &visible == expected {
+                return start.elapsed();
+            }
+            if start.elapsed() > timeout {
+                let mut report = String::new();
+                for (topic, want) in expected {
+                    let have = visible.get(topic).cloned().unwrap_or_default();
+                    let missing: Vec<_> = want.difference(&have).take(5).collect();
+                    let extra: Vec<_> = have.difference(want).take(5).collect();
+                    report.push_str(&format!(
+                        "\n  {topic}: want {} have {}; missing {missing:?} extra {extra:?}",
+                        want.len(),
+                        have.len()
+                    ));
+                }
+                panic!("platform views did not converge within {timeout:?}:{report}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            task.await.unwrap();
+        }
+    }
+}
+
+/// Runs the hub in-process until the returned sender is set.
+pub fn start_hub_in_process(config: dhub::config::HubConfig) -> (watch::Sender<bool>, JoinHandle<anyhow::Result<()>>) {
+    let (stop, mut stopped) = watch::channel(false);
+    let task = tokio::spawn(dhub::hub::run(config, async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    }));
+    (stop, task)
+}
