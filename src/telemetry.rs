@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use prometheus::{Counter, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
 
 pub struct Telemetry {
     registry: Registry,
@@ -21,6 +21,7 @@ pub struct Telemetry {
     redactions: IntCounterVec,
     withheld: IntCounterVec,
     store_errors: IntCounterVec,
+    redaction_seconds: Counter,
     pub outbox_pending: IntGauge,
 }
 
@@ -52,7 +53,10 @@ impl Telemetry {
         let outbox_pending = IntGauge::new("dhub_outbox_pending", "Outbox entries not yet acknowledged by the broker")
             .expect("static gauge definition");
         registry.register(Box::new(outbox_pending.clone())).expect("registered once");
-        Telemetry {
+        let redaction_seconds = Counter::new("dhub_redaction_seconds_total", "Time spent redacting records (CPU, one thread at a time)")
+            .expect("static counter definition");
+        registry.register(Box::new(redaction_seconds.clone())).expect("registered once");
+        let telemetry = Telemetry {
             documents: counter(&registry, "dhub_documents_total", "Source documents by outcome (done, failed)", &["source", "outcome"]),
             records_received: counter(&registry, "dhub_records_received_total", "Records read from sources", &["source"]),
             records_stored: counter(&registry, "dhub_records_stored_total", "New record versions stored", &["source"]),
@@ -65,9 +69,19 @@ impl Telemetry {
             withheld: counter(&registry, "dhub_records_withheld_total", "Records withheld from a platform, by reason", &["reason"]),
             store_errors: counter(&registry, "dhub_store_errors_total", "State store errors by operation", &["operation"]),
             publish_latency,
+            redaction_seconds,
             outbox_pending,
             registry,
+        };
+        // Every rule and reason is exported from the start (at 0), so a dashboard or an alert sees
+        // the series before the first occurrence.
+        for rule in dhub_redaction::RULES {
+            telemetry.redactions.with_label_values(&[rule]);
         }
+        for reason in dhub_redaction::WithholdReason::ALL {
+            telemetry.withheld.with_label_values(&[reason.code()]);
+        }
+        telemetry
     }
 
     /// The Prometheus text exposition of every metric.
@@ -99,6 +113,10 @@ impl Telemetry {
 
     pub fn redacted(&self, rule: &str, count: u32) {
         self.redactions.with_label_values(&[rule]).inc_by(u64::from(count));
+    }
+
+    pub fn redaction_time(&self, spent: Duration) {
+        self.redaction_seconds.inc_by(spent.as_secs_f64());
     }
 
     pub fn withheld(&self, platform: &str, reason: &str) {

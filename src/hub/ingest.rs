@@ -38,81 +38,83 @@ impl IntakeSink for Ingestor {
     async fn submit(&self, batch: IntakeBatch) -> Result<IntakeSummary, IntakeError> {
         self.ingest(batch, false).await.map_err(|error| {
             self.telemetry.store_failed("ingest", &error);
-            IntakeError { retryable: error.is_retryable(), message: error.to_string() }
+            let retryable = matches!(&error, IngestError::Store(store) if store.is_retryable());
+            IntakeError { retryable, message: error.to_string() }
         })
     }
+}
+
+/// A validated record with everything that can be computed before the transaction: its content hash,
+/// its JSON and its redaction under each policy of the platforms it is routed to. Computed on a
+/// blocking thread, so one source's CPU work overlaps another's database writes.
+struct Prepared {
+    record: Record,
+    origin: String,
+    raw: String,
+    hash: String,
+    /// The record as stored, without `version` (set once the transaction has assigned it).
+    record_json: Value,
+    /// Policy name → outcome, for the policies of the platforms covering the agency's division.
+    outcomes: HashMap<String, Outcome>,
+}
+
+/// Whether a decision has come down (status) or its publicity period has ended (date).
+fn withdrawal(record: &Record, today: chrono::NaiveDate) -> Option<RetractReason> {
+    RetractReason::for_status(record.status)
+        .or(record.publicity_until.is_some_and(|until| until < today).then_some(RetractReason::PublicityExpired))
 }
 
 impl Ingestor {
     /// Stores one batch. `force` stores a new version even when the content is unchanged (a quarantine
     /// replay after a policy fix).
-    pub async fn ingest(&self, batch: IntakeBatch, force: bool) -> Result<IntakeSummary, StoreError> {
-        let source = batch.source.as_str();
+    pub async fn ingest(&self, batch: IntakeBatch, force: bool) -> Result<IntakeSummary, IngestError> {
+        let source = batch.source.clone();
+        let source = source.as_str();
         self.telemetry.records_received(source, batch.items.len());
-        let mut summary = IntakeSummary::default();
-        let mut quarantines = Vec::new();
-        let mut accepted: Vec<(Record, String, String)> = Vec::new();
-        for item in batch.items {
-            match item {
-                Intake::Unmapped { origin, record_id, reason, raw } => {
-                    quarantines.push(NewQuarantine { source_name: source.into(), origin, record_id, stage: QuarantineStage::Mapping, reason, payload: raw });
-                }
-                Intake::Mapped { value, origin, raw } => match validate(&value) {
-                    Ok(validated) => {
-                        for warning in &validated.warnings {
-                            tracing::warn!(source, origin = %origin, warning = %warning, "accepted with a warning");
-                        }
-                        accepted.push((validated.record, origin, raw));
-                    }
-                    Err(errors) => {
-                        let record_id = value.get("record_id").and_then(Value::as_str).map(str::to_string);
-                        quarantines.push(NewQuarantine {
-                            source_name: source.into(),
-                            origin,
-                            record_id,
-                            stage: QuarantineStage::Validation,
-                            reason: errors.to_string(),
-                            payload: raw,
-                        });
-                    }
-                },
-            }
-        }
+        let items = batch.items;
+        let preparer = self.clone();
+        let prepare_source = source.to_string();
+        let (prepared, mut quarantines) = tokio::task::spawn_blocking(move || preparer.prepare(&prepare_source, items))
+            .await
+            .map_err(|_| IngestError::Prepare)?;
 
+        let mut summary = IntakeSummary::default();
         let mut tx = self.store.begin().await?;
-        let ids: Vec<&str> = accepted.iter().map(|(record, _, _)| record.record_id.as_str()).collect();
+        let ids: Vec<&str> = prepared.iter().map(|p| p.record.record_id.as_str()).collect();
         let mut latest: HashMap<String, VersionRow> = tx.latest_many(&ids).await?;
         let emitted_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let today = chrono::Utc::now().date_naive();
         let mut versions = Vec::new();
         let mut outbox = Vec::new();
         let mut retraction_flags = Vec::new();
         let mut audit_versions = Vec::new();
-        for (record, origin, raw) in accepted {
-            let hash = content_hash(&record);
-            let previous = latest.get(&record.record_id);
-            if !force && previous.is_some_and(|p| p.content_hash == hash) {
+        for prepared in prepared {
+            let previous = latest.get(&prepared.record.record_id);
+            if !force && previous.is_some_and(|p| p.content_hash == prepared.hash) {
                 summary.unchanged += 1;
                 self.telemetry.record_unchanged(source);
                 continue;
             }
             // Only a record seen before can have platforms to withdraw it from.
             let routed = match previous {
-                Some(_) => tx.routed_platforms(&record.record_id).await?,
+                Some(_) => tx.routed_platforms(&prepared.record.record_id).await?,
                 None => Vec::new(),
             };
             let version = previous.map_or(1, |p| p.version + 1);
-            let plan = self.plan(record, version, hash, &routed, &origin, &batch.mapping_name, &batch.mapping_version, source, &emitted_at);
+            let was_retracted = previous.is_some_and(|p| p.retracted);
+            let origin = prepared.origin.clone();
+            let raw = prepared.raw.clone();
+            let plan = self.plan(prepared, version, &routed, &batch.mapping_name, &batch.mapping_version, source, &emitted_at, today);
             if let Some(reason) = &plan.withheld {
                 quarantines.push(NewQuarantine {
                     source_name: source.into(),
-                    origin: origin.clone(),
+                    origin,
                     record_id: Some(plan.version.record_id.clone()),
                     stage: QuarantineStage::Redaction,
                     reason: reason.clone(),
                     payload: raw,
                 });
             }
-            let was_retracted = previous.is_some_and(|p| p.retracted);
             if plan.retracted || was_retracted {
                 retraction_flags.push((plan.version.record_id.clone(), plan.retracted));
             }
@@ -126,8 +128,8 @@ impl Ingestor {
             versions.push(plan.version);
             outbox.extend(plan.outbox);
         }
-        // A record stored twice in one batch keeps only its last version per id in `latest`; versions
-        // are inserted in order, so the later one wins as the record's latest.
+        // Versions are inserted in batch order, so of a record stored twice in one batch the later
+        // version becomes its latest.
         tx.insert_versions(&versions).await?;
         for (record_id, retracted) in &retraction_flags {
             tx.mark_retracted(record_id, *retracted).await?;
@@ -163,22 +165,75 @@ impl Ingestor {
         Ok(summary)
     }
 
+    /// Validation, hashing and redaction: pure CPU work, no state needed.
+    fn prepare(&self, source: &str, items: Vec<Intake>) -> (Vec<Prepared>, Vec<NewQuarantine>) {
+        let today = chrono::Utc::now().date_naive();
+        let mut prepared = Vec::with_capacity(items.len());
+        let mut quarantines = Vec::new();
+        for item in items {
+            match item {
+                Intake::Unmapped { origin, record_id, reason, raw } => {
+                    quarantines.push(NewQuarantine { source_name: source.into(), origin, record_id, stage: QuarantineStage::Mapping, reason, payload: raw });
+                }
+                Intake::Mapped { value, origin, raw } => match validate(&value) {
+                    Ok(validated) => {
+                        for warning in &validated.warnings {
+                            tracing::warn!(source, origin = %origin, warning = %warning, "accepted with a warning");
+                        }
+                        let record = validated.record;
+                        let hash = content_hash(&record);
+                        let record_json = serde_json::to_value(&record).unwrap_or(Value::Null);
+                        let mut outcomes = HashMap::new();
+                        // A record coming down needs no redacted copy: its retraction carries none.
+                        if withdrawal(&record, today).is_none() {
+                            for platform in self.routing.route(&record.division_code) {
+                                let Some(policy) = self.policies.get(&platform.name) else { continue };
+                                if outcomes.contains_key(policy.name()) {
+                                    continue;
+                                }
+                                let started = std::time::Instant::now();
+                                let outcome = policy.redact(&record_json);
+                                self.telemetry.redaction_time(started.elapsed());
+                                for redaction in outcome.redactions() {
+                                    self.telemetry.redacted(redaction.rule, redaction.count);
+                                }
+                                outcomes.insert(policy.name().to_string(), outcome);
+                            }
+                        }
+                        prepared.push(Prepared { record, origin, raw, hash, record_json, outcomes });
+                    }
+                    Err(errors) => {
+                        let record_id = value.get("record_id").and_then(Value::as_str).map(str::to_string);
+                        quarantines.push(NewQuarantine {
+                            source_name: source.into(),
+                            origin,
+                            record_id,
+                            stage: QuarantineStage::Validation,
+                            reason: errors.to_string(),
+                            payload: raw,
+                        });
+                    }
+                },
+            }
+        }
+        (prepared, quarantines)
+    }
+
     /// Decides what one new version means for each platform. Pure: no I/O.
     #[allow(clippy::too_many_arguments)]
     fn plan(
         &self,
-        mut record: Record,
+        prepared: Prepared,
         version: i64,
-        hash: String,
         routed: &[String],
-        origin: &str,
         mapping_name: &str,
         mapping_version: &str,
         source: &str,
         emitted_at: &str,
+        today: chrono::NaiveDate,
     ) -> Plan {
-        record.version = Some(version as u64);
-        let record_json = serde_json::to_value(&record).unwrap_or(Value::Null);
+        let Prepared { record, origin, hash, mut record_json, outcomes, .. } = prepared;
+        record_json["version"] = json!(version);
         let mut outbox = Vec::new();
         let mut withheld_reasons = BTreeSet::new();
         let record_id = record.record_id.clone();
@@ -194,41 +249,30 @@ impl Ingestor {
             })
         };
 
-        let today = chrono::Utc::now().date_naive();
-        let status_reason = RetractReason::for_status(record.status);
-        // A decision past its publicity period comes down (and a late first export never goes up).
-        let expired = record.publicity_until.is_some_and(|until| until < today);
-        let withdrawal = status_reason.or(expired.then_some(RetractReason::PublicityExpired));
-        let retracted = if let Some(reason) = withdrawal {
-            // Revoked, annulled, redecided: withdraw it from every platform that was sent it.
+        let retracted = if let Some(reason) = withdrawal(&record, today) {
+            // Revoked, annulled, redecided or past its publicity period: withdraw it from every
+            // platform that was sent it.
             outbox.extend(routed.iter().filter_map(|platform| retract(platform, reason, None)));
             true
         } else {
-            let mut redacted_by_policy: HashMap<&str, Outcome> = HashMap::new();
             let mut targets = BTreeSet::new();
             for platform in self.routing.route(&record.division_code) {
                 targets.insert(platform.name.as_str());
                 let Some(policy) = self.policies.get(&platform.name) else { continue };
-                // Platforms sharing a policy share one redaction of the record.
-                let outcome = redacted_by_policy.entry(policy.name()).or_insert_with(|| {
-                    let outcome = policy.redact(&record_json);
-                    if let Outcome::Publish { redactions, .. } = &outcome {
-                        for redaction in redactions {
-                            self.telemetry.redacted(&redaction.rule, redaction.count);
-                        }
+                match outcomes.get(policy.name()) {
+                    Some(Outcome::Publish { record: redacted, .. }) => {
+                        let mut redacted = redacted.clone();
+                        redacted["version"] = json!(version);
+                        outbox.push(NewOutbox {
+                            record_id: record_id.clone(),
+                            version,
+                            platform: platform.name.clone(),
+                            topic: platform.topic.clone(),
+                            op: OutboxOp::Upsert,
+                            payload: upsert_envelope(&platform.format, &record_id, version as u64, emitted_at, &redacted),
+                        });
                     }
-                    outcome
-                });
-                match outcome {
-                    Outcome::Publish { record: redacted, .. } => outbox.push(NewOutbox {
-                        record_id: record_id.clone(),
-                        version,
-                        platform: platform.name.clone(),
-                        topic: platform.topic.clone(),
-                        op: OutboxOp::Upsert,
-                        payload: upsert_envelope(&platform.format, &record_id, version as u64, emitted_at, redacted),
-                    }),
-                    Outcome::Withhold { reason, detail } => {
+                    Some(Outcome::Withhold { reason, detail }) => {
                         self.telemetry.withheld(&platform.name, reason.code());
                         withheld_reasons.insert(format!("withheld by policy {}: {}: {detail}", policy.name(), reason.code()));
                         // A version that may no longer be shown must come down where the last one is up.
@@ -236,6 +280,7 @@ impl Ingestor {
                             outbox.extend(retract(&platform.name, RetractReason::Manual, Some("withheld by redaction policy")));
                         }
                     }
+                    None => {}
                 }
             }
             // The agency's division changed: the platforms it no longer belongs to withdraw it.
@@ -255,7 +300,7 @@ impl Ingestor {
                 mapping_name: mapping_name.to_string(),
                 mapping_version: mapping_version.to_string(),
                 source_name: source.to_string(),
-                origin: origin.to_string(),
+                origin,
             },
             outbox,
             retracted,
@@ -320,6 +365,15 @@ pub async fn retract_by_hand(
         .await?;
     tx.commit().await?;
     Ok(outbox.len())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Validation or redaction panicked: a bug, never bad input (both report bad input as values).
+    #[error("preparing the batch failed unexpectedly; the batch was not stored, please report this")]
+    Prepare,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -29,7 +29,8 @@
 //! |---|---|---|
 //! | `record_versions` | (record_id, version) | content hash, status, normalized JSON, mapping name and version, source, origin (`file:line`) |
 //! | `records` | record | latest version, hash and status, `retracted` 0/1; kept in the same transaction as `record_versions` |
-//! | `outbox` | envelope per platform | `op` upsert/retract, payload; `delivered` 0/1 with `kafka_partition`, `kafka_offset`, `acked_at_ms` once acknowledged |
+//! | `outbox` | envelope per platform | `op` upsert/retract, `payload_hash`; `delivered` 0/1 with `kafka_partition`, `kafka_offset`, `acked_at_ms` once acknowledged |
+//! | `outbox_payloads` | envelope bytes by sha256 | stored once when several platforms get the same envelope |
 //! | `source_positions` | source | opaque position text |
 //! | `quarantine` | held record | stage document/mapping/validation/redaction, reason, raw input, state held/replayed/dropped |
 //! | `audit` | audit entry | gapless `seq`, `hash = sha256(prev_hash ‖ entry)` (see `audit.rs`) |

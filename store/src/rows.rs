@@ -68,8 +68,13 @@ fn push_param(sql: &mut String, backend: Backend, n: usize) {
     }
 }
 
-pub(crate) const OUTBOX_COLUMNS: &str = "id, record_id, version, platform, topic, op, payload, \
-     created_at_ms, delivered, kafka_partition, kafka_offset, acked_at_ms";
+/// Outbox columns with the envelope; use with [`OUTBOX_FROM`].
+pub(crate) const OUTBOX_COLUMNS: &str = "o.id, o.record_id, o.version, o.platform, o.topic, o.op, \
+     p.payload, o.created_at_ms, o.delivered, o.kafka_partition, o.kafka_offset, o.acked_at_ms";
+
+/// The outbox joined with its envelopes, aliased `o` and `p`.
+pub(crate) const OUTBOX_FROM: &str =
+    "outbox o JOIN outbox_payloads p ON p.hash = o.payload_hash";
 
 pub(crate) fn outbox_row(row: &AnyRow) -> Result<OutboxRow, StoreError> {
     let decode = || StoreError::db("read outbox rows");

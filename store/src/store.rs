@@ -108,8 +108,9 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<OutboxRow>, StoreError> {
         let sql = format!(
-            "SELECT {} FROM outbox WHERE delivered = 0 AND id >= $1 ORDER BY id LIMIT $2",
-            rows::OUTBOX_COLUMNS
+            "SELECT {} FROM {} WHERE o.delivered = 0 AND o.id >= $1 ORDER BY o.id LIMIT $2",
+            rows::OUTBOX_COLUMNS,
+            rows::OUTBOX_FROM
         );
         let found = sqlx::query(&sql)
             .bind(from_id)
@@ -223,8 +224,9 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()?;
 
         let outbox_sql = format!(
-            "SELECT {} FROM outbox WHERE record_id = $1 ORDER BY id",
-            rows::OUTBOX_COLUMNS
+            "SELECT {} FROM {} WHERE o.record_id = $1 ORDER BY o.id",
+            rows::OUTBOX_COLUMNS,
+            rows::OUTBOX_FROM
         );
         let outbox = sqlx::query(&outbox_sql)
             .bind(record_id)

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use sha2::{Digest, Sha256};
 use sqlx::{Any, Row, Transaction};
 
 use crate::audit::entry_hash;
@@ -217,24 +218,50 @@ impl StoreTx {
             .map_err(StoreError::db("read routed platforms"))
     }
 
-    /// Queues envelopes for the relay, one statement per 1,000.
+    /// Queues envelopes for the relay, one statement per 1,000. Identical envelopes (platforms
+    /// that share a policy get the same bytes) are stored once, keyed by their sha256.
     pub async fn enqueue(&mut self, entries: &[NewOutbox]) -> Result<(), StoreError> {
         let created_at_ms = now_ms();
         for chunk in entries.chunks(ROWS_PER_STATEMENT) {
+            let hashes: Vec<String> = chunk
+                .iter()
+                .map(|entry| hex::encode(Sha256::digest(&entry.payload)))
+                .collect();
+            let mut unique: Vec<(&str, &[u8])> = Vec::with_capacity(chunk.len());
+            let mut seen = HashSet::with_capacity(chunk.len());
+            for (hash, entry) in hashes.iter().zip(chunk) {
+                if seen.insert(hash.as_str()) {
+                    unique.push((hash.as_str(), entry.payload.as_slice()));
+                }
+            }
             let sql = format!(
-                "INSERT INTO outbox (record_id, version, platform, topic, op, payload, \
+                "INSERT INTO outbox_payloads (hash, payload) VALUES {} \
+                 ON CONFLICT (hash) DO NOTHING",
+                values_list(self.backend, unique.len(), 2)
+            );
+            let mut query = sqlx::query(&sql);
+            for (hash, payload) in &unique {
+                query = query.bind(*hash).bind(*payload);
+            }
+            query
+                .execute(&mut *self.tx)
+                .await
+                .map_err(StoreError::db("store outbox envelopes"))?;
+
+            let sql = format!(
+                "INSERT INTO outbox (record_id, version, platform, topic, op, payload_hash, \
                  created_at_ms) VALUES {}",
                 values_list(self.backend, chunk.len(), 7)
             );
             let mut query = sqlx::query(&sql);
-            for entry in chunk {
+            for (entry, hash) in chunk.iter().zip(&hashes) {
                 query = query
                     .bind(entry.record_id.as_str())
                     .bind(entry.version)
                     .bind(entry.platform.as_str())
                     .bind(entry.topic.as_str())
                     .bind(entry.op.as_str())
-                    .bind(entry.payload.as_slice())
+                    .bind(hash.as_str())
                     .bind(created_at_ms);
             }
             query

@@ -62,6 +62,12 @@ pub struct XmlDirConnector<S: IntakeSink> {
     pub extensions: Vec<String>,
 }
 
+/// A file read and mapped, ready to store.
+enum Mapped {
+    Batch(Result<IntakeBatch, String>),
+    Unreadable,
+}
+
 /// What became of one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FileOutcome {
@@ -131,14 +137,19 @@ impl<S: IntakeSink> XmlDirConnector<S> {
         }
     }
 
-    /// Processes every ready file once, in name order. Returns how long until a too-young file settles.
+    /// Processes every ready file once, in name order. While one file's records are being stored,
+    /// the next file is already read and mapped on a blocking thread, so parsing and the state
+    /// store's writes overlap. Returns how long until a too-young file settles.
     pub async fn scan_once(&self, shutdown: &watch::Receiver<bool>) -> Option<Duration> {
         let (ready, wait) = self.ready_files();
-        for path in ready {
+        let mut next = ready.first().map(|path| self.read_and_map(path));
+        for (i, path) in ready.iter().enumerate() {
+            let Some(current) = next.take() else { break };
             if *shutdown.borrow() {
                 break;
             }
-            self.process_file(&path, shutdown).await;
+            next = ready.get(i + 1).map(|path| self.read_and_map(path));
+            self.store_and_move(path, current.await, shutdown).await;
         }
         wait
     }
@@ -178,18 +189,35 @@ impl<S: IntakeSink> XmlDirConnector<S> {
 
     /// Reads, maps and submits one file, then moves it to `done/` or `failed/`.
     pub async fn process_file(&self, path: &Path, shutdown: &watch::Receiver<bool>) -> FileOutcome {
-        let origin = path.display().to_string();
-        let bytes = match tokio::fs::read(path).await {
-            Ok(bytes) => bytes,
-            // Gone (another process took it) or unreadable now: the next scan will see.
-            Err(_) => return FileOutcome::LeftInPlace,
-        };
+        let mapped = self.read_and_map(path).await;
+        self.store_and_move(path, mapped, shutdown).await
+    }
+
+    /// Reads and maps a file on a blocking thread (parsing is CPU work).
+    fn read_and_map(&self, path: &Path) -> tokio::task::JoinHandle<Mapped> {
         let mapping = self.mapping.clone();
         let source = self.name.clone();
-        let parsed = tokio::task::spawn_blocking(move || map_document(&mapping, &source, &bytes, &origin)).await;
-        let batch = match parsed {
-            Ok(Ok(batch)) => batch,
-            Ok(Err(reason)) => return self.set_aside(path, reason).await,
+        let path = path.to_path_buf();
+        tokio::task::spawn_blocking(move || {
+            let origin = path.display().to_string();
+            match std::fs::read(&path) {
+                Ok(bytes) => Mapped::Batch(map_document(&mapping, &source, &bytes, &origin)),
+                // Gone (another process took it) or unreadable now: the next scan will see.
+                Err(_) => Mapped::Unreadable,
+            }
+        })
+    }
+
+    async fn store_and_move(
+        &self,
+        path: &Path,
+        mapped: Result<Mapped, tokio::task::JoinError>,
+        shutdown: &watch::Receiver<bool>,
+    ) -> FileOutcome {
+        let batch = match mapped {
+            Ok(Mapped::Batch(Ok(batch))) => batch,
+            Ok(Mapped::Batch(Err(reason))) => return self.set_aside(path, reason).await,
+            Ok(Mapped::Unreadable) => return FileOutcome::LeftInPlace,
             Err(_) => return self.set_aside(path, format!("{}: the mapping task failed", path.display())).await,
         };
         let records = batch.items.len();

@@ -39,13 +39,21 @@ CREATE TABLE outbox (
     platform        TEXT    NOT NULL,
     topic           TEXT    NOT NULL,
     op              TEXT    NOT NULL CHECK (op IN ('upsert', 'retract')),
-    payload         BYTEA   NOT NULL,
+    -- The envelope lives in outbox_payloads: platforms sharing a policy share one copy, and
+    -- marking a row delivered rewrites a small row, not the envelope.
+    payload_hash    TEXT    NOT NULL,
     created_at_ms   BIGINT  NOT NULL,
     delivered       BIGINT  NOT NULL DEFAULT 0 CHECK (delivered IN (0, 1)),
     kafka_partition BIGINT,
     kafka_offset    BIGINT,
     acked_at_ms     BIGINT
 );
+-- Envelopes by sha256 of their bytes (hex).
+CREATE TABLE outbox_payloads (
+    hash    TEXT    NOT NULL PRIMARY KEY,
+    payload BYTEA    NOT NULL
+);
+
 -- The relay's scan: only the (few) pending rows are in this index.
 CREATE INDEX outbox_pending ON outbox (id) WHERE delivered = 0;
 CREATE INDEX outbox_record ON outbox (record_id, platform);

@@ -1,0 +1,336 @@
+//! End-to-end benchmark (`cargo bench --bench e2e`, or `tests/bench.sh` which starts the broker first).
+//!
+//! Three phases against the real broker, with the release `dhub` binary as a child process and the
+//! embedded SQLite state store, all measured in one run so their ratios mean something on a shared,
+//! noisy machine:
+//!
+//! 1. **Throughput**: `DHUB_BENCH_CASES` cases (default 100,000) as export files of 1,000 cases
+//!    (finance-oa GBK, market-supervision UTF-8) are moved into the inboxes at once; the clock stops
+//!    when the broker has acknowledged every envelope (`dhub_records_published_total`).
+//! 2. **Raw produce**: the very same envelopes (read back from the outbox) are produced to fresh topics
+//!    with the hub's producer settings (idempotent, `acks=all`, same linger, same headers), as fast as
+//!    librdkafka takes them.
+//! 3. **Latency**: 1,000 cases/s (10-case files every 10 ms) for `DHUB_BENCH_LATENCY_SECONDS` (20);
+//!    latency per case is broker acknowledgement (`acked_at_ms` of its last envelope) minus the moment
+//!    its export file appeared in the inbox.
+//!
+//! Then the hub's peak RSS (VmHWM) and the share of its wall time spent redacting.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use dhub_publish::kafka::KafkaSettings;
+use dhub_testkit::{generate, BadCases, Case, GenConfig, System, TextEncoding, DEMO_PLATFORMS};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::FutureRecord;
+use sqlx::Row;
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// `count` cases in batches of 10,000 (the generator's keys allow 5,000 per system); keys get the
+/// batch number so every case is its own record.
+fn cases(count: usize, tag: &str, seed: u64) -> Vec<Case> {
+    let mut all = Vec::with_capacity(count);
+    let mut batch = 0u64;
+    while all.len() < count {
+        let want = (count - all.len()).min(10_000);
+        let config = GenConfig {
+            seed: seed + batch,
+            finance_cases: want / 2,
+            market_cases: want - want / 2,
+            finance_bad: BadCases::NONE,
+            market_bad: BadCases::NONE,
+            ..GenConfig::default()
+        };
+        for mut case in generate(&config).expect("generator config") {
+            case.key = format!("{}-{tag}{batch}", case.key);
+            all.push(case);
+        }
+        batch += 1;
+    }
+    all
+}
+
+fn write_file(cases: &[Case], path: &Path) {
+    match cases[0].system {
+        System::FinanceOa => dhub_testkit::write_finance_export(cases, path, TextEncoding::Gbk).unwrap(),
+        System::MarketSupervision => dhub_testkit::write_market_export(cases, path).unwrap(),
+    }
+}
+
+/// Writes files of `per_file` cases per system into `dir/<source>/`; returns (path, record ids).
+fn stage(cases: &[Case], dir: &Path, tag: &str, per_file: usize) -> Vec<(PathBuf, System)> {
+    let mut files = Vec::new();
+    for system in [System::FinanceOa, System::MarketSupervision] {
+        let folder = dir.join(system.source_name());
+        std::fs::create_dir_all(&folder).unwrap();
+        let of_system: Vec<Case> = cases.iter().filter(|c| c.system == system).cloned().collect();
+        for (n, chunk) in of_system.chunks(per_file).enumerate() {
+            let path = folder.join(format!("{tag}-{n:06}.xml"));
+            write_file(chunk, &path);
+            files.push((path, system));
+        }
+    }
+    files
+}
+
+fn envelopes_for(cases: &[Case]) -> u64 {
+    cases.iter().map(|c| DEMO_PLATFORMS.iter().filter(|p| p.contains(c.division_code())).count() as u64).sum()
+}
+
+struct Hub {
+    child: Child,
+    dir: tempfile::TempDir,
+    listen: u16,
+    prefix: String,
+}
+
+impl Hub {
+    fn start() -> Hub {
+        let dir = tempfile::tempdir().unwrap();
+        let listen = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let prefix = format!("{}.", dhub_testkit::unique_name("bench"));
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut text = format!(
+            "[hub]\nstate = \"sqlite://{}\"\nlisten = \"127.0.0.1:{listen}\"\n\n[kafka]\nbrokers = \"{}\"\ntopic_prefix = \"{prefix}\"\npartitions = 3\n",
+            dir.path().join("state.db").display(),
+            dhub_testkit::test_brokers()
+        );
+        for p in DEMO_PLATFORMS {
+            text.push_str(&format!(
+                "\n[[platform]]\nname = \"{0}-{1}\"\nlevel = \"{0}\"\ndivision = \"{1}\"\n",
+                p.level.as_str(),
+                p.division
+            ));
+        }
+        for (source, mapping) in [("finance-oa", "finance-oa.toml"), ("market-supervision", "market-supervision.toml")] {
+            text.push_str(&format!(
+                "\n[[source]]\nname = \"{source}\"\nkind = \"xml_dir\"\nmapping = \"{}\"\npath = \"inbox/{source}\"\n",
+                repo.join("mappings").join(mapping).display()
+            ));
+            std::fs::create_dir_all(dir.path().join("inbox").join(source)).unwrap();
+        }
+        let config = dir.path().join("hub.toml");
+        std::fs::write(&config, text).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_dhub"))
+            .args(["run", "--config"])
+            .arg(&config)
+            .env("DHUB_LOG", "error")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the dhub binary");
+        Hub { child, dir, listen, prefix }
+    }
+
+    fn inbox(&self, system: System) -> PathBuf {
+        self.dir.path().join("inbox").join(system.source_name())
+    }
+
+    async fn metrics(&self) -> HashMap<String, f64> {
+        let url = format!("http://127.0.0.1:{}/metrics", self.listen);
+        let Ok(text) = fetch(&url).await else { return HashMap::new() };
+        let mut sums = HashMap::new();
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let (name_labels, value) = line.rsplit_once(' ').unwrap_or((line, "0"));
+            let name = name_labels.split('{').next().unwrap_or(name_labels);
+            *sums.entry(name.to_string()).or_insert(0.0) += value.parse::<f64>().unwrap_or(0.0);
+        }
+        sums
+    }
+
+    async fn wait_published(&self, envelopes: u64, timeout: Duration) -> Instant {
+        let start = Instant::now();
+        let trace = std::env::var_os("DHUB_BENCH_TRACE").is_some();
+        let mut last_trace = Instant::now();
+        loop {
+            let metrics = self.metrics().await;
+            let published = metrics.get("dhub_records_published_total").copied().unwrap_or(0.0) as u64;
+            if trace && last_trace.elapsed() > Duration::from_millis(500) {
+                last_trace = Instant::now();
+                let stored = metrics.get("dhub_records_stored_total").copied().unwrap_or(0.0) as u64;
+                println!("  {:>5.1} s: stored {stored:>7} cases, acknowledged {published:>7} envelopes", start.elapsed().as_secs_f64());
+            }
+            if published >= envelopes {
+                return Instant::now();
+            }
+            assert!(start.elapsed() < timeout, "only {published} of {envelopes} envelopes acknowledged after {timeout:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    fn peak_rss_mb(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        status
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map(|kb| kb / 1024.0)
+            .unwrap_or(f64::NAN)
+    }
+
+    fn state_url(&self) -> String {
+        format!("sqlite://{}", self.dir.path().join("state.db").display())
+    }
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A plain HTTP/1.1 GET on loopback (the bench needs nothing more than the metrics text).
+async fn fetch(url: &str) -> std::io::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.trim_start_matches("http://");
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let mut stream = tokio::net::TcpStream::connect(host).await?;
+    stream.write_all(format!("GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes()).await?;
+    let mut body = String::new();
+    stream.read_to_string(&mut body).await?;
+    Ok(body.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default())
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    // `cargo bench` passes `--bench`; a filter argument can skip this benchmark.
+    if std::env::args().skip(1).any(|a| !a.starts_with("--") && !"e2e".contains(a.as_str())) {
+        return;
+    }
+    let count = env_number("DHUB_BENCH_CASES", 100_000) as usize;
+    let latency_seconds = env_number("DHUB_BENCH_LATENCY_SECONDS", 20);
+    println!("generating {count} cases…");
+    let bulk = cases(count, "b", 1_000);
+    let bulk_envelopes = envelopes_for(&bulk);
+    let staged = tempfile::tempdir().unwrap();
+    let files = stage(&bulk, staged.path(), "bulk", 1_000);
+    let bytes: u64 = files.iter().map(|(p, _)| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)).sum();
+    println!("{} export files, {:.1} MB, {bulk_envelopes} envelopes to publish", files.len(), bytes as f64 / 1e6);
+
+    let hub = Hub::start();
+    let ready = Instant::now();
+    while fetch(&format!("http://127.0.0.1:{}/readyz", hub.listen)).await.map(|b| b != "ready").unwrap_or(true) {
+        assert!(ready.elapsed() < Duration::from_secs(60), "the hub did not become ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Phase 1: throughput.
+    let started = Instant::now();
+    for (path, system) in &files {
+        std::fs::rename(path, hub.inbox(*system).join(path.file_name().unwrap())).unwrap();
+    }
+    let finished = hub.wait_published(bulk_envelopes, Duration::from_secs(1800)).await;
+    let e2e_seconds = (finished - started).as_secs_f64();
+    let redaction_seconds = hub.metrics().await.get("dhub_redaction_seconds_total").copied().unwrap_or(f64::NAN);
+
+    // Phase 2: the same envelopes, produced raw with the same producer settings.
+    let pool = sqlx::SqlitePool::connect(&hub.state_url()).await.unwrap();
+    let rows = sqlx::query("SELECT o.topic, o.record_id, p.payload FROM outbox o JOIN outbox_payloads p ON p.hash = o.payload_hash ORDER BY o.id").fetch_all(&pool).await.unwrap();
+    let envelopes: Vec<(String, String, Vec<u8>)> = rows
+        .iter()
+        .map(|r| {
+            let topic: String = r.get("topic");
+            (format!("raw.{topic}"), r.get("record_id"), r.get("payload"))
+        })
+        .collect();
+    let settings = KafkaSettings { brokers: dhub_testkit::test_brokers(), properties: Vec::new(), partitions: 3, replication_factor: 1 };
+    let topics: Vec<String> = DEMO_PLATFORMS.iter().map(|p| format!("raw.{}{}", hub.prefix, p.topic())).collect();
+    settings.ensure_topics(&topics, Duration::from_secs(30)).await.unwrap();
+    let producer = settings.producer().unwrap();
+    let raw_started = Instant::now();
+    let mut futures = Vec::with_capacity(envelopes.len());
+    for (topic, key, payload) in &envelopes {
+        let headers = OwnedHeaders::new()
+            .insert(Header { key: "content-type", value: Some("application/json") })
+            .insert(Header { key: "schema", value: Some("disclosure.v1") });
+        let mut record = FutureRecord::to(topic).key(key).payload(payload).headers(headers);
+        loop {
+            match producer.send_result(record) {
+                Ok(future) => {
+                    futures.push(future);
+                    break;
+                }
+                Err((_, returned)) => {
+                    record = returned;
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }
+        }
+    }
+    for future in futures {
+        future.await.unwrap().map_err(|(e, _)| e).unwrap();
+    }
+    let raw_seconds = raw_started.elapsed().as_secs_f64();
+
+    // Phase 3: latency at 1,000 cases/s.
+    let steady = cases(latency_seconds as usize * 1000, "l", 9_000_000);
+    let latency_envelopes = envelopes_for(&steady);
+    let lat_dir = tempfile::tempdir().unwrap();
+    let mut batches: Vec<(PathBuf, System, Vec<String>)> = Vec::new();
+    for system in [System::FinanceOa, System::MarketSupervision] {
+        let of_system: Vec<Case> = steady.iter().filter(|c| c.system == system).cloned().collect();
+        for (n, chunk) in of_system.chunks(10).enumerate() {
+            let path = lat_dir.path().join(format!("{}-{n:06}.xml", system.source_name()));
+            write_file(chunk, &path);
+            batches.push((path, system, chunk.iter().map(Case::record_id).collect()));
+        }
+    }
+    // Interleave the two systems as two departments exporting side by side.
+    batches.sort_by_key(|(path, _, _)| path.file_name().unwrap().to_string_lossy().rsplit('-').next().unwrap().to_string());
+    let mut appeared: HashMap<String, i64> = HashMap::new();
+    let tick = Instant::now();
+    for (i, (path, system, ids)) in batches.iter().enumerate() {
+        let due = tick + Duration::from_millis(10 * i as u64);
+        tokio::time::sleep_until(due.into()).await;
+        std::fs::rename(path, hub.inbox(*system).join(path.file_name().unwrap())).unwrap();
+        let now = chrono::Utc::now().timestamp_millis();
+        for id in ids {
+            appeared.insert(id.clone(), now);
+        }
+    }
+    let offered = steady.len() as f64 / tick.elapsed().as_secs_f64();
+    hub.wait_published(bulk_envelopes + latency_envelopes, Duration::from_secs(600)).await;
+    let acked = sqlx::query("SELECT record_id, MAX(acked_at_ms) AS acked FROM outbox WHERE record_id LIKE '%-l%' GROUP BY record_id")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    let mut latencies: Vec<f64> = acked
+        .iter()
+        .filter_map(|r| {
+            let id: String = r.get("record_id");
+            let acked: i64 = r.get("acked");
+            appeared.get(&id).map(|t| (acked - t) as f64)
+        })
+        .collect();
+    latencies.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let rss = hub.peak_rss_mb();
+
+    let e2e_rate = count as f64 / e2e_seconds;
+    let raw_rate = count as f64 / raw_seconds;
+    println!();
+    println!("| measure | value |");
+    println!("|---|---|");
+    println!("| cases (export files of 1,000) | {count} ({} files, {:.1} MB) |", files.len(), bytes as f64 / 1e6);
+    println!("| end-to-end: export file → broker ack | {e2e_rate:.0} cases/s ({:.0} envelopes/s, {e2e_seconds:.1} s) |", bulk_envelopes as f64 / e2e_seconds);
+    println!("| raw produce of the same envelopes | {raw_rate:.0} cases/s ({:.0} envelopes/s, {raw_seconds:.1} s) |", envelopes.len() as f64 / raw_seconds);
+    println!("| end-to-end / raw produce | {:.0} % |", 100.0 * e2e_rate / raw_rate);
+    println!("| latency at {offered:.0} cases/s: p50 / p99 / max | {:.0} ms / {:.0} ms / {:.0} ms ({} cases) |",
+        percentile(&latencies, 0.5), percentile(&latencies, 0.99), latencies.last().copied().unwrap_or(f64::NAN), latencies.len());
+    println!("| hub peak RSS (VmHWM) | {rss:.0} MB |");
+    println!("| redaction share of end-to-end wall time | {:.1} % ({redaction_seconds:.2} s of {e2e_seconds:.1} s) |", 100.0 * redaction_seconds / e2e_seconds);
+    assert_eq!(latencies.len(), steady.len(), "every latency case was published");
+}

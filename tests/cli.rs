@@ -1,0 +1,174 @@
+//! The `dhub` command line as CONTRACT §1 describes it: exit codes, output shapes, and one-line errors
+//! that name the file, line or record at fault.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use common::{repo, start_hub_in_process, HubSetup};
+use dhub_testkit::System;
+
+fn dhub(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dhub"))
+        .args(args)
+        .env("DHUB_LOG", "error")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(bytes) = stdin {
+        input.write_all(bytes).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn sample(system: &str, stage: &str) -> String {
+    let dir = repo().join("mappings/samples").join(system).join(stage);
+    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    files[0].display().to_string()
+}
+
+#[test]
+fn check_prints_ok_for_the_demo_and_every_error_with_its_line() {
+    let ok = dhub(&["check", "--config", &repo().join("deploy/demo/hub.toml").display().to_string()], None);
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    assert_eq!(text(&ok.stdout), "ok\n");
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("hub.toml");
+    std::fs::write(&bad, "[kafka]\nbrokers = \"x:1\"\n\n[[platform]]\nname = \"p\"\nlevel = \"city\"\ndivision = \"999900\"\n").unwrap();
+    let failed = dhub(&["check", "--config", &bad.display().to_string()], None);
+    assert_eq!(failed.status.code(), Some(1));
+    let stderr = text(&failed.stderr);
+    assert!(stderr.contains("hub.toml:4: platform `p`: division `999900` is not a GB/T 2260 code"), "{stderr}");
+}
+
+#[test]
+fn map_prints_normalized_jsonl_and_names_file_and_line_of_bad_records() {
+    let mapping = repo().join("mappings/finance-oa.toml").display().to_string();
+    let out = dhub(&["map", "--mapping", &mapping, "--input", &sample("finance-oa", "first")], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines: Vec<serde_json::Value> = text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 30);
+    assert!(lines.iter().all(|r| r["record_id"].as_str().unwrap().starts_with("finance-oa:") && r["division_code"] == "371523"));
+
+    let broken = "<?xml version=\"1.0\"?>\n<执法信息导出>\n  <案件 编号=\"1\">\n  </执法信息导出>\n";
+    let out = dhub(&["map", "--mapping", &mapping], Some(broken.as_bytes()));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).starts_with("error: stdin:4:"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn redact_writes_one_line_per_record_with_report() {
+    let mapping = repo().join("mappings/market-supervision.toml").display().to_string();
+    let mut records = Vec::new();
+    for file in std::fs::read_dir(repo().join("mappings/samples/market-supervision/first")).unwrap() {
+        let out = dhub(&["map", "--mapping", &mapping, "--input", &file.unwrap().path().display().to_string()], None);
+        records.extend(out.stdout);
+    }
+    let count = text(&records).lines().count();
+    let out = dhub(&["redact", "--report"], Some(&records));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines: Vec<serde_json::Value> = text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), count, "one line out per record in");
+    let withheld = lines.iter().filter(|l| l["withheld"] == true).count();
+    assert_eq!(withheld, 4, "secret, internal, minor and unreviewed major of the market samples");
+    assert!(lines.iter().any(|l| l["redactions"].as_array().is_some_and(|r| !r.is_empty())));
+    for line in lines.iter().filter(|l| l.get("record").is_some()) {
+        assert!(line["record"]["counterparty"].get("id_number").is_none());
+    }
+
+    let out = dhub(&["redact", "--policy", "no-such-policy"], Some(b""));
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_commands_on_a_running_demo_state() {
+    let setup = HubSetup::new(None);
+    let config = setup.config_path.display().to_string();
+    let (stop, hub) = start_hub_in_process(setup.config());
+    for system in [System::FinanceOa, System::MarketSupervision] {
+        for entry in std::fs::read_dir(repo().join("mappings/samples").join(system.source_name()).join("first")).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::copy(&path, setup.inbox(system).join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let store = loop {
+        if let Ok(store) = dhub_store::Store::connect(&setup.state_url()).await {
+            break store;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    for _ in 0..600 {
+        let done = std::fs::read_dir(setup.inbox(System::MarketSupervision).join("done")).map(|d| d.count()).unwrap_or(0);
+        if done == 4 && store.pending_count().await.unwrap() == 0 && store.quarantine_list(false).await.unwrap().len() == 6 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = stop.send(true);
+    hub.await.unwrap().unwrap();
+
+    // quarantine list: the six withheld demo records, one JSON line each, with their reason.
+    let out = dhub(&["quarantine", "list", "--config", &config], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let held: Vec<serde_json::Value> = text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(held.len(), 6);
+    assert!(held.iter().all(|h| h["stage"] == "redaction" && h["reason"].as_str().unwrap().contains("withheld")));
+    let first_id = held[0]["id"].as_i64().unwrap().to_string();
+    let out = dhub(&["quarantine", "show", &first_id, "--config", &config], None);
+    assert!(out.status.success());
+    assert!(text(&out.stdout).contains("\"payload\""));
+
+    // trace: deliveries with topic, partition and offset.
+    let published = store.current_records(None, 1000).await.unwrap();
+    let record = published.iter().find(|r| r.record_id.starts_with("finance-oa:") && !held.iter().any(|h| h["record_id"] == r.record_id.as_str())).unwrap();
+    let out = dhub(&["trace", "--config", &config, &record.record_id], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let trace: serde_json::Value = serde_json::from_str(&text(&out.stdout)).unwrap();
+    let deliveries = trace["deliveries"].as_array().unwrap();
+    assert_eq!(deliveries.len(), 3);
+    assert!(deliveries.iter().all(|d| d["offset"].is_i64() && d["partition"].is_i64() && d["op"] == "upsert"));
+    assert!(trace["versions"][0]["redaction"][0]["redactions"].is_array());
+
+    // retract by hand: to every platform that received it, then it is known as withdrawn.
+    let out = dhub(&["retract", "--config", &config, "--record", &record.record_id, "--reason", "revoked", "--note", "复议决定撤销"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("3 platform(s)"), "{}", text(&out.stdout));
+    let out = dhub(&["retract", "--config", &config, "--record", "finance-oa:NO-SUCH", "--reason", "revoked"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("finance-oa:NO-SUCH"), "{}", text(&out.stderr));
+    let out = dhub(&["retract", "--config", &config, "--record", &record.record_id, "--reason", "because"], None);
+    assert_eq!(out.status.code(), Some(1));
+
+    // replay of a withheld record under the same policy: held again, exit 1; drop: audited.
+    let out = dhub(&["quarantine", "replay", &first_id, "--config", &config], None);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("held again"));
+    let again = store.quarantine_list(false).await.unwrap();
+    let newest = again.iter().map(|q| q.id).max().unwrap().to_string();
+    let out = dhub(&["quarantine", "drop", &newest, "--config", &config], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = dhub(&["quarantine", "drop", &newest, "--config", &config], None);
+    assert_eq!(out.status.code(), Some(1), "dropping twice is an error");
+
+    let out = dhub(&["audit", "verify", "--config", &config], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("audit chain intact"));
+    // Tampering with one entry is found, and named.
+    let pool = sqlx::SqlitePool::connect(&setup.state_url()).await.unwrap();
+    sqlx::query("UPDATE audit SET detail = '{}' WHERE seq = 2").execute(&pool).await.unwrap();
+    let out = dhub(&["audit", "verify", "--config", &config], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("entry 2"), "{}", text(&out.stderr));
+}
