@@ -206,8 +206,14 @@ impl HubConfig {
     pub fn parse(text: &str, path: &Path, overrides: &[(String, String)]) -> Result<HubConfig, ConfigErrors> {
         let shown = path.display().to_string();
         let raw: RawConfig = toml::from_str(text).map_err(|error| ConfigErrors(vec![toml_error(&shown, text, &error)]))?;
-        let raw = if overrides.is_empty() { raw } else { apply_overrides(text, &shown, overrides)? };
-        compile(raw, text, path)
+        if overrides.is_empty() {
+            return compile(raw, text, path);
+        }
+        let overridden = apply_overrides(text, &shown, overrides)?;
+        let raw: RawConfig = toml::from_str(&overridden).map_err(|error| {
+            ConfigErrors(vec![format!("{} (after DHUB_… environment overrides)", toml_error(&shown, &overridden, &error))])
+        })?;
+        compile(raw, &overridden, path)
     }
 }
 
@@ -221,39 +227,39 @@ fn line_of(text: &str, offset: usize) -> usize {
 }
 
 /// `DHUB_KAFKA__BROKERS=…` sets `kafka.brokers`: sections and keys joined by `__`, lowercased. The value
-/// keeps the type of the key it replaces (a number stays a number).
-fn apply_overrides(text: &str, shown: &str, overrides: &[(String, String)]) -> Result<RawConfig, ConfigErrors> {
-    let mut document: toml::Table = toml::from_str(text).map_err(|error| ConfigErrors(vec![toml_error(shown, text, &error)]))?;
+/// keeps the type of the key it replaces (a number stays a number); a key the file leaves out becomes a
+/// number or boolean if it reads as one. The file is edited in place (toml_edit keeps its layout), so
+/// errors still point at the file's lines. Returns the edited text.
+fn apply_overrides(text: &str, shown: &str, overrides: &[(String, String)]) -> Result<String, ConfigErrors> {
+    let mut document: toml_edit::DocumentMut =
+        text.parse().map_err(|error: toml_edit::TomlError| ConfigErrors(vec![format!("{shown}: {}", error.message())]))?;
     for (variable, value) in overrides {
         let path: Vec<String> = variable["DHUB_".len()..].split("__").map(str::to_ascii_lowercase).collect();
         let (last, sections) = path.split_last().expect("split yields at least one part");
-        let mut table = &mut document;
+        let mut table = document.as_table_mut();
         for section in sections {
-            table = table
-                .entry(section.clone())
-                .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            let entry = table.entry(section).or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()));
+            table = entry
                 .as_table_mut()
                 .ok_or_else(|| ConfigErrors(vec![format!("{variable}: `{section}` is not a table in {shown}")]))?;
         }
-        let typed = match table.get(last) {
-            Some(toml::Value::Integer(_)) => value.parse().map(toml::Value::Integer).ok(),
-            Some(toml::Value::Boolean(_)) => value.parse().map(toml::Value::Boolean).ok(),
-            Some(_) => Some(toml::Value::String(value.clone())),
-            // A key the file leaves out: a number or a boolean if it reads as one.
+        let typed: Option<toml_edit::Value> = match table.get(last).and_then(toml_edit::Item::as_value) {
+            Some(toml_edit::Value::Integer(_)) => value.parse::<i64>().ok().map(Into::into),
+            Some(toml_edit::Value::Boolean(_)) => value.parse::<bool>().ok().map(Into::into),
+            Some(_) => Some(value.as_str().into()),
             None => Some(
                 value
-                    .parse()
-                    .map(toml::Value::Integer)
-                    .or_else(|_| value.parse().map(toml::Value::Boolean))
-                    .unwrap_or_else(|_| toml::Value::String(value.clone())),
+                    .parse::<i64>()
+                    .map(toml_edit::Value::from)
+                    .or_else(|_| value.parse::<bool>().map(toml_edit::Value::from))
+                    .unwrap_or_else(|_| value.as_str().into()),
             ),
-        }
-        .ok_or_else(|| ConfigErrors(vec![format!("{variable}: must have the type of `{}` in {shown}", path.join("."))]))?;
-        table.insert(last.clone(), typed);
+        };
+        let typed = typed
+            .ok_or_else(|| ConfigErrors(vec![format!("{variable}: must have the type of `{}` in {shown}", path.join("."))]))?;
+        table.insert(last, toml_edit::Item::Value(typed));
     }
-    toml::Value::Table(document)
-        .try_into()
-        .map_err(|error: toml::de::Error| ConfigErrors(vec![format!("{shown}: after environment overrides: {}", error.message().trim())]))
+    Ok(document.to_string())
 }
 
 fn compile(raw: RawConfig, text: &str, path: &Path) -> Result<HubConfig, ConfigErrors> {

@@ -781,3 +781,38 @@ async fn writers_of_one_record_take_turns() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn identical_envelopes_are_stored_once_and_read_back_for_every_row() {
+    on_both_backends(|db: TestDb| async move {
+        let mut tx = db.store.begin().await.unwrap();
+        tx.insert_version(&version("finance-oa:1", 1, "h1")).await.unwrap();
+        let shared = b"{\"op\":\"upsert\",\"record_id\":\"finance-oa:1\"}";
+        tx.enqueue(&[
+            outbox("finance-oa:1", 1, "371523", OutboxOp::Upsert, shared),
+            outbox("finance-oa:1", 1, "371500", OutboxOp::Upsert, shared),
+            outbox("finance-oa:1", 1, "370000", OutboxOp::Upsert, b"{\"other\":true}"),
+        ])
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        // The same envelope again in a later transaction is not stored a second time either.
+        let mut tx = db.store.begin().await.unwrap();
+        tx.enqueue(&[outbox("finance-oa:1", 1, "371524", OutboxOp::Upsert, shared)]).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let mut raw = db.raw().await;
+        let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox_payloads")
+            .fetch_one(&mut raw)
+            .await
+            .unwrap();
+        assert_eq!(stored, 2, "two distinct envelopes");
+        let pending = db.store.pending_outbox(0, 10).await.unwrap();
+        assert_eq!(pending.len(), 4);
+        assert_eq!(pending[0].payload, shared);
+        assert_eq!(pending[1].payload, shared);
+        assert_eq!(pending[2].payload, b"{\"other\":true}");
+        assert_eq!(pending[3].payload, shared);
+    })
+    .await;
+}
