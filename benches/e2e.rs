@@ -28,7 +28,10 @@ use rdkafka::producer::FutureRecord;
 use sqlx::Row;
 
 fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// `count` cases in batches of 10,000 (the generator's keys allow 5,000 per system); keys get the
@@ -57,7 +60,9 @@ fn cases(count: usize, tag: &str, seed: u64) -> Vec<Case> {
 
 fn write_file(cases: &[Case], path: &Path) {
     match cases[0].system {
-        System::FinanceOa => dhub_testkit::write_finance_export(cases, path, TextEncoding::Gbk).unwrap(),
+        System::FinanceOa => {
+            dhub_testkit::write_finance_export(cases, path, TextEncoding::Gbk).unwrap()
+        }
         System::MarketSupervision => dhub_testkit::write_market_export(cases, path).unwrap(),
     }
 }
@@ -68,7 +73,11 @@ fn stage(cases: &[Case], dir: &Path, tag: &str, per_file: usize) -> Vec<(PathBuf
     for system in [System::FinanceOa, System::MarketSupervision] {
         let folder = dir.join(system.source_name());
         std::fs::create_dir_all(&folder).unwrap();
-        let of_system: Vec<Case> = cases.iter().filter(|c| c.system == system).cloned().collect();
+        let of_system: Vec<Case> = cases
+            .iter()
+            .filter(|c| c.system == system)
+            .cloned()
+            .collect();
         for (n, chunk) in of_system.chunks(per_file).enumerate() {
             let path = folder.join(format!("{tag}-{n:06}.xml"));
             write_file(chunk, &path);
@@ -79,7 +88,15 @@ fn stage(cases: &[Case], dir: &Path, tag: &str, per_file: usize) -> Vec<(PathBuf
 }
 
 fn envelopes_for(cases: &[Case]) -> u64 {
-    cases.iter().map(|c| DEMO_PLATFORMS.iter().filter(|p| p.contains(c.division_code())).count() as u64).sum()
+    cases
+        .iter()
+        .map(|c| {
+            DEMO_PLATFORMS
+                .iter()
+                .filter(|p| p.contains(c.division_code()))
+                .count() as u64
+        })
+        .sum()
 }
 
 struct Hub {
@@ -92,7 +109,11 @@ struct Hub {
 impl Hub {
     fn start() -> Hub {
         let dir = tempfile::tempdir().unwrap();
-        let listen = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let listen = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let prefix = format!("{}.", dhub_testkit::unique_name("bench"));
         let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut text = format!(
@@ -107,7 +128,10 @@ impl Hub {
                 p.division
             ));
         }
-        for (source, mapping) in [("finance-oa", "finance-oa.toml"), ("market-supervision", "market-supervision.toml")] {
+        for (source, mapping) in [
+            ("finance-oa", "finance-oa.toml"),
+            ("market-supervision", "market-supervision.toml"),
+        ] {
             text.push_str(&format!(
                 "\n[[source]]\nname = \"{source}\"\nkind = \"xml_dir\"\nmapping = \"{}\"\npath = \"inbox/{source}\"\n",
                 repo.join("mappings").join(mapping).display()
@@ -124,7 +148,12 @@ impl Hub {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start the dhub binary");
-        Hub { child, dir, listen, prefix }
+        Hub {
+            child,
+            dir,
+            listen,
+            prefix,
+        }
     }
 
     fn inbox(&self, system: System) -> PathBuf {
@@ -133,7 +162,9 @@ impl Hub {
 
     async fn metrics(&self) -> HashMap<String, f64> {
         let url = format!("http://127.0.0.1:{}/metrics", self.listen);
-        let Ok(text) = fetch(&url).await else { return HashMap::new() };
+        let Ok(text) = fetch(&url).await else {
+            return HashMap::new();
+        };
         let mut sums = HashMap::new();
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let (name_labels, value) = line.rsplit_once(' ').unwrap_or((line, "0"));
@@ -149,22 +180,35 @@ impl Hub {
         let mut last_trace = Instant::now();
         loop {
             let metrics = self.metrics().await;
-            let published = metrics.get("dhub_records_published_total").copied().unwrap_or(0.0) as u64;
+            let published = metrics
+                .get("dhub_records_published_total")
+                .copied()
+                .unwrap_or(0.0) as u64;
             if trace && last_trace.elapsed() > Duration::from_millis(500) {
                 last_trace = Instant::now();
-                let stored = metrics.get("dhub_records_stored_total").copied().unwrap_or(0.0) as u64;
-                println!("  {:>5.1} s: stored {stored:>7} cases, acknowledged {published:>7} envelopes", start.elapsed().as_secs_f64());
+                let stored = metrics
+                    .get("dhub_records_stored_total")
+                    .copied()
+                    .unwrap_or(0.0) as u64;
+                println!(
+                    "  {:>5.1} s: stored {stored:>7} cases, acknowledged {published:>7} envelopes",
+                    start.elapsed().as_secs_f64()
+                );
             }
             if published >= envelopes {
                 return Instant::now();
             }
-            assert!(start.elapsed() < timeout, "only {published} of {envelopes} envelopes acknowledged after {timeout:?}");
+            assert!(
+                start.elapsed() < timeout,
+                "only {published} of {envelopes} envelopes acknowledged after {timeout:?}"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
     fn peak_rss_mb(&self) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
         status
             .lines()
             .find(|l| l.starts_with("VmHWM:"))
@@ -192,10 +236,17 @@ async fn fetch(url: &str) -> std::io::Result<String> {
     let rest = url.trim_start_matches("http://");
     let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
     let mut stream = tokio::net::TcpStream::connect(host).await?;
-    stream.write_all(format!("GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes()).await?;
+    stream
+        .write_all(
+            format!("GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await?;
     let mut body = String::new();
     stream.read_to_string(&mut body).await?;
-    Ok(body.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default())
+    Ok(body
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default())
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -208,7 +259,10 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     // `cargo bench` passes `--bench`; a filter argument can skip this benchmark.
-    if std::env::args().skip(1).any(|a| !a.starts_with("--") && !"e2e".contains(a.as_str())) {
+    if std::env::args()
+        .skip(1)
+        .any(|a| !a.starts_with("--") && !"e2e".contains(a.as_str()))
+    {
         return;
     }
     let count = env_number("DHUB_BENCH_CASES", 100_000) as usize;
@@ -218,13 +272,27 @@ async fn main() {
     let bulk_envelopes = envelopes_for(&bulk);
     let staged = tempfile::tempdir().unwrap();
     let files = stage(&bulk, staged.path(), "bulk", 1_000);
-    let bytes: u64 = files.iter().map(|(p, _)| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)).sum();
-    println!("{} export files, {:.1} MB, {bulk_envelopes} envelopes to publish", files.len(), bytes as f64 / 1e6);
+    let bytes: u64 = files
+        .iter()
+        .map(|(p, _)| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+        .sum();
+    println!(
+        "{} export files, {:.1} MB, {bulk_envelopes} envelopes to publish",
+        files.len(),
+        bytes as f64 / 1e6
+    );
 
     let hub = Hub::start();
     let ready = Instant::now();
-    while fetch(&format!("http://127.0.0.1:{}/readyz", hub.listen)).await.map(|b| b != "ready").unwrap_or(true) {
-        assert!(ready.elapsed() < Duration::from_secs(60), "the hub did not become ready");
+    while fetch(&format!("http://127.0.0.1:{}/readyz", hub.listen))
+        .await
+        .map(|b| b != "ready")
+        .unwrap_or(true)
+    {
+        assert!(
+            ready.elapsed() < Duration::from_secs(60),
+            "the hub did not become ready"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
@@ -233,9 +301,16 @@ async fn main() {
     for (path, system) in &files {
         std::fs::rename(path, hub.inbox(*system).join(path.file_name().unwrap())).unwrap();
     }
-    let finished = hub.wait_published(bulk_envelopes, Duration::from_secs(1800)).await;
+    let finished = hub
+        .wait_published(bulk_envelopes, Duration::from_secs(1800))
+        .await;
     let e2e_seconds = (finished - started).as_secs_f64();
-    let redaction_seconds = hub.metrics().await.get("dhub_redaction_seconds_total").copied().unwrap_or(f64::NAN);
+    let redaction_seconds = hub
+        .metrics()
+        .await
+        .get("dhub_redaction_seconds_total")
+        .copied()
+        .unwrap_or(f64::NAN);
 
     // Phase 2: the same envelopes, produced raw with the same producer settings.
     let pool = sqlx::SqlitePool::connect(&hub.state_url()).await.unwrap();
@@ -247,17 +322,37 @@ async fn main() {
             (format!("raw.{topic}"), r.get("record_id"), r.get("payload"))
         })
         .collect();
-    let settings = KafkaSettings { brokers: dhub_testkit::test_brokers(), properties: Vec::new(), partitions: 3, replication_factor: 1 };
-    let topics: Vec<String> = DEMO_PLATFORMS.iter().map(|p| format!("raw.{}{}", hub.prefix, p.topic())).collect();
-    settings.ensure_topics(&topics, Duration::from_secs(30)).await.unwrap();
+    let settings = KafkaSettings {
+        brokers: dhub_testkit::test_brokers(),
+        properties: Vec::new(),
+        partitions: 3,
+        replication_factor: 1,
+    };
+    let topics: Vec<String> = DEMO_PLATFORMS
+        .iter()
+        .map(|p| format!("raw.{}{}", hub.prefix, p.topic()))
+        .collect();
+    settings
+        .ensure_topics(&topics, Duration::from_secs(30))
+        .await
+        .unwrap();
     let producer = settings.producer().unwrap();
     let raw_started = Instant::now();
     let mut futures = Vec::with_capacity(envelopes.len());
     for (topic, key, payload) in &envelopes {
         let headers = OwnedHeaders::new()
-            .insert(Header { key: "content-type", value: Some("application/json") })
-            .insert(Header { key: "schema", value: Some("disclosure.v1") });
-        let mut record = FutureRecord::to(topic).key(key).payload(payload).headers(headers);
+            .insert(Header {
+                key: "content-type",
+                value: Some("application/json"),
+            })
+            .insert(Header {
+                key: "schema",
+                value: Some("disclosure.v1"),
+            });
+        let mut record = FutureRecord::to(topic)
+            .key(key)
+            .payload(payload)
+            .headers(headers);
         loop {
             match producer.send_result(record) {
                 Ok(future) => {
@@ -282,15 +377,29 @@ async fn main() {
     let lat_dir = tempfile::tempdir().unwrap();
     let mut batches: Vec<(PathBuf, System, Vec<String>)> = Vec::new();
     for system in [System::FinanceOa, System::MarketSupervision] {
-        let of_system: Vec<Case> = steady.iter().filter(|c| c.system == system).cloned().collect();
+        let of_system: Vec<Case> = steady
+            .iter()
+            .filter(|c| c.system == system)
+            .cloned()
+            .collect();
         for (n, chunk) in of_system.chunks(10).enumerate() {
-            let path = lat_dir.path().join(format!("{}-{n:06}.xml", system.source_name()));
+            let path = lat_dir
+                .path()
+                .join(format!("{}-{n:06}.xml", system.source_name()));
             write_file(chunk, &path);
             batches.push((path, system, chunk.iter().map(Case::record_id).collect()));
         }
     }
     // Interleave the two systems as two departments exporting side by side.
-    batches.sort_by_key(|(path, _, _)| path.file_name().unwrap().to_string_lossy().rsplit('-').next().unwrap().to_string());
+    batches.sort_by_key(|(path, _, _)| {
+        path.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .rsplit('-')
+            .next()
+            .unwrap()
+            .to_string()
+    });
     let mut appeared: HashMap<String, i64> = HashMap::new();
     let tick = Instant::now();
     for (i, (path, system, ids)) in batches.iter().enumerate() {
@@ -303,7 +412,8 @@ async fn main() {
         }
     }
     let offered = steady.len() as f64 / tick.elapsed().as_secs_f64();
-    hub.wait_published(bulk_envelopes + latency_envelopes, Duration::from_secs(600)).await;
+    hub.wait_published(bulk_envelopes + latency_envelopes, Duration::from_secs(600))
+        .await;
     let acked = sqlx::query("SELECT record_id, MAX(acked_at_ms) AS acked FROM outbox WHERE record_id LIKE '%-l%' GROUP BY record_id")
         .fetch_all(&pool)
         .await
@@ -324,13 +434,24 @@ async fn main() {
     println!();
     println!("| measure | value |");
     println!("|---|---|");
-    println!("| cases (export files of 1,000) | {count} ({} files, {:.1} MB) |", files.len(), bytes as f64 / 1e6);
+    println!(
+        "| cases (export files of 1,000) | {count} ({} files, {:.1} MB) |",
+        files.len(),
+        bytes as f64 / 1e6
+    );
     println!("| end-to-end: export file → broker ack | {e2e_rate:.0} cases/s ({:.0} envelopes/s, {e2e_seconds:.1} s) |", bulk_envelopes as f64 / e2e_seconds);
     println!("| raw produce of the same envelopes | {raw_rate:.0} cases/s ({:.0} envelopes/s, {raw_seconds:.1} s) |", envelopes.len() as f64 / raw_seconds);
-    println!("| end-to-end / raw produce | {:.0} % |", 100.0 * e2e_rate / raw_rate);
+    println!(
+        "| end-to-end / raw produce | {:.0} % |",
+        100.0 * e2e_rate / raw_rate
+    );
     println!("| latency at {offered:.0} cases/s: p50 / p99 / max | {:.0} ms / {:.0} ms / {:.0} ms ({} cases) |",
         percentile(&latencies, 0.5), percentile(&latencies, 0.99), latencies.last().copied().unwrap_or(f64::NAN), latencies.len());
     println!("| hub peak RSS (VmHWM) | {rss:.0} MB |");
     println!("| redaction share of end-to-end wall time | {:.1} % ({redaction_seconds:.2} s of {e2e_seconds:.1} s) |", 100.0 * redaction_seconds / e2e_seconds);
-    assert_eq!(latencies.len(), steady.len(), "every latency case was published");
+    assert_eq!(
+        latencies.len(),
+        steady.len(),
+        "every latency case was published"
+    );
 }

@@ -34,7 +34,9 @@ impl Secret {
     fn resolve(&self, base_dir: &Path) -> Result<String, String> {
         match self {
             Secret::Inline(value) => Ok(value.clone()),
-            Secret::Env { env } => std::env::var(env).map_err(|_| format!("environment variable {env} is not set")),
+            Secret::Env { env } => {
+                std::env::var(env).map_err(|_| format!("environment variable {env} is not set"))
+            }
             Secret::File { file } => std::fs::read_to_string(base_dir.join(file))
                 .map(|text| text.trim_end_matches(['\n', '\r']).to_string())
                 .map_err(|error| format!("cannot read secret file {}: {error}", file.display())),
@@ -183,7 +185,9 @@ pub struct HubConfig {
 /// Shows where the config came from, not its content (it may resolve secrets).
 impl std::fmt::Debug for HubConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HubConfig").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("HubConfig")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -195,68 +199,106 @@ pub struct ConfigErrors(pub Vec<String>);
 impl HubConfig {
     /// Loads, overrides from the environment, validates and compiles a config file.
     pub fn load(path: &Path) -> Result<HubConfig, ConfigErrors> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|error| ConfigErrors(vec![format!("{}: cannot read the config: {error}", path.display())]))?;
-        let overrides: Vec<(String, String)> =
-            std::env::vars().filter(|(key, _)| key.starts_with("DHUB_") && key.contains("__")).collect();
+        let text = std::fs::read_to_string(path).map_err(|error| {
+            ConfigErrors(vec![format!(
+                "{}: cannot read the config: {error}",
+                path.display()
+            )])
+        })?;
+        let overrides: Vec<(String, String)> = std::env::vars()
+            .filter(|(key, _)| key.starts_with("DHUB_") && key.contains("__"))
+            .collect();
         HubConfig::parse(&text, path, &overrides)
     }
 
     /// [`HubConfig::load`] on text, with explicit environment overrides (for tests).
-    pub fn parse(text: &str, path: &Path, overrides: &[(String, String)]) -> Result<HubConfig, ConfigErrors> {
+    pub fn parse(
+        text: &str,
+        path: &Path,
+        overrides: &[(String, String)],
+    ) -> Result<HubConfig, ConfigErrors> {
         let shown = path.display().to_string();
-        let raw: RawConfig = toml::from_str(text).map_err(|error| ConfigErrors(vec![toml_error(&shown, text, &error)]))?;
+        let raw: RawConfig = toml::from_str(text)
+            .map_err(|error| ConfigErrors(vec![toml_error(&shown, text, &error)]))?;
         if overrides.is_empty() {
             return compile(raw, text, path);
         }
         let overridden = apply_overrides(text, &shown, overrides)?;
         let raw: RawConfig = toml::from_str(&overridden).map_err(|error| {
-            ConfigErrors(vec![format!("{} (after DHUB_… environment overrides)", toml_error(&shown, &overridden, &error))])
+            ConfigErrors(vec![format!(
+                "{} (after DHUB_… environment overrides)",
+                toml_error(&shown, &overridden, &error)
+            )])
         })?;
         compile(raw, &overridden, path)
     }
 }
 
 fn toml_error(shown: &str, text: &str, error: &toml::de::Error) -> String {
-    let line = error.span().map(|span| line_of(text, span.start)).unwrap_or(1);
+    let line = error
+        .span()
+        .map(|span| line_of(text, span.start))
+        .unwrap_or(1);
     format!("{shown}:{line}: {}", error.message().trim())
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// `DHUB_KAFKA__BROKERS=…` sets `kafka.brokers`: sections and keys joined by `__`, lowercased. The value
 /// keeps the type of the key it replaces (a number stays a number); a key the file leaves out becomes a
 /// number or boolean if it reads as one. The file is edited in place (toml_edit keeps its layout), so
 /// errors still point at the file's lines. Returns the edited text.
-fn apply_overrides(text: &str, shown: &str, overrides: &[(String, String)]) -> Result<String, ConfigErrors> {
+fn apply_overrides(
+    text: &str,
+    shown: &str,
+    overrides: &[(String, String)],
+) -> Result<String, ConfigErrors> {
     let mut document: toml_edit::DocumentMut =
-        text.parse().map_err(|error: toml_edit::TomlError| ConfigErrors(vec![format!("{shown}: {}", error.message())]))?;
+        text.parse().map_err(|error: toml_edit::TomlError| {
+            ConfigErrors(vec![format!("{shown}: {}", error.message())])
+        })?;
     for (variable, value) in overrides {
-        let path: Vec<String> = variable["DHUB_".len()..].split("__").map(str::to_ascii_lowercase).collect();
+        let path: Vec<String> = variable["DHUB_".len()..]
+            .split("__")
+            .map(str::to_ascii_lowercase)
+            .collect();
         let (last, sections) = path.split_last().expect("split yields at least one part");
         let mut table = document.as_table_mut();
         for section in sections {
-            let entry = table.entry(section).or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()));
-            table = entry
-                .as_table_mut()
-                .ok_or_else(|| ConfigErrors(vec![format!("{variable}: `{section}` is not a table in {shown}")]))?;
+            let entry = table
+                .entry(section)
+                .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()));
+            table = entry.as_table_mut().ok_or_else(|| {
+                ConfigErrors(vec![format!(
+                    "{variable}: `{section}` is not a table in {shown}"
+                )])
+            })?;
         }
-        let typed: Option<toml_edit::Value> = match table.get(last).and_then(toml_edit::Item::as_value) {
-            Some(toml_edit::Value::Integer(_)) => value.parse::<i64>().ok().map(Into::into),
-            Some(toml_edit::Value::Boolean(_)) => value.parse::<bool>().ok().map(Into::into),
-            Some(_) => Some(value.as_str().into()),
-            None => Some(
-                value
-                    .parse::<i64>()
-                    .map(toml_edit::Value::from)
-                    .or_else(|_| value.parse::<bool>().map(toml_edit::Value::from))
-                    .unwrap_or_else(|_| value.as_str().into()),
-            ),
-        };
-        let typed = typed
-            .ok_or_else(|| ConfigErrors(vec![format!("{variable}: must have the type of `{}` in {shown}", path.join("."))]))?;
+        let typed: Option<toml_edit::Value> =
+            match table.get(last).and_then(toml_edit::Item::as_value) {
+                Some(toml_edit::Value::Integer(_)) => value.parse::<i64>().ok().map(Into::into),
+                Some(toml_edit::Value::Boolean(_)) => value.parse::<bool>().ok().map(Into::into),
+                Some(_) => Some(value.as_str().into()),
+                None => Some(
+                    value
+                        .parse::<i64>()
+                        .map(toml_edit::Value::from)
+                        .or_else(|_| value.parse::<bool>().map(toml_edit::Value::from))
+                        .unwrap_or_else(|_| value.as_str().into()),
+                ),
+            };
+        let typed = typed.ok_or_else(|| {
+            ConfigErrors(vec![format!(
+                "{variable}: must have the type of `{}` in {shown}",
+                path.join(".")
+            )])
+        })?;
         table.insert(last, toml_edit::Item::Value(typed));
     }
     Ok(document.to_string())
@@ -265,7 +307,11 @@ fn apply_overrides(text: &str, shown: &str, overrides: &[(String, String)]) -> R
 fn compile(raw: RawConfig, text: &str, path: &Path) -> Result<HubConfig, ConfigErrors> {
     let shown = path.display().to_string();
     let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let base_dir = if base_dir.as_os_str().is_empty() { PathBuf::from(".") } else { base_dir };
+    let base_dir = if base_dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        base_dir
+    };
     let mut errors = Vec::new();
 
     let state_url = match raw.hub.state.resolve(&base_dir) {
@@ -276,7 +322,10 @@ fn compile(raw: RawConfig, text: &str, path: &Path) -> Result<HubConfig, ConfigE
         }
     };
     let listen = raw.hub.listen.parse().unwrap_or_else(|_| {
-        errors.push(format!("{shown}: hub.listen: `{}` is not an address such as 127.0.0.1:9464", raw.hub.listen));
+        errors.push(format!(
+            "{shown}: hub.listen: `{}` is not an address such as 127.0.0.1:9464",
+            raw.hub.listen
+        ));
         SocketAddr::from(([127, 0, 0, 1], 9464))
     });
     let mut properties = Vec::new();
@@ -285,12 +334,17 @@ fn compile(raw: RawConfig, text: &str, path: &Path) -> Result<HubConfig, ConfigE
             Ok(value) => properties.push((key.clone(), value)),
             Err(message) => errors.push(format!("{shown}: kafka.properties.{key}: {message}")),
         }
-        if dhub_publish::kafka::FIXED_PRODUCER_PROPERTIES.iter().any(|(fixed, _)| fixed == key) {
+        if dhub_publish::kafka::FIXED_PRODUCER_PROPERTIES
+            .iter()
+            .any(|(fixed, _)| fixed == key)
+        {
             errors.push(format!("{shown}: kafka.properties.{key}: cannot be overridden: the hub relies on it for at-least-once, in-order delivery"));
         }
     }
     if raw.kafka.partitions < 1 || raw.kafka.replication_factor < 1 {
-        errors.push(format!("{shown}: kafka: partitions and replication_factor must be at least 1"));
+        errors.push(format!(
+            "{shown}: kafka: partitions and replication_factor must be at least 1"
+        ));
     }
 
     let mut platforms = Vec::new();
@@ -305,7 +359,10 @@ fn compile(raw: RawConfig, text: &str, path: &Path) -> Result<HubConfig, ConfigE
             errors.push(format!("{at}: the name is used twice"));
         }
         if !divisions::is_known(&section.division) {
-            errors.push(format!("{at}: division `{}` is not a GB/T 2260 code", section.division));
+            errors.push(format!(
+                "{at}: division `{}` is not a GB/T 2260 code",
+                section.division
+            ));
         } else if divisions::level_of(&section.division) != section.level {
             errors.push(format!(
                 "{at}: division `{}` is a {} code, not a {} one",
@@ -315,7 +372,11 @@ fn compile(raw: RawConfig, text: &str, path: &Path) -> Result<HubConfig, ConfigE
             ));
         }
         if section.format != dhub_schema::SCHEMA_NAME {
-            errors.push(format!("{at}: format `{}` is not supported; use `{}`", section.format, dhub_schema::SCHEMA_NAME));
+            errors.push(format!(
+                "{at}: format `{}` is not supported; use `{}`",
+                section.format,
+                dhub_schema::SCHEMA_NAME
+            ));
         }
         match Policy::resolve(&section.policy, &base_dir) {
             Ok(policy) => {
@@ -325,7 +386,9 @@ fn compile(raw: RawConfig, text: &str, path: &Path) -> Result<HubConfig, ConfigE
         }
         let topic = Platform::topic_name(&raw.kafka.topic_prefix, section.level, &section.division);
         if !topics.insert(topic.clone()) {
-            errors.push(format!("{at}: another platform already feeds topic {topic}"));
+            errors.push(format!(
+                "{at}: another platform already feeds topic {topic}"
+            ));
         }
         platforms.push(Platform {
             name: section.name.clone(),
@@ -337,7 +400,9 @@ fn compile(raw: RawConfig, text: &str, path: &Path) -> Result<HubConfig, ConfigE
         });
     }
     if platforms.is_empty() {
-        errors.push(format!("{shown}: no [[platform]] is configured: records would go nowhere"));
+        errors.push(format!(
+            "{shown}: no [[platform]] is configured: records would go nowhere"
+        ));
     }
 
     let mut sources = Vec::new();
@@ -350,12 +415,19 @@ fn compile(raw: RawConfig, text: &str, path: &Path) -> Result<HubConfig, ConfigE
             errors.push(format!("{at}: the name is used twice"));
         }
         if config.name().is_empty() || config.name().contains(':') {
-            errors.push(format!("{at}: a source name must be non-empty and without ':' (it prefixes record ids)"));
+            errors.push(format!(
+                "{at}: a source name must be non-empty and without ':' (it prefixes record ids)"
+            ));
         }
         let mapping_path = base_dir.join(config.mapping_path());
         match Mapping::load(&mapping_path) {
-            Ok(mapping) => sources.push(SourceSetup { config, mapping: Arc::new(mapping) }),
-            Err(mapping_errors) => errors.push(format!("{at}: mapping has errors:\n{mapping_errors}")),
+            Ok(mapping) => sources.push(SourceSetup {
+                config,
+                mapping: Arc::new(mapping),
+            }),
+            Err(mapping_errors) => {
+                errors.push(format!("{at}: mapping has errors:\n{mapping_errors}"))
+            }
         }
     }
 
@@ -368,7 +440,9 @@ fn compile(raw: RawConfig, text: &str, path: &Path) -> Result<HubConfig, ConfigE
         state_url,
         listen,
         drain_timeout: std::time::Duration::from_millis(raw.hub.drain_timeout_ms),
-        publicity_check_interval: std::time::Duration::from_millis(raw.hub.publicity_check_interval_ms.max(100)),
+        publicity_check_interval: std::time::Duration::from_millis(
+            raw.hub.publicity_check_interval_ms.max(100),
+        ),
         kafka: KafkaSettings {
             brokers: raw.kafka.brokers,
             properties,
@@ -386,7 +460,8 @@ fn compile(raw: RawConfig, text: &str, path: &Path) -> Result<HubConfig, ConfigE
 fn resolve_state_url(url: &str, base_dir: &Path) -> String {
     match url.strip_prefix("sqlite://") {
         Some(rest) if !rest.starts_with('/') && !rest.starts_with(":memory:") => {
-            let absolute = std::path::absolute(base_dir.join(rest)).unwrap_or_else(|_| base_dir.join(rest));
+            let absolute =
+                std::path::absolute(base_dir.join(rest)).unwrap_or_else(|_| base_dir.join(rest));
             format!("sqlite://{}", absolute.display())
         }
         _ => url.to_string(),
@@ -421,7 +496,11 @@ division = "371500"
         let config = HubConfig::load(&demo_path()).unwrap();
         assert_eq!(config.platforms.len(), 4);
         assert_eq!(config.sources.len(), 2);
-        assert!(config.state_url.starts_with("sqlite:///"), "relative SQLite path made absolute: {}", config.state_url);
+        assert!(
+            config.state_url.starts_with("sqlite:///"),
+            "relative SQLite path made absolute: {}",
+            config.state_url
+        );
         assert!(config.state_url.ends_with("deploy/demo/.dhub/state.db"));
         assert_eq!(config.platforms[0].topic, "disclosure.county.371523");
     }
@@ -439,14 +518,24 @@ division = "371500"
     fn unknown_key_is_an_error_with_its_line() {
         let text = format!("{MINIMAL}\n[hub]\nlisten = \"127.0.0.1:1\"\nstate_dir = \"x\"\n");
         let errors = parse(&text).unwrap_err().to_string();
-        let line = text.lines().position(|l| l.starts_with("state_dir")).unwrap() + 1;
-        assert!(errors.contains(&format!("hub.toml:{line}: unknown field `state_dir`")), "{errors}");
+        let line = text
+            .lines()
+            .position(|l| l.starts_with("state_dir"))
+            .unwrap()
+            + 1;
+        assert!(
+            errors.contains(&format!("hub.toml:{line}: unknown field `state_dir`")),
+            "{errors}"
+        );
     }
 
     #[test]
     fn environment_overrides_keys_and_keeps_types() {
         let overrides = vec![
-            ("DHUB_KAFKA__BROKERS".to_string(), "10.0.0.1:9092".to_string()),
+            (
+                "DHUB_KAFKA__BROKERS".to_string(),
+                "10.0.0.1:9092".to_string(),
+            ),
             ("DHUB_KAFKA__PARTITIONS".to_string(), "6".to_string()),
             ("DHUB_HUB__LISTEN".to_string(), "127.0.0.1:9999".to_string()),
         ];
@@ -456,7 +545,9 @@ division = "371500"
         assert_eq!(config.kafka.partitions, 6);
         assert_eq!(config.listen.to_string(), "127.0.0.1:9999");
         let bad = vec![("DHUB_KAFKA__PARTITIONS".to_string(), "many".to_string())];
-        let errors = HubConfig::parse(&text, &demo_path(), &bad).unwrap_err().to_string();
+        let errors = HubConfig::parse(&text, &demo_path(), &bad)
+            .unwrap_err()
+            .to_string();
         assert!(errors.starts_with("DHUB_KAFKA__PARTITIONS:"), "{errors}");
     }
 
@@ -464,7 +555,10 @@ division = "371500"
     fn platform_errors_name_the_platform_line() {
         let text = format!("{MINIMAL}\n[[platform]]\nname = \"wrong\"\nlevel = \"county\"\ndivision = \"371500\"\n");
         let errors = parse(&text).unwrap_err().to_string();
-        let line = text.lines().position(|l| l.contains("name = \"wrong\"")).unwrap();
+        let line = text
+            .lines()
+            .position(|l| l.contains("name = \"wrong\""))
+            .unwrap();
         assert!(errors.contains(&format!("hub.toml:{line}: platform `wrong`: division `371500` is a city code, not a county one")), "{errors}");
     }
 
@@ -472,8 +566,14 @@ division = "371500"
     fn a_missing_mapping_names_the_source_line() {
         let text = format!("{MINIMAL}\n[[source]]\nname = \"oa\"\nkind = \"xml_dir\"\nmapping = \"nope.toml\"\npath = \"in\"\n");
         let errors = parse(&text).unwrap_err().to_string();
-        let line = text.lines().position(|l| l.contains("name = \"oa\"")).unwrap();
-        assert!(errors.contains(&format!("hub.toml:{line}: source `oa`: mapping has errors")), "{errors}");
+        let line = text
+            .lines()
+            .position(|l| l.contains("name = \"oa\""))
+            .unwrap();
+        assert!(
+            errors.contains(&format!("hub.toml:{line}: source `oa`: mapping has errors")),
+            "{errors}"
+        );
         assert!(errors.contains("nope.toml"), "{errors}");
     }
 
@@ -488,7 +588,10 @@ division = "371500"
     fn idempotence_and_acks_cannot_be_overridden() {
         let text = format!("{MINIMAL}\n[kafka.properties]\n\"acks\" = \"1\"\n");
         let errors = parse(&text).unwrap_err().to_string();
-        assert!(errors.contains("kafka.properties.acks: cannot be overridden"), "{errors}");
+        assert!(
+            errors.contains("kafka.properties.acks: cannot be overridden"),
+            "{errors}"
+        );
     }
 
     #[test]
@@ -498,7 +601,12 @@ division = "371500"
         let secret = Secret::File { file: "pw".into() };
         assert_eq!(secret.resolve(dir.path()).unwrap(), "s3cret");
         assert_eq!(format!("{secret:?}"), "Secret(***)");
-        let missing = Secret::Env { env: "DHUB_TEST_SURELY_UNSET_VARIABLE".into() };
-        assert!(missing.resolve(dir.path()).unwrap_err().contains("DHUB_TEST_SURELY_UNSET_VARIABLE"));
+        let missing = Secret::Env {
+            env: "DHUB_TEST_SURELY_UNSET_VARIABLE".into(),
+        };
+        assert!(missing
+            .resolve(dir.path())
+            .unwrap_err()
+            .contains("DHUB_TEST_SURELY_UNSET_VARIABLE"));
     }
 }

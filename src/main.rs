@@ -15,7 +15,11 @@ fn main() -> ExitCode {
     let cli = dhub::commands::Cli::parse();
     dhub::commands::init_logging();
     // Few blocking threads: each holds its own allocator heap, and parsing needs no more than the cores.
-    let runtime = match tokio::runtime::Builder::new_multi_thread().max_blocking_threads(16).enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads(16)
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");

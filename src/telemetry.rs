@@ -5,7 +5,9 @@
 
 use std::time::Duration;
 
-use prometheus::{Counter, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use prometheus::{
+    Counter, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
 
 pub struct Telemetry {
     registry: Registry,
@@ -26,8 +28,11 @@ pub struct Telemetry {
 }
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
-    let counter = IntCounterVec::new(Opts::new(name, help), labels).expect("metric definitions are static and valid");
-    registry.register(Box::new(counter.clone())).expect("each metric is registered once");
+    let counter = IntCounterVec::new(Opts::new(name, help), labels)
+        .expect("metric definitions are static and valid");
+    registry
+        .register(Box::new(counter.clone()))
+        .expect("each metric is registered once");
     counter
 }
 
@@ -45,29 +50,98 @@ impl Telemetry {
                 "dhub_publish_latency_seconds",
                 "Time from a record's outbox entry to the broker's acknowledgement",
             )
-            .buckets(vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0]),
+            .buckets(vec![
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+            ]),
             &["platform"],
         )
         .expect("static histogram definition");
-        registry.register(Box::new(publish_latency.clone())).expect("registered once");
-        let outbox_pending = IntGauge::new("dhub_outbox_pending", "Outbox entries not yet acknowledged by the broker")
-            .expect("static gauge definition");
-        registry.register(Box::new(outbox_pending.clone())).expect("registered once");
-        let redaction_seconds = Counter::new("dhub_redaction_seconds_total", "Time spent redacting records (CPU, one thread at a time)")
-            .expect("static counter definition");
-        registry.register(Box::new(redaction_seconds.clone())).expect("registered once");
+        registry
+            .register(Box::new(publish_latency.clone()))
+            .expect("registered once");
+        let outbox_pending = IntGauge::new(
+            "dhub_outbox_pending",
+            "Outbox entries not yet acknowledged by the broker",
+        )
+        .expect("static gauge definition");
+        registry
+            .register(Box::new(outbox_pending.clone()))
+            .expect("registered once");
+        let redaction_seconds = Counter::new(
+            "dhub_redaction_seconds_total",
+            "Time spent redacting records (CPU, one thread at a time)",
+        )
+        .expect("static counter definition");
+        registry
+            .register(Box::new(redaction_seconds.clone()))
+            .expect("registered once");
         let telemetry = Telemetry {
-            documents: counter(&registry, "dhub_documents_total", "Source documents by outcome (done, failed)", &["source", "outcome"]),
-            records_received: counter(&registry, "dhub_records_received_total", "Records read from sources", &["source"]),
-            records_stored: counter(&registry, "dhub_records_stored_total", "New record versions stored", &["source"]),
-            records_unchanged: counter(&registry, "dhub_records_unchanged_total", "Records re-exported without change (not republished)", &["source"]),
-            records_quarantined: counter(&registry, "dhub_records_quarantined_total", "Records held in quarantine by stage", &["source", "stage"]),
-            outbox_enqueued: counter(&registry, "dhub_outbox_enqueued_total", "Envelopes queued for a platform", &["platform", "op"]),
-            published: counter(&registry, "dhub_records_published_total", "Envelopes acknowledged by the broker", &["platform", "op"]),
-            publish_failures: counter(&registry, "dhub_publish_failures_total", "Failed deliveries (retried later)", &["platform"]),
-            redactions: counter(&registry, "dhub_redactions_total", "Values redacted, by rule", &["rule"]),
-            withheld: counter(&registry, "dhub_records_withheld_total", "Records withheld from a platform, by reason", &["reason"]),
-            store_errors: counter(&registry, "dhub_store_errors_total", "State store errors by operation", &["operation"]),
+            documents: counter(
+                &registry,
+                "dhub_documents_total",
+                "Source documents by outcome (done, failed)",
+                &["source", "outcome"],
+            ),
+            records_received: counter(
+                &registry,
+                "dhub_records_received_total",
+                "Records read from sources",
+                &["source"],
+            ),
+            records_stored: counter(
+                &registry,
+                "dhub_records_stored_total",
+                "New record versions stored",
+                &["source"],
+            ),
+            records_unchanged: counter(
+                &registry,
+                "dhub_records_unchanged_total",
+                "Records re-exported without change (not republished)",
+                &["source"],
+            ),
+            records_quarantined: counter(
+                &registry,
+                "dhub_records_quarantined_total",
+                "Records held in quarantine by stage",
+                &["source", "stage"],
+            ),
+            outbox_enqueued: counter(
+                &registry,
+                "dhub_outbox_enqueued_total",
+                "Envelopes queued for a platform",
+                &["platform", "op"],
+            ),
+            published: counter(
+                &registry,
+                "dhub_records_published_total",
+                "Envelopes acknowledged by the broker",
+                &["platform", "op"],
+            ),
+            publish_failures: counter(
+                &registry,
+                "dhub_publish_failures_total",
+                "Failed deliveries (retried later)",
+                &["platform"],
+            ),
+            redactions: counter(
+                &registry,
+                "dhub_redactions_total",
+                "Values redacted, by rule",
+                &["rule"],
+            ),
+            withheld: counter(
+                &registry,
+                "dhub_records_withheld_total",
+                "Records withheld from a platform, by reason",
+                &["reason"],
+            ),
+            store_errors: counter(
+                &registry,
+                "dhub_store_errors_total",
+                "State store errors by operation",
+                &["operation"],
+            ),
             publish_latency,
             redaction_seconds,
             outbox_pending,
@@ -86,11 +160,15 @@ impl Telemetry {
 
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
-        TextEncoder::new().encode_to_string(&self.registry.gather()).unwrap_or_default()
+        TextEncoder::new()
+            .encode_to_string(&self.registry.gather())
+            .unwrap_or_default()
     }
 
     pub fn records_received(&self, source: &str, count: usize) {
-        self.records_received.with_label_values(&[source]).inc_by(count as u64);
+        self.records_received
+            .with_label_values(&[source])
+            .inc_by(count as u64);
     }
 
     pub fn record_stored(&self, source: &str) {
@@ -104,15 +182,21 @@ impl Telemetry {
     /// `origin` is `file:line`; `reason` names fields and rules, never values.
     pub fn record_quarantined(&self, source: &str, stage: &str, origin: &str, reason: &str) {
         tracing::warn!(source, stage, origin, reason, "record quarantined");
-        self.records_quarantined.with_label_values(&[source, stage]).inc();
+        self.records_quarantined
+            .with_label_values(&[source, stage])
+            .inc();
     }
 
     pub fn outbox_enqueued(&self, platform: &str, op: &str) {
-        self.outbox_enqueued.with_label_values(&[platform, op]).inc();
+        self.outbox_enqueued
+            .with_label_values(&[platform, op])
+            .inc();
     }
 
     pub fn redacted(&self, rule: &str, count: u32) {
-        self.redactions.with_label_values(&[rule]).inc_by(u64::from(count));
+        self.redactions
+            .with_label_values(&[rule])
+            .inc_by(u64::from(count));
     }
 
     pub fn redaction_time(&self, spent: Duration) {
@@ -149,7 +233,9 @@ impl dhub_connectors::ConnectorEvents for Telemetry {
 impl dhub_publish::RelayEvents for Telemetry {
     fn delivered(&self, platform: &str, op: &str, latency: Duration) {
         self.published.with_label_values(&[platform, op]).inc();
-        self.publish_latency.with_label_values(&[platform]).observe(latency.as_secs_f64());
+        self.publish_latency
+            .with_label_values(&[platform])
+            .observe(latency.as_secs_f64());
     }
 
     fn delivery_failed(&self, platform: &str, error: &rdkafka::error::KafkaError) {

@@ -33,14 +33,24 @@ fn text(bytes: &[u8]) -> String {
 
 fn sample(system: &str, stage: &str) -> String {
     let dir = repo().join("mappings/samples").join(system).join(stage);
-    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     files[0].display().to_string()
 }
 
 #[test]
 fn check_prints_ok_for_the_demo_and_every_error_with_its_line() {
-    let ok = dhub(&["check", "--config", &repo().join("deploy/demo/hub.toml").display().to_string()], None);
+    let ok = dhub(
+        &[
+            "check",
+            "--config",
+            &repo().join("deploy/demo/hub.toml").display().to_string(),
+        ],
+        None,
+    );
     assert!(ok.status.success(), "{}", text(&ok.stderr));
     assert_eq!(text(&ok.stdout), "ok\n");
 
@@ -50,40 +60,87 @@ fn check_prints_ok_for_the_demo_and_every_error_with_its_line() {
     let failed = dhub(&["check", "--config", &bad.display().to_string()], None);
     assert_eq!(failed.status.code(), Some(1));
     let stderr = text(&failed.stderr);
-    assert!(stderr.contains("hub.toml:4: platform `p`: division `999900` is not a GB/T 2260 code"), "{stderr}");
+    assert!(
+        stderr.contains("hub.toml:4: platform `p`: division `999900` is not a GB/T 2260 code"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn map_prints_normalized_jsonl_and_names_file_and_line_of_bad_records() {
-    let mapping = repo().join("mappings/finance-oa.toml").display().to_string();
-    let out = dhub(&["map", "--mapping", &mapping, "--input", &sample("finance-oa", "first")], None);
+    let mapping = repo()
+        .join("mappings/finance-oa.toml")
+        .display()
+        .to_string();
+    let out = dhub(
+        &[
+            "map",
+            "--mapping",
+            &mapping,
+            "--input",
+            &sample("finance-oa", "first"),
+        ],
+        None,
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let lines: Vec<serde_json::Value> = text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 30);
-    assert!(lines.iter().all(|r| r["record_id"].as_str().unwrap().starts_with("finance-oa:") && r["division_code"] == "371523"));
+    assert!(lines.iter().all(
+        |r| r["record_id"].as_str().unwrap().starts_with("finance-oa:")
+            && r["division_code"] == "371523"
+    ));
 
-    let broken = "<?xml version=\"1.0\"?>\n<执法信息导出>\n  <案件 编号=\"1\">\n  </执法信息导出>\n";
+    let broken =
+        "<?xml version=\"1.0\"?>\n<执法信息导出>\n  <案件 编号=\"1\">\n  </执法信息导出>\n";
     let out = dhub(&["map", "--mapping", &mapping], Some(broken.as_bytes()));
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).starts_with("error: stdin:4:"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).starts_with("error: stdin:4:"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
 fn redact_writes_one_line_per_record_with_report() {
-    let mapping = repo().join("mappings/market-supervision.toml").display().to_string();
+    let mapping = repo()
+        .join("mappings/market-supervision.toml")
+        .display()
+        .to_string();
     let mut records = Vec::new();
-    for file in std::fs::read_dir(repo().join("mappings/samples/market-supervision/first")).unwrap() {
-        let out = dhub(&["map", "--mapping", &mapping, "--input", &file.unwrap().path().display().to_string()], None);
+    for file in std::fs::read_dir(repo().join("mappings/samples/market-supervision/first")).unwrap()
+    {
+        let out = dhub(
+            &[
+                "map",
+                "--mapping",
+                &mapping,
+                "--input",
+                &file.unwrap().path().display().to_string(),
+            ],
+            None,
+        );
         records.extend(out.stdout);
     }
     let count = text(&records).lines().count();
     let out = dhub(&["redact", "--report"], Some(&records));
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let lines: Vec<serde_json::Value> = text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), count, "one line out per record in");
     let withheld = lines.iter().filter(|l| l["withheld"] == true).count();
-    assert_eq!(withheld, 4, "secret, internal, minor and unreviewed major of the market samples");
-    assert!(lines.iter().any(|l| l["redactions"].as_array().is_some_and(|r| !r.is_empty())));
+    assert_eq!(
+        withheld, 4,
+        "secret, internal, minor and unreviewed major of the market samples"
+    );
+    assert!(lines
+        .iter()
+        .any(|l| l["redactions"].as_array().is_some_and(|r| !r.is_empty())));
     for line in lines.iter().filter(|l| l.get("record").is_some()) {
         assert!(line["record"]["counterparty"].get("id_number").is_none());
     }
@@ -98,7 +155,14 @@ async fn operator_commands_on_a_running_demo_state() {
     let config = setup.config_path.display().to_string();
     let (stop, hub) = start_hub_in_process(setup.config());
     for system in [System::FinanceOa, System::MarketSupervision] {
-        for entry in std::fs::read_dir(repo().join("mappings/samples").join(system.source_name()).join("first")).unwrap() {
+        for entry in std::fs::read_dir(
+            repo()
+                .join("mappings/samples")
+                .join(system.source_name())
+                .join("first"),
+        )
+        .unwrap()
+        {
             let path = entry.unwrap().path();
             std::fs::copy(&path, setup.inbox(system).join(path.file_name().unwrap())).unwrap();
         }
@@ -110,8 +174,13 @@ async fn operator_commands_on_a_running_demo_state() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     for _ in 0..600 {
-        let done = std::fs::read_dir(setup.inbox(System::MarketSupervision).join("done")).map(|d| d.count()).unwrap_or(0);
-        if done == 4 && store.pending_count().await.unwrap() == 0 && store.quarantine_list(false).await.unwrap().len() == 6 {
+        let done = std::fs::read_dir(setup.inbox(System::MarketSupervision).join("done"))
+            .map(|d| d.count())
+            .unwrap_or(0);
+        if done == 4
+            && store.pending_count().await.unwrap() == 0
+            && store.quarantine_list(false).await.unwrap().len() == 6
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -122,37 +191,99 @@ async fn operator_commands_on_a_running_demo_state() {
     // quarantine list: the six withheld demo records, one JSON line each, with their reason.
     let out = dhub(&["quarantine", "list", "--config", &config], None);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let held: Vec<serde_json::Value> = text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let held: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(held.len(), 6);
-    assert!(held.iter().all(|h| h["stage"] == "redaction" && h["reason"].as_str().unwrap().contains("withheld")));
+    assert!(held
+        .iter()
+        .all(|h| h["stage"] == "redaction" && h["reason"].as_str().unwrap().contains("withheld")));
     let first_id = held[0]["id"].as_i64().unwrap().to_string();
-    let out = dhub(&["quarantine", "show", &first_id, "--config", &config], None);
+    let out = dhub(
+        &["quarantine", "show", &first_id, "--config", &config],
+        None,
+    );
     assert!(out.status.success());
     assert!(text(&out.stdout).contains("\"payload\""));
 
     // trace: deliveries with topic, partition and offset.
     let published = store.current_records(None, 1000).await.unwrap();
-    let record = published.iter().find(|r| r.record_id.starts_with("finance-oa:") && !held.iter().any(|h| h["record_id"] == r.record_id.as_str())).unwrap();
+    let record = published
+        .iter()
+        .find(|r| {
+            r.record_id.starts_with("finance-oa:")
+                && !held.iter().any(|h| h["record_id"] == r.record_id.as_str())
+        })
+        .unwrap();
     let out = dhub(&["trace", "--config", &config, &record.record_id], None);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let trace: serde_json::Value = serde_json::from_str(&text(&out.stdout)).unwrap();
     let deliveries = trace["deliveries"].as_array().unwrap();
     assert_eq!(deliveries.len(), 3);
-    assert!(deliveries.iter().all(|d| d["offset"].is_i64() && d["partition"].is_i64() && d["op"] == "upsert"));
+    assert!(deliveries
+        .iter()
+        .all(|d| d["offset"].is_i64() && d["partition"].is_i64() && d["op"] == "upsert"));
     assert!(trace["versions"][0]["redaction"][0]["redactions"].is_array());
 
     // retract by hand: to every platform that received it, then it is known as withdrawn.
-    let out = dhub(&["retract", "--config", &config, "--record", &record.record_id, "--reason", "revoked", "--note", "复议决定撤销"], None);
+    let out = dhub(
+        &[
+            "retract",
+            "--config",
+            &config,
+            "--record",
+            &record.record_id,
+            "--reason",
+            "revoked",
+            "--note",
+            "复议决定撤销",
+        ],
+        None,
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("3 platform(s)"), "{}", text(&out.stdout));
-    let out = dhub(&["retract", "--config", &config, "--record", "finance-oa:NO-SUCH", "--reason", "revoked"], None);
+    assert!(
+        text(&out.stdout).contains("3 platform(s)"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = dhub(
+        &[
+            "retract",
+            "--config",
+            &config,
+            "--record",
+            "finance-oa:NO-SUCH",
+            "--reason",
+            "revoked",
+        ],
+        None,
+    );
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("finance-oa:NO-SUCH"), "{}", text(&out.stderr));
-    let out = dhub(&["retract", "--config", &config, "--record", &record.record_id, "--reason", "because"], None);
+    assert!(
+        text(&out.stderr).contains("finance-oa:NO-SUCH"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = dhub(
+        &[
+            "retract",
+            "--config",
+            &config,
+            "--record",
+            &record.record_id,
+            "--reason",
+            "because",
+        ],
+        None,
+    );
     assert_eq!(out.status.code(), Some(1));
 
     // replay of a withheld record under the same policy: held again, exit 1; drop: audited.
-    let out = dhub(&["quarantine", "replay", &first_id, "--config", &config], None);
+    let out = dhub(
+        &["quarantine", "replay", &first_id, "--config", &config],
+        None,
+    );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
     assert!(text(&out.stdout).contains("held again"));
     let again = store.quarantine_list(false).await.unwrap();
@@ -167,8 +298,15 @@ async fn operator_commands_on_a_running_demo_state() {
     assert!(text(&out.stdout).starts_with("audit chain intact"));
     // Tampering with one entry is found, and named.
     let pool = sqlx::SqlitePool::connect(&setup.state_url()).await.unwrap();
-    sqlx::query("UPDATE audit SET detail = '{}' WHERE seq = 2").execute(&pool).await.unwrap();
+    sqlx::query("UPDATE audit SET detail = '{}' WHERE seq = 2")
+        .execute(&pool)
+        .await
+        .unwrap();
     let out = dhub(&["audit", "verify", "--config", &config], None);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("entry 2"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("entry 2"),
+        "{}",
+        text(&out.stderr)
+    );
 }

@@ -52,12 +52,28 @@ async fn sigkill_mid_run_several_times_ends_identical_to_a_clean_run() {
         seed: 424242,
         finance_cases: 700,
         market_cases: 700,
-        finance_bad: BadCases { secret: 3, internal: 0, minors: 0, majors_without_review: 2 },
-        market_bad: BadCases { secret: 2, internal: 2, minors: 3, majors_without_review: 2 },
+        finance_bad: BadCases {
+            secret: 3,
+            internal: 0,
+            minors: 0,
+            majors_without_review: 2,
+        },
+        market_bad: BadCases {
+            secret: 2,
+            internal: 2,
+            minors: 3,
+            majors_without_review: 2,
+        },
         ..GenConfig::default()
     };
     let first = generate(&config).unwrap();
-    let revocations = revoke(&first, 0.1, 7, chrono::NaiveDate::from_ymd_opt(2026, 11, 5).unwrap()).unwrap();
+    let revocations = revoke(
+        &first,
+        0.1,
+        7,
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 5).unwrap(),
+    )
+    .unwrap();
     let last = apply_export(&first, &revocations);
     let expected = expected_views(&last);
 
@@ -80,24 +96,44 @@ async fn sigkill_mid_run_several_times_ends_identical_to_a_clean_run() {
     hub.kill_hard();
     hub = HubProcess::start(&setup);
 
-    platforms.wait_for(&expected, Duration::from_secs(120)).await;
+    platforms
+        .wait_for(&expected, Duration::from_secs(120))
+        .await;
     // No record was stored twice: every record still shown is at its first version.
     for (topic, view) in &platforms.views {
         for record_id in &expected[topic] {
             let held = view.held(record_id).await.unwrap().expect("held");
-            assert_eq!(held.version, 1, "{record_id} on {topic}: a re-read export must not create a new version");
+            assert_eq!(
+                held.version, 1,
+                "{record_id} on {topic}: a re-read export must not create a new version"
+            );
         }
     }
     // A graceful stop drains and exits 0.
     let mut child = hub.take();
-    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    let status = tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
-    assert!(status.success(), "dhub run exits 0 after SIGTERM: {status:?}");
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        status.success(),
+        "dhub run exits 0 after SIGTERM: {status:?}"
+    );
 
-    let store = dhub_store::Store::connect(&setup.state_url()).await.unwrap();
+    let store = dhub_store::Store::connect(&setup.state_url())
+        .await
+        .unwrap();
     assert_eq!(store.pending_count().await.unwrap(), 0);
-    assert!(matches!(store.audit_verify().await.unwrap(), dhub_store::AuditCheck::Intact { .. }));
-    let done = std::fs::read_dir(setup.inbox(dhub_testkit::System::FinanceOa).join("done")).unwrap().count();
+    assert!(matches!(
+        store.audit_verify().await.unwrap(),
+        dhub_store::AuditCheck::Intact { .. }
+    ));
+    let done = std::fs::read_dir(setup.inbox(dhub_testkit::System::FinanceOa).join("done"))
+        .unwrap()
+        .count();
     assert!(done >= 14 + 3, "every finance export ends in done/: {done}");
     platforms.stop().await;
 }

@@ -18,9 +18,21 @@ use dhub_testkit::{apply_export, generate, revoke, Case, GenConfig, System, Text
 fn demo_cases() -> (Vec<Case>, Vec<Case>) {
     let config = GenConfig::default();
     let first = generate(&config).unwrap();
-    let finance: Vec<Case> = first.iter().filter(|c| c.system == System::FinanceOa).cloned().collect();
-    let market: Vec<Case> = first.iter().filter(|c| c.system == System::MarketSupervision).cloned().collect();
-    let first_day = [export_time(&finance), export_time(&market)].into_iter().flatten().map(|t| t.date()).max();
+    let finance: Vec<Case> = first
+        .iter()
+        .filter(|c| c.system == System::FinanceOa)
+        .cloned()
+        .collect();
+    let market: Vec<Case> = first
+        .iter()
+        .filter(|c| c.system == System::MarketSupervision)
+        .cloned()
+        .collect();
+    let first_day = [export_time(&finance), export_time(&market)]
+        .into_iter()
+        .flatten()
+        .map(|t| t.date())
+        .max();
     let revoked_on = first_day.unwrap_or(config.decided_to) + Days::days(7);
     let mut later = revoke(&finance, 0.12, config.seed, revoked_on).unwrap();
     later.extend(revoke(&market, 0.12, config.seed.wrapping_add(1), revoked_on).unwrap());
@@ -30,11 +42,17 @@ fn demo_cases() -> (Vec<Case>, Vec<Case>) {
 
 fn copy_samples(stage: &str, setup: &HubSetup) {
     for system in [System::FinanceOa, System::MarketSupervision] {
-        let from = repo().join("mappings/samples").join(system.source_name()).join(stage);
+        let from = repo()
+            .join("mappings/samples")
+            .join(system.source_name())
+            .join(stage);
         for entry in std::fs::read_dir(&from).unwrap() {
             let path = entry.unwrap().path();
             // Copy under a temporary name, then rename: the hub never sees half a file.
-            let tmp = setup.inbox(system).join(format!(".{}.part", path.file_name().unwrap().to_string_lossy()));
+            let tmp = setup.inbox(system).join(format!(
+                ".{}.part",
+                path.file_name().unwrap().to_string_lossy()
+            ));
             std::fs::copy(&path, &tmp).unwrap();
             std::fs::rename(&tmp, setup.inbox(system).join(path.file_name().unwrap())).unwrap();
         }
@@ -42,7 +60,10 @@ fn copy_samples(stage: &str, setup: &HubSetup) {
 }
 
 fn only_file(dir: &Path) -> Vec<u8> {
-    let files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     assert_eq!(files.len(), 1, "{}", dir.display());
     std::fs::read(&files[0]).unwrap()
 }
@@ -50,7 +71,11 @@ fn only_file(dir: &Path) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_exports_fill_every_platform_and_revocations_vanish_within_5s() {
     let (first, second) = demo_cases();
-    let finance_first: Vec<Case> = first.iter().filter(|c| c.system == System::FinanceOa).cloned().collect();
+    let finance_first: Vec<Case> = first
+        .iter()
+        .filter(|c| c.system == System::FinanceOa)
+        .cloned()
+        .collect();
     assert_eq!(
         only_file(&repo().join("mappings/samples/finance-oa/first")),
         render_finance_export(&finance_first, TextEncoding::Gbk).unwrap(),
@@ -59,7 +84,11 @@ async fn demo_exports_fill_every_platform_and_revocations_vanish_within_5s() {
     let expected_first = expected_views(&first);
     let expected_second = expected_views(&second);
     let counts: Vec<usize> = expected_first.values().map(BTreeSet::len).collect();
-    assert_eq!(counts, [56, 28, 24, 56], "city, county 371523, county 371524, province (EXPECTED.md)");
+    assert_eq!(
+        counts,
+        [56, 28, 24, 56],
+        "city, county 371523, county 371524, province (EXPECTED.md)"
+    );
 
     let db = dhub_testkit::fresh_postgres_db().await.unwrap();
     let setup = HubSetup::new(Some(db.url()));
@@ -67,29 +96,57 @@ async fn demo_exports_fill_every_platform_and_revocations_vanish_within_5s() {
     let (stop, hub) = start_hub_in_process(setup.config());
 
     copy_samples("first", &setup);
-    platforms.wait_for(&expected_first, Duration::from_secs(60)).await;
+    platforms
+        .wait_for(&expected_first, Duration::from_secs(60))
+        .await;
 
     // What reached the platforms is redacted: no ID number, phone or address of a natural person
     // that the exports carried, and their names only as pseudonyms.
     for (topic, view) in &platforms.views {
-        for case in first.iter().filter(|c| expected_first[topic].contains(&c.record_id())) {
-            let shown = view.get(&case.record_id()).await.unwrap().expect("visible record");
+        for case in first
+            .iter()
+            .filter(|c| expected_first[topic].contains(&c.record_id()))
+        {
+            let shown = view
+                .get(&case.record_id())
+                .await
+                .unwrap()
+                .expect("visible record");
             let text = shown.to_string();
             if let Some(person) = case.natural_person() {
-                assert!(!text.contains(&person.id_number), "{} leaks an ID number on {topic}", case.record_id());
-                assert!(!text.contains(&person.phone), "{} leaks a phone on {topic}", case.record_id());
-                assert!(!text.contains(&person.name), "{} leaks a name on {topic}", case.record_id());
+                assert!(
+                    !text.contains(&person.id_number),
+                    "{} leaks an ID number on {topic}",
+                    case.record_id()
+                );
+                assert!(
+                    !text.contains(&person.phone),
+                    "{} leaks a phone on {topic}",
+                    case.record_id()
+                );
+                assert!(
+                    !text.contains(&person.name),
+                    "{} leaks a name on {topic}",
+                    case.record_id()
+                );
                 assert_eq!(shown["counterparty"]["name"], person.pseudonym());
             }
             for mention in &case.facts_mentions {
-                assert!(!text.contains(&mention.text), "{} leaks a {:?} from its facts", case.record_id(), mention.kind);
+                assert!(
+                    !text.contains(&mention.text),
+                    "{} leaks a {:?} from its facts",
+                    case.record_id(),
+                    mention.kind
+                );
             }
             assert_eq!(shown["version"], 1);
         }
     }
 
     copy_samples("second", &setup);
-    let took = platforms.wait_for(&expected_second, Duration::from_secs(5)).await;
+    let took = platforms
+        .wait_for(&expected_second, Duration::from_secs(5))
+        .await;
     eprintln!("revocations reached every platform view in {took:?}");
 
     let _ = stop.send(true);

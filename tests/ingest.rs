@@ -123,7 +123,11 @@ impl Harness {
         let inbox = dir.path().join("inbox");
         let routing = routing();
         let public = Arc::new(Policy::builtin("public").unwrap());
-        let policies = routing.platforms().iter().map(|p| (p.name.clone(), public.clone())).collect();
+        let policies = routing
+            .platforms()
+            .iter()
+            .map(|p| (p.name.clone(), public.clone()))
+            .collect();
         let telemetry = Arc::new(Telemetry::new());
         let ingestor = Ingestor {
             store: store.clone(),
@@ -143,10 +147,19 @@ impl Harness {
             extensions: vec!["xml".into()],
         };
         let mapping = Arc::new(Mapping::load(&config.mapping).unwrap());
-        let connector = XmlDirConnector::new(&config, dir.path(), mapping, Arc::new(ingestor), telemetry);
+        let connector =
+            XmlDirConnector::new(&config, dir.path(), mapping, Arc::new(ingestor), telemetry);
         connector.prepare().unwrap();
         let (shutdown_tx, shutdown) = watch::channel(false);
-        Harness { _dir: dir, inbox, store, routing, connector, shutdown, _shutdown_tx: shutdown_tx }
+        Harness {
+            _dir: dir,
+            inbox,
+            store,
+            routing,
+            connector,
+            shutdown,
+            _shutdown_tx: shutdown_tx,
+        }
     }
 
     async fn drop_file(&self, name: &str, bytes: &[u8]) {
@@ -156,7 +169,11 @@ impl Harness {
 
     async fn outbox(&self, record_id: &str) -> Vec<(String, OutboxOp, i64)> {
         let history = self.store.history(record_id).await.unwrap();
-        history.outbox.iter().map(|row| (row.platform.clone(), row.op, row.version)).collect()
+        history
+            .outbox
+            .iter()
+            .map(|row| (row.platform.clone(), row.op, row.version))
+            .collect()
     }
 
     fn folder(&self, name: &str) -> Vec<String> {
@@ -176,9 +193,16 @@ where
     Fut: std::future::Future<Output = ()>,
 {
     let dir = tempfile::tempdir().unwrap();
-    let sqlite = Store::connect(&format!("sqlite://{}", dir.path().join("state.db").display())).await.unwrap();
+    let sqlite = Store::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("state.db").display()
+    ))
+    .await
+    .unwrap();
     test(sqlite).await;
-    let db = dhub_testkit::fresh_postgres_db().await.expect("postgres for tests (DHUB_TEST_POSTGRES)");
+    let db = dhub_testkit::fresh_postgres_db()
+        .await
+        .expect("postgres for tests (DHUB_TEST_POSTGRES)");
     let postgres = Store::connect(db.url()).await.unwrap();
     test(postgres.clone()).await;
     postgres.close().await;
@@ -186,7 +210,11 @@ where
 }
 
 fn platforms_of(rows: &[(String, OutboxOp, i64)], op: OutboxOp, version: i64) -> Vec<String> {
-    let mut names: Vec<String> = rows.iter().filter(|(_, o, v)| *o == op && *v == version).map(|(p, _, _)| p.clone()).collect();
+    let mut names: Vec<String> = rows
+        .iter()
+        .filter(|(_, o, v)| *o == op && *v == version)
+        .map(|(p, _, _)| p.clone())
+        .collect();
     names.sort();
     names
 }
@@ -199,9 +227,18 @@ async fn bad_records_are_quarantined_with_field_and_line_and_the_rest_published(
         unknown_code.category = "行政奖励";
         let mut bad_id = FinanceCase::valid("CZ-3");
         bad_id.id_number = BAD_CHECK_DIGIT_ID.into();
-        harness.drop_file("export-1.xml", export(&[FinanceCase::valid("CZ-1"), unknown_code, bad_id]).as_bytes()).await;
+        harness
+            .drop_file(
+                "export-1.xml",
+                export(&[FinanceCase::valid("CZ-1"), unknown_code, bad_id]).as_bytes(),
+            )
+            .await;
 
-        assert_eq!(harness.folder("done"), ["export-1.xml"], "a file with some bad records is still stored");
+        assert_eq!(
+            harness.folder("done"),
+            ["export-1.xml"],
+            "a file with some bad records is still stored"
+        );
         let published = harness.outbox("finance-oa:CZ-1").await;
         assert_eq!(
             platforms_of(&published, OutboxOp::Upsert, 1),
@@ -211,13 +248,36 @@ async fn bad_records_are_quarantined_with_field_and_line_and_the_rest_published(
 
         let held = harness.store.quarantine_list(false).await.unwrap();
         assert_eq!(held.len(), 2, "{held:?}");
-        let mapping = held.iter().find(|q| q.stage == QuarantineStage::Mapping).expect("unknown code held at mapping");
+        let mapping = held
+            .iter()
+            .find(|q| q.stage == QuarantineStage::Mapping)
+            .expect("unknown code held at mapping");
         assert_eq!(mapping.record_id.as_deref(), Some("finance-oa:CZ-2"));
-        assert!(mapping.reason.starts_with("category:"), "{}", mapping.reason);
-        assert!(mapping.origin.contains("export-1.xml:"), "{}", mapping.origin);
-        let validation = held.iter().find(|q| q.stage == QuarantineStage::Validation).expect("bad check digit held");
-        assert_eq!(validation.reason, "counterparty.id_number: is not a valid resident ID: check digit does not match");
-        assert!(validation.origin.ends_with(&format!("export-1.xml:{}", line_of_case(&harness, "CZ-3"))), "{}", validation.origin);
+        assert!(
+            mapping.reason.starts_with("category:"),
+            "{}",
+            mapping.reason
+        );
+        assert!(
+            mapping.origin.contains("export-1.xml:"),
+            "{}",
+            mapping.origin
+        );
+        let validation = held
+            .iter()
+            .find(|q| q.stage == QuarantineStage::Validation)
+            .expect("bad check digit held");
+        assert_eq!(
+            validation.reason,
+            "counterparty.id_number: is not a valid resident ID: check digit does not match"
+        );
+        assert!(
+            validation
+                .origin
+                .ends_with(&format!("export-1.xml:{}", line_of_case(&harness, "CZ-3"))),
+            "{}",
+            validation.origin
+        );
         assert!(!validation.reason.contains(BAD_CHECK_DIGIT_ID));
         assert!(harness.outbox("finance-oa:CZ-3").await.is_empty());
     })
@@ -226,13 +286,18 @@ async fn bad_records_are_quarantined_with_field_and_line_and_the_rest_published(
 
 fn line_of_case(harness: &Harness, key: &str) -> usize {
     let text = std::fs::read_to_string(harness.inbox.join("done/export-1.xml")).unwrap();
-    text.lines().position(|l| l.contains(&format!("编号=\"{key}\""))).unwrap() + 1
+    text.lines()
+        .position(|l| l.contains(&format!("编号=\"{key}\"")))
+        .unwrap()
+        + 1
 }
 
 #[tokio::test]
 async fn unreadable_files_go_to_failed_with_a_reason_naming_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::connect(&format!("sqlite://{}", dir.path().join("s.db").display())).await.unwrap();
+    let store = Store::connect(&format!("sqlite://{}", dir.path().join("s.db").display()))
+        .await
+        .unwrap();
     let harness = Harness::new(store).await;
 
     let broken = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<执法信息导出>\n  <案件 编号=\"1\">\n    <类别>行政处罚</类别>\n  </执法信息导出>\n";
@@ -241,11 +306,25 @@ async fn unreadable_files_go_to_failed_with_a_reason_naming_file_and_line() {
     gbk.extend_from_slice(b"  <x>\xff\xff</x>\n");
     harness.drop_file("bad-gbk.xml", &gbk).await;
 
-    assert_eq!(harness.folder("failed"), ["bad-gbk.xml", "bad-gbk.xml.reason", "broken.xml", "broken.xml.reason"]);
+    assert_eq!(
+        harness.folder("failed"),
+        [
+            "bad-gbk.xml",
+            "bad-gbk.xml.reason",
+            "broken.xml",
+            "broken.xml.reason"
+        ]
+    );
     let reason = std::fs::read_to_string(harness.inbox.join("failed/broken.xml.reason")).unwrap();
-    assert!(reason.contains("broken.xml:5:"), "names the file and the line of the bad end tag: {reason}");
+    assert!(
+        reason.contains("broken.xml:5:"),
+        "names the file and the line of the bad end tag: {reason}"
+    );
     let reason = std::fs::read_to_string(harness.inbox.join("failed/bad-gbk.xml.reason")).unwrap();
-    assert!(reason.contains("bad-gbk.xml:3:"), "names the line of the invalid GBK bytes: {reason}");
+    assert!(
+        reason.contains("bad-gbk.xml:3:"),
+        "names the line of the invalid GBK bytes: {reason}"
+    );
     assert!(harness.folder("done").is_empty());
 }
 
@@ -253,23 +332,57 @@ async fn unreadable_files_go_to_failed_with_a_reason_naming_file_and_line() {
 async fn an_unchanged_reexport_publishes_nothing_and_a_revocation_retracts_everywhere() {
     on_both_backends(|store| async move {
         let harness = Harness::new(store).await;
-        harness.drop_file("a.xml", export(&[FinanceCase::valid("CZ-1")]).as_bytes()).await;
-        harness.drop_file("a.xml", export(&[FinanceCase::valid("CZ-1")]).as_bytes()).await;
-        assert_eq!(harness.folder("done"), ["a.xml", "a.xml.1"], "the second file is kept, not overwritten");
-        assert_eq!(harness.outbox("finance-oa:CZ-1").await.len(), 3, "unchanged content: no second publication");
+        harness
+            .drop_file("a.xml", export(&[FinanceCase::valid("CZ-1")]).as_bytes())
+            .await;
+        harness
+            .drop_file("a.xml", export(&[FinanceCase::valid("CZ-1")]).as_bytes())
+            .await;
+        assert_eq!(
+            harness.folder("done"),
+            ["a.xml", "a.xml.1"],
+            "the second file is kept, not overwritten"
+        );
+        assert_eq!(
+            harness.outbox("finance-oa:CZ-1").await.len(),
+            3,
+            "unchanged content: no second publication"
+        );
 
         let mut revoked = FinanceCase::valid("CZ-1");
         revoked.status = "已撤销";
-        harness.drop_file("b.xml", export(&[revoked]).as_bytes()).await;
+        harness
+            .drop_file("b.xml", export(&[revoked]).as_bytes())
+            .await;
         let rows = harness.outbox("finance-oa:CZ-1").await;
-        assert_eq!(platforms_of(&rows, OutboxOp::Retract, 2), ["chiping-county", "liaocheng-city", "shandong-province"]);
-        let latest = harness.store.latest("finance-oa:CZ-1").await.unwrap().unwrap();
+        assert_eq!(
+            platforms_of(&rows, OutboxOp::Retract, 2),
+            ["chiping-county", "liaocheng-city", "shandong-province"]
+        );
+        let latest = harness
+            .store
+            .latest("finance-oa:CZ-1")
+            .await
+            .unwrap()
+            .unwrap();
         assert!(latest.retracted);
-        let payload = harness.store.history("finance-oa:CZ-1").await.unwrap().outbox.last().unwrap().payload.clone();
+        let payload = harness
+            .store
+            .history("finance-oa:CZ-1")
+            .await
+            .unwrap()
+            .outbox
+            .last()
+            .unwrap()
+            .payload
+            .clone();
         let envelope: serde_json::Value = serde_json::from_slice(&payload).unwrap();
         assert_eq!(envelope["op"], "retract");
         assert_eq!(envelope["reason"], "revoked");
-        assert!(envelope.get("record").is_none(), "a retraction carries no personal data");
+        assert!(
+            envelope.get("record").is_none(),
+            "a retraction carries no personal data"
+        );
     })
     .await;
 }
@@ -277,13 +390,20 @@ async fn an_unchanged_reexport_publishes_nothing_and_a_revocation_retracts_every
 #[tokio::test]
 async fn published_envelopes_are_redacted() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::connect(&format!("sqlite://{}", dir.path().join("s.db").display())).await.unwrap();
+    let store = Store::connect(&format!("sqlite://{}", dir.path().join("s.db").display()))
+        .await
+        .unwrap();
     let harness = Harness::new(store).await;
-    harness.drop_file("a.xml", export(&[FinanceCase::valid("CZ-1")]).as_bytes()).await;
+    harness
+        .drop_file("a.xml", export(&[FinanceCase::valid("CZ-1")]).as_bytes())
+        .await;
     let history = harness.store.history("finance-oa:CZ-1").await.unwrap();
     for row in &history.outbox {
         let text = String::from_utf8(row.payload.clone()).unwrap();
-        assert!(!text.contains(VALID_ID) && !text.contains("13812345678") && !text.contains("张三丰"), "{text}");
+        assert!(
+            !text.contains(VALID_ID) && !text.contains("13812345678") && !text.contains("张三丰"),
+            "{text}"
+        );
         let envelope: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(envelope["record"]["counterparty"]["name"], "张某");
         assert_eq!(envelope["version"], 1);
@@ -294,11 +414,15 @@ async fn published_envelopes_are_redacted() {
 #[tokio::test]
 async fn withheld_records_are_quarantined_and_never_queued() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::connect(&format!("sqlite://{}", dir.path().join("s.db").display())).await.unwrap();
+    let store = Store::connect(&format!("sqlite://{}", dir.path().join("s.db").display()))
+        .await
+        .unwrap();
     let harness = Harness::new(store).await;
     let mut secret = FinanceCase::valid("CZ-9");
     secret.classification = "秘密";
-    harness.drop_file("a.xml", export(&[secret]).as_bytes()).await;
+    harness
+        .drop_file("a.xml", export(&[secret]).as_bytes())
+        .await;
     assert!(harness.outbox("finance-oa:CZ-9").await.is_empty());
     let held = harness.store.quarantine_list(false).await.unwrap();
     assert_eq!(held.len(), 1);
@@ -310,17 +434,49 @@ async fn withheld_records_are_quarantined_and_never_queued() {
 async fn a_manual_retraction_sticks_until_the_source_changes() {
     on_both_backends(|store| async move {
         let harness = Harness::new(store).await;
-        harness.drop_file("a.xml", export(&[FinanceCase::valid("CZ-1")]).as_bytes()).await;
-        let platforms = retract_by_hand(&harness.store, &harness.routing, "finance-oa:CZ-1", RetractReason::Manual, Some("复核撤回"))
-            .await
-            .unwrap();
+        harness
+            .drop_file("a.xml", export(&[FinanceCase::valid("CZ-1")]).as_bytes())
+            .await;
+        let platforms = retract_by_hand(
+            &harness.store,
+            &harness.routing,
+            "finance-oa:CZ-1",
+            RetractReason::Manual,
+            Some("复核撤回"),
+        )
+        .await
+        .unwrap();
         assert_eq!(platforms, 3);
-        harness.drop_file("again.xml", export(&[FinanceCase::valid("CZ-1")]).as_bytes()).await;
+        harness
+            .drop_file(
+                "again.xml",
+                export(&[FinanceCase::valid("CZ-1")]).as_bytes(),
+            )
+            .await;
         let rows = harness.outbox("finance-oa:CZ-1").await;
         assert_eq!(platforms_of(&rows, OutboxOp::Retract, 2).len(), 3);
-        assert!(platforms_of(&rows, OutboxOp::Upsert, 3).is_empty(), "an unchanged re-export does not undo it");
-        assert!(retract_by_hand(&harness.store, &harness.routing, "finance-oa:CZ-1", RetractReason::Manual, None).await.is_err());
-        assert!(retract_by_hand(&harness.store, &harness.routing, "finance-oa:NOPE", RetractReason::Manual, None).await.is_err());
+        assert!(
+            platforms_of(&rows, OutboxOp::Upsert, 3).is_empty(),
+            "an unchanged re-export does not undo it"
+        );
+        assert!(retract_by_hand(
+            &harness.store,
+            &harness.routing,
+            "finance-oa:CZ-1",
+            RetractReason::Manual,
+            None
+        )
+        .await
+        .is_err());
+        assert!(retract_by_hand(
+            &harness.store,
+            &harness.routing,
+            "finance-oa:NOPE",
+            RetractReason::Manual,
+            None
+        )
+        .await
+        .is_err());
     })
     .await;
 }
@@ -328,22 +484,50 @@ async fn a_manual_retraction_sticks_until_the_source_changes() {
 #[tokio::test]
 async fn ended_publicity_periods_are_withdrawn() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::connect(&format!("sqlite://{}", dir.path().join("s.db").display())).await.unwrap();
+    let store = Store::connect(&format!("sqlite://{}", dir.path().join("s.db").display()))
+        .await
+        .unwrap();
     let harness = Harness::new(store).await;
     let mut soon = FinanceCase::valid("CZ-1");
     soon.publicity_until = "2099年01月01日";
     let mut already = FinanceCase::valid("CZ-2");
     already.decided_on = "2020年01月02日";
     already.publicity_until = "2021年01月02日";
-    harness.drop_file("a.xml", export(&[soon, already]).as_bytes()).await;
-    assert!(harness.outbox("finance-oa:CZ-2").await.is_empty(), "expired on arrival: never published");
+    harness
+        .drop_file("a.xml", export(&[soon, already]).as_bytes())
+        .await;
+    assert!(
+        harness.outbox("finance-oa:CZ-2").await.is_empty(),
+        "expired on arrival: never published"
+    );
 
     let before = chrono::NaiveDate::from_ymd_opt(2098, 12, 31).unwrap();
-    assert_eq!(sweep_expired(&harness.store, &harness.routing, before).await.unwrap(), 0);
+    assert_eq!(
+        sweep_expired(&harness.store, &harness.routing, before)
+            .await
+            .unwrap(),
+        0
+    );
     let after = chrono::NaiveDate::from_ymd_opt(2099, 1, 2).unwrap();
-    assert_eq!(sweep_expired(&harness.store, &harness.routing, after).await.unwrap(), 1);
+    assert_eq!(
+        sweep_expired(&harness.store, &harness.routing, after)
+            .await
+            .unwrap(),
+        1
+    );
     let rows = harness.outbox("finance-oa:CZ-1").await;
     assert_eq!(platforms_of(&rows, OutboxOp::Retract, 2).len(), 3);
-    let last: serde_json::Value = serde_json::from_slice(&harness.store.history("finance-oa:CZ-1").await.unwrap().outbox.last().unwrap().payload).unwrap();
+    let last: serde_json::Value = serde_json::from_slice(
+        &harness
+            .store
+            .history("finance-oa:CZ-1")
+            .await
+            .unwrap()
+            .outbox
+            .last()
+            .unwrap()
+            .payload,
+    )
+    .unwrap();
     assert_eq!(last["reason"], "publicity_expired");
 }

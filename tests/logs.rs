@@ -26,7 +26,10 @@ async fn debug_logs_of_the_demo_carry_no_id_or_mobile_number() {
 
     for stage in ["first", "second"] {
         for system in [System::FinanceOa, System::MarketSupervision] {
-            let from = repo().join("mappings/samples").join(system.source_name()).join(stage);
+            let from = repo()
+                .join("mappings/samples")
+                .join(system.source_name())
+                .join(stage);
             for entry in std::fs::read_dir(from).unwrap() {
                 let path = entry.unwrap().path();
                 std::fs::copy(&path, setup.inbox(system).join(path.file_name().unwrap())).unwrap();
@@ -42,31 +45,59 @@ async fn debug_logs_of_the_demo_carry_no_id_or_mobile_number() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     loop {
-        let inboxes_empty = [System::FinanceOa, System::MarketSupervision].iter().all(|system| {
-            std::fs::read_dir(setup.inbox(*system)).unwrap().filter(|e| e.as_ref().unwrap().path().is_file()).count() == 0
-        });
+        let inboxes_empty = [System::FinanceOa, System::MarketSupervision]
+            .iter()
+            .all(|system| {
+                std::fs::read_dir(setup.inbox(*system))
+                    .unwrap()
+                    .filter(|e| e.as_ref().unwrap().path().is_file())
+                    .count()
+                    == 0
+            });
         if inboxes_empty && store.pending_count().await.unwrap() == 0 {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(60), "the hub did not finish the demo exports");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the hub did not finish the demo exports"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Command::new("kill").args(["-TERM", &hub.id().to_string()]).status().unwrap();
+    Command::new("kill")
+        .args(["-TERM", &hub.id().to_string()])
+        .status()
+        .unwrap();
     assert!(hub.wait().unwrap().success());
 
     let logs = std::fs::read_to_string(&log_path).unwrap();
     assert!(logs.contains("DEBUG"), "the hub logged at debug level");
-    assert!(logs.contains("record quarantined"), "the withheld records were logged (by rule, not content)");
+    assert!(
+        logs.contains("record quarantined"),
+        "the withheld records were logged (by rule, not content)"
+    );
     let cases = generate(&GenConfig::default()).unwrap();
     let mut checked = 0;
     for case in &cases {
         let person = case.counterparty.person();
         for secret in [&person.id_number, &person.phone] {
-            assert!(!logs.contains(secret.as_str()), "{} leaked personal data into the logs", case.record_id());
+            assert!(
+                !logs.contains(secret.as_str()),
+                "{} leaked personal data into the logs",
+                case.record_id()
+            );
             checked += 1;
         }
-        for mention in case.facts_mentions.iter().filter(|m| matches!(m.kind, MentionKind::IdNumber | MentionKind::Phone)) {
-            assert!(!logs.contains(&mention.text), "{} leaked a {:?} from its facts into the logs", case.record_id(), mention.kind);
+        for mention in case
+            .facts_mentions
+            .iter()
+            .filter(|m| matches!(m.kind, MentionKind::IdNumber | MentionKind::Phone))
+        {
+            assert!(
+                !logs.contains(&mention.text),
+                "{} leaked a {:?} from its facts into the logs",
+                case.record_id(),
+                mention.kind
+            );
             checked += 1;
         }
     }

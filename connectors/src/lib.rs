@@ -33,10 +33,17 @@ pub fn to_intake(
     use dhub_schema::intake::Intake;
     let origin = format!("{}:{}", record.origin(), record.line());
     match mapping.apply(record, context) {
-        Ok(value) => Intake::Mapped { value, origin, raw: record.raw_text() },
+        Ok(value) => Intake::Mapped {
+            value,
+            origin,
+            raw: record.raw_text(),
+        },
         Err(error) => Intake::Unmapped {
             origin,
-            record_id: error.source_key.as_ref().map(|key| format!("{source}:{key}")),
+            record_id: error
+                .source_key
+                .as_ref()
+                .map(|key| format!("{source}:{key}")),
             reason: format!("{}: {}", error.field, error.message),
             raw: record.raw_text(),
         },

@@ -77,8 +77,21 @@ struct Retract<'a> {
 }
 
 /// `{"schema","op":"upsert","record_id","version","emitted_at","record"}` with the redacted record.
-pub fn upsert_envelope(schema: &str, record_id: &str, version: u64, emitted_at: &str, record: &Value) -> Vec<u8> {
-    let envelope = Upsert { schema, op: "upsert", record_id, version, emitted_at, record };
+pub fn upsert_envelope(
+    schema: &str,
+    record_id: &str,
+    version: u64,
+    emitted_at: &str,
+    record: &Value,
+) -> Vec<u8> {
+    let envelope = Upsert {
+        schema,
+        op: "upsert",
+        record_id,
+        version,
+        emitted_at,
+        record,
+    };
     serde_json::to_vec(&envelope).unwrap_or_default()
 }
 
@@ -92,7 +105,15 @@ pub fn retract_envelope(
     reason: RetractReason,
     note: Option<&str>,
 ) -> Vec<u8> {
-    let envelope = Retract { schema, op: "retract", record_id, version, emitted_at, reason, note };
+    let envelope = Retract {
+        schema,
+        op: "retract",
+        record_id,
+        version,
+        emitted_at,
+        reason,
+        note,
+    };
     serde_json::to_vec(&envelope).unwrap_or_default()
 }
 
@@ -103,7 +124,13 @@ mod tests {
 
     #[test]
     fn upsert_has_the_contract_shape_and_order() {
-        let bytes = upsert_envelope("disclosure.v1", "finance-oa:1", 3, "2026-11-21T00:00:00Z", &json!({"a": 1}));
+        let bytes = upsert_envelope(
+            "disclosure.v1",
+            "finance-oa:1",
+            3,
+            "2026-11-21T00:00:00Z",
+            &json!({"a": 1}),
+        );
         assert_eq!(
             String::from_utf8(bytes).unwrap(),
             r#"{"schema":"disclosure.v1","op":"upsert","record_id":"finance-oa:1","version":3,"emitted_at":"2026-11-21T00:00:00Z","record":{"a":1}}"#
@@ -112,13 +139,21 @@ mod tests {
 
     #[test]
     fn retract_carries_reason_and_note_but_no_record() {
-        let bytes = retract_envelope("disclosure.v1", "finance-oa:1", 4, "t", RetractReason::Revoked, Some("复议撤销"));
+        let bytes = retract_envelope(
+            "disclosure.v1",
+            "finance-oa:1",
+            4,
+            "t",
+            RetractReason::Revoked,
+            Some("复议撤销"),
+        );
         let value: Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(value["op"], "retract");
         assert_eq!(value["reason"], "revoked");
         assert_eq!(value["note"], "复议撤销");
         assert!(value.get("record").is_none());
-        let without_note = retract_envelope("disclosure.v1", "x:1", 2, "t", RetractReason::Manual, None);
+        let without_note =
+            retract_envelope("disclosure.v1", "x:1", 2, "t", RetractReason::Manual, None);
         assert!(!String::from_utf8(without_note).unwrap().contains("note"));
     }
 
@@ -128,7 +163,13 @@ mod tests {
             assert_eq!(RetractReason::parse(reason.as_str()), Some(reason));
         }
         assert_eq!(RetractReason::parse("bogus"), None);
-        assert_eq!(RetractReason::for_status(dhub_schema::Status::ConfirmedVoid), Some(RetractReason::ConfirmedVoid));
-        assert_eq!(RetractReason::for_status(dhub_schema::Status::Changed), None);
+        assert_eq!(
+            RetractReason::for_status(dhub_schema::Status::ConfirmedVoid),
+            Some(RetractReason::ConfirmedVoid)
+        );
+        assert_eq!(
+            RetractReason::for_status(dhub_schema::Status::Changed),
+            None
+        );
     }
 }

@@ -25,7 +25,8 @@ pub struct KafkaSettings {
 }
 
 /// Producer properties the hub's guarantees rest on; config may not weaken them.
-pub const FIXED_PRODUCER_PROPERTIES: [(&str, &str); 2] = [("acks", "all"), ("enable.idempotence", "true")];
+pub const FIXED_PRODUCER_PROPERTIES: [(&str, &str); 2] =
+    [("acks", "all"), ("enable.idempotence", "true")];
 
 #[derive(Debug, thiserror::Error)]
 pub enum KafkaSetupError {
@@ -53,7 +54,10 @@ impl KafkaSettings {
     /// bursts still travel in batches.
     pub fn producer(&self) -> Result<FutureProducer, KafkaSetupError> {
         for (key, _) in &self.properties {
-            if FIXED_PRODUCER_PROPERTIES.iter().any(|(fixed, _)| fixed == key) {
+            if FIXED_PRODUCER_PROPERTIES
+                .iter()
+                .any(|(fixed, _)| fixed == key)
+            {
                 return Err(KafkaSetupError::FixedProperty(key.clone()));
             }
         }
@@ -71,19 +75,38 @@ impl KafkaSettings {
     }
 
     /// Creates every topic that is missing; an existing topic is left as it is.
-    pub async fn ensure_topics(&self, topics: &[String], timeout: Duration) -> Result<(), KafkaSetupError> {
-        let admin: AdminClient<DefaultClientContext> = self.base().create().map_err(KafkaSetupError::Client)?;
+    pub async fn ensure_topics(
+        &self,
+        topics: &[String],
+        timeout: Duration,
+    ) -> Result<(), KafkaSetupError> {
+        let admin: AdminClient<DefaultClientContext> =
+            self.base().create().map_err(KafkaSetupError::Client)?;
         let new_topics: Vec<NewTopic<'_>> = topics
             .iter()
-            .map(|topic| NewTopic::new(topic, self.partitions, TopicReplication::Fixed(self.replication_factor)))
+            .map(|topic| {
+                NewTopic::new(
+                    topic,
+                    self.partitions,
+                    TopicReplication::Fixed(self.replication_factor),
+                )
+            })
             .collect();
-        let options = AdminOptions::new().operation_timeout(Some(timeout)).request_timeout(Some(timeout));
-        let results = admin.create_topics(new_topics.iter(), &options).await.map_err(KafkaSetupError::Admin)?;
+        let options = AdminOptions::new()
+            .operation_timeout(Some(timeout))
+            .request_timeout(Some(timeout));
+        let results = admin
+            .create_topics(new_topics.iter(), &options)
+            .await
+            .map_err(KafkaSetupError::Admin)?;
         for result in results {
             match result {
                 Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
                 Err((topic, code)) => {
-                    return Err(KafkaSetupError::CreateTopic { topic, message: code.to_string() })
+                    return Err(KafkaSetupError::CreateTopic {
+                        topic,
+                        message: code.to_string(),
+                    })
                 }
             }
         }

@@ -49,8 +49,13 @@ impl Routing {
     }
 
     /// Every platform whose area contains the agency's division.
-    pub fn route<'a>(&'a self, agency_division: &'a str) -> impl Iterator<Item = &'a Platform> + 'a {
-        self.platforms.iter().filter(move |p| p.covers(agency_division))
+    pub fn route<'a>(
+        &'a self,
+        agency_division: &'a str,
+    ) -> impl Iterator<Item = &'a Platform> + 'a {
+        self.platforms
+            .iter()
+            .filter(move |p| p.covers(agency_division))
     }
 }
 
@@ -84,12 +89,18 @@ mod tests {
 
     #[test]
     fn county_record_reaches_county_city_and_province() {
-        assert_eq!(names(&demo(), "371523"), ["chiping-county", "liaocheng-city", "shandong-province"]);
+        assert_eq!(
+            names(&demo(), "371523"),
+            ["chiping-county", "liaocheng-city", "shandong-province"]
+        );
     }
 
     #[test]
     fn city_agency_record_skips_the_counties() {
-        assert_eq!(names(&demo(), "371500"), ["liaocheng-city", "shandong-province"]);
+        assert_eq!(
+            names(&demo(), "371500"),
+            ["liaocheng-city", "shandong-province"]
+        );
     }
 
     #[test]
@@ -99,7 +110,13 @@ mod tests {
 
     #[test]
     fn topic_names_follow_the_contract() {
-        assert_eq!(Platform::topic_name("", Level::County, "371523"), "disclosure.county.371523");
-        assert_eq!(Platform::topic_name("test.", Level::Province, "370000"), "test.disclosure.province.370000");
+        assert_eq!(
+            Platform::topic_name("", Level::County, "371523"),
+            "disclosure.county.371523"
+        );
+        assert_eq!(
+            Platform::topic_name("test.", Level::Province, "370000"),
+            "test.disclosure.province.370000"
+        );
     }
 }

@@ -82,7 +82,12 @@ impl Relay {
         let permits = Arc::new(Semaphore::new(self.max_batches_in_flight));
         let failed = Arc::new(AtomicBool::new(false));
         let (in_flight_tx, in_flight_rx) = mpsc::channel::<InFlight>(self.max_batches_in_flight);
-        let acker = tokio::spawn(acknowledge(self.store.clone(), in_flight_rx, self.events.clone(), failed.clone()));
+        let acker = tokio::spawn(acknowledge(
+            self.store.clone(),
+            in_flight_rx,
+            self.events.clone(),
+            failed.clone(),
+        ));
         let mut retry_delays = ExponentialBuilder::default()
             .with_min_delay(Duration::from_millis(200))
             .with_max_delay(Duration::from_secs(10))
@@ -108,7 +113,8 @@ impl Relay {
                 Ok(rows) => rows,
                 Err(error) => {
                     self.events.store_failed(&error);
-                    tokio::time::sleep(retry_delays.next().unwrap_or(Duration::from_secs(10))).await;
+                    tokio::time::sleep(retry_delays.next().unwrap_or(Duration::from_secs(10)))
+                        .await;
                     continue;
                 }
             };
@@ -155,11 +161,24 @@ impl Relay {
         let mut futures = Vec::with_capacity(rows.len());
         let mut meta = Vec::with_capacity(rows.len());
         for row in &rows {
-            let schema = self.formats.get(&row.platform).map(String::as_str).unwrap_or(dhub_schema::SCHEMA_NAME);
+            let schema = self
+                .formats
+                .get(&row.platform)
+                .map(String::as_str)
+                .unwrap_or(dhub_schema::SCHEMA_NAME);
             let headers = OwnedHeaders::new()
-                .insert(Header { key: "content-type", value: Some("application/json") })
-                .insert(Header { key: "schema", value: Some(schema) });
-            let mut record = FutureRecord::to(&row.topic).key(&row.record_id).payload(&row.payload).headers(headers);
+                .insert(Header {
+                    key: "content-type",
+                    value: Some("application/json"),
+                })
+                .insert(Header {
+                    key: "schema",
+                    value: Some(schema),
+                });
+            let mut record = FutureRecord::to(&row.topic)
+                .key(&row.record_id)
+                .payload(&row.payload)
+                .headers(headers);
             let future = loop {
                 match self.producer.send_result(record) {
                     Ok(future) => break Some(future),
@@ -175,9 +194,18 @@ impl Relay {
                 }
             };
             futures.push(future);
-            meta.push((row.id, row.platform.clone(), row.op.as_str().to_string(), row.created_at_ms));
+            meta.push((
+                row.id,
+                row.platform.clone(),
+                row.op.as_str().to_string(),
+                row.created_at_ms,
+            ));
         }
-        InFlight { rows: meta, futures, _permit: permit }
+        InFlight {
+            rows: meta,
+            futures,
+            _permit: permit,
+        }
     }
 }
 
@@ -207,7 +235,9 @@ async fn acknowledge(
             match outcome {
                 Ok(Ok(delivery)) => {
                     let acked_at_ms = chrono::Utc::now().timestamp_millis();
-                    let latency = Duration::from_millis(acked_at_ms.saturating_sub(*created_at_ms).max(0) as u64);
+                    let latency = Duration::from_millis(
+                        acked_at_ms.saturating_sub(*created_at_ms).max(0) as u64,
+                    );
                     events.delivered(platform, op, latency);
                     deliveries.push(Delivery {
                         outbox_id: *id,

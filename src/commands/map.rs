@@ -12,14 +12,21 @@ use dhub_mapping::{MapContext, Mapping};
 pub fn map(mapping_path: &Path, input: Option<&Path>) -> anyhow::Result<ExitCode> {
     let mapping = Mapping::load(mapping_path).map_err(|errors| anyhow::anyhow!("{errors}"))?;
     let (bytes, origin) = match input {
-        Some(path) => (std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?, path.display().to_string()),
+        Some(path) => (
+            std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?,
+            path.display().to_string(),
+        ),
         None => {
             let mut bytes = Vec::new();
-            std::io::stdin().read_to_end(&mut bytes).context("cannot read stdin")?;
+            std::io::stdin()
+                .read_to_end(&mut bytes)
+                .context("cannot read stdin")?;
             (bytes, "stdin".to_string())
         }
     };
-    let records = mapping.read_document(&bytes, &origin).map_err(|error| anyhow::anyhow!("{error}"))?;
+    let records = mapping
+        .read_document(&bytes, &origin)
+        .map_err(|error| anyhow::anyhow!("{error}"))?;
     let context = MapContext {
         source_name: mapping.name().to_string(),
         fetched_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),

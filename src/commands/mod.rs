@@ -15,7 +15,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "dhub", version, about = "The enforcement disclosure hub (行政执法公示数据枢纽)")]
+#[command(
+    name = "dhub",
+    version,
+    about = "The enforcement disclosure hub (行政执法公示数据枢纽)"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -105,7 +109,10 @@ pub enum AuditAction {
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("DHUB_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rdkafka=warn,sqlx=warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -113,16 +120,47 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run { config } => run::run(&config).await,
         Command::Check { config } => Ok(check::check(&config)),
         Command::Map { mapping, input } => map::map(&mapping, input.as_deref()),
-        Command::Redact { policy, input, report } => redact::redact(&policy, input.as_deref(), report),
-        Command::Retract { config, record, reason, note } => retract::retract(&config, &record, &reason, note.as_deref()).await,
+        Command::Redact {
+            policy,
+            input,
+            report,
+        } => redact::redact(&policy, input.as_deref(), report),
+        Command::Retract {
+            config,
+            record,
+            reason,
+            note,
+        } => retract::retract(&config, &record, &reason, note.as_deref()).await,
         Command::Quarantine { action } => quarantine::execute(action).await,
-        Command::Audit { action: AuditAction::Verify { config } } => trace::audit_verify(&config).await,
+        Command::Audit {
+            action: AuditAction::Verify { config },
+        } => trace::audit_verify(&config).await,
         Command::Trace { config, record_id } => trace::trace(&config, &record_id).await,
-        Command::Platform { brokers, topic, db, listen, group } => platform::platform(brokers, topic, db, listen, group).await,
+        Command::Platform {
+            brokers,
+            topic,
+            db,
+            listen,
+            group,
+        } => platform::platform(brokers, topic, db, listen, group).await,
     }
 }
 
 /// Loads a config for a command, as one error line on failure.
 pub(crate) fn load_config(path: &std::path::Path) -> anyhow::Result<crate::config::HubConfig> {
     crate::config::HubConfig::load(path).map_err(|errors| anyhow::anyhow!("{errors}"))
+}
+
+/// Opens the config's state store, as one error line (without the URL's password) on failure.
+pub(crate) async fn open_store(
+    config: &crate::config::HubConfig,
+) -> anyhow::Result<dhub_store::Store> {
+    dhub_store::Store::connect(&config.state_url)
+        .await
+        .map_err(|error| {
+            anyhow::anyhow!(
+                "cannot open the state store {}: {error}",
+                crate::hub::redact_url(&config.state_url)
+            )
+        })
 }

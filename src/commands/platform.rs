@@ -20,6 +20,8 @@ pub async fn platform(
         listen,
         kafka_properties: Vec::new(),
     };
-    dhub_platform::run(config, crate::hub::termination_signal()).await.map_err(|error| anyhow::anyhow!("{error}"))?;
+    dhub_platform::run(config, crate::hub::termination_signal())
+        .await
+        .map_err(|error| anyhow::anyhow!("{error}"))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -12,7 +12,7 @@ use dhub_schema::intake::IntakeBatch;
 use dhub_store::{QuarantineEntry, QuarantineState, Store};
 
 use crate::hub::ingest::Ingestor;
-use crate::hub::{publish_pending, redact_url};
+use crate::hub::publish_pending;
 use crate::telemetry::Telemetry;
 
 #[derive(Subcommand)]
@@ -45,12 +45,6 @@ pub enum Action {
     },
 }
 
-async fn open(config: &crate::config::HubConfig) -> anyhow::Result<Store> {
-    Store::connect(&config.state_url)
-        .await
-        .map_err(|error| anyhow::anyhow!("cannot open the state store {}: {error}", redact_url(&config.state_url)))
-}
-
 fn summary(entry: &QuarantineEntry) -> serde_json::Value {
     serde_json::json!({
         "id": entry.id,
@@ -68,7 +62,7 @@ pub async fn execute(action: Action) -> anyhow::Result<ExitCode> {
     match action {
         Action::List { config, all } => {
             let config = super::load_config(&config)?;
-            let store = open(&config).await?;
+            let store = super::open_store(&config).await?;
             for entry in store.quarantine_list(all).await? {
                 println!("{}", summary(&entry));
             }
@@ -76,18 +70,19 @@ pub async fn execute(action: Action) -> anyhow::Result<ExitCode> {
         }
         Action::Show { id, config } => {
             let config = super::load_config(&config)?;
-            let store = open(&config).await?;
+            let store = super::open_store(&config).await?;
             let entry = held_or_any(&store, id).await?;
             let mut shown = summary(&entry);
             // The operator sees the held record to fix it: this is their terminal, not a log.
-            shown["payload"] = serde_json::from_str(&entry.payload).unwrap_or(serde_json::Value::String(entry.payload.clone()));
+            shown["payload"] = serde_json::from_str(&entry.payload)
+                .unwrap_or(serde_json::Value::String(entry.payload.clone()));
             println!("{}", serde_json::to_string_pretty(&shown)?);
             Ok(ExitCode::SUCCESS)
         }
         Action::Replay { id, config } => replay(id, &config).await,
         Action::Drop { id, config } => {
             let config = super::load_config(&config)?;
-            let store = open(&config).await?;
+            let store = super::open_store(&config).await?;
             let mut tx = store.begin().await?;
             tx.resolve_quarantine(id, QuarantineState::Dropped).await?;
             tx.commit().await?;
@@ -98,20 +93,31 @@ pub async fn execute(action: Action) -> anyhow::Result<ExitCode> {
 }
 
 async fn held_or_any(store: &Store, id: i64) -> anyhow::Result<QuarantineEntry> {
-    store.quarantine_get(id).await?.ok_or_else(|| anyhow::anyhow!("quarantine entry {id} does not exist; see `dhub quarantine list`"))
+    store.quarantine_get(id).await?.ok_or_else(|| {
+        anyhow::anyhow!("quarantine entry {id} does not exist; see `dhub quarantine list`")
+    })
 }
 
 async fn replay(id: i64, config_path: &Path) -> anyhow::Result<ExitCode> {
     let config = super::load_config(config_path)?;
-    let store = open(&config).await?;
+    let store = super::open_store(&config).await?;
     let entry = held_or_any(&store, id).await?;
     if entry.state != QuarantineState::Held {
         anyhow::bail!("quarantine entry {id} was already {}", entry.state.as_str());
     }
-    let Some(source) = config.sources.iter().find(|s| s.config.name() == entry.source_name) else {
-        anyhow::bail!("quarantine entry {id}: source `{}` is no longer in {}", entry.source_name, config_path.display());
+    let Some(source) = config
+        .sources
+        .iter()
+        .find(|s| s.config.name() == entry.source_name)
+    else {
+        anyhow::bail!(
+            "quarantine entry {id}: source `{}` is no longer in {}",
+            entry.source_name,
+            config_path.display()
+        );
     };
-    let record = SourceRecord::from_raw_text(&entry.payload).map_err(|error| anyhow::anyhow!("quarantine entry {id}: {error}"))?;
+    let record = SourceRecord::from_raw_text(&entry.payload)
+        .map_err(|error| anyhow::anyhow!("quarantine entry {id}: {error}"))?;
     let context = MapContext {
         source_name: entry.source_name.clone(),
         fetched_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -136,15 +142,25 @@ async fn replay(id: i64, config_path: &Path) -> anyhow::Result<ExitCode> {
     tx.resolve_quarantine(id, QuarantineState::Replayed).await?;
     tx.commit().await?;
     if outcome.quarantined > 0 {
-        let newest = store.quarantine_list(false).await?.into_iter().max_by_key(|e| e.id);
-        let reason = newest.map(|e| format!("#{}: {}", e.id, e.reason)).unwrap_or_default();
+        let newest = store
+            .quarantine_list(false)
+            .await?
+            .into_iter()
+            .max_by_key(|e| e.id);
+        let reason = newest
+            .map(|e| format!("#{}: {}", e.id, e.reason))
+            .unwrap_or_default();
         println!("replayed quarantine entry {id}; held again {reason}");
         return Ok(ExitCode::FAILURE);
     }
     let published = publish_pending(&config, &store, Duration::from_secs(30)).await?;
     println!(
         "replayed quarantine entry {id}: stored as a new version{}",
-        if published { " and published" } else { "; the hub publishes it when the broker answers" }
+        if published {
+            " and published"
+        } else {
+            "; the hub publishes it when the broker answers"
+        }
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -5,19 +5,21 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use dhub_publish::{RetractReason, Routing};
-use dhub_store::Store;
 
-use crate::hub::{ingest::retract_by_hand, publish_pending, redact_url};
+use crate::hub::{ingest::retract_by_hand, publish_pending};
 
-pub async fn retract(config_path: &Path, record_id: &str, reason: &str, note: Option<&str>) -> anyhow::Result<ExitCode> {
+pub async fn retract(
+    config_path: &Path,
+    record_id: &str,
+    reason: &str,
+    note: Option<&str>,
+) -> anyhow::Result<ExitCode> {
     let config = super::load_config(config_path)?;
     let Some(reason) = RetractReason::parse(reason) else {
         let known: Vec<&str> = RetractReason::ALL.iter().map(|r| r.as_str()).collect();
         anyhow::bail!("--reason `{reason}` is not one of {}", known.join(", "));
     };
-    let store = Store::connect(&config.state_url)
-        .await
-        .map_err(|error| anyhow::anyhow!("cannot open the state store {}: {error}", redact_url(&config.state_url)))?;
+    let store = super::open_store(&config).await?;
     let routing = Routing::new(config.platforms.clone());
     let platforms = retract_by_hand(&store, &routing, record_id, reason, note).await?;
     if publish_pending(&config, &store, Duration::from_secs(30)).await? {

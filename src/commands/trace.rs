@@ -4,19 +4,13 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use dhub_redaction::Outcome;
-use dhub_store::{AuditCheck, Store};
+use dhub_store::AuditCheck;
 use serde_json::{json, Value};
 
-use crate::hub::redact_url;
-
-async fn open(config: &crate::config::HubConfig) -> anyhow::Result<Store> {
-    Store::connect(&config.state_url)
-        .await
-        .map_err(|error| anyhow::anyhow!("cannot open the state store {}: {error}", redact_url(&config.state_url)))
-}
-
 fn time(ms: i64) -> Value {
-    chrono::DateTime::from_timestamp_millis(ms).map(|t| Value::String(t.to_rfc3339())).unwrap_or(Value::Null)
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| Value::String(t.to_rfc3339()))
+        .unwrap_or(Value::Null)
 }
 
 /// Prints the record's history as JSON: each version with its source, mapping and what each platform's
@@ -24,7 +18,7 @@ fn time(ms: i64) -> Value {
 /// partition and offset, quarantine entries and audit entries.
 pub async fn trace(config_path: &Path, record_id: &str) -> anyhow::Result<ExitCode> {
     let config = super::load_config(config_path)?;
-    let store = open(&config).await?;
+    let store = super::open_store(&config).await?;
     let history = store.history(record_id).await?;
     if history.versions.is_empty() && history.quarantine.is_empty() {
         anyhow::bail!("record {record_id} is not known to the hub");
@@ -97,7 +91,7 @@ pub async fn trace(config_path: &Path, record_id: &str) -> anyhow::Result<ExitCo
 
 pub async fn audit_verify(config_path: &Path) -> anyhow::Result<ExitCode> {
     let config = super::load_config(config_path)?;
-    let store = open(&config).await?;
+    let store = super::open_store(&config).await?;
     match store.audit_verify().await? {
         AuditCheck::Intact { entries } => {
             println!("audit chain intact: {entries} entries");

@@ -37,16 +37,28 @@ pub fn router(state: HttpState) -> Router {
 }
 
 async fn metrics(State(state): State<HttpState>) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.telemetry.render()).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.telemetry.render(),
+    )
+        .into_response()
 }
 
 async fn readyz(State(state): State<HttpState>) -> Response {
     if let Err(error) = state.store.ping().await {
-        return (StatusCode::SERVICE_UNAVAILABLE, format!("state store: {error}")).into_response();
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("state store: {error}"),
+        )
+            .into_response();
     }
     let producer = state.producer.clone();
     let broker = tokio::task::spawn_blocking(move || {
-        producer.client().fetch_metadata(None, Duration::from_secs(2)).map(|_| ()).map_err(|e| e.to_string())
+        producer
+            .client()
+            .fetch_metadata(None, Duration::from_secs(2))
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     })
     .await
     .unwrap_or_else(|_| Err("metadata task failed".into()));
@@ -58,7 +70,12 @@ async fn readyz(State(state): State<HttpState>) -> Response {
 
 async fn status(State(state): State<HttpState>) -> Response {
     let pending = state.store.pending_count().await.ok();
-    let held = state.store.quarantine_list(false).await.map(|list| list.len()).ok();
+    let held = state
+        .store
+        .quarantine_list(false)
+        .await
+        .map(|list| list.len())
+        .ok();
     Json(json!({
         "sources": state.sources,
         "platforms": state.platforms.iter().map(|p| json!({"name": p.name, "level": p.level.as_str(), "division": p.division, "topic": p.topic, "policy": p.policy})).collect::<Vec<_>>(),

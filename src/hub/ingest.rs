@@ -10,7 +10,10 @@ use dhub_publish::{retract_envelope, upsert_envelope, RelayHandle, RetractReason
 use dhub_redaction::{Outcome, Policy};
 use dhub_schema::intake::{Intake, IntakeBatch, IntakeError, IntakeSink, IntakeSummary};
 use dhub_schema::{content_hash, validate, Record};
-use dhub_store::{NewOutbox, NewQuarantine, NewVersion, OutboxOp, QuarantineStage, Store, StoreError, StoreTx, VersionRow};
+use dhub_store::{
+    NewOutbox, NewQuarantine, NewVersion, OutboxOp, QuarantineStage, Store, StoreError, StoreTx,
+    VersionRow,
+};
 use serde_json::{json, Value};
 
 use crate::telemetry::Telemetry;
@@ -39,7 +42,10 @@ impl IntakeSink for Ingestor {
         self.ingest(batch, false).await.map_err(|error| {
             self.telemetry.store_failed("ingest", &error);
             let retryable = matches!(&error, IngestError::Store(store) if store.is_retryable());
-            IntakeError { retryable, message: error.to_string() }
+            IntakeError {
+                retryable,
+                message: error.to_string(),
+            }
         })
     }
 }
@@ -60,27 +66,37 @@ struct Prepared {
 
 /// Whether a decision has come down (status) or its publicity period has ended (date).
 fn withdrawal(record: &Record, today: chrono::NaiveDate) -> Option<RetractReason> {
-    RetractReason::for_status(record.status)
-        .or(record.publicity_until.is_some_and(|until| until < today).then_some(RetractReason::PublicityExpired))
+    RetractReason::for_status(record.status).or(record
+        .publicity_until
+        .is_some_and(|until| until < today)
+        .then_some(RetractReason::PublicityExpired))
 }
 
 impl Ingestor {
     /// Stores one batch. `force` stores a new version even when the content is unchanged (a quarantine
     /// replay after a policy fix).
-    pub async fn ingest(&self, batch: IntakeBatch, force: bool) -> Result<IntakeSummary, IngestError> {
+    pub async fn ingest(
+        &self,
+        batch: IntakeBatch,
+        force: bool,
+    ) -> Result<IntakeSummary, IngestError> {
         let source = batch.source.clone();
         let source = source.as_str();
         self.telemetry.records_received(source, batch.items.len());
         let items = batch.items;
         let preparer = self.clone();
         let prepare_source = source.to_string();
-        let (prepared, mut quarantines) = tokio::task::spawn_blocking(move || preparer.prepare(&prepare_source, items))
-            .await
-            .map_err(|_| IngestError::Prepare)?;
+        let (prepared, mut quarantines) =
+            tokio::task::spawn_blocking(move || preparer.prepare(&prepare_source, items))
+                .await
+                .map_err(|_| IngestError::Prepare)?;
 
         let mut summary = IntakeSummary::default();
         let mut tx = self.store.begin().await?;
-        let ids: Vec<&str> = prepared.iter().map(|p| p.record.record_id.as_str()).collect();
+        let ids: Vec<&str> = prepared
+            .iter()
+            .map(|p| p.record.record_id.as_str())
+            .collect();
         let mut latest: HashMap<String, VersionRow> = tx.latest_many(&ids).await?;
         let emitted_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let today = chrono::Utc::now().date_naive();
@@ -104,7 +120,16 @@ impl Ingestor {
             let was_retracted = previous.is_some_and(|p| p.retracted);
             let origin = prepared.origin.clone();
             let raw = prepared.raw.clone();
-            let plan = self.plan(prepared, version, &routed, &batch.mapping_name, &batch.mapping_version, source, &emitted_at, today);
+            let plan = self.plan(
+                prepared,
+                version,
+                &routed,
+                &batch.mapping_name,
+                &batch.mapping_version,
+                source,
+                &emitted_at,
+                today,
+            );
             if let Some(reason) = &plan.withheld {
                 quarantines.push(NewQuarantine {
                     source_name: source.into(),
@@ -120,9 +145,18 @@ impl Ingestor {
             }
             latest.insert(
                 plan.version.record_id.clone(),
-                VersionRow { version, content_hash: plan.version.content_hash.clone(), status: plan.version.status.clone(), retracted: plan.retracted },
+                VersionRow {
+                    version,
+                    content_hash: plan.version.content_hash.clone(),
+                    status: plan.version.status.clone(),
+                    retracted: plan.retracted,
+                },
             );
-            audit_versions.push(json!([plan.version.record_id, version, plan.version.content_hash]));
+            audit_versions.push(json!([
+                plan.version.record_id,
+                version,
+                plan.version.content_hash
+            ]));
             summary.accepted += 1;
             self.telemetry.record_stored(source);
             versions.push(plan.version);
@@ -139,7 +173,10 @@ impl Ingestor {
             tx.quarantine(quarantine).await?;
         }
         if !audit_versions.is_empty() || !quarantines.is_empty() {
-            let held: Vec<Value> = quarantines.iter().map(|q| json!([q.origin, q.stage.as_str(), q.record_id])).collect();
+            let held: Vec<Value> = quarantines
+                .iter()
+                .map(|q| json!([q.origin, q.stage.as_str(), q.record_id]))
+                .collect();
             tx.audit(
                 "batch.stored",
                 None,
@@ -154,10 +191,16 @@ impl Ingestor {
 
         summary.quarantined = quarantines.len();
         for quarantine in &quarantines {
-            self.telemetry.record_quarantined(source, quarantine.stage.as_str(), &quarantine.origin, &quarantine.reason);
+            self.telemetry.record_quarantined(
+                source,
+                quarantine.stage.as_str(),
+                &quarantine.origin,
+                &quarantine.reason,
+            );
         }
         for entry in &outbox {
-            self.telemetry.outbox_enqueued(&entry.platform, entry.op.as_str());
+            self.telemetry
+                .outbox_enqueued(&entry.platform, entry.op.as_str());
         }
         if !outbox.is_empty() {
             self.relay.wake();
@@ -172,8 +215,20 @@ impl Ingestor {
         let mut quarantines = Vec::new();
         for item in items {
             match item {
-                Intake::Unmapped { origin, record_id, reason, raw } => {
-                    quarantines.push(NewQuarantine { source_name: source.into(), origin, record_id, stage: QuarantineStage::Mapping, reason, payload: raw });
+                Intake::Unmapped {
+                    origin,
+                    record_id,
+                    reason,
+                    raw,
+                } => {
+                    quarantines.push(NewQuarantine {
+                        source_name: source.into(),
+                        origin,
+                        record_id,
+                        stage: QuarantineStage::Mapping,
+                        reason,
+                        payload: raw,
+                    });
                 }
                 Intake::Mapped { value, origin, raw } => match validate(&value) {
                     Ok(validated) => {
@@ -187,7 +242,9 @@ impl Ingestor {
                         // A record coming down needs no redacted copy: its retraction carries none.
                         if withdrawal(&record, today).is_none() {
                             for platform in self.routing.route(&record.division_code) {
-                                let Some(policy) = self.policies.get(&platform.name) else { continue };
+                                let Some(policy) = self.policies.get(&platform.name) else {
+                                    continue;
+                                };
                                 if outcomes.contains_key(policy.name()) {
                                     continue;
                                 }
@@ -200,10 +257,20 @@ impl Ingestor {
                                 outcomes.insert(policy.name().to_string(), outcome);
                             }
                         }
-                        prepared.push(Prepared { record, origin, raw, hash, record_json, outcomes });
+                        prepared.push(Prepared {
+                            record,
+                            origin,
+                            raw,
+                            hash,
+                            record_json,
+                            outcomes,
+                        });
                     }
                     Err(errors) => {
-                        let record_id = value.get("record_id").and_then(Value::as_str).map(str::to_string);
+                        let record_id = value
+                            .get("record_id")
+                            .and_then(Value::as_str)
+                            .map(str::to_string);
                         quarantines.push(NewQuarantine {
                             source_name: source.into(),
                             origin,
@@ -232,35 +299,58 @@ impl Ingestor {
         emitted_at: &str,
         today: chrono::NaiveDate,
     ) -> Plan {
-        let Prepared { record, origin, hash, mut record_json, outcomes, .. } = prepared;
+        let Prepared {
+            record,
+            origin,
+            hash,
+            mut record_json,
+            outcomes,
+            ..
+        } = prepared;
         record_json["version"] = json!(version);
         let mut outbox = Vec::new();
         let mut withheld_reasons = BTreeSet::new();
         let record_id = record.record_id.clone();
-        let retract = |platform: &str, reason: RetractReason, note: Option<&str>| -> Option<NewOutbox> {
-            let platform = self.routing.get(platform)?;
-            Some(NewOutbox {
-                record_id: record_id.clone(),
-                version,
-                platform: platform.name.clone(),
-                topic: platform.topic.clone(),
-                op: OutboxOp::Retract,
-                payload: retract_envelope(&platform.format, &record_id, version as u64, emitted_at, reason, note),
-            })
-        };
+        let retract =
+            |platform: &str, reason: RetractReason, note: Option<&str>| -> Option<NewOutbox> {
+                let platform = self.routing.get(platform)?;
+                Some(NewOutbox {
+                    record_id: record_id.clone(),
+                    version,
+                    platform: platform.name.clone(),
+                    topic: platform.topic.clone(),
+                    op: OutboxOp::Retract,
+                    payload: retract_envelope(
+                        &platform.format,
+                        &record_id,
+                        version as u64,
+                        emitted_at,
+                        reason,
+                        note,
+                    ),
+                })
+            };
 
         let retracted = if let Some(reason) = withdrawal(&record, today) {
             // Revoked, annulled, redecided or past its publicity period: withdraw it from every
             // platform that was sent it.
-            outbox.extend(routed.iter().filter_map(|platform| retract(platform, reason, None)));
+            outbox.extend(
+                routed
+                    .iter()
+                    .filter_map(|platform| retract(platform, reason, None)),
+            );
             true
         } else {
             let mut targets = BTreeSet::new();
             for platform in self.routing.route(&record.division_code) {
                 targets.insert(platform.name.as_str());
-                let Some(policy) = self.policies.get(&platform.name) else { continue };
+                let Some(policy) = self.policies.get(&platform.name) else {
+                    continue;
+                };
                 match outcomes.get(policy.name()) {
-                    Some(Outcome::Publish { record: redacted, .. }) => {
+                    Some(Outcome::Publish {
+                        record: redacted, ..
+                    }) => {
                         let mut redacted = redacted.clone();
                         redacted["version"] = json!(version);
                         outbox.push(NewOutbox {
@@ -269,15 +359,29 @@ impl Ingestor {
                             platform: platform.name.clone(),
                             topic: platform.topic.clone(),
                             op: OutboxOp::Upsert,
-                            payload: upsert_envelope(&platform.format, &record_id, version as u64, emitted_at, &redacted),
+                            payload: upsert_envelope(
+                                &platform.format,
+                                &record_id,
+                                version as u64,
+                                emitted_at,
+                                &redacted,
+                            ),
                         });
                     }
                     Some(Outcome::Withhold { reason, detail }) => {
                         self.telemetry.withheld(&platform.name, reason.code());
-                        withheld_reasons.insert(format!("withheld by policy {}: {}: {detail}", policy.name(), reason.code()));
+                        withheld_reasons.insert(format!(
+                            "withheld by policy {}: {}: {detail}",
+                            policy.name(),
+                            reason.code()
+                        ));
                         // A version that may no longer be shown must come down where the last one is up.
                         if routed.iter().any(|p| p == &platform.name) {
-                            outbox.extend(retract(&platform.name, RetractReason::Manual, Some("withheld by redaction policy")));
+                            outbox.extend(retract(
+                                &platform.name,
+                                RetractReason::Manual,
+                                Some("withheld by redaction policy"),
+                            ));
                         }
                     }
                     None => {}
@@ -285,11 +389,16 @@ impl Ingestor {
             }
             // The agency's division changed: the platforms it no longer belongs to withdraw it.
             for platform in routed.iter().filter(|p| !targets.contains(p.as_str())) {
-                outbox.extend(retract(platform, RetractReason::Manual, Some("no longer in this platform's area")));
+                outbox.extend(retract(
+                    platform,
+                    RetractReason::Manual,
+                    Some("no longer in this platform's area"),
+                ));
             }
             false
         };
-        let withheld = (!withheld_reasons.is_empty()).then(|| withheld_reasons.into_iter().collect::<Vec<_>>().join("; "));
+        let withheld = (!withheld_reasons.is_empty())
+            .then(|| withheld_reasons.into_iter().collect::<Vec<_>>().join("; "));
         Plan {
             version: NewVersion {
                 record_id: record_id.clone(),
@@ -327,7 +436,11 @@ pub async fn retract_by_hand(
         return Err(RetractError::AlreadyRetracted(record_id.to_string()));
     }
     let history = store.history(record_id).await?;
-    let Some(current) = history.versions.iter().find(|v| v.version == latest.version) else {
+    let Some(current) = history
+        .versions
+        .iter()
+        .find(|v| v.version == latest.version)
+    else {
         return Err(RetractError::UnknownRecord(record_id.to_string()));
     };
     let version = latest.version + 1;
@@ -344,7 +457,14 @@ pub async fn retract_by_hand(
             platform: platform.name.clone(),
             topic: platform.topic.clone(),
             op: OutboxOp::Retract,
-            payload: retract_envelope(&platform.format, record_id, version as u64, &emitted_at, reason, note),
+            payload: retract_envelope(
+                &platform.format,
+                record_id,
+                version as u64,
+                &emitted_at,
+                reason,
+                note,
+            ),
         })
         .collect();
     tx.insert_version(&NewVersion {
@@ -361,8 +481,12 @@ pub async fn retract_by_hand(
     .await?;
     tx.mark_retracted(record_id, true).await?;
     tx.enqueue(&outbox).await?;
-    tx.audit("record.retracted", Some(record_id), &json!({"version": version, "reason": reason.as_str(), "platforms": routed}))
-        .await?;
+    tx.audit(
+        "record.retracted",
+        Some(record_id),
+        &json!({"version": version, "reason": reason.as_str(), "platforms": routed}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(outbox.len())
 }
@@ -372,7 +496,9 @@ pub enum IngestError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// Validation or redaction panicked: a bug, never bad input (both report bad input as values).
-    #[error("preparing the batch failed unexpectedly; the batch was not stored, please report this")]
+    #[error(
+        "preparing the batch failed unexpectedly; the batch was not stored, please report this"
+    )]
     Prepare,
 }
 

@@ -23,11 +23,17 @@ use crate::telemetry::Telemetry;
 use ingest::Ingestor;
 
 /// Runs the hub until `shutdown` resolves, then drains and returns.
-pub async fn run(config: HubConfig, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+pub async fn run(
+    config: HubConfig,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
     let telemetry = Arc::new(Telemetry::new());
-    let store = Store::connect(&config.state_url)
-        .await
-        .with_context(|| format!("cannot open the state store {}", redact_url(&config.state_url)))?;
+    let store = Store::connect(&config.state_url).await.with_context(|| {
+        format!(
+            "cannot open the state store {}",
+            redact_url(&config.state_url)
+        )
+    })?;
     let routing = Arc::new(Routing::new(config.platforms.clone()));
     let relay_handle = RelayHandle::default();
     let ingestor = Arc::new(Ingestor {
@@ -37,20 +43,32 @@ pub async fn run(config: HubConfig, shutdown: impl std::future::Future<Output = 
         telemetry: telemetry.clone(),
         relay: relay_handle.clone(),
     });
-    let producer = config.kafka.producer().context("cannot create the kafka producer")?;
+    let producer = config
+        .kafka
+        .producer()
+        .context("cannot create the kafka producer")?;
 
     let (stop_sources_tx, stop_sources) = watch::channel(false);
     let (stop_relay_tx, stop_relay) = watch::channel(false);
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
-        .with_context(|| format!("cannot listen on {} (hub.listen); is another hub running?", config.listen))?;
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (hub.listen); is another hub running?",
+                config.listen
+            )
+        })?;
     let http_state = http::HttpState {
         telemetry: telemetry.clone(),
         store: store.clone(),
         producer: producer.clone(),
         platforms: config.platforms.clone(),
-        sources: config.sources.iter().map(|s| s.config.name().to_string()).collect(),
+        sources: config
+            .sources
+            .iter()
+            .map(|s| s.config.name().to_string())
+            .collect(),
     };
     let mut http_stop = stop_relay.clone();
     let http_task = tokio::spawn(async move {
@@ -64,10 +82,20 @@ pub async fn run(config: HubConfig, shutdown: impl std::future::Future<Output = 
     tracing::info!(listen = %config.listen, "serving metrics, health and dashboard");
 
     // The relay starts once the topics exist; until then records wait in the outbox.
-    let formats: HashMap<String, String> = config.platforms.iter().map(|p| (p.name.clone(), p.format.clone())).collect();
+    let formats: HashMap<String, String> = config
+        .platforms
+        .iter()
+        .map(|p| (p.name.clone(), p.format.clone()))
+        .collect();
     let topics: Vec<String> = config.platforms.iter().map(|p| p.topic.clone()).collect();
     let kafka = config.kafka.clone();
-    let relay = Relay::new(store.clone(), producer.clone(), formats, telemetry.clone(), relay_handle);
+    let relay = Relay::new(
+        store.clone(),
+        producer.clone(),
+        formats,
+        telemetry.clone(),
+        relay_handle,
+    );
     let mut relay_stop_for_topics = stop_relay.clone();
     let relay_task = tokio::spawn(async move {
         let mut delays = ExponentialBuilder::default()
@@ -96,8 +124,16 @@ pub async fn run(config: HubConfig, shutdown: impl std::future::Future<Output = 
     for source in &config.sources {
         match &source.config {
             SourceConfig::XmlDir(xml) => {
-                let connector = XmlDirConnector::new(xml, &config.base_dir, source.mapping.clone(), ingestor.clone(), telemetry.clone());
-                connector.prepare().with_context(|| format!("source `{}`", xml.name))?;
+                let connector = XmlDirConnector::new(
+                    xml,
+                    &config.base_dir,
+                    source.mapping.clone(),
+                    ingestor.clone(),
+                    telemetry.clone(),
+                );
+                connector
+                    .prepare()
+                    .with_context(|| format!("source `{}`", xml.name))?;
                 tracing::info!(source = %xml.name, folder = %connector.paths.inbox.display(), "watching export folder");
                 let stop = stop_sources.clone();
                 connectors.spawn(async move { connector.run(stop).await });
@@ -151,7 +187,9 @@ pub async fn run(config: HubConfig, shutdown: impl std::future::Future<Output = 
 /// A state URL without its password, for messages.
 pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => format!("{}***{}", &url[..scheme_end + 3], &url[at..]),
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}***{}", &url[..scheme_end + 3], &url[at..])
+        }
         _ => url.to_string(),
     }
 }
@@ -161,13 +199,14 @@ pub async fn termination_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(term) => term,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
@@ -179,21 +218,14 @@ pub async fn termination_signal() {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_lose_their_password_in_messages() {
-        assert_eq!(redact_url("postgres://hub:s3cret@db:5432/dhub"), "postgres://***@db:5432/dhub");
-        assert_eq!(redact_url("sqlite:///var/lib/dhub/state.db"), "sqlite:///var/lib/dhub/state.db");
-    }
-}
-
 /// For one-shot commands (`dhub retract`, `dhub quarantine replay`): sends what is pending in the outbox
 /// and returns whether everything was acknowledged within `timeout`. What is not stays in the outbox, and
 /// a running hub's relay (or the next start) sends it.
-pub async fn publish_pending(config: &HubConfig, store: &Store, timeout: Duration) -> anyhow::Result<bool> {
+pub async fn publish_pending(
+    config: &HubConfig,
+    store: &Store,
+    timeout: Duration,
+) -> anyhow::Result<bool> {
     let telemetry = Arc::new(Telemetry::new());
     let topics: Vec<String> = config.platforms.iter().map(|p| p.topic.clone()).collect();
     if let Err(error) = config.kafka.ensure_topics(&topics, timeout).await {
@@ -201,9 +233,36 @@ pub async fn publish_pending(config: &HubConfig, store: &Store, timeout: Duratio
         return Ok(false);
     }
     let producer = config.kafka.producer()?;
-    let formats: HashMap<String, String> = config.platforms.iter().map(|p| (p.name.clone(), p.format.clone())).collect();
-    let relay = Relay::new(store.clone(), producer, formats, telemetry, RelayHandle::default());
+    let formats: HashMap<String, String> = config
+        .platforms
+        .iter()
+        .map(|p| (p.name.clone(), p.format.clone()))
+        .collect();
+    let relay = Relay::new(
+        store.clone(),
+        producer,
+        formats,
+        telemetry,
+        RelayHandle::default(),
+    );
     let (_stop_tx, stop) = watch::channel(true);
     let drained = tokio::time::timeout(timeout, relay.run(stop)).await.is_ok();
     Ok(drained && store.pending_count().await.unwrap_or(1) == 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_lose_their_password_in_messages() {
+        assert_eq!(
+            redact_url("postgres://hub:s3cret@db:5432/dhub"),
+            "postgres://***@db:5432/dhub"
+        );
+        assert_eq!(
+            redact_url("sqlite:///var/lib/dhub/state.db"),
+            "sqlite:///var/lib/dhub/state.db"
+        );
+    }
 }

@@ -11,7 +11,11 @@ use tokio::sync::watch;
 use super::ingest::{retract_by_hand, RetractError};
 
 /// Retracts every published record whose publicity period ended before `today`. Returns how many.
-pub async fn sweep_expired(store: &Store, routing: &Routing, today: chrono::NaiveDate) -> Result<usize, StoreError> {
+pub async fn sweep_expired(
+    store: &Store,
+    routing: &Routing,
+    today: chrono::NaiveDate,
+) -> Result<usize, StoreError> {
     let mut after: Option<String> = None;
     let mut expired = Vec::new();
     loop {
@@ -21,7 +25,13 @@ pub async fn sweep_expired(store: &Store, routing: &Routing, today: chrono::Naiv
         for record in page.iter().filter(|r| !r.retracted) {
             let until = serde_json::from_str::<serde_json::Value>(&record.record_json)
                 .ok()
-                .and_then(|value| value.get("publicity_until")?.as_str()?.parse::<chrono::NaiveDate>().ok());
+                .and_then(|value| {
+                    value
+                        .get("publicity_until")?
+                        .as_str()?
+                        .parse::<chrono::NaiveDate>()
+                        .ok()
+                });
             if until.is_some_and(|until| until < today) {
                 expired.push(record.record_id.clone());
             }
@@ -29,7 +39,15 @@ pub async fn sweep_expired(store: &Store, routing: &Routing, today: chrono::Naiv
     }
     let mut retracted = 0;
     for record_id in expired {
-        match retract_by_hand(store, routing, &record_id, RetractReason::PublicityExpired, None).await {
+        match retract_by_hand(
+            store,
+            routing,
+            &record_id,
+            RetractReason::PublicityExpired,
+            None,
+        )
+        .await
+        {
             Ok(_) => retracted += 1,
             // Withdrawn meanwhile by a newer version: nothing left to do.
             Err(RetractError::AlreadyRetracted(_)) | Err(RetractError::UnknownRecord(_)) => {}
@@ -40,7 +58,13 @@ pub async fn sweep_expired(store: &Store, routing: &Routing, today: chrono::Naiv
 }
 
 /// Sweeps at start and then every `interval` until shutdown.
-pub async fn run(store: Store, routing: Routing, relay: RelayHandle, interval: Duration, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(
+    store: Store,
+    routing: Routing,
+    relay: RelayHandle,
+    interval: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
     loop {
         match sweep_expired(&store, &routing, chrono::Utc::now().date_naive()).await {
             Ok(0) => {}
@@ -48,7 +72,9 @@ pub async fn run(store: Store, routing: Routing, relay: RelayHandle, interval: D
                 tracing::info!(count, "withdrew records whose publicity period ended");
                 relay.wake();
             }
-            Err(error) => tracing::error!(%error, "cannot check publicity periods now; will try again"),
+            Err(error) => {
+                tracing::error!(%error, "cannot check publicity periods now; will try again")
+            }
         }
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}

@@ -73,8 +73,7 @@ pub(crate) const OUTBOX_COLUMNS: &str = "o.id, o.record_id, o.version, o.platfor
      p.payload, o.created_at_ms, o.delivered, o.kafka_partition, o.kafka_offset, o.acked_at_ms";
 
 /// The outbox joined with its envelopes, aliased `o` and `p`.
-pub(crate) const OUTBOX_FROM: &str =
-    "outbox o JOIN outbox_payloads p ON p.hash = o.payload_hash";
+pub(crate) const OUTBOX_FROM: &str = "outbox o JOIN outbox_payloads p ON p.hash = o.payload_hash";
 
 pub(crate) fn outbox_row(row: &AnyRow) -> Result<OutboxRow, StoreError> {
     let decode = || StoreError::db("read outbox rows");

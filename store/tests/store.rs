@@ -786,19 +786,35 @@ async fn writers_of_one_record_take_turns() {
 async fn identical_envelopes_are_stored_once_and_read_back_for_every_row() {
     on_both_backends(|db: TestDb| async move {
         let mut tx = db.store.begin().await.unwrap();
-        tx.insert_version(&version("finance-oa:1", 1, "h1")).await.unwrap();
+        tx.insert_version(&version("finance-oa:1", 1, "h1"))
+            .await
+            .unwrap();
         let shared = b"{\"op\":\"upsert\",\"record_id\":\"finance-oa:1\"}";
         tx.enqueue(&[
             outbox("finance-oa:1", 1, "371523", OutboxOp::Upsert, shared),
             outbox("finance-oa:1", 1, "371500", OutboxOp::Upsert, shared),
-            outbox("finance-oa:1", 1, "370000", OutboxOp::Upsert, b"{\"other\":true}"),
+            outbox(
+                "finance-oa:1",
+                1,
+                "370000",
+                OutboxOp::Upsert,
+                b"{\"other\":true}",
+            ),
         ])
         .await
         .unwrap();
         tx.commit().await.unwrap();
         // The same envelope again in a later transaction is not stored a second time either.
         let mut tx = db.store.begin().await.unwrap();
-        tx.enqueue(&[outbox("finance-oa:1", 1, "371524", OutboxOp::Upsert, shared)]).await.unwrap();
+        tx.enqueue(&[outbox(
+            "finance-oa:1",
+            1,
+            "371524",
+            OutboxOp::Upsert,
+            shared,
+        )])
+        .await
+        .unwrap();
         tx.commit().await.unwrap();
 
         let mut raw = db.raw().await;

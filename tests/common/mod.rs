@@ -19,7 +19,11 @@ pub fn repo() -> PathBuf {
 
 /// A free loopback port (bound and released; good enough for tests).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A hub set up in a temp folder: config, inboxes, state.
@@ -36,7 +40,9 @@ impl HubSetup {
         let dir = tempfile::tempdir().unwrap();
         let prefix = format!("{}.", dhub_testkit::unique_name("t"));
         let listen = free_port();
-        let state = state.map(str::to_string).unwrap_or_else(|| format!("sqlite://{}", dir.path().join("state.db").display()));
+        let state = state
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("state.db").display()));
         let mut text = format!(
             r#"[hub]
 state = "{state}"
@@ -57,7 +63,10 @@ partitions = 2
                 division = platform.division
             ));
         }
-        for (source, mapping) in [("finance-oa", "finance-oa.toml"), ("market-supervision", "market-supervision.toml")] {
+        for (source, mapping) in [
+            ("finance-oa", "finance-oa.toml"),
+            ("market-supervision", "market-supervision.toml"),
+        ] {
             text.push_str(&format!(
                 "\n[[source]]\nname = \"{source}\"\nkind = \"xml_dir\"\nmapping = \"{}\"\npath = \"inbox/{source}\"\npoll_interval_ms = 200\n",
                 repo().join("mappings").join(mapping).display()
@@ -68,7 +77,12 @@ partitions = 2
         for source in ["finance-oa", "market-supervision"] {
             std::fs::create_dir_all(dir.path().join("inbox").join(source)).unwrap();
         }
-        HubSetup { dir, prefix, config_path, listen }
+        HubSetup {
+            dir,
+            prefix,
+            config_path,
+            listen,
+        }
     }
 
     pub fn inbox(&self, system: System) -> PathBuf {
@@ -76,7 +90,12 @@ partitions = 2
     }
 
     pub fn config(&self) -> dhub::config::HubConfig {
-        dhub::config::HubConfig::parse(&std::fs::read_to_string(&self.config_path).unwrap(), &self.config_path, &[]).unwrap()
+        dhub::config::HubConfig::parse(
+            &std::fs::read_to_string(&self.config_path).unwrap(),
+            &self.config_path,
+            &[],
+        )
+        .unwrap()
     }
 
     pub fn state_url(&self) -> String {
@@ -87,8 +106,13 @@ partitions = 2
     pub fn deliver(&self, staged: &Path) {
         for system in [System::FinanceOa, System::MarketSupervision] {
             let from = staged.join(system.source_name());
-            let Ok(entries) = std::fs::read_dir(&from) else { continue };
-            let mut files: Vec<PathBuf> = entries.map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "xml")).collect();
+            let Ok(entries) = std::fs::read_dir(&from) else {
+                continue;
+            };
+            let mut files: Vec<PathBuf> = entries
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|e| e == "xml"))
+                .collect();
             files.sort();
             for file in files {
                 std::fs::rename(&file, self.inbox(system).join(file.file_name().unwrap())).unwrap();
@@ -103,12 +127,20 @@ pub fn write_exports(cases: &[Case], dir: &Path, tag: &str, per_file: usize) {
     for system in [System::FinanceOa, System::MarketSupervision] {
         let folder = dir.join(system.source_name());
         std::fs::create_dir_all(&folder).unwrap();
-        let of_system: Vec<Case> = cases.iter().filter(|c| c.system == system).cloned().collect();
+        let of_system: Vec<Case> = cases
+            .iter()
+            .filter(|c| c.system == system)
+            .cloned()
+            .collect();
         for (n, chunk) in of_system.chunks(per_file.max(1)).enumerate() {
             let path = folder.join(format!("{tag}-{n:05}.xml"));
             match system {
-                System::FinanceOa => dhub_testkit::write_finance_export(chunk, &path, TextEncoding::Gbk).unwrap(),
-                System::MarketSupervision => dhub_testkit::write_market_export(chunk, &path).unwrap(),
+                System::FinanceOa => {
+                    dhub_testkit::write_finance_export(chunk, &path, TextEncoding::Gbk).unwrap()
+                }
+                System::MarketSupervision => {
+                    dhub_testkit::write_market_export(chunk, &path).unwrap()
+                }
             }
         }
     }
@@ -121,7 +153,10 @@ pub fn expected_views(cases: &[Case]) -> BTreeMap<String, BTreeSet<String>> {
         .map(|platform| {
             let ids = cases
                 .iter()
-                .filter(|case| platform.contains(case.division_code()) && case.expected_outcome().is_published())
+                .filter(|case| {
+                    platform.contains(case.division_code())
+                        && case.expected_outcome().is_published()
+                })
                 .map(Case::record_id)
                 .collect();
             (platform.topic(), ids)
@@ -145,7 +180,10 @@ impl Platforms {
         let mut tasks = Vec::new();
         for platform in DEMO_PLATFORMS {
             let topic = platform.topic();
-            let db_url = format!("sqlite://{}", dir.path().join(format!("{topic}.db")).display());
+            let db_url = format!(
+                "sqlite://{}",
+                dir.path().join(format!("{topic}.db")).display()
+            );
             let config = PlatformConfig {
                 brokers: dhub_testkit::test_brokers(),
                 topic: format!("{prefix}{topic}"),
@@ -168,20 +206,32 @@ impl Platforms {
             }));
             views.insert(topic, view);
         }
-        Platforms { views, stop, tasks, _dir: dir }
+        Platforms {
+            views,
+            stop,
+            tasks,
+            _dir: dir,
+        }
     }
 
     pub async fn visible(&self) -> BTreeMap<String, BTreeSet<String>> {
         let mut all = BTreeMap::new();
         for (topic, view) in &self.views {
-            all.insert(topic.clone(), view.visible_ids().await.unwrap().into_iter().collect());
+            all.insert(
+                topic.clone(),
+                view.visible_ids().await.unwrap().into_iter().collect(),
+            );
         }
         all
     }
 
     /// Waits until every view equals `expected`; returns how long it took, or panics with the
     /// difference after `timeout`.
-    pub async fn wait_for(&self, expected: &BTreeMap<String, BTreeSet<String>>, timeout: Duration) -> Duration {
+    pub async fn wait_for(
+        &self,
+        expected: &BTreeMap<String, BTreeSet<String>>,
+        timeout: Duration,
+    ) -> Duration {
         let start = Instant::now();
         loop {
             let visible = self.visible().await;
@@ -215,7 +265,9 @@ impl Platforms {
 }
 
 /// Runs the hub in-process until the returned sender is set.
-pub fn start_hub_in_process(config: dhub::config::HubConfig) -> (watch::Sender<bool>, JoinHandle<anyhow::Result<()>>) {
+pub fn start_hub_in_process(
+    config: dhub::config::HubConfig,
+) -> (watch::Sender<bool>, JoinHandle<anyhow::Result<()>>) {
     let (stop, mut stopped) = watch::channel(false);
     let task = tokio::spawn(dhub::hub::run(config, async move {
         let _ = stopped.wait_for(|stop| *stop).await;

@@ -38,8 +38,16 @@ impl XmlDirPaths {
     pub fn resolve(config: &XmlDirConfig, base_dir: &Path) -> XmlDirPaths {
         let inbox = base_dir.join(&config.path);
         XmlDirPaths {
-            done: config.done_dir.as_ref().map(|d| base_dir.join(d)).unwrap_or_else(|| inbox.join("done")),
-            failed: config.failed_dir.as_ref().map(|d| base_dir.join(d)).unwrap_or_else(|| inbox.join("failed")),
+            done: config
+                .done_dir
+                .as_ref()
+                .map(|d| base_dir.join(d))
+                .unwrap_or_else(|| inbox.join("done")),
+            failed: config
+                .failed_dir
+                .as_ref()
+                .map(|d| base_dir.join(d))
+                .unwrap_or_else(|| inbox.join("failed")),
             inbox,
         }
     }
@@ -47,8 +55,13 @@ impl XmlDirPaths {
 
 #[derive(Debug, thiserror::Error)]
 pub enum XmlDirError {
-    #[error("cannot prepare folder {path}: {source}; check that it exists and the hub may write to it")]
-    Folder { path: PathBuf, source: std::io::Error },
+    #[error(
+        "cannot prepare folder {path}: {source}; check that it exists and the hub may write to it"
+    )]
+    Folder {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 pub struct XmlDirConnector<S: IntakeSink> {
@@ -71,8 +84,12 @@ enum Mapped {
 /// What became of one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FileOutcome {
-    Done { records: usize },
-    Failed { reason: String },
+    Done {
+        records: usize,
+    },
+    Failed {
+        reason: String,
+    },
     /// Shutdown came while the sink was unavailable: the file stays where it is for the next start.
     LeftInPlace,
 }
@@ -93,14 +110,21 @@ impl<S: IntakeSink> XmlDirConnector<S> {
             events,
             poll_interval: Duration::from_millis(config.poll_interval_ms.max(10)),
             settle: Duration::from_millis(config.settle_ms),
-            extensions: config.extensions.iter().map(|e| e.to_ascii_lowercase()).collect(),
+            extensions: config
+                .extensions
+                .iter()
+                .map(|e| e.to_ascii_lowercase())
+                .collect(),
         }
     }
 
     /// Creates the folders if they are missing.
     pub fn prepare(&self) -> Result<(), XmlDirError> {
         for path in [&self.paths.inbox, &self.paths.done, &self.paths.failed] {
-            std::fs::create_dir_all(path).map_err(|source| XmlDirError::Folder { path: path.clone(), source })?;
+            std::fs::create_dir_all(path).map_err(|source| XmlDirError::Folder {
+                path: path.clone(),
+                source,
+            })?;
         }
         Ok(())
     }
@@ -112,12 +136,16 @@ impl<S: IntakeSink> XmlDirConnector<S> {
         let (event_tx, mut event_rx) = mpsc::channel::<()>(1);
         // The watcher only wakes the loop; the loop always rescans the folder, so a lost or coalesced
         // event costs at most one poll interval.
-        let mut watcher = notify::recommended_watcher(move |_event: notify::Result<notify::Event>| {
-            let _ = event_tx.try_send(());
-        })
-        .ok();
+        let mut watcher =
+            notify::recommended_watcher(move |_event: notify::Result<notify::Event>| {
+                let _ = event_tx.try_send(());
+            })
+            .ok();
         if let Some(watcher) = watcher.as_mut() {
-            if watcher.watch(&self.paths.inbox, RecursiveMode::NonRecursive).is_err() {
+            if watcher
+                .watch(&self.paths.inbox, RecursiveMode::NonRecursive)
+                .is_err()
+            {
                 tracing::warn!(source = %self.name, "cannot watch the folder for events; polling only");
             }
         }
@@ -155,21 +183,31 @@ impl<S: IntakeSink> XmlDirConnector<S> {
     }
 
     fn ready_files(&self) -> (Vec<PathBuf>, Option<Duration>) {
-        let Ok(entries) = std::fs::read_dir(&self.paths.inbox) else { return (Vec::new(), None) };
+        let Ok(entries) = std::fs::read_dir(&self.paths.inbox) else {
+            return (Vec::new(), None);
+        };
         let now = SystemTime::now();
         let mut ready = Vec::new();
         let mut wait: Option<Duration> = None;
         for entry in entries.flatten() {
             let path = entry.path();
-            let Some(name) = path.file_name().and_then(|n| n.to_str()) else { continue };
+            let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
             if name.starts_with('.') || !self.wanted(&path) {
                 continue;
             }
-            let Ok(metadata) = entry.metadata() else { continue };
+            let Ok(metadata) = entry.metadata() else {
+                continue;
+            };
             if !metadata.is_file() {
                 continue;
             }
-            let age = metadata.modified().ok().and_then(|m| now.duration_since(m).ok()).unwrap_or_default();
+            let age = metadata
+                .modified()
+                .ok()
+                .and_then(|m| now.duration_since(m).ok())
+                .unwrap_or_default();
             if age < self.settle {
                 let remaining = self.settle - age;
                 wait = Some(wait.map_or(remaining, |w| w.min(remaining)));
@@ -182,9 +220,11 @@ impl<S: IntakeSink> XmlDirConnector<S> {
     }
 
     fn wanted(&self, path: &Path) -> bool {
-        path.extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| self.extensions.iter().any(|wanted| wanted.eq_ignore_ascii_case(e)))
+        path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+            self.extensions
+                .iter()
+                .any(|wanted| wanted.eq_ignore_ascii_case(e))
+        })
     }
 
     /// Reads, maps and submits one file, then moves it to `done/` or `failed/`.
@@ -218,7 +258,11 @@ impl<S: IntakeSink> XmlDirConnector<S> {
             Ok(Mapped::Batch(Ok(batch))) => batch,
             Ok(Mapped::Batch(Err(reason))) => return self.set_aside(path, reason).await,
             Ok(Mapped::Unreadable) => return FileOutcome::LeftInPlace,
-            Err(_) => return self.set_aside(path, format!("{}: the mapping task failed", path.display())).await,
+            Err(_) => {
+                return self
+                    .set_aside(path, format!("{}: the mapping task failed", path.display()))
+                    .await
+            }
         };
         let records = batch.items.len();
         let mut delays = ExponentialBuilder::default()
@@ -237,7 +281,16 @@ impl<S: IntakeSink> XmlDirConnector<S> {
                     tokio::time::sleep(delays.next().unwrap_or(Duration::from_secs(10))).await;
                 }
                 Err(error) => {
-                    return self.set_aside(path, format!("{}: the hub could not store it: {}", path.display(), error.message)).await;
+                    return self
+                        .set_aside(
+                            path,
+                            format!(
+                                "{}: the hub could not store it: {}",
+                                path.display(),
+                                error.message
+                            ),
+                        )
+                        .await;
                 }
             }
         }
@@ -273,11 +326,26 @@ impl<S: IntakeSink> XmlDirConnector<S> {
 }
 
 /// Parses and maps one document. `Err` is a reason naming the file (and line) for `failed/`.
-pub fn map_document(mapping: &Mapping, source: &str, bytes: &[u8], origin: &str) -> Result<IntakeBatch, String> {
-    let records = mapping.read_document(bytes, origin).map_err(|error| error.to_string())?;
-    let context = MapContext { source_name: source.to_string(), fetched_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true) };
-    let items = records.iter().map(|record| crate::to_intake(mapping, source, record, &context)).collect();
-    let position = Path::new(origin).file_name().map(|n| n.to_string_lossy().into_owned());
+pub fn map_document(
+    mapping: &Mapping,
+    source: &str,
+    bytes: &[u8],
+    origin: &str,
+) -> Result<IntakeBatch, String> {
+    let records = mapping
+        .read_document(bytes, origin)
+        .map_err(|error| error.to_string())?;
+    let context = MapContext {
+        source_name: source.to_string(),
+        fetched_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    };
+    let items = records
+        .iter()
+        .map(|record| crate::to_intake(mapping, source, record, &context))
+        .collect();
+    let position = Path::new(origin)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned());
     Ok(IntakeBatch {
         source: source.to_string(),
         mapping_name: mapping.name().to_string(),
@@ -290,7 +358,10 @@ pub fn map_document(mapping: &Mapping, source: &str, bytes: &[u8], origin: &str)
 /// Moves a file into a folder, keeping its name; a name already taken there gets a numeric suffix, so
 /// an export re-sent under the same name never overwrites the earlier one.
 async fn move_into(path: &Path, folder: &Path) -> std::io::Result<PathBuf> {
-    let name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
     let mut target = folder.join(&name);
     let mut n = 1;
     while tokio::fs::try_exists(&target).await.unwrap_or(false) {

@@ -7,10 +7,9 @@
 
 use chrono::NaiveDate;
 
-/// GB 11643 weights of the first 17 characters of a resident ID.
-const ID_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-/// `sum mod 11` indexes this table to give the check character.
-const ID_CHECK: [u8; 11] = *b"10X98765432";
+/// The check characters themselves are the schema's: one implementation of each GB formula, shared by
+/// validation and redaction, so the two can never disagree on what a valid code is.
+pub use dhub_schema::identifiers::{org_code_check_char, resident_id_check_char, uscc_check_char};
 
 /// Two-digit province prefixes that can open a resident ID: the 31 mainland provinces, plus 71
 /// (Taiwan), 81/82 (Hong Kong / Macau residence permits) and 83 (Taiwan residents' permits).
@@ -52,21 +51,6 @@ pub fn resident_id18_birth_date(id: &[u8]) -> Option<NaiveDate> {
         return None;
     }
     date(year, digits_value(&id[10..12])?, digits_value(&id[12..14])?)
-}
-
-/// The GB 11643 check character of the first 17 digits.
-pub fn resident_id_check_char(first17: &[u8]) -> Option<u8> {
-    if first17.len() != 17 {
-        return None;
-    }
-    let mut sum = 0u32;
-    for (c, w) in first17.iter().zip(ID_WEIGHTS) {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        sum += u32::from(c - b'0') * w;
-    }
-    Some(ID_CHECK[(sum % 11) as usize])
 }
 
 /// An 18-character resident ID with a plausible prefix and birth date and a valid check character.
@@ -117,28 +101,6 @@ pub fn normalize_code(raw: &str) -> Vec<u8> {
     out
 }
 
-/// Value of a character in the unified social credit code alphabet (no I, O, S, V, Z).
-fn uscc_value(c: u8) -> Option<u32> {
-    const ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-    ALPHABET.iter().position(|&a| a == c).map(|p| p as u32)
-}
-
-/// The GB 32100 check character of the first 17 characters of a unified social credit code.
-pub fn uscc_check_char(first17: &[u8]) -> Option<u8> {
-    const WEIGHTS: [u32; 17] = [
-        1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
-    ];
-    if first17.len() != 17 {
-        return None;
-    }
-    let mut sum = 0u32;
-    for (&c, w) in first17.iter().zip(WEIGHTS) {
-        sum += uscc_value(c)? * w;
-    }
-    let check = (31 - sum % 31) % 31;
-    Some(b"0123456789ABCDEFGHJKLMNPQRTUWXY"[check as usize])
-}
-
 /// A unified social credit code that is well formed all the way down: registration authority
 /// (`1`–`9`, `A`, `N`, `Y`), a type digit, a 6-digit division starting with a province (or `10`,
 /// central level), an organisation code with a valid GB 11714 check, and a valid GB 32100 check.
@@ -159,28 +121,6 @@ pub fn is_wellformed_uscc(code: &[u8]) -> bool {
         && division_ok
         && is_valid_org_code(&code[8..17])
         && uscc_check_char(&code[..17]) == Some(code[17])
-}
-
-/// The GB 11714 check character of an 8-character organisation code body.
-pub fn org_code_check_char(body: &[u8]) -> Option<u8> {
-    const WEIGHTS: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
-    if body.len() != 8 {
-        return None;
-    }
-    let mut sum = 0u32;
-    for (&c, w) in body.iter().zip(WEIGHTS) {
-        let v = match c {
-            b'0'..=b'9' => u32::from(c - b'0'),
-            b'A'..=b'Z' => u32::from(c - b'A') + 10,
-            _ => return None,
-        };
-        sum += v * w;
-    }
-    Some(match 11 - sum % 11 {
-        10 => b'X',
-        11 => b'0',
-        n => b'0' + n as u8,
-    })
 }
 
 /// A 9-character organisation code (8 body characters and the check, without the hyphen).

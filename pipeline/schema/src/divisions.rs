@@ -88,7 +88,10 @@ mod tests {
 
     #[test]
     fn revoked_codes_stay_known() {
-        assert!(is_known("371523"), "茌平县 was revoked in 2019 but old decisions carry it");
+        assert!(
+            is_known("371523"),
+            "茌平县 was revoked in 2019 but old decisions carry it"
+        );
         assert!(is_known("371503"));
         assert_eq!(name("371524"), Some("东阿县"));
         assert!(!is_known("371599"));

@@ -7,7 +7,10 @@ use chrono::NaiveDate;
 /// Why an identifier was refused. The text names the rule, never the value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IdProblem {
-    Length { expected: &'static str, found: usize },
+    Length {
+        expected: &'static str,
+        found: usize,
+    },
     Charset(&'static str),
     BirthDate,
     CheckDigit,
@@ -67,7 +70,10 @@ pub fn check_resident_id(id: &str) -> Result<NaiveDate, IdProblem> {
             }
             parse_birth(&format!("19{}", &id[6..12])).ok_or(IdProblem::BirthDate)
         }
-        found => Err(IdProblem::Length { expected: "18 (or 15 for legacy IDs)", found }),
+        found => Err(IdProblem::Length {
+            expected: "18 (or 15 for legacy IDs)",
+            found,
+        }),
     }
 }
 
@@ -77,7 +83,9 @@ fn parse_birth(yyyymmdd: &str) -> Option<NaiveDate> {
 
 /// The 31 characters of GB 32100 in value order (no I, O, S, V, Z).
 const USCC_ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-const USCC_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+const USCC_WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
 /// Individual businesses without a code may carry this placeholder (DOMAIN.md); it fails the check.
 pub const USCC_PLACEHOLDER: &str = "00000000000000000X";
 
@@ -114,7 +122,10 @@ pub fn check_uscc(code: &str) -> Result<UsccCheck, IdProblem> {
     }
     let bytes = code.as_bytes();
     if bytes.len() != 18 {
-        return Err(IdProblem::Length { expected: "18", found: code.chars().count() });
+        return Err(IdProblem::Length {
+            expected: "18",
+            found: code.chars().count(),
+        });
     }
     if !bytes.iter().all(|&c| uscc_value(c).is_some()) {
         return Err(IdProblem::Charset("0-9 and A-Y without I, O, S, V, Z"));
@@ -153,9 +164,15 @@ pub fn org_code_check_char(first8: &[u8]) -> Option<u8> {
 pub fn check_org_code(code: &str) -> Result<(), IdProblem> {
     let compact: Vec<u8> = code.bytes().filter(|&b| b != b'-').collect();
     if compact.len() != 9 {
-        return Err(IdProblem::Length { expected: "9 (8 + check, optionally with a hyphen)", found: compact.len() });
+        return Err(IdProblem::Length {
+            expected: "9 (8 + check, optionally with a hyphen)",
+            found: compact.len(),
+        });
     }
-    if !compact.iter().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()) {
+    if !compact
+        .iter()
+        .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+    {
         return Err(IdProblem::Charset("digits and capital letters"));
     }
     if org_code_check_char(&compact[..8]) != Some(compact[8]) {
@@ -176,14 +193,20 @@ mod tests {
 
     #[test]
     fn resident_id_with_wrong_check_digit_is_refused() {
-        assert_eq!(check_resident_id("110105194912310021"), Err(IdProblem::CheckDigit));
+        assert_eq!(
+            check_resident_id("110105194912310021"),
+            Err(IdProblem::CheckDigit)
+        );
     }
 
     #[test]
     fn resident_id_with_impossible_birth_date_is_refused() {
         let mut id = b"11010519491331002".to_vec();
         id.push(resident_id_check_char(&id).unwrap());
-        assert_eq!(check_resident_id(std::str::from_utf8(&id).unwrap()), Err(IdProblem::BirthDate));
+        assert_eq!(
+            check_resident_id(std::str::from_utf8(&id).unwrap()),
+            Err(IdProblem::BirthDate)
+        );
     }
 
     #[test]
@@ -208,7 +231,10 @@ mod tests {
     #[test]
     fn uscc_placeholder_is_accepted_and_bad_alphabet_refused() {
         assert_eq!(check_uscc(USCC_PLACEHOLDER), Ok(UsccCheck::Placeholder));
-        assert!(matches!(check_uscc("91371523MA3C8K7TOI"), Err(IdProblem::Charset(_))));
+        assert!(matches!(
+            check_uscc("91371523MA3C8K7TOI"),
+            Err(IdProblem::Charset(_))
+        ));
         assert!(matches!(check_uscc("9137"), Err(IdProblem::Length { .. })));
     }
 
@@ -221,7 +247,9 @@ mod tests {
 
     #[test]
     fn problems_never_echo_the_value() {
-        let message = check_resident_id("110105194912310021").unwrap_err().to_string();
+        let message = check_resident_id("110105194912310021")
+            .unwrap_err()
+            .to_string();
         assert!(!message.contains("1101051949"));
     }
 }

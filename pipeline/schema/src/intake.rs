@@ -8,9 +8,18 @@ use std::future::Future;
 #[derive(Clone)]
 pub enum Intake {
     /// The mapping produced a record (not yet validated).
-    Mapped { value: serde_json::Value, origin: String, raw: String },
+    Mapped {
+        value: serde_json::Value,
+        origin: String,
+        raw: String,
+    },
     /// The mapping failed; the reason names the field, and `raw` keeps the source record for replay.
-    Unmapped { origin: String, record_id: Option<String>, reason: String, raw: String },
+    Unmapped {
+        origin: String,
+        record_id: Option<String>,
+        reason: String,
+        raw: String,
+    },
 }
 
 /// The records of one source document (a file, an HTTP request, a poll), stored all or nothing.
@@ -44,5 +53,8 @@ pub struct IntakeError {
 /// Where connectors deliver records. `submit` returns once the batch is durably stored: only then may a
 /// connector acknowledge its source (move the file to `done/`, answer 202, commit the offset).
 pub trait IntakeSink: Send + Sync + 'static {
-    fn submit(&self, batch: IntakeBatch) -> impl Future<Output = Result<IntakeSummary, IntakeError>> + Send;
+    fn submit(
+        &self,
+        batch: IntakeBatch,
+    ) -> impl Future<Output = Result<IntakeSummary, IntakeError>> + Send;
 }

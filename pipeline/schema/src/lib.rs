@@ -20,7 +20,9 @@ pub mod record;
 pub mod validate;
 
 pub use amount::Amount;
-pub use record::{Category, Classification, CounterpartyKind, IdType, PenaltyKind, Procedure, Record, Status};
+pub use record::{
+    Category, Classification, CounterpartyKind, IdType, PenaltyKind, Procedure, Record, Status,
+};
 pub use validate::{content_hash, validate, validate_on, FieldError, Validated, ValidationErrors};
 
 /// The schema's name as it appears in envelopes and Kafka headers.

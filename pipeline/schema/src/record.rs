@@ -220,7 +220,9 @@ pub struct Counterparty {
 
 impl std::fmt::Debug for Counterparty {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Counterparty").field("kind", &self.kind).finish_non_exhaustive()
+        f.debug_struct("Counterparty")
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
     }
 }
 

@@ -57,9 +57,14 @@ pub fn validate_on(value: &Value, today: NaiveDate) -> Result<Validated, Validat
     let mut checks = Checks::default();
     checks.run(&record, today);
     if checks.errors.is_empty() {
-        Ok(Validated { record, warnings: checks.warnings })
+        Ok(Validated {
+            record,
+            warnings: checks.warnings,
+        })
     } else {
-        Err(ValidationErrors { errors: checks.errors })
+        Err(ValidationErrors {
+            errors: checks.errors,
+        })
     }
 }
 
@@ -90,7 +95,10 @@ struct Checks {
 
 impl Checks {
     fn fail(&mut self, field: &str, message: impl Into<String>) {
-        self.errors.push(FieldError { field: field.into(), message: message.into() });
+        self.errors.push(FieldError {
+            field: field.into(),
+            message: message.into(),
+        });
     }
 
     fn run(&mut self, record: &Record, today: NaiveDate) {
@@ -98,10 +106,16 @@ impl Checks {
         if record.source.name.is_empty() || record.source.key.is_empty() {
             self.fail("source", "name and key must not be empty");
         } else if record.record_id != expected_id {
-            self.fail("record_id", "must be the source name and source key joined by ':'");
+            self.fail(
+                "record_id",
+                "must be the source name and source key joined by ':'",
+            );
         }
         if !divisions::is_known(&record.division_code) {
-            self.fail("division_code", "is not a GB/T 2260 division code (6 digits, in use 1981–2024)");
+            self.fail(
+                "division_code",
+                "is not a GB/T 2260 division code (6 digits, in use 1981–2024)",
+            );
         }
         self.non_empty("agency.name", &record.agency.name);
         self.uscc("agency.uscc", record.agency.uscc.as_deref());
@@ -129,7 +143,10 @@ impl Checks {
             Some(Ok(UsccCheck::CheckDigitMismatch)) => self.warnings.push(format!(
                 "{field}: check digit does not match (accepted: early pilot codes may fail it)"
             )),
-            Some(Err(problem)) => self.fail(field, format!("is not a unified social credit code: {problem}")),
+            Some(Err(problem)) => self.fail(
+                field,
+                format!("is not a unified social credit code: {problem}"),
+            ),
         }
     }
 
@@ -156,16 +173,30 @@ impl Checks {
         self.uscc("counterparty.uscc", party.uscc.as_deref());
         if let Some(code) = &party.org_code {
             if let Err(problem) = check_org_code(code) {
-                self.fail("counterparty.org_code", format!("is not a valid organisation code: {problem}"));
+                self.fail(
+                    "counterparty.org_code",
+                    format!("is not a valid organisation code: {problem}"),
+                );
             }
         }
         if let Some(rep) = &party.legal_rep {
             self.non_empty("counterparty.legal_rep.name", &rep.name);
-            self.person_id("counterparty.legal_rep.id_number", rep.id_type, rep.id_number.as_deref());
+            self.person_id(
+                "counterparty.legal_rep.id_number",
+                rep.id_type,
+                rep.id_number.as_deref(),
+            );
         }
-        self.person_id("counterparty.id_number", party.id_type, party.id_number.as_deref());
+        self.person_id(
+            "counterparty.id_number",
+            party.id_type,
+            party.id_number.as_deref(),
+        );
         if party.kind == CounterpartyKind::LegalPerson && party.id_number.is_some() {
-            self.fail("counterparty.id_number", "belongs to natural persons; a legal person's representative goes in legal_rep");
+            self.fail(
+                "counterparty.id_number",
+                "belongs to natural persons; a legal person's representative goes in legal_rep",
+            );
         }
     }
 
@@ -178,7 +209,10 @@ impl Checks {
                 self.fail("penalty_kinds", "a penalty needs at least one penalty kind");
             }
             if record.penalty_kinds.contains(&PenaltyKind::Fine) && record.fine_amount.is_none() {
-                self.fail("fine_amount", "is required when penalty_kinds contains fine");
+                self.fail(
+                    "fine_amount",
+                    "is required when penalty_kinds contains fine",
+                );
             }
         } else if !record.penalty_kinds.is_empty() {
             self.fail("penalty_kinds", "applies to penalties only");
@@ -190,7 +224,10 @@ impl Checks {
         if record.decided_on > today + chrono::Days::new(1) {
             self.fail("decided_on", "lies in the future");
         }
-        for (field, date) in [("valid_until", record.valid_until), ("publicity_until", record.publicity_until)] {
+        for (field, date) in [
+            ("valid_until", record.valid_until),
+            ("publicity_until", record.publicity_until),
+        ] {
             if date.is_some_and(|date| date < record.decided_on) {
                 self.fail(field, "lies before decided_on");
             }
@@ -243,7 +280,12 @@ mod tests {
     }
 
     fn errors_of(value: &Value) -> Vec<String> {
-        validate_on(value, today()).unwrap_err().errors.iter().map(ToString::to_string).collect()
+        validate_on(value, today())
+            .unwrap_err()
+            .errors
+            .iter()
+            .map(ToString::to_string)
+            .collect()
     }
 
     #[test]
@@ -262,7 +304,10 @@ mod tests {
         value["status"] = json!("cancelled");
         let errors = errors_of(&value);
         assert_eq!(errors.len(), 1);
-        assert!(errors[0].starts_with("status: unknown variant `cancelled`"), "{errors:?}");
+        assert!(
+            errors[0].starts_with("status: unknown variant `cancelled`"),
+            "{errors:?}"
+        );
     }
 
     #[test]
@@ -277,7 +322,10 @@ mod tests {
         let mut value = penalty();
         value["counterparty"]["id_number"] = json!("110105194912310021");
         let errors = errors_of(&value);
-        assert_eq!(errors, vec!["counterparty.id_number: is not a valid resident ID: check digit does not match"]);
+        assert_eq!(
+            errors,
+            vec!["counterparty.id_number: is not a valid resident ID: check digit does not match"]
+        );
     }
 
     #[test]
@@ -315,7 +363,9 @@ mod tests {
         value["counterparty"] = json!({"name": "某公司", "kind": "legal_person", "uscc": "91-bad", "org_code": "D2143569-1"});
         let errors = errors_of(&value);
         assert!(errors.iter().any(|e| e.starts_with("counterparty.uscc:")));
-        assert!(errors.iter().any(|e| e.starts_with("counterparty.org_code:")));
+        assert!(errors
+            .iter()
+            .any(|e| e.starts_with("counterparty.org_code:")));
     }
 
     #[test]
@@ -354,6 +404,9 @@ mod tests {
     fn debug_output_hides_personal_data() {
         let record = validate_on(&penalty(), today()).unwrap().record;
         let debug = format!("{record:?}");
-        assert!(!debug.contains("张三") && !debug.contains("11010519491231002X"), "{debug}");
+        assert!(
+            !debug.contains("张三") && !debug.contains("11010519491231002X"),
+            "{debug}"
+        );
     }
 }
