@@ -23,7 +23,9 @@ say "broker"
 
 say "building dhub (release)"
 (cd "$REPO" && cargo build --release --bin dhub)
-DHUB="$REPO/target/release/dhub"
+TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
+case "$TARGET_DIR" in /*) ;; *) TARGET_DIR="$REPO/$TARGET_DIR" ;; esac
+DHUB="$TARGET_DIR/release/dhub"
 
 say "checking the demo config"
 "$DHUB" check --config "$DEMO_DIR/hub.toml"
@@ -106,7 +108,8 @@ say "held in quarantine (withheld by policy or invalid), with reasons"
 "$DHUB" quarantine list --config "$DEMO_DIR/hub.toml" | python3 -c '
 import json, sys
 for line in sys.stdin:
-    e = json.loads(line); print(f"  #{e[\"id\"]} {e[\"stage\"]:<10} {e[\"record_id\"]}: {e[\"reason\"][:110]}")'
+    e = json.loads(line)
+    print("  #%s %-10s %s: %s" % (e["id"], e["stage"], e["record_id"], e["reason"][:110]))'
 
 cat <<EOF
 
