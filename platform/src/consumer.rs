@@ -75,12 +75,60 @@ fn feed_message(message: &BorrowedMessage<'_>) -> FeedMessage {
     }
 }
 
+/// Waits until the broker knows the feed topic with at least one partition. Returns false when
+/// stopped first.
+async fn wait_for_topic(
+    config: &PlatformConfig,
+    stop: &mut watch::Receiver<bool>,
+) -> Result<bool, PlatformError> {
+    let mut announced = false;
+    loop {
+        let client_config = client_config(config);
+        let topic = config.topic.clone();
+        let exists = tokio::task::spawn_blocking(move || -> Result<bool, KafkaError> {
+            let probe: rdkafka::consumer::BaseConsumer = client_config.create()?;
+            let metadata = probe.fetch_metadata(Some(&topic), Duration::from_secs(2))?;
+            Ok(metadata
+                .topics()
+                .iter()
+                .any(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty()))
+        })
+        .await
+        .unwrap_or(Ok(false));
+        match exists {
+            Ok(true) => return Ok(true),
+            Ok(false) if !announced => {
+                events::WaitingForTopic {
+                    topic: &config.topic,
+                }
+                .emit();
+                announced = true;
+            }
+            Ok(false) => {}
+            Err(error) => events::ReceiveFailed { error: &error }.emit(),
+        }
+        tokio::select! {
+            _ = stopped(stop) => return Ok(false),
+            _ = tokio::time::sleep(TOPIC_WAIT_PAUSE) => {}
+        }
+    }
+}
+
+/// How often to look again for a feed topic that does not exist yet.
+const TOPIC_WAIT_PAUSE: Duration = Duration::from_millis(200);
+
 /// Consumes until `stop` is raised; then applies what it holds, commits, and returns.
 pub(crate) async fn consume(
     config: &PlatformConfig,
     view: &View,
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), PlatformError> {
+    // Subscribing to a topic that does not exist yet leaves librdkafka idle until its next metadata
+    // refresh (5 minutes by default) after the topic appears; a platform started before the hub
+    // would show nothing for that long. So wait for the topic first.
+    if !wait_for_topic(config, &mut stop).await? {
+        return Ok(());
+    }
     let consumer: StreamConsumer = client_config(config)
         .create()
         .map_err(kafka("create the consumer"))?;

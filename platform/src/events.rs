@@ -166,3 +166,17 @@ impl ApiDatabaseError<'_> {
         tracing::warn!(route = self.route, error = %self.error, "search API request failed");
     }
 }
+
+/// The feed topic does not exist yet (the hub creates it when it starts); the subscriber waits for it.
+pub struct WaitingForTopic<'a> {
+    pub topic: &'a str,
+}
+
+impl WaitingForTopic<'_> {
+    pub fn emit(self) {
+        tracing::info!(
+            topic = self.topic,
+            "the feed topic does not exist yet; waiting for the hub to create it"
+        );
+    }
+}

@@ -318,3 +318,28 @@ async fn run_serves_the_search_api_while_it_consumes() {
     // Stopped means stopped: the port no longer answers.
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
+
+/// Regression: a platform started before the hub has created its topic used to sit idle until
+/// librdkafka's next metadata refresh (5 minutes by default); it now waits for the topic and then
+/// consumes at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_platform_started_before_its_topic_exists_consumes_once_it_appears() {
+    let topic = format!("platform-test-{}", unique_suffix());
+    let db = TestDb::sqlite();
+    let view = db.view().await;
+    let (switch, handle) = start(PlatformConfig::new(brokers(), topic.clone(), db.url()));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    create_topic(&topic).await;
+    let producer = producer();
+    send_envelope(&producer, &topic, &upsert_envelope(&simple("late:1", 1))).await;
+    let started = Instant::now();
+    wait_for_view(&view, &["late:1"]).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+    stop(switch, handle).await;
+    view.close().await;
+}
