@@ -1,0 +1,97 @@
+//! The broker being down delays publishing and never loses a record: the hub runs with no broker
+//! answering, stores what arrives, stops cleanly with its outbox still pending, and once started again
+//! with a broker (here by the `DHUB_KAFKA__BROKERS` override, as an operator would) publishes all of
+//! it. Works against any broker given in `DHUB_TEST_BROKERS`, because the outage is a wrong address.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{expected_views, free_port, repo, HubSetup, Platforms};
+use dhub_testkit::{generate, GenConfig, System};
+
+fn run_hub(setup: &HubSetup, brokers: &str) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_dhub"))
+        .args(["run", "--config"])
+        .arg(&setup.config_path)
+        .env("DHUB_LOG", "error")
+        .env("DHUB_KAFKA__BROKERS", brokers)
+        .env("DHUB_HUB__DRAIN_TIMEOUT_MS", "1000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn stop(mut hub: std::process::Child) -> std::process::ExitStatus {
+    Command::new("kill")
+        .args(["-TERM", &hub.id().to_string()])
+        .status()
+        .unwrap();
+    hub.wait().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_wait_in_the_outbox_while_the_broker_is_down_and_go_out_when_it_is_back() {
+    let setup = HubSetup::new(None);
+    let nobody = format!("127.0.0.1:{}", free_port());
+    let hub = run_hub(&setup, &nobody);
+    for system in [System::FinanceOa, System::MarketSupervision] {
+        for entry in std::fs::read_dir(
+            repo()
+                .join("mappings/samples")
+                .join(system.source_name())
+                .join("first"),
+        )
+        .unwrap()
+        {
+            let path = entry.unwrap().path();
+            std::fs::copy(&path, setup.inbox(system).join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let store = loop {
+        if let Ok(store) = dhub_store::Store::connect(&setup.state_url()).await {
+            break store;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let started = Instant::now();
+    let pending = loop {
+        let done = std::fs::read_dir(setup.inbox(System::MarketSupervision).join("done"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+            + std::fs::read_dir(setup.inbox(System::FinanceOa).join("done"))
+                .map(|d| d.count())
+                .unwrap_or(0);
+        if done == 5 {
+            break store.pending_count().await.unwrap();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the exports were not stored without a broker"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    // 56 records on city and province, 28 + 24 on the counties: 164 envelopes, none sent.
+    assert_eq!(pending, 164, "every envelope waits in the outbox");
+    assert!(
+        stop(hub).success(),
+        "a stop with the broker away still exits 0 after the drain timeout"
+    );
+    assert_eq!(
+        store.pending_count().await.unwrap(),
+        164,
+        "nothing was lost or marked sent"
+    );
+
+    let cases = generate(&GenConfig::default()).unwrap();
+    let platforms = Platforms::start(&setup.prefix).await;
+    let hub = run_hub(&setup, &dhub_testkit::test_brokers());
+    platforms
+        .wait_for(&expected_views(&cases), Duration::from_secs(60))
+        .await;
+    assert_eq!(store.pending_count().await.unwrap(), 0);
+    assert!(stop(hub).success());
+    platforms.stop().await;
+}
