@@ -377,3 +377,150 @@ async fn move_into(path: &Path, folder: &Path) -> std::io::Result<PathBuf> {
     }
     Ok(target)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dhub_schema::intake::{IntakeError, IntakeSummary};
+    use std::sync::Mutex;
+    use std::time::SystemTime;
+
+    /// A sink that keeps what it is given, or refuses it.
+    #[derive(Default)]
+    struct RecordingSink {
+        batches: Mutex<Vec<IntakeBatch>>,
+        refuse: bool,
+    }
+
+    impl IntakeSink for RecordingSink {
+        async fn submit(&self, batch: IntakeBatch) -> Result<IntakeSummary, IntakeError> {
+            if self.refuse {
+                return Err(IntakeError {
+                    message: "constraint violated".into(),
+                    retryable: false,
+                });
+            }
+            let accepted = batch.items.len();
+            self.batches.lock().unwrap().push(batch);
+            Ok(IntakeSummary {
+                accepted,
+                ..IntakeSummary::default()
+            })
+        }
+    }
+
+    struct Quiet;
+    impl ConnectorEvents for Quiet {
+        fn document_done(&self, _: &str, _: usize) {}
+        fn document_failed(&self, _: &str, _: &str) {}
+        fn retrying(&self, _: &str, _: &str) {}
+    }
+
+    fn connector(
+        dir: &Path,
+        sink: Arc<RecordingSink>,
+        settle_ms: u64,
+    ) -> XmlDirConnector<RecordingSink> {
+        let mapping_path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../mappings/finance-oa.toml");
+        let config = XmlDirConfig {
+            name: "finance-oa".into(),
+            mapping: mapping_path.clone(),
+            path: "inbox".into(),
+            done_dir: None,
+            failed_dir: None,
+            poll_interval_ms: 1000,
+            settle_ms,
+            extensions: vec!["xml".into()],
+        };
+        let mapping = Arc::new(Mapping::load(&mapping_path).unwrap());
+        let connector = XmlDirConnector::new(&config, dir, mapping, sink, Arc::new(Quiet));
+        connector.prepare().unwrap();
+        connector
+    }
+
+    fn aged(path: &Path, seconds: u64) {
+        let file = std::fs::File::options().write(true).open(path).unwrap();
+        file.set_modified(SystemTime::now() - Duration::from_secs(seconds))
+            .unwrap();
+    }
+
+    const EXPORT: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<执法信息导出>\n  <案件 编号=\"K1\"><类别>行政处罚</类别></案件>\n</执法信息导出>\n";
+
+    #[test]
+    fn only_settled_export_files_are_ready_in_name_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let connector = connector(dir.path(), Arc::default(), 10_000);
+        let inbox = dir.path().join("inbox");
+        for name in [
+            "b.xml",
+            "a.XML",
+            ".hidden.xml",
+            "c.xml.tmp",
+            "notes.txt",
+            "young.xml",
+        ] {
+            std::fs::write(inbox.join(name), EXPORT).unwrap();
+            if name != "young.xml" {
+                aged(&inbox.join(name), 60);
+            }
+        }
+        let (ready, wait) = connector.ready_files();
+        let names: Vec<_> = ready
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            names,
+            ["a.XML", "b.xml"],
+            "hidden, temporary, other and half-written files wait"
+        );
+        assert!(
+            wait.is_some_and(|w| w <= Duration::from_secs(10)),
+            "rescans when the young file settles"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_stored_file_moves_to_done_and_a_name_taken_there_gets_a_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = Arc::new(RecordingSink::default());
+        let connector = connector(dir.path(), sink.clone(), 0);
+        let (_stop, shutdown) = watch::channel(false);
+        for _ in 0..2 {
+            let path = dir.path().join("inbox/export.xml");
+            std::fs::write(&path, EXPORT).unwrap();
+            assert_eq!(
+                connector.process_file(&path, &shutdown).await,
+                FileOutcome::Done { records: 1 }
+            );
+        }
+        assert!(dir.path().join("inbox/done/export.xml").exists());
+        assert!(dir.path().join("inbox/done/export.xml.1").exists());
+        let batches = sink.batches.lock().unwrap();
+        assert_eq!(batches.len(), 2);
+        assert_eq!(batches[0].position.as_deref(), Some("export.xml"));
+        assert_eq!(batches[0].mapping_name, "finance-oa");
+    }
+
+    #[tokio::test]
+    async fn a_file_the_hub_cannot_store_is_set_aside_with_its_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = Arc::new(RecordingSink {
+            refuse: true,
+            ..RecordingSink::default()
+        });
+        let connector = connector(dir.path(), sink, 0);
+        let (_stop, shutdown) = watch::channel(false);
+        let path = dir.path().join("inbox/export.xml");
+        std::fs::write(&path, EXPORT).unwrap();
+        let outcome = connector.process_file(&path, &shutdown).await;
+        assert!(matches!(outcome, FileOutcome::Failed { .. }), "{outcome:?}");
+        let reason =
+            std::fs::read_to_string(dir.path().join("inbox/failed/export.xml.reason")).unwrap();
+        assert!(
+            reason.contains("export.xml: the hub could not store it: constraint violated"),
+            "{reason}"
+        );
+    }
+}
