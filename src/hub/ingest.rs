@@ -342,6 +342,7 @@ impl Ingestor {
             true
         } else {
             let mut targets = BTreeSet::new();
+            let mut envelopes: HashMap<(&str, &str), Vec<u8>> = HashMap::new();
             for platform in self.routing.route(&record.division_code) {
                 targets.insert(platform.name.as_str());
                 let Some(policy) = self.policies.get(&platform.name) else {
@@ -351,21 +352,28 @@ impl Ingestor {
                     Some(Outcome::Publish {
                         record: redacted, ..
                     }) => {
-                        let mut redacted = redacted.clone();
-                        redacted["version"] = json!(version);
+                        // Platforms sharing a policy and a format get the same bytes: build them once.
+                        let payload = envelopes
+                            .entry((policy.name(), platform.format.as_str()))
+                            .or_insert_with(|| {
+                                let mut redacted = redacted.clone();
+                                redacted["version"] = json!(version);
+                                upsert_envelope(
+                                    &platform.format,
+                                    &record_id,
+                                    version as u64,
+                                    emitted_at,
+                                    &redacted,
+                                )
+                            })
+                            .clone();
                         outbox.push(NewOutbox {
                             record_id: record_id.clone(),
                             version,
                             platform: platform.name.clone(),
                             topic: platform.topic.clone(),
                             op: OutboxOp::Upsert,
-                            payload: upsert_envelope(
-                                &platform.format,
-                                &record_id,
-                                version as u64,
-                                emitted_at,
-                                &redacted,
-                            ),
+                            payload,
                         });
                     }
                     Some(Outcome::Withhold { reason, detail }) => {

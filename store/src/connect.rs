@@ -21,8 +21,10 @@ static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 ///   commits on power loss.
 /// - busy_timeout: writers queue behind each other (BEGIN IMMEDIATE) for up to 30 s rather
 ///   than fail at once with SQLITE_BUSY.
-const SQLITE_PRAGMAS: &str =
-    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 30000;";
+/// - wal_autocheckpoint: checkpoint every 8,000 pages (32 MB) instead of 1,000: one export file of
+///   1,000 cases writes about 6 MB, and a checkpoint per transaction cost throughput.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+     PRAGMA busy_timeout = 30000; PRAGMA wal_autocheckpoint = 8000;";
 
 /// SQLite has one writer at a time, so more connections only help concurrent readers.
 const SQLITE_MAX_CONNECTIONS: u32 = 4;
@@ -257,9 +259,15 @@ mod tests {
                 .await
                 .unwrap()
                 .get(0);
+            let checkpoint: i64 = sqlx::query("PRAGMA wal_autocheckpoint")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap()
+                .get(0);
             assert_eq!(journal, "wal");
             assert_eq!(synchronous, 2, "FULL");
             assert_eq!(busy, 30000);
+            assert_eq!(checkpoint, 8000);
             held.push(conn);
         }
         drop(held);

@@ -223,10 +223,18 @@ impl StoreTx {
     pub async fn enqueue(&mut self, entries: &[NewOutbox]) -> Result<(), StoreError> {
         let created_at_ms = now_ms();
         for chunk in entries.chunks(ROWS_PER_STATEMENT) {
-            let hashes: Vec<String> = chunk
-                .iter()
-                .map(|entry| hex::encode(Sha256::digest(&entry.payload)))
-                .collect();
+            // The platforms of one record usually follow each other with the same bytes: hash
+            // each run of equal envelopes once.
+            let mut hashes: Vec<String> = Vec::with_capacity(chunk.len());
+            for (i, entry) in chunk.iter().enumerate() {
+                let hash = match (i.checked_sub(1).map(|p| &chunk[p]), hashes.last()) {
+                    (Some(previous), Some(hash)) if previous.payload == entry.payload => {
+                        hash.clone()
+                    }
+                    _ => hex::encode(Sha256::digest(&entry.payload)),
+                };
+                hashes.push(hash);
+            }
             let mut unique: Vec<(&str, &[u8])> = Vec::with_capacity(chunk.len());
             let mut seen = HashSet::with_capacity(chunk.len());
             for (hash, entry) in hashes.iter().zip(chunk) {
