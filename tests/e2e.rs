@@ -8,34 +8,18 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
-use chrono::Duration as Days;
 use common::{expected_views, repo, start_hub_in_process, HubSetup, Platforms};
-use dhub_testkit::export::{export_time, render_finance_export};
-use dhub_testkit::{apply_export, generate, revoke, Case, GenConfig, System, TextEncoding};
+use dhub_testkit::export::render_finance_export;
+use dhub_testkit::{
+    apply_export, generate, revocation_export, Case, GenConfig, System, TextEncoding,
+};
 
 /// The demo's cases, first and after the second export, exactly as `gen-exports` makes the shipped
 /// samples (see `mappings/samples/EXPECTED.md`).
 fn demo_cases() -> (Vec<Case>, Vec<Case>) {
     let config = GenConfig::default();
     let first = generate(&config).unwrap();
-    let finance: Vec<Case> = first
-        .iter()
-        .filter(|c| c.system == System::FinanceOa)
-        .cloned()
-        .collect();
-    let market: Vec<Case> = first
-        .iter()
-        .filter(|c| c.system == System::MarketSupervision)
-        .cloned()
-        .collect();
-    let first_day = [export_time(&finance), export_time(&market)]
-        .into_iter()
-        .flatten()
-        .map(|t| t.date())
-        .max();
-    let revoked_on = first_day.unwrap_or(config.decided_to) + Days::days(7);
-    let mut later = revoke(&finance, 0.12, config.seed, revoked_on).unwrap();
-    later.extend(revoke(&market, 0.12, config.seed.wrapping_add(1), revoked_on).unwrap());
+    let later = revocation_export(&first, 0.12, config.seed, config.decided_to).unwrap();
     let second = apply_export(&first, &later);
     (first, second)
 }

@@ -119,7 +119,18 @@ struct Harness {
 
 impl Harness {
     async fn new(store: Store) -> Harness {
+        Harness::build(tempfile::tempdir().unwrap(), store).await
+    }
+
+    /// A harness over a fresh SQLite store in its own temp folder.
+    async fn on_sqlite() -> Harness {
         let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("state.db").display());
+        let store = Store::connect(&url).await.unwrap();
+        Harness::build(dir, store).await
+    }
+
+    async fn build(dir: tempfile::TempDir, store: Store) -> Harness {
         let inbox = dir.path().join("inbox");
         let routing = routing();
         let public = Arc::new(Policy::builtin("public").unwrap());
@@ -294,11 +305,7 @@ fn line_of_case(harness: &Harness, key: &str) -> usize {
 
 #[tokio::test]
 async fn unreadable_files_go_to_failed_with_a_reason_naming_file_and_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::connect(&format!("sqlite://{}", dir.path().join("s.db").display()))
-        .await
-        .unwrap();
-    let harness = Harness::new(store).await;
+    let harness = Harness::on_sqlite().await;
 
     let broken = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<执法信息导出>\n  <案件 编号=\"1\">\n    <类别>行政处罚</类别>\n  </执法信息导出>\n";
     harness.drop_file("broken.xml", broken.as_bytes()).await;
@@ -389,11 +396,7 @@ async fn an_unchanged_reexport_publishes_nothing_and_a_revocation_retracts_every
 
 #[tokio::test]
 async fn published_envelopes_are_redacted() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::connect(&format!("sqlite://{}", dir.path().join("s.db").display()))
-        .await
-        .unwrap();
-    let harness = Harness::new(store).await;
+    let harness = Harness::on_sqlite().await;
     harness
         .drop_file("a.xml", export(&[FinanceCase::valid("CZ-1")]).as_bytes())
         .await;
@@ -413,11 +416,7 @@ async fn published_envelopes_are_redacted() {
 
 #[tokio::test]
 async fn withheld_records_are_quarantined_and_never_queued() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::connect(&format!("sqlite://{}", dir.path().join("s.db").display()))
-        .await
-        .unwrap();
-    let harness = Harness::new(store).await;
+    let harness = Harness::on_sqlite().await;
     let mut secret = FinanceCase::valid("CZ-9");
     secret.classification = "秘密";
     harness
@@ -483,11 +482,7 @@ async fn a_manual_retraction_sticks_until_the_source_changes() {
 
 #[tokio::test]
 async fn ended_publicity_periods_are_withdrawn() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::connect(&format!("sqlite://{}", dir.path().join("s.db").display()))
-        .await
-        .unwrap();
-    let harness = Harness::new(store).await;
+    let harness = Harness::on_sqlite().await;
     let mut soon = FinanceCase::valid("CZ-1");
     soon.publicity_until = "2099年01月01日";
     let mut already = FinanceCase::valid("CZ-2");

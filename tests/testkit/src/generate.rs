@@ -202,6 +202,38 @@ pub fn revoke(
         .collect())
 }
 
+/// The revocation export that follows a first export of `cases` (both systems), as `gen-exports`
+/// writes it and the demo ships it: about `fraction` of each system's published cases, changed a week
+/// after the later of the two systems' first exports (`fallback_day` when there is none). Finance
+/// cases first, then market cases.
+pub fn revocation_export(
+    cases: &[Case],
+    fraction: f64,
+    seed: u64,
+    fallback_day: NaiveDate,
+) -> Result<Vec<Case>, GenerateError> {
+    let of = |system| {
+        cases
+            .iter()
+            .filter(|c| c.system == system)
+            .cloned()
+            .collect::<Vec<Case>>()
+    };
+    let (finance, market) = (of(System::FinanceOa), of(System::MarketSupervision));
+    let first_day = [
+        crate::export::export_time(&finance),
+        crate::export::export_time(&market),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|t| t.date())
+    .max();
+    let revoked_on = first_day.unwrap_or(fallback_day) + chrono::Duration::days(7);
+    let mut later = revoke(&finance, fraction, seed, revoked_on)?;
+    later.extend(revoke(&market, fraction, seed.wrapping_add(1), revoked_on)?);
+    Ok(later)
+}
+
 /// The cases as a platform should hold them after `later` has been applied on top of `earlier`:
 /// a case in `later` replaces the one with the same record id.
 pub fn apply_export(earlier: &[Case], later: &[Case]) -> Vec<Case> {

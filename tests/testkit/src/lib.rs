@@ -41,5 +41,7 @@ pub use case::{
 };
 pub use expect::{records_in_force, Level, Platform, DEMO_PLATFORMS};
 pub use export::{write_finance_export, write_market_export, ExportError, TextEncoding};
-pub use generate::{apply_export, generate, revoke, BadCases, GenConfig, GenerateError};
+pub use generate::{
+    apply_export, generate, revocation_export, revoke, BadCases, GenConfig, GenerateError,
+};
 pub use services::{fresh_postgres_db, test_brokers, test_postgres_url, unique_name, TestDb};

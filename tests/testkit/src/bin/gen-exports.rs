@@ -21,13 +21,13 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use chrono::{Duration, NaiveDate};
+use chrono::NaiveDate;
 use clap::Parser;
 
 use dhub_testkit::case::MentionKind;
 use dhub_testkit::expect::{not_published, outcome_counts, records_in_force, DEMO_PLATFORMS};
 use dhub_testkit::export::{export_time, write_finance_export, write_market_export, TextEncoding};
-use dhub_testkit::generate::{apply_export, generate, revoke, BadCases, GenConfig};
+use dhub_testkit::generate::{apply_export, generate, revocation_export, BadCases, GenConfig};
 use dhub_testkit::{Case, Outcome, System, AGENCIES};
 
 #[derive(Debug, Parser)]
@@ -172,19 +172,17 @@ fn main() -> anyhow::Result<()> {
         .collect();
 
     // The revocations happen a week after the later of the two first exports.
-    let first_day = [export_time(&finance), export_time(&market)]
-        .into_iter()
-        .flatten()
-        .map(|t| t.date())
-        .max();
-    let revoked_on = first_day.unwrap_or(args.to) + Duration::days(7);
-    let finance_revoked = revoke(&finance, args.revoke_fraction, args.seed, revoked_on)?;
-    let market_revoked = revoke(
-        &market,
-        args.revoke_fraction,
-        args.seed.wrapping_add(1),
-        revoked_on,
-    )?;
+    let later = revocation_export(&cases, args.revoke_fraction, args.seed, args.to)?;
+    let finance_revoked: Vec<Case> = later
+        .iter()
+        .filter(|c| c.system == System::FinanceOa)
+        .cloned()
+        .collect();
+    let market_revoked: Vec<Case> = later
+        .iter()
+        .filter(|c| c.system == System::MarketSupervision)
+        .cloned()
+        .collect();
 
     let mut plan = Vec::new();
     let finance_dir = args.out.join("finance-oa");
@@ -243,8 +241,6 @@ fn main() -> anyhow::Result<()> {
     }
 
     let first = cases;
-    let mut later = finance_revoked.clone();
-    later.extend(market_revoked.iter().cloned());
     let second = apply_export(&first, &later);
     let expected = expected_markdown(&args, &first, &second, &later, &plan);
     let expected_path = args.out.join("EXPECTED.md");
