@@ -218,6 +218,11 @@ impl Hub {
             .unwrap_or(f64::NAN)
     }
 
+    /// CPU seconds (user + system) the hub process has used so far.
+    fn cpu_seconds(&self) -> f64 {
+        cpu_seconds_of(self.child.id())
+    }
+
     fn state_url(&self) -> String {
         format!("sqlite://{}", self.dir.path().join("state.db").display())
     }
@@ -228,6 +233,32 @@ impl Drop for Hub {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// CPU seconds (user + system) of a process, from `/proc/PID/stat` (clock ticks of 1/100 s).
+fn cpu_seconds_of(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th of those.
+    let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(f64::NAN)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// The broker's pid when it is the local tansu started by `tests/broker.sh`.
+fn broker_pid() -> Option<u32> {
+    let dir = std::env::var("DHUB_BROKER_DIR")
+        .unwrap_or_else(|_| format!("{}/dhub-broker", std::env::temp_dir().display()));
+    std::fs::read_to_string(format!("{dir}/tansu.pid"))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// A plain HTTP/1.1 GET on loopback (the bench needs nothing more than the metrics text).
@@ -297,6 +328,8 @@ async fn main() {
     }
 
     // Phase 1: throughput.
+    let hub_cpu_before = hub.cpu_seconds();
+    let broker_cpu_before = broker_pid().map(cpu_seconds_of);
     let started = Instant::now();
     for (path, system) in &files {
         std::fs::rename(path, hub.inbox(*system).join(path.file_name().unwrap())).unwrap();
@@ -305,6 +338,11 @@ async fn main() {
         .wait_published(bulk_envelopes, Duration::from_secs(1800))
         .await;
     let e2e_seconds = (finished - started).as_secs_f64();
+    let hub_cpu = hub.cpu_seconds() - hub_cpu_before;
+    let broker_cpu = broker_pid()
+        .map(cpu_seconds_of)
+        .zip(broker_cpu_before)
+        .map(|(after, before)| after - before);
     let redaction_seconds = hub
         .metrics()
         .await
@@ -448,6 +486,11 @@ async fn main() {
     println!("| latency at {offered:.0} cases/s: p50 / p99 / max | {:.0} ms / {:.0} ms / {:.0} ms ({} cases) |",
         percentile(&latencies, 0.5), percentile(&latencies, 0.99), latencies.last().copied().unwrap_or(f64::NAN), latencies.len());
     println!("| hub peak RSS (VmHWM) | {rss:.0} MB |");
+    println!(
+        "| CPU during the end-to-end phase: hub / broker | {hub_cpu:.1} s ({:.0} µs per case) / {} |",
+        hub_cpu * 1e6 / count as f64,
+        broker_cpu.map(|s| format!("{s:.1} s")).unwrap_or_else(|| "not measured (external broker)".into())
+    );
     println!("| redaction share of end-to-end wall time | {:.1} % ({redaction_seconds:.2} s of {e2e_seconds:.1} s) |", 100.0 * redaction_seconds / e2e_seconds);
     assert_eq!(
         latencies.len(),
