@@ -436,20 +436,30 @@ pub async fn retract_by_hand(
     reason: RetractReason,
     note: Option<&str>,
 ) -> Result<usize, RetractError> {
-    let mut tx: StoreTx = store.begin().await?;
-    let Some(latest) = tx.latest(record_id).await? else {
-        return Err(RetractError::UnknownRecord(record_id.to_string()));
-    };
-    if latest.retracted {
-        return Err(RetractError::AlreadyRetracted(record_id.to_string()));
-    }
-    let history = store.history(record_id).await?;
-    let Some(current) = history
-        .versions
-        .iter()
-        .find(|v| v.version == latest.version)
-    else {
-        return Err(RetractError::UnknownRecord(record_id.to_string()));
+    // The stored versions are read before the transaction: a transaction must not wait on a second
+    // pooled connection. A version stored in between is caught below, and the read is repeated.
+    let mut attempts = 0;
+    let (mut tx, latest, current) = loop {
+        let history = store.history(record_id).await?;
+        let mut tx: StoreTx = store.begin().await?;
+        let Some(latest) = tx.latest(record_id).await? else {
+            return Err(RetractError::UnknownRecord(record_id.to_string()));
+        };
+        if latest.retracted {
+            return Err(RetractError::AlreadyRetracted(record_id.to_string()));
+        }
+        match history
+            .versions
+            .into_iter()
+            .find(|v| v.version == latest.version)
+        {
+            Some(current) => break (tx, latest, current),
+            None if attempts < 3 => {
+                attempts += 1;
+                drop(tx);
+            }
+            None => return Err(RetractError::UnknownRecord(record_id.to_string())),
+        }
     };
     let version = latest.version + 1;
     let mut record_json: Value = serde_json::from_str(&current.record_json).unwrap_or(Value::Null);
