@@ -12,7 +12,19 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = dhub::commands::Cli::parse();
+    // Usage errors are handled errors too (CONTRACT §1: exit 1); help and version exit 0.
+    let cli = match dhub::commands::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let code = if error.use_stderr() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
+            let _ = error.print();
+            return code;
+        }
+    };
     dhub::commands::init_logging();
     // Few blocking threads: each holds its own allocator heap, and parsing needs no more than the cores.
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -310,3 +310,16 @@ async fn operator_commands_on_a_running_demo_state() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn usage_errors_exit_1_and_help_exits_0() {
+    let unknown = dhub(&["frobnicate"], None);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(text(&unknown.stderr).contains("unrecognized subcommand"));
+    let missing = dhub(&["check"], None);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(text(&missing.stderr).contains("--config"));
+    let help = dhub(&["--help"], None);
+    assert_eq!(help.status.code(), Some(0));
+    assert!(text(&help.stdout).contains("retract"));
+}
