@@ -526,3 +526,34 @@ async fn ended_publicity_periods_are_withdrawn() {
     .unwrap();
     assert_eq!(last["reason"], "publicity_expired");
 }
+
+/// Regression: an export that carries a decision and, further down, its revocation used to publish the
+/// decision and send the retraction nowhere (the platforms were looked up before the batch was stored).
+#[tokio::test]
+async fn a_revocation_later_in_the_same_file_reaches_the_platforms_of_the_upsert() {
+    on_both_backends(|store| async move {
+        let harness = Harness::new(store).await;
+        let mut revoked = FinanceCase::valid("CZ-1");
+        revoked.status = "已撤销";
+        harness
+            .drop_file(
+                "history.xml",
+                export(&[FinanceCase::valid("CZ-1"), revoked]).as_bytes(),
+            )
+            .await;
+        let rows = harness.outbox("finance-oa:CZ-1").await;
+        let everywhere = ["chiping-county", "liaocheng-city", "shandong-province"];
+        assert_eq!(platforms_of(&rows, OutboxOp::Upsert, 1), everywhere);
+        assert_eq!(platforms_of(&rows, OutboxOp::Retract, 2), everywhere);
+        assert!(
+            harness
+                .store
+                .latest("finance-oa:CZ-1")
+                .await
+                .unwrap()
+                .unwrap()
+                .retracted
+        );
+    })
+    .await;
+}

@@ -104,6 +104,7 @@ impl Ingestor {
         let mut outbox = Vec::new();
         let mut retraction_flags = Vec::new();
         let mut audit_versions = Vec::new();
+        let mut routed_in_batch: HashMap<String, BTreeSet<String>> = HashMap::new();
         for prepared in prepared {
             let previous = latest.get(&prepared.record.record_id);
             if !force && previous.is_some_and(|p| p.content_hash == prepared.hash) {
@@ -111,11 +112,21 @@ impl Ingestor {
                 self.telemetry.record_unchanged(source);
                 continue;
             }
-            // Only a record seen before can have platforms to withdraw it from.
-            let routed = match previous {
+            // Only a record seen before can have platforms to withdraw it from: those stored, and
+            // those an earlier version in this same batch is about to be sent to.
+            let mut routed = match previous {
                 Some(_) => tx.routed_platforms(&prepared.record.record_id).await?,
                 None => Vec::new(),
             };
+            if let Some(in_batch) = routed_in_batch.get(&prepared.record.record_id) {
+                routed.extend(
+                    in_batch
+                        .iter()
+                        .filter(|p| !routed.contains(p))
+                        .cloned()
+                        .collect::<Vec<_>>(),
+                );
+            }
             let version = previous.map_or(1, |p| p.version + 1);
             let was_retracted = previous.is_some_and(|p| p.retracted);
             let origin = prepared.origin.clone();
@@ -160,6 +171,12 @@ impl Ingestor {
             summary.accepted += 1;
             self.telemetry.record_stored(source);
             versions.push(plan.version);
+            for entry in plan.outbox.iter().filter(|e| e.op == OutboxOp::Upsert) {
+                routed_in_batch
+                    .entry(entry.record_id.clone())
+                    .or_default()
+                    .insert(entry.platform.clone());
+            }
             outbox.extend(plan.outbox);
         }
         // Versions are inserted in batch order, so of a record stored twice in one batch the later
