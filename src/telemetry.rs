@@ -24,6 +24,7 @@ pub struct Telemetry {
     withheld: IntCounterVec,
     store_errors: IntCounterVec,
     redaction_seconds: Counter,
+    producer_replacements: prometheus::IntCounter,
     pub outbox_pending: IntGauge,
 }
 
@@ -74,6 +75,14 @@ impl Telemetry {
         .expect("static counter definition");
         registry
             .register(Box::new(redaction_seconds.clone()))
+            .expect("registered once");
+        let producer_replacements = prometheus::IntCounter::new(
+            "dhub_producer_replacements_total",
+            "Kafka producers replaced after a fatal error",
+        )
+        .expect("static counter definition");
+        registry
+            .register(Box::new(producer_replacements.clone()))
             .expect("registered once");
         let telemetry = Telemetry {
             documents: counter(
@@ -144,6 +153,7 @@ impl Telemetry {
             ),
             publish_latency,
             redaction_seconds,
+            producer_replacements,
             outbox_pending,
             registry,
         };
@@ -231,6 +241,11 @@ impl dhub_connectors::ConnectorEvents for Telemetry {
 }
 
 impl dhub_publish::RelayEvents for Telemetry {
+    fn producer_replaced(&self, error: &str) {
+        tracing::error!(error, "the kafka producer failed fatally and was replaced; unacknowledged records are sent again");
+        self.producer_replacements.inc();
+    }
+
     fn delivered(&self, platform: &str, op: &str, latency: Duration) {
         self.published.with_label_values(&[platform, op]).inc();
         self.publish_latency

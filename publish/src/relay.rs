@@ -20,6 +20,8 @@ use tokio::sync::{mpsc, watch, Notify, OwnedSemaphorePermit, Semaphore};
 
 /// What the relay reports, so the binary can turn it into metrics and logs in one place.
 pub trait RelayEvents: Send + Sync + 'static {
+    /// The idempotent producer hit a fatal error (it can send nothing more) and was replaced.
+    fn producer_replaced(&self, error: &str);
     fn delivered(&self, platform: &str, op: &str, latency: Duration);
     fn delivery_failed(&self, platform: &str, error: &KafkaError);
     fn store_failed(&self, error: &dhub_store::StoreError);
@@ -37,9 +39,16 @@ impl RelayHandle {
     }
 }
 
+/// Makes a fresh producer with the hub's settings.
+pub type ProducerFactory =
+    Arc<dyn Fn() -> Result<FutureProducer, crate::kafka::KafkaSetupError> + Send + Sync>;
+
 pub struct Relay {
     store: Store,
     producer: FutureProducer,
+    /// An idempotent producer that hits a fatal error (e.g. the broker lost its sequence state) refuses
+    /// every later message; the relay replaces it with one from here.
+    rebuild: Option<ProducerFactory>,
     /// platform name → envelope schema, sent as the `schema` header.
     formats: HashMap<String, String>,
     events: Arc<dyn RelayEvents>,
@@ -67,6 +76,7 @@ impl Relay {
         Relay {
             store,
             producer,
+            rebuild: None,
             formats,
             events,
             handle,
@@ -76,9 +86,30 @@ impl Relay {
         }
     }
 
+    /// Lets the relay replace its producer after a fatal error.
+    pub fn with_rebuild(mut self, factory: ProducerFactory) -> Relay {
+        self.rebuild = Some(factory);
+        self
+    }
+
+    /// Replaces the producer when it reports a fatal error. Runs only with nothing in flight.
+    fn replace_producer_if_fatal(&mut self) {
+        let Some((_, reason)) = self.producer.client().fatal_error() else {
+            return;
+        };
+        let Some(rebuild) = &self.rebuild else { return };
+        match rebuild() {
+            Ok(producer) => {
+                self.producer = producer;
+                self.events.producer_replaced(&reason);
+            }
+            Err(error) => tracing::error!(%error, "cannot create a new producer; will try again"),
+        }
+    }
+
     /// Runs until `shutdown` turns true and every pending row has been delivered (or the caller's
     /// timeout around this future gives up: what is left stays pending for the next start).
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
         let permits = Arc::new(Semaphore::new(self.max_batches_in_flight));
         let failed = Arc::new(AtomicBool::new(false));
         let (in_flight_tx, in_flight_rx) = mpsc::channel::<InFlight>(self.max_batches_in_flight);
@@ -98,6 +129,7 @@ impl Relay {
         loop {
             if failed.swap(false, Ordering::SeqCst) {
                 drain(&permits, self.max_batches_in_flight).await;
+                self.replace_producer_if_fatal();
                 let delay = retry_delays.next().unwrap_or(Duration::from_secs(10));
                 tokio::time::sleep(delay).await;
                 cursor = 0;

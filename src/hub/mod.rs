@@ -89,13 +89,15 @@ pub async fn run(
         .collect();
     let topics: Vec<String> = config.platforms.iter().map(|p| p.topic.clone()).collect();
     let kafka = config.kafka.clone();
+    let rebuild_settings = config.kafka.clone();
     let relay = Relay::new(
         store.clone(),
         producer.clone(),
         formats,
         telemetry.clone(),
         relay_handle,
-    );
+    )
+    .with_rebuild(Arc::new(move || rebuild_settings.producer()));
     let mut relay_stop_for_topics = stop_relay.clone();
     let relay_task = tokio::spawn(async move {
         let mut delays = ExponentialBuilder::default()
