@@ -323,3 +323,43 @@ fn usage_errors_exit_1_and_help_exits_0() {
     assert_eq!(help.status.code(), Some(0));
     assert!(text(&help.stdout).contains("retract"));
 }
+
+#[test]
+fn platform_properties_must_be_key_value_and_not_the_managed_ones() {
+    let db = format!(
+        "sqlite://{}",
+        tempfile::tempdir().unwrap().path().join("v.db").display()
+    );
+    let malformed = dhub(
+        &[
+            "platform",
+            "--brokers",
+            "127.0.0.1:1",
+            "--topic",
+            "t",
+            "--db",
+            &db,
+            "--property",
+            "nonsense",
+        ],
+        None,
+    );
+    assert_eq!(malformed.status.code(), Some(1));
+    assert!(text(&malformed.stderr).contains("--property `nonsense` must be KEY=VALUE"));
+    let managed = dhub(
+        &[
+            "platform",
+            "--brokers",
+            "127.0.0.1:1",
+            "--topic",
+            "t",
+            "--db",
+            &db,
+            "--property",
+            "group.id=x",
+        ],
+        None,
+    );
+    assert_eq!(managed.status.code(), Some(1));
+    assert!(text(&managed.stderr).contains("group.id"));
+}

@@ -93,6 +93,10 @@ pub enum Command {
         /// Consumer group; default `dhub-platform-<topic>`.
         #[arg(long)]
         group: Option<String>,
+        /// A librdkafka property for the consumer, `KEY=VALUE` (e.g. `security.protocol=SASL_SSL`);
+        /// repeatable.
+        #[arg(long = "property", value_name = "KEY=VALUE")]
+        properties: Vec<String>,
     },
 }
 
@@ -142,7 +146,8 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             db,
             listen,
             group,
-        } => platform::platform(brokers, topic, db, listen, group).await,
+            properties,
+        } => platform::platform(brokers, topic, db, listen, group, properties).await,
     }
 }
 

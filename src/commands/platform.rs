@@ -11,14 +11,26 @@ pub async fn platform(
     db: String,
     listen: Option<SocketAddr>,
     group: Option<String>,
+    properties: Vec<String>,
 ) -> anyhow::Result<ExitCode> {
+    let kafka_properties = properties
+        .iter()
+        .map(|pair| match pair.split_once('=') {
+            Some((key, value)) if !key.trim().is_empty() => {
+                Ok((key.trim().to_string(), value.to_string()))
+            }
+            _ => Err(anyhow::anyhow!(
+                "--property `{pair}` must be KEY=VALUE, e.g. security.protocol=SASL_SSL"
+            )),
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let config = PlatformConfig {
         group: group.unwrap_or_else(|| format!("dhub-platform-{topic}")),
         brokers,
         topic,
         db_url: db,
         listen,
-        kafka_properties: Vec::new(),
+        kafka_properties,
     };
     dhub_platform::run(config, crate::hub::termination_signal())
         .await
