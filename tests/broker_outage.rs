@@ -12,16 +12,26 @@ use common::{expected_views, free_port, repo, HubSetup, Platforms};
 use dhub_testkit::{generate, GenConfig, System};
 
 fn run_hub(setup: &HubSetup, brokers: &str) -> std::process::Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(setup.dir.path().join("hub.log"))
+        .unwrap();
     Command::new(env!("CARGO_BIN_EXE_dhub"))
         .args(["run", "--config"])
         .arg(&setup.config_path)
-        .env("DHUB_LOG", "error")
+        .env("DHUB_LOG", "warn")
         .env("DHUB_KAFKA__BROKERS", brokers)
         .env("DHUB_HUB__DRAIN_TIMEOUT_MS", "1000")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::from(log))
         .spawn()
         .unwrap()
+}
+
+/// What the hub logged, for a failure message (the demo data's reasons name fields, not people).
+fn hub_log(setup: &HubSetup) -> String {
+    std::fs::read_to_string(setup.dir.path().join("hub.log")).unwrap_or_default()
 }
 
 fn stop(mut hub: std::process::Child) -> std::process::ExitStatus {
@@ -36,7 +46,7 @@ fn stop(mut hub: std::process::Child) -> std::process::ExitStatus {
 async fn records_wait_in_the_outbox_while_the_broker_is_down_and_go_out_when_it_is_back() {
     let setup = HubSetup::new(None);
     let nobody = format!("127.0.0.1:{}", free_port());
-    let hub = run_hub(&setup, &nobody);
+    let mut hub = run_hub(&setup, &nobody);
     for system in [System::FinanceOa, System::MarketSupervision] {
         for entry in std::fs::read_dir(
             repo()
@@ -66,6 +76,12 @@ async fn records_wait_in_the_outbox_while_the_broker_is_down_and_go_out_when_it_
                 .unwrap_or(0);
         if done == 5 {
             break store.pending_count().await.unwrap();
+        }
+        if let Some(status) = hub.try_wait().unwrap() {
+            panic!(
+                "the hub exited ({status}) while the broker was away; log:\n{}",
+                hub_log(&setup)
+            );
         }
         assert!(
             started.elapsed() < Duration::from_secs(30),

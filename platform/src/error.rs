@@ -30,6 +30,14 @@ pub enum PlatformError {
         source: std::io::Error,
     },
 
+    /// The lock file that serializes migrations of a SQLite view could not be taken.
+    #[error("could not lock {path} to migrate the view database: {source}; check its permissions or choose another --db path")]
+    MigrationLock {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
     /// A statement against the view database failed.
     #[error("view database: could not {action}: {source}; check that the database is reachable and writable")]
     Database {
@@ -92,6 +100,7 @@ impl PlatformError {
             PlatformError::UnsupportedDatabase { .. }
             | PlatformError::InvalidConfig(_)
             | PlatformError::Migrate(_)
+            | PlatformError::MigrationLock { .. }
             | PlatformError::CorruptRow { .. }
             | PlatformError::CreateDirectory { .. }
             | PlatformError::Listen { .. } => false,

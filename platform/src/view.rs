@@ -209,6 +209,13 @@ impl View {
                     .execute(&pool)
                     .await
                     .map_err(PlatformError::database("switch to WAL journaling"))?;
+                // sqlx does not serialize SQLite migrations between processes: two subscribers
+                // (or a subscriber and a reader) opening a new view file at once would both create
+                // its tables. A lock file beside it serializes them.
+                let _lock = match sqlite_file(db_url) {
+                    Some(file) => Some(lock_for_migration(&file).await?),
+                    None => None,
+                };
                 sqlx::migrate!("migrations/sqlite").run(&pool).await?;
             }
             Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
@@ -628,6 +635,39 @@ fn like_pattern(text: &str) -> String {
     }
     pattern.push('%');
     pattern
+}
+
+/// The database file of a `sqlite:` URL, or `None` for an in-memory view.
+fn sqlite_file(db_url: &str) -> Option<std::path::PathBuf> {
+    let rest = db_url
+        .strip_prefix("sqlite://")
+        .or_else(|| db_url.strip_prefix("sqlite:"))?;
+    let (path, params) = rest.split_once('?').unwrap_or((rest, ""));
+    let in_memory = path == ":memory:" || path.is_empty() || params.contains("mode=memory");
+    (!in_memory).then(|| std::path::PathBuf::from(path))
+}
+
+/// Takes an exclusive lock on `<file>.migrate-lock`, released when the returned file is dropped.
+async fn lock_for_migration(file: &std::path::Path) -> Result<std::fs::File, PlatformError> {
+    let mut lock_path = file.as_os_str().to_owned();
+    lock_path.push(".migrate-lock");
+    let lock_path = std::path::PathBuf::from(lock_path);
+    let shown = lock_path.clone();
+    tokio::task::spawn_blocking(move || {
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)?;
+        lock.lock()?;
+        Ok(lock)
+    })
+    .await
+    .unwrap_or_else(|_| Err(std::io::Error::other("the lock task failed")))
+    .map_err(|source| PlatformError::MigrationLock {
+        path: shown,
+        source,
+    })
 }
 
 /// The `sqlite:` URL to connect with, and the pool size.

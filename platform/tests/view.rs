@@ -598,3 +598,22 @@ async fn an_unreachable_postgres_is_an_error_without_the_password() {
     assert!(err.is_retryable());
     assert!(!err.to_string().contains("hunter2"), "{err}");
 }
+
+/// Regression: two processes opening a new SQLite view at once raced to create its tables, and one
+/// failed with "table already exists".
+#[tokio::test]
+async fn concurrent_first_opens_of_one_sqlite_view_all_succeed() {
+    for _ in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("view.db").display());
+        let opens: Vec<_> = (0..6)
+            .map(|_| {
+                let url = url.clone();
+                tokio::spawn(async move { View::open(&url).await.map(|_| ()) })
+            })
+            .collect();
+        for open in opens {
+            open.await.unwrap().unwrap();
+        }
+    }
+}

@@ -155,6 +155,13 @@ pub(crate) async fn open(url: &str) -> Result<(AnyPool, Backend), StoreError> {
         Backend::Sqlite => &SQLITE_MIGRATOR,
         Backend::Postgres => &POSTGRES_MIGRATOR,
     };
+    // sqlx serializes migrations on Postgres with an advisory lock but not on SQLite, where two
+    // processes opening a new state file at once (`dhub run` and `dhub quarantine list`, say) would
+    // both create the tables and one would fail. A lock file beside the database serializes them.
+    let _migration_lock = match target.sqlite_file.as_deref() {
+        Some(file) => Some(lock_for_migration(file).await?),
+        None => None,
+    };
     migrator
         .run(&pool)
         .await
@@ -163,6 +170,29 @@ pub(crate) async fn open(url: &str) -> Result<(AnyPool, Backend), StoreError> {
             source,
         })?;
     Ok((pool, target.backend))
+}
+
+/// Takes an exclusive lock on `<database>.migrate-lock`, released when the returned file is dropped.
+async fn lock_for_migration(database: &Path) -> Result<std::fs::File, StoreError> {
+    let mut lock_path = database.as_os_str().to_owned();
+    lock_path.push(".migrate-lock");
+    let lock_path = PathBuf::from(lock_path);
+    let shown = lock_path.clone();
+    tokio::task::spawn_blocking(move || {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)?;
+        file.lock()?;
+        Ok(file)
+    })
+    .await
+    .unwrap_or_else(|_| Err(std::io::Error::other("the lock task failed")))
+    .map_err(|source| StoreError::CreateDir {
+        path: shown,
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -230,6 +260,25 @@ mod tests {
         assert_eq!(target.backend, Backend::Postgres);
         assert_eq!(target.driver_url, "postgresql://hub@db:5432/dhub");
         assert_eq!(target.sqlite_file, None);
+    }
+
+    /// Regression: two processes opening a new SQLite state file at once raced to create its tables,
+    /// and one failed with "table already exists".
+    #[tokio::test]
+    async fn concurrent_first_opens_of_one_sqlite_file_all_succeed() {
+        for _ in 0..5 {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}/state.db", dir.path().display());
+            let opens: Vec<_> = (0..6)
+                .map(|_| {
+                    let url = url.clone();
+                    tokio::spawn(async move { open(&url).await.map(|_| ()) })
+                })
+                .collect();
+            for open in opens {
+                open.await.unwrap().unwrap();
+            }
+        }
     }
 
     /// The durability settings must hold on every pooled connection, not just the first.

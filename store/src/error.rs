@@ -33,6 +33,15 @@ pub enum StoreError {
         source: std::io::Error,
     },
 
+    /// The lock file that serializes SQLite migrations could not be taken.
+    #[error("could not lock {path} to migrate the state store: {source}; check that the directory is writable")]
+    MigrationLock {
+        /// The lock file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+
     /// Opening the first connection failed.
     #[error("could not connect to the state store at {url}: {source}; check that the database is running and `hub.state` is right")]
     Connect {
@@ -127,6 +136,7 @@ impl StoreError {
             StoreError::UnsupportedUrl { .. }
             | StoreError::InMemorySqlite
             | StoreError::CreateDir { .. }
+            | StoreError::MigrationLock { .. }
             | StoreError::Migrate { .. }
             | StoreError::VersionExists { .. }
             | StoreError::RecordNotFound { .. }
