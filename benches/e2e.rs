@@ -22,8 +22,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use dhub_publish::kafka::KafkaSettings;
-use dhub_testkit::{generate, BadCases, Case, GenConfig, System, TextEncoding, DEMO_PLATFORMS};
-use rdkafka::message::{Header, OwnedHeaders};
+use dhub_testkit::{generate, BadCases, Case, GenConfig, System, DEMO_PLATFORMS};
 use rdkafka::producer::FutureRecord;
 use sqlx::Row;
 
@@ -56,35 +55,6 @@ fn cases(count: usize, tag: &str, seed: u64) -> Vec<Case> {
         batch += 1;
     }
     all
-}
-
-fn write_file(cases: &[Case], path: &Path) {
-    match cases[0].system {
-        System::FinanceOa => {
-            dhub_testkit::write_finance_export(cases, path, TextEncoding::Gbk).unwrap()
-        }
-        System::MarketSupervision => dhub_testkit::write_market_export(cases, path).unwrap(),
-    }
-}
-
-/// Writes files of `per_file` cases per system into `dir/<source>/`; returns (path, record ids).
-fn stage(cases: &[Case], dir: &Path, tag: &str, per_file: usize) -> Vec<(PathBuf, System)> {
-    let mut files = Vec::new();
-    for system in [System::FinanceOa, System::MarketSupervision] {
-        let folder = dir.join(system.source_name());
-        std::fs::create_dir_all(&folder).unwrap();
-        let of_system: Vec<Case> = cases
-            .iter()
-            .filter(|c| c.system == system)
-            .cloned()
-            .collect();
-        for (n, chunk) in of_system.chunks(per_file).enumerate() {
-            let path = folder.join(format!("{tag}-{n:06}.xml"));
-            write_file(chunk, &path);
-            files.push((path, system));
-        }
-    }
-    files
 }
 
 fn envelopes_for(cases: &[Case]) -> u64 {
@@ -302,7 +272,7 @@ async fn main() {
     let bulk = cases(count, "b", 1_000);
     let bulk_envelopes = envelopes_for(&bulk);
     let staged = tempfile::tempdir().unwrap();
-    let files = stage(&bulk, staged.path(), "bulk", 1_000);
+    let files = dhub_testkit::write_export_files(&bulk, staged.path(), "bulk", 1_000).unwrap();
     let bytes: u64 = files
         .iter()
         .map(|(p, _)| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
@@ -378,15 +348,7 @@ async fn main() {
     let raw_started = Instant::now();
     let mut futures = Vec::with_capacity(envelopes.len());
     for (topic, key, payload) in &envelopes {
-        let headers = OwnedHeaders::new()
-            .insert(Header {
-                key: "content-type",
-                value: Some("application/json"),
-            })
-            .insert(Header {
-                key: "schema",
-                value: Some("disclosure.v1"),
-            });
+        let headers = dhub_publish::feed_headers(dhub_schema::SCHEMA_NAME);
         let mut record = FutureRecord::to(topic)
             .key(key)
             .payload(payload)
@@ -424,7 +386,7 @@ async fn main() {
             let path = lat_dir
                 .path()
                 .join(format!("{}-{n:06}.xml", system.source_name()));
-            write_file(chunk, &path);
+            dhub_testkit::write_system_export(chunk, &path).unwrap();
             batches.push((path, system, chunk.iter().map(Case::record_id).collect()));
         }
     }

@@ -197,6 +197,19 @@ impl std::fmt::Debug for HubConfig {
 pub struct ConfigErrors(pub Vec<String>);
 
 impl HubConfig {
+    /// Every platform's feed topic, for creating them.
+    pub fn topics(&self) -> Vec<String> {
+        self.platforms.iter().map(|p| p.topic.clone()).collect()
+    }
+
+    /// Platform name → envelope schema, for the relay's `schema` header.
+    pub fn formats(&self) -> HashMap<String, String> {
+        self.platforms
+            .iter()
+            .map(|p| (p.name.clone(), p.format.clone()))
+            .collect()
+    }
+
     /// Loads, overrides from the environment, validates and compiles a config file.
     pub fn load(path: &Path) -> Result<HubConfig, ConfigErrors> {
         let text = std::fs::read_to_string(path).map_err(|error| {

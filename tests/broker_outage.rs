@@ -8,7 +8,7 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{expected_views, free_port, repo, HubSetup, Platforms};
+use common::{expected_views, free_port, HubSetup, Platforms};
 use dhub_testkit::{generate, GenConfig, System};
 
 fn run_hub(setup: &HubSetup, brokers: &str) -> std::process::Child {
@@ -47,25 +47,8 @@ async fn records_wait_in_the_outbox_while_the_broker_is_down_and_go_out_when_it_
     let setup = HubSetup::new(None);
     let nobody = format!("127.0.0.1:{}", free_port());
     let mut hub = run_hub(&setup, &nobody);
-    for system in [System::FinanceOa, System::MarketSupervision] {
-        for entry in std::fs::read_dir(
-            repo()
-                .join("mappings/samples")
-                .join(system.source_name())
-                .join("first"),
-        )
-        .unwrap()
-        {
-            let path = entry.unwrap().path();
-            std::fs::copy(&path, setup.inbox(system).join(path.file_name().unwrap())).unwrap();
-        }
-    }
-    let store = loop {
-        if let Ok(store) = dhub_store::Store::connect(&setup.state_url()).await {
-            break store;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    setup.copy_samples("first");
+    let store = setup.store().await;
     let started = Instant::now();
     let pending = loop {
         let done = std::fs::read_dir(setup.inbox(System::MarketSupervision).join("done"))

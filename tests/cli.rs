@@ -154,25 +154,8 @@ async fn operator_commands_on_a_running_demo_state() {
     let setup = HubSetup::new(None);
     let config = setup.config_path.display().to_string();
     let (stop, hub) = start_hub_in_process(setup.config());
-    for system in [System::FinanceOa, System::MarketSupervision] {
-        for entry in std::fs::read_dir(
-            repo()
-                .join("mappings/samples")
-                .join(system.source_name())
-                .join("first"),
-        )
-        .unwrap()
-        {
-            let path = entry.unwrap().path();
-            std::fs::copy(&path, setup.inbox(system).join(path.file_name().unwrap())).unwrap();
-        }
-    }
-    let store = loop {
-        if let Ok(store) = dhub_store::Store::connect(&setup.state_url()).await {
-            break store;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    setup.copy_samples("first");
+    let store = setup.store().await;
     for _ in 0..600 {
         let done = std::fs::read_dir(setup.inbox(System::MarketSupervision).join("done"))
             .map(|d| d.count())

@@ -8,7 +8,7 @@ mod common;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{expected_views, write_exports, HubSetup, Platforms};
+use common::{expected_views, HubSetup, Platforms};
 use dhub_testkit::{apply_export, generate, revoke, BadCases, GenConfig};
 
 /// The hub as a child process; killed when dropped, so a failing test leaves no hub behind.
@@ -79,8 +79,9 @@ async fn sigkill_mid_run_several_times_ends_identical_to_a_clean_run() {
 
     let setup = HubSetup::new(None);
     let staged = tempfile::tempdir().unwrap();
-    write_exports(&first, &staged.path().join("first"), "a-first", 50);
-    write_exports(&revocations, &staged.path().join("second"), "b-second", 25);
+    dhub_testkit::write_export_files(&first, &staged.path().join("first"), "a-first", 50).unwrap();
+    dhub_testkit::write_export_files(&revocations, &staged.path().join("second"), "b-second", 25)
+        .unwrap();
     let platforms = Platforms::start(&setup.prefix).await;
 
     let mut hub = HubProcess::start(&setup);

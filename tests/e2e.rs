@@ -24,25 +24,6 @@ fn demo_cases() -> (Vec<Case>, Vec<Case>) {
     (first, second)
 }
 
-fn copy_samples(stage: &str, setup: &HubSetup) {
-    for system in [System::FinanceOa, System::MarketSupervision] {
-        let from = repo()
-            .join("mappings/samples")
-            .join(system.source_name())
-            .join(stage);
-        for entry in std::fs::read_dir(&from).unwrap() {
-            let path = entry.unwrap().path();
-            // Copy under a temporary name, then rename: the hub never sees half a file.
-            let tmp = setup.inbox(system).join(format!(
-                ".{}.part",
-                path.file_name().unwrap().to_string_lossy()
-            ));
-            std::fs::copy(&path, &tmp).unwrap();
-            std::fs::rename(&tmp, setup.inbox(system).join(path.file_name().unwrap())).unwrap();
-        }
-    }
-}
-
 fn only_file(dir: &Path) -> Vec<u8> {
     let files: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
@@ -79,7 +60,7 @@ async fn demo_exports_fill_every_platform_and_revocations_vanish_within_5s() {
     let platforms = Platforms::start(&setup.prefix).await;
     let (stop, hub) = start_hub_in_process(setup.config());
 
-    copy_samples("first", &setup);
+    setup.copy_samples("first");
     platforms
         .wait_for(&expected_first, Duration::from_secs(60))
         .await;
@@ -127,7 +108,7 @@ async fn demo_exports_fill_every_platform_and_revocations_vanish_within_5s() {
         }
     }
 
-    copy_samples("second", &setup);
+    setup.copy_samples("second");
     let took = platforms
         .wait_for(&expected_second, Duration::from_secs(5))
         .await;

@@ -557,3 +557,49 @@ async fn a_revocation_later_in_the_same_file_reaches_the_platforms_of_the_upsert
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_decision_back_in_force_after_a_revocation_is_published_again() {
+    on_both_backends(|store| async move {
+        let harness = Harness::new(store).await;
+        let mut revoked = FinanceCase::valid("CZ-1");
+        revoked.status = "已撤销";
+        harness
+            .drop_file(
+                "a.xml",
+                export(&[FinanceCase::valid("CZ-1"), revoked]).as_bytes(),
+            )
+            .await;
+        assert!(
+            harness
+                .store
+                .latest("finance-oa:CZ-1")
+                .await
+                .unwrap()
+                .unwrap()
+                .retracted
+        );
+
+        // Redecided in the department system: in force again, in one file after its revocation.
+        let mut again = FinanceCase::valid("CZ-1");
+        again.status = "变更";
+        let mut revoked_again = FinanceCase::valid("CZ-1");
+        revoked_again.status = "已撤销";
+        harness
+            .drop_file("b.xml", export(&[revoked_again, again]).as_bytes())
+            .await;
+        let latest = harness
+            .store
+            .latest("finance-oa:CZ-1")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!latest.retracted, "the batch's last version is in force");
+        let rows = harness.outbox("finance-oa:CZ-1").await;
+        assert_eq!(
+            platforms_of(&rows, OutboxOp::Upsert, latest.version).len(),
+            3
+        );
+    })
+    .await;
+}

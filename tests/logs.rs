@@ -6,7 +6,7 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{repo, HubSetup};
+use common::HubSetup;
 use dhub_testkit::{generate, GenConfig, MentionKind, System};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -25,25 +25,11 @@ async fn debug_logs_of_the_demo_carry_no_id_or_mobile_number() {
         .unwrap();
 
     for stage in ["first", "second"] {
-        for system in [System::FinanceOa, System::MarketSupervision] {
-            let from = repo()
-                .join("mappings/samples")
-                .join(system.source_name())
-                .join(stage);
-            for entry in std::fs::read_dir(from).unwrap() {
-                let path = entry.unwrap().path();
-                std::fs::copy(&path, setup.inbox(system).join(path.file_name().unwrap())).unwrap();
-            }
-        }
+        setup.copy_samples(stage);
     }
     // Wait until both exports are stored and everything pending was acknowledged.
     let start = Instant::now();
-    let store = loop {
-        if let Ok(store) = dhub_store::Store::connect(&setup.state_url()).await {
-            break store;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let store = setup.store().await;
     loop {
         let inboxes_empty = [System::FinanceOa, System::MarketSupervision]
             .iter()

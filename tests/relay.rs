@@ -51,6 +51,27 @@ async fn enqueue(store: &Store, topic: &str, ids: std::ops::Range<u32>) {
     tx.commit().await.unwrap();
 }
 
+/// A producer in the state an idempotent producer reaches when the broker has lost its sequence
+/// state: librdkafka's test hook raises that fatal error, after which every message is refused.
+fn fatally_failed_producer(settings: &KafkaSettings) -> rdkafka::producer::FutureProducer {
+    let producer = settings.producer().unwrap();
+    let reason = std::ffi::CString::new("test: fatal idempotence error").unwrap();
+    // SAFETY: the client pointer is live for the call and the reason a valid C string.
+    let raised = unsafe {
+        rdkafka::bindings::rd_kafka_test_fatal_error(
+            producer.client().native_ptr(),
+            rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+            reason.as_ptr(),
+        )
+    };
+    assert_eq!(
+        raised,
+        rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR
+    );
+    assert!(producer.client().fatal_error().is_some());
+    producer
+}
+
 async fn wait_drained(store: &Store, timeout: Duration) -> bool {
     let start = Instant::now();
     while start.elapsed() < timeout {
@@ -75,22 +96,7 @@ async fn a_producer_that_fails_fatally_is_replaced_and_nothing_is_lost() {
         .await
         .unwrap();
 
-    let producer = settings.producer().unwrap();
-    // librdkafka's test hook: raise the fatal error an idempotent producer gets when the broker has
-    // lost its sequence state. From then on the producer refuses every message.
-    let reason = std::ffi::CString::new("test: fatal idempotence error").unwrap();
-    let raised = unsafe {
-        rdkafka::bindings::rd_kafka_test_fatal_error(
-            producer.client().native_ptr(),
-            rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
-            reason.as_ptr(),
-        )
-    };
-    assert_eq!(
-        raised,
-        rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR
-    );
-    assert!(producer.client().fatal_error().is_some());
+    let producer = fatally_failed_producer(&settings);
 
     enqueue(&store, &topic, 0..20).await;
     let rebuild_settings = settings.clone();
@@ -140,15 +146,7 @@ async fn without_a_replacement_a_fatal_producer_delivers_nothing_and_loses_nothi
         .ensure_topics(std::slice::from_ref(&topic), Duration::from_secs(30))
         .await
         .unwrap();
-    let producer = settings.producer().unwrap();
-    let reason = std::ffi::CString::new("test").unwrap();
-    unsafe {
-        rdkafka::bindings::rd_kafka_test_fatal_error(
-            producer.client().native_ptr(),
-            rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
-            reason.as_ptr(),
-        );
-    }
+    let producer = fatally_failed_producer(&settings);
     enqueue(&store, &topic, 0..5).await;
     let relay = Relay::new(
         store.clone(),

@@ -17,4 +17,4 @@ pub mod relay;
 
 pub use envelope::{retract_envelope, upsert_envelope, RetractReason};
 pub use platforms::{Platform, Routing};
-pub use relay::{ProducerFactory, Relay, RelayEvents, RelayHandle};
+pub use relay::{feed_headers, ProducerFactory, Relay, RelayEvents, RelayHandle};

@@ -27,6 +27,20 @@ pub trait RelayEvents: Send + Sync + 'static {
     fn store_failed(&self, error: &dhub_store::StoreError);
 }
 
+/// The headers of every feed message (CONTRACT §4): `content-type: application/json` and the
+/// platform's envelope schema.
+pub fn feed_headers(schema: &str) -> OwnedHeaders {
+    OwnedHeaders::new()
+        .insert(Header {
+            key: "content-type",
+            value: Some("application/json"),
+        })
+        .insert(Header {
+            key: "schema",
+            value: Some(schema),
+        })
+}
+
 /// Wakes the relay as soon as new outbox rows are committed, instead of waiting for its next poll.
 #[derive(Clone, Default)]
 pub struct RelayHandle {
@@ -198,15 +212,7 @@ impl Relay {
                 .get(&row.platform)
                 .map(String::as_str)
                 .unwrap_or(dhub_schema::SCHEMA_NAME);
-            let headers = OwnedHeaders::new()
-                .insert(Header {
-                    key: "content-type",
-                    value: Some("application/json"),
-                })
-                .insert(Header {
-                    key: "schema",
-                    value: Some(schema),
-                });
+            let headers = feed_headers(schema);
             let mut record = FutureRecord::to(&row.topic)
                 .key(&row.record_id)
                 .payload(&row.payload)

@@ -6,7 +6,9 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-use dhub_publish::{retract_envelope, upsert_envelope, RelayHandle, RetractReason, Routing};
+use dhub_publish::{
+    retract_envelope, upsert_envelope, Platform, RelayHandle, RetractReason, Routing,
+};
 use dhub_redaction::{Outcome, Policy};
 use dhub_schema::intake::{Intake, IntakeBatch, IntakeError, IntakeSink, IntakeSummary};
 use dhub_schema::{content_hash, validate, Record};
@@ -102,7 +104,7 @@ impl Ingestor {
         let today = chrono::Utc::now().date_naive();
         let mut versions = Vec::new();
         let mut outbox = Vec::new();
-        let mut retraction_flags = Vec::new();
+        let mut final_retracted: HashMap<String, bool> = HashMap::new();
         let mut audit_versions = Vec::new();
         let mut routed_in_batch: HashMap<String, BTreeSet<String>> = HashMap::new();
         for prepared in prepared {
@@ -128,7 +130,6 @@ impl Ingestor {
                 );
             }
             let version = previous.map_or(1, |p| p.version + 1);
-            let was_retracted = previous.is_some_and(|p| p.retracted);
             let origin = prepared.origin.clone();
             let raw = prepared.raw.clone();
             let plan = self.plan(
@@ -151,9 +152,9 @@ impl Ingestor {
                     payload: raw,
                 });
             }
-            if plan.retracted || was_retracted {
-                retraction_flags.push((plan.version.record_id.clone(), plan.retracted));
-            }
+            // Storing a version clears the record's `retracted` flag; the batch's last version of a
+            // record decides whether it is set again.
+            final_retracted.insert(plan.version.record_id.clone(), plan.retracted);
             latest.insert(
                 plan.version.record_id.clone(),
                 VersionRow {
@@ -182,8 +183,8 @@ impl Ingestor {
         // Versions are inserted in batch order, so of a record stored twice in one batch the later
         // version becomes its latest.
         tx.insert_versions(&versions).await?;
-        for (record_id, retracted) in &retraction_flags {
-            tx.mark_retracted(record_id, *retracted).await?;
+        for (record_id, _) in final_retracted.iter().filter(|(_, retracted)| **retracted) {
+            tx.mark_retracted(record_id, true).await?;
         }
         tx.enqueue(&outbox).await?;
         for quarantine in &quarantines {
@@ -328,25 +329,12 @@ impl Ingestor {
         let mut outbox = Vec::new();
         let mut withheld_reasons = BTreeSet::new();
         let record_id = record.record_id.clone();
-        let retract =
-            |platform: &str, reason: RetractReason, note: Option<&str>| -> Option<NewOutbox> {
-                let platform = self.routing.get(platform)?;
-                Some(NewOutbox {
-                    record_id: record_id.clone(),
-                    version,
-                    platform: platform.name.clone(),
-                    topic: platform.topic.clone(),
-                    op: OutboxOp::Retract,
-                    payload: retract_envelope(
-                        &platform.format,
-                        &record_id,
-                        version as u64,
-                        emitted_at,
-                        reason,
-                        note,
-                    ),
-                })
-            };
+        let retract = |platform: &str, reason: RetractReason, note: Option<&str>| {
+            let platform = self.routing.get(platform)?;
+            Some(retract_entry(
+                platform, &record_id, version, emitted_at, reason, note,
+            ))
+        };
 
         let retracted = if let Some(reason) = withdrawal(&record, today) {
             // Revoked, annulled, redecided or past its publicity period: withdraw it from every
@@ -443,6 +431,32 @@ impl Ingestor {
     }
 }
 
+/// The outbox entry that withdraws `record_id` at `version` from one platform.
+fn retract_entry(
+    platform: &Platform,
+    record_id: &str,
+    version: i64,
+    emitted_at: &str,
+    reason: RetractReason,
+    note: Option<&str>,
+) -> NewOutbox {
+    NewOutbox {
+        record_id: record_id.to_string(),
+        version,
+        platform: platform.name.clone(),
+        topic: platform.topic.clone(),
+        op: OutboxOp::Retract,
+        payload: retract_envelope(
+            &platform.format,
+            record_id,
+            version as u64,
+            emitted_at,
+            reason,
+            note,
+        ),
+    }
+}
+
 /// Withdraws a record by hand (`dhub retract`): a new version with the same content (so an unchanged
 /// re-export does not bring it back), a retract envelope for every platform that was sent it, and an
 /// audit entry naming the reason. Returns the number of platforms it is withdrawn from.
@@ -486,21 +500,7 @@ pub async fn retract_by_hand(
     let outbox: Vec<NewOutbox> = routed
         .iter()
         .filter_map(|name| routing.get(name))
-        .map(|platform| NewOutbox {
-            record_id: record_id.to_string(),
-            version,
-            platform: platform.name.clone(),
-            topic: platform.topic.clone(),
-            op: OutboxOp::Retract,
-            payload: retract_envelope(
-                &platform.format,
-                record_id,
-                version as u64,
-                &emitted_at,
-                reason,
-                note,
-            ),
-        })
+        .map(|platform| retract_entry(platform, record_id, version, &emitted_at, reason, note))
         .collect();
     tx.insert_version(&NewVersion {
         record_id: record_id.to_string(),

@@ -6,7 +6,6 @@ pub mod http;
 pub mod ingest;
 pub mod publicity;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -82,18 +81,13 @@ pub async fn run(
     tracing::info!(listen = %config.listen, "serving metrics, health and dashboard");
 
     // The relay starts once the topics exist; until then records wait in the outbox.
-    let formats: HashMap<String, String> = config
-        .platforms
-        .iter()
-        .map(|p| (p.name.clone(), p.format.clone()))
-        .collect();
-    let topics: Vec<String> = config.platforms.iter().map(|p| p.topic.clone()).collect();
+    let topics = config.topics();
     let kafka = config.kafka.clone();
     let rebuild_settings = config.kafka.clone();
     let relay = Relay::new(
         store.clone(),
         producer.clone(),
-        formats,
+        config.formats(),
         telemetry.clone(),
         relay_handle,
     )
@@ -229,21 +223,16 @@ pub async fn publish_pending(
     timeout: Duration,
 ) -> anyhow::Result<bool> {
     let telemetry = Arc::new(Telemetry::new());
-    let topics: Vec<String> = config.platforms.iter().map(|p| p.topic.clone()).collect();
+    let topics = config.topics();
     if let Err(error) = config.kafka.ensure_topics(&topics, timeout).await {
         tracing::warn!(%error, "broker not reachable now");
         return Ok(false);
     }
     let producer = config.kafka.producer()?;
-    let formats: HashMap<String, String> = config
-        .platforms
-        .iter()
-        .map(|p| (p.name.clone(), p.format.clone()))
-        .collect();
     let relay = Relay::new(
         store.clone(),
         producer,
-        formats,
+        config.formats(),
         telemetry,
         RelayHandle::default(),
     );

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use dhub_platform::{PlatformConfig, View};
-use dhub_testkit::{Case, System, TextEncoding, DEMO_PLATFORMS};
+use dhub_testkit::{Case, System, DEMO_PLATFORMS};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -102,6 +102,29 @@ partitions = 2
         self.config().state_url
     }
 
+    /// Copies the demo's sample exports of `stage` (`first` or `second`) into the inboxes, each under
+    /// a temporary name first and then renamed: the hub never sees half a file.
+    pub fn copy_samples(&self, stage: &str) {
+        for system in [System::FinanceOa, System::MarketSupervision] {
+            let from = repo()
+                .join("mappings/samples")
+                .join(system.source_name())
+                .join(stage);
+            for entry in std::fs::read_dir(&from).unwrap() {
+                let path = entry.unwrap().path();
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                let tmp = self.inbox(system).join(format!(".{name}.part"));
+                std::fs::copy(&path, &tmp).unwrap();
+                std::fs::rename(&tmp, self.inbox(system).join(name)).unwrap();
+            }
+        }
+    }
+
+    /// The hub's state store (created if the hub has not started yet).
+    pub async fn store(&self) -> dhub_store::Store {
+        dhub_store::Store::connect(&self.state_url()).await.unwrap()
+    }
+
     /// Moves every `.xml` file of `staged/<source>/` into the hub's inboxes (rename: atomic).
     pub fn deliver(&self, staged: &Path) {
         for system in [System::FinanceOa, System::MarketSupervision] {
@@ -116,31 +139,6 @@ partitions = 2
             files.sort();
             for file in files {
                 std::fs::rename(&file, self.inbox(system).join(file.file_name().unwrap())).unwrap();
-            }
-        }
-    }
-}
-
-/// Writes cases as department exports into `dir/<source>/`: finance-oa GBK, market-supervision UTF-8,
-/// `per_file` cases a file, names tagged so a later export sorts after an earlier one.
-pub fn write_exports(cases: &[Case], dir: &Path, tag: &str, per_file: usize) {
-    for system in [System::FinanceOa, System::MarketSupervision] {
-        let folder = dir.join(system.source_name());
-        std::fs::create_dir_all(&folder).unwrap();
-        let of_system: Vec<Case> = cases
-            .iter()
-            .filter(|c| c.system == system)
-            .cloned()
-            .collect();
-        for (n, chunk) in of_system.chunks(per_file.max(1)).enumerate() {
-            let path = folder.join(format!("{tag}-{n:05}.xml"));
-            match system {
-                System::FinanceOa => {
-                    dhub_testkit::write_finance_export(chunk, &path, TextEncoding::Gbk).unwrap()
-                }
-                System::MarketSupervision => {
-                    dhub_testkit::write_market_export(chunk, &path).unwrap()
-                }
             }
         }
     }

@@ -140,6 +140,43 @@ pub fn write_market_export(cases: &[Case], path: impl AsRef<Path>) -> Result<(),
     write_atomically(path.as_ref(), xml.as_bytes())
 }
 
+/// Writes one file of one system's cases as that system exports them (finance-oa in GBK, as the
+/// real office system does; market-supervision in UTF-8).
+pub fn write_system_export(cases: &[Case], path: impl AsRef<Path>) -> Result<(), ExportError> {
+    match cases.first().map(|case| case.system) {
+        None => Err(ExportError::Empty),
+        Some(System::FinanceOa) => write_finance_export(cases, path, TextEncoding::Gbk),
+        Some(System::MarketSupervision) => write_market_export(cases, path),
+    }
+}
+
+/// Writes each system's cases into `dir/<source name>/` as export files of `per_file` cases, named
+/// `<tag>-NNNNNN.xml` so that a later tag sorts after an earlier one. Returns every file written,
+/// with its system, in writing order.
+pub fn write_export_files(
+    cases: &[Case],
+    dir: &Path,
+    tag: &str,
+    per_file: usize,
+) -> Result<Vec<(PathBuf, System)>, ExportError> {
+    let mut files = Vec::new();
+    for system in [System::FinanceOa, System::MarketSupervision] {
+        let of_system: Vec<Case> = cases
+            .iter()
+            .filter(|c| c.system == system)
+            .cloned()
+            .collect();
+        for (n, chunk) in of_system.chunks(per_file.max(1)).enumerate() {
+            let path = dir
+                .join(system.source_name())
+                .join(format!("{tag}-{n:06}.xml"));
+            write_system_export(chunk, &path)?;
+            files.push((path, system));
+        }
+    }
+    Ok(files)
+}
+
 /// Writes `bytes` to `<path>.tmp`, syncs, and renames it to `path` (creating the parent folder).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
     let io = |source| ExportError::Io {
@@ -499,6 +536,23 @@ mod tests {
     use crate::generate::{generate, revoke, GenConfig};
     use quick_xml::events::Event;
     use quick_xml::Reader;
+
+    #[test]
+    fn export_files_are_chunked_per_system_in_sortable_names_and_each_systems_encoding() {
+        let cases = generate(&GenConfig::default()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let files = write_export_files(&cases, dir.path(), "first", 12).unwrap();
+        let finance: Vec<_> = files.iter().filter(|(_, s)| *s == System::FinanceOa).collect();
+        let market: Vec<_> = files.iter().filter(|(_, s)| *s == System::MarketSupervision).collect();
+        assert_eq!((finance.len(), market.len()), (3, 3), "30 and 32 cases in files of 12");
+        assert!(finance[0].0.ends_with("finance-oa/first-000000.xml"));
+        assert!(market[2].0.ends_with("market-supervision/first-000002.xml"));
+        let gbk = fs::read(&finance[0].0).unwrap();
+        assert!(gbk.starts_with(b"<?xml version=\"1.0\" encoding=\"GBK\"?>"));
+        let utf8 = fs::read_to_string(&market[0].0).unwrap();
+        assert!(utf8.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"));
+        assert!(matches!(write_system_export(&[], dir.path().join("x.xml")), Err(ExportError::Empty)));
+    }
 
     fn cases_of(system: System) -> Vec<Case> {
         generate(&GenConfig::default())

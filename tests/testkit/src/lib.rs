@@ -40,7 +40,10 @@ pub use case::{
     WithholdReason, AGENCIES, CHIPING_FINANCE, DONGE_MARKET, LIAOCHENG_MARKET,
 };
 pub use expect::{records_in_force, Level, Platform, DEMO_PLATFORMS};
-pub use export::{write_finance_export, write_market_export, ExportError, TextEncoding};
+pub use export::{
+    write_export_files, write_finance_export, write_market_export, write_system_export,
+    ExportError, TextEncoding,
+};
 pub use generate::{
     apply_export, generate, revocation_export, revoke, BadCases, GenConfig, GenerateError,
 };
