@@ -40,8 +40,11 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-# One reference platform per feed; the run id keeps consumer groups fresh across demo runs.
+# Each demo run starts from an empty state store, so it also gets feed topics of its own (a prefix,
+# CONTRACT §4): on a broker that kept an earlier run's messages, the platforms would otherwise apply
+# that run's later retractions to this run's first export.
 RUN_ID="$(date +%s)"
+export DHUB_KAFKA__TOPIC_PREFIX="demo$RUN_ID."
 declare -A PLATFORM_PORT=(
     [disclosure.county.371523]=9471 [disclosure.county.371524]=9472
     [disclosure.city.371500]=9473 [disclosure.province.370000]=9474
@@ -64,11 +67,11 @@ done
 say "starting one reference platform per feed"
 for topic in "${TOPICS[@]}"; do
     port="${PLATFORM_PORT[$topic]}"
-    "$DHUB" platform --brokers "$BROKERS" --topic "$topic" --group "demo-$RUN_ID-$topic" \
+    "$DHUB" platform --brokers "$BROKERS" --topic "$DHUB_KAFKA__TOPIC_PREFIX$topic" --group "demo-$RUN_ID-$topic" \
         --db "sqlite://$WORK/platforms/$topic.db" --listen "127.0.0.1:$port" \
         >"$WORK/logs/platform-$topic.log" 2>&1 &
     PIDS+=($!)
-    echo "  $topic  → http://127.0.0.1:$port/records?q="
+    echo "  $DHUB_KAFKA__TOPIC_PREFIX$topic  → http://127.0.0.1:$port/records?q="
 done
 
 visible() { # topic → number of records the platform shows
