@@ -15,34 +15,7 @@ use dhub_redaction::Policy;
 use dhub_schema::divisions::{self, Level};
 use serde::Deserialize;
 
-/// A secret value: given inline, or read from an environment variable or a file. Never printed.
-#[derive(Clone, Deserialize)]
-#[serde(untagged)]
-pub enum Secret {
-    Inline(String),
-    Env { env: String },
-    File { file: PathBuf },
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-impl Secret {
-    fn resolve(&self, base_dir: &Path) -> Result<String, String> {
-        match self {
-            Secret::Inline(value) => Ok(value.clone()),
-            Secret::Env { env } => {
-                std::env::var(env).map_err(|_| format!("environment variable {env} is not set"))
-            }
-            Secret::File { file } => std::fs::read_to_string(base_dir.join(file))
-                .map(|text| text.trim_end_matches(['\n', '\r']).to_string())
-                .map_err(|error| format!("cannot read secret file {}: {error}", file.display())),
-        }
-    }
-}
+pub use dhub_support::Secret;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -328,7 +301,7 @@ fn compile(raw: RawConfig, text: &str, path: &Path) -> Result<HubConfig, ConfigE
     let mut errors = Vec::new();
 
     let state_url = match raw.hub.state.resolve(&base_dir) {
-        Ok(url) => resolve_state_url(&url, &base_dir),
+        Ok(url) => resolve_state_url(url.expose(), &base_dir),
         Err(message) => {
             errors.push(format!("{shown}: hub.state: {message}"));
             String::new()
@@ -344,7 +317,7 @@ fn compile(raw: RawConfig, text: &str, path: &Path) -> Result<HubConfig, ConfigE
     let mut properties = Vec::new();
     for (key, secret) in &raw.kafka.properties {
         match secret.resolve(&base_dir) {
-            Ok(value) => properties.push((key.clone(), value)),
+            Ok(value) => properties.push((key.clone(), value.expose().to_string())),
             Err(message) => errors.push(format!("{shown}: kafka.properties.{key}: {message}")),
         }
         if dhub_publish::kafka::FIXED_PRODUCER_PROPERTIES
@@ -605,21 +578,5 @@ division = "371500"
             errors.contains("kafka.properties.acks: cannot be overridden"),
             "{errors}"
         );
-    }
-
-    #[test]
-    fn secrets_come_from_env_or_file_and_never_print() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("pw"), "s3cret\n").unwrap();
-        let secret = Secret::File { file: "pw".into() };
-        assert_eq!(secret.resolve(dir.path()).unwrap(), "s3cret");
-        assert_eq!(format!("{secret:?}"), "Secret(***)");
-        let missing = Secret::Env {
-            env: "DHUB_TEST_SURELY_UNSET_VARIABLE".into(),
-        };
-        assert!(missing
-            .resolve(dir.path())
-            .unwrap_err()
-            .contains("DHUB_TEST_SURELY_UNSET_VARIABLE"));
     }
 }

@@ -213,7 +213,14 @@ impl View {
                 // (or a subscriber and a reader) opening a new view file at once would both create
                 // its tables. A lock file beside it serializes them.
                 let _lock = match sqlite_file(db_url) {
-                    Some(file) => Some(lock_for_migration(&file).await?),
+                    Some(file) => Some(
+                        dhub_support::sqlite::lock_for_migration(&file)
+                            .await
+                            .map_err(|(path, source)| PlatformError::MigrationLock {
+                                path,
+                                source,
+                            })?,
+                    ),
                     None => None,
                 };
                 sqlx::migrate!("migrations/sqlite").run(&pool).await?;
@@ -645,29 +652,6 @@ fn sqlite_file(db_url: &str) -> Option<std::path::PathBuf> {
     let (path, params) = rest.split_once('?').unwrap_or((rest, ""));
     let in_memory = path == ":memory:" || path.is_empty() || params.contains("mode=memory");
     (!in_memory).then(|| std::path::PathBuf::from(path))
-}
-
-/// Takes an exclusive lock on `<file>.migrate-lock`, released when the returned file is dropped.
-async fn lock_for_migration(file: &std::path::Path) -> Result<std::fs::File, PlatformError> {
-    let mut lock_path = file.as_os_str().to_owned();
-    lock_path.push(".migrate-lock");
-    let lock_path = std::path::PathBuf::from(lock_path);
-    let shown = lock_path.clone();
-    tokio::task::spawn_blocking(move || {
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)?;
-        lock.lock()?;
-        Ok(lock)
-    })
-    .await
-    .unwrap_or_else(|_| Err(std::io::Error::other("the lock task failed")))
-    .map_err(|source| PlatformError::MigrationLock {
-        path: shown,
-        source,
-    })
 }
 
 /// The `sqlite:` URL to connect with, and the pool size.

@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use backon::{BackoffBuilder, ExponentialBuilder};
 use dhub_store::{Delivery, OutboxRow, Store};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, OwnedHeaders};
@@ -133,18 +132,15 @@ impl Relay {
             self.events.clone(),
             failed.clone(),
         ));
-        let mut retry_delays = ExponentialBuilder::default()
-            .with_min_delay(Duration::from_millis(200))
-            .with_max_delay(Duration::from_secs(10))
-            .without_max_times()
-            .build();
+        let mut retry_delays =
+            dhub_support::retry::delays(Duration::from_millis(200), Duration::from_secs(10));
         let mut cursor = 0i64;
         let mut last_full_rescan = Instant::now();
         loop {
             if failed.swap(false, Ordering::SeqCst) {
                 drain(&permits, self.max_batches_in_flight).await;
                 self.replace_producer_if_fatal();
-                let delay = retry_delays.next().unwrap_or(Duration::from_secs(10));
+                let delay = retry_delays.next_delay();
                 tokio::time::sleep(delay).await;
                 cursor = 0;
             }
@@ -159,8 +155,7 @@ impl Relay {
                 Ok(rows) => rows,
                 Err(error) => {
                     self.events.store_failed(&error);
-                    tokio::time::sleep(retry_delays.next().unwrap_or(Duration::from_secs(10)))
-                        .await;
+                    tokio::time::sleep(retry_delays.next_delay()).await;
                     continue;
                 }
             };
@@ -183,11 +178,8 @@ impl Relay {
                 }
                 continue;
             }
-            retry_delays = ExponentialBuilder::default()
-                .with_min_delay(Duration::from_millis(200))
-                .with_max_delay(Duration::from_secs(10))
-                .without_max_times()
-                .build();
+            retry_delays =
+                dhub_support::retry::delays(Duration::from_millis(200), Duration::from_secs(10));
             cursor = rows.last().map(|row| row.id + 1).unwrap_or(cursor);
             let permit = match permits.clone().acquire_owned().await {
                 Ok(permit) => permit,
@@ -295,14 +287,11 @@ async fn acknowledge(
         }
         // The broker has these; keep trying to record that, or they would be sent again after a restart
         // (harmless duplicates, but avoidable ones).
-        let mut delays = ExponentialBuilder::default()
-            .with_min_delay(Duration::from_millis(100))
-            .with_max_delay(Duration::from_secs(5))
-            .without_max_times()
-            .build();
+        let mut delays =
+            dhub_support::retry::delays(Duration::from_millis(100), Duration::from_secs(5));
         while let Err(error) = store.mark_delivered(&deliveries).await {
             events.store_failed(&error);
-            tokio::time::sleep(delays.next().unwrap_or(Duration::from_secs(5))).await;
+            tokio::time::sleep(delays.next_delay()).await;
         }
     }
 }

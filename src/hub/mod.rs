@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use backon::{BackoffBuilder, ExponentialBuilder};
 use dhub_connectors::xml_dir::XmlDirConnector;
 use dhub_publish::{Relay, RelayHandle, Routing};
 use dhub_store::Store;
@@ -94,17 +93,14 @@ pub async fn run(
     .with_rebuild(Arc::new(move || rebuild_settings.producer()));
     let mut relay_stop_for_topics = stop_relay.clone();
     let relay_task = tokio::spawn(async move {
-        let mut delays = ExponentialBuilder::default()
-            .with_min_delay(Duration::from_millis(500))
-            .with_max_delay(Duration::from_secs(30))
-            .without_max_times()
-            .build();
+        let mut delays =
+            dhub_support::retry::delays(Duration::from_millis(500), Duration::from_secs(30));
         loop {
             match kafka.ensure_topics(&topics, Duration::from_secs(10)).await {
                 Ok(()) => break,
                 Err(error) => {
                     tracing::warn!(%error, "cannot create the feed topics yet; records wait in the outbox");
-                    let delay = delays.next().unwrap_or(Duration::from_secs(30));
+                    let delay = delays.next_delay();
                     tokio::select! {
                         _ = tokio::time::sleep(delay) => {}
                         _ = relay_stop_for_topics.wait_for(|stop| *stop) => return,
@@ -180,15 +176,7 @@ pub async fn run(
     Ok(())
 }
 
-/// A state URL without its password, for messages.
-pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            format!("{}***{}", &url[..scheme_end + 3], &url[at..])
-        }
-        _ => url.to_string(),
-    }
-}
+pub use dhub_support::redact_url;
 
 /// Resolves on SIGINT or SIGTERM.
 pub async fn termination_signal() {
@@ -239,21 +227,4 @@ pub async fn publish_pending(
     let (_stop_tx, stop) = watch::channel(true);
     let drained = tokio::time::timeout(timeout, relay.run(stop)).await.is_ok();
     Ok(drained && store.pending_count().await.unwrap_or(1) == 0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_lose_their_password_in_messages() {
-        assert_eq!(
-            redact_url("postgres://hub:s3cret@db:5432/dhub"),
-            "postgres://***@db:5432/dhub"
-        );
-        assert_eq!(
-            redact_url("sqlite:///var/lib/dhub/state.db"),
-            "sqlite:///var/lib/dhub/state.db"
-        );
-    }
 }

@@ -7,7 +7,9 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 
-use crate::error::{redact_url, StoreError};
+use dhub_support::redact_url;
+
+use crate::error::StoreError;
 use crate::model::Backend;
 
 /// The schema, one folder per dialect (same tables and meanings; only types differ).
@@ -159,7 +161,11 @@ pub(crate) async fn open(url: &str) -> Result<(AnyPool, Backend), StoreError> {
     // processes opening a new state file at once (`dhub run` and `dhub quarantine list`, say) would
     // both create the tables and one would fail. A lock file beside the database serializes them.
     let _migration_lock = match target.sqlite_file.as_deref() {
-        Some(file) => Some(lock_for_migration(file).await?),
+        Some(file) => Some(
+            dhub_support::sqlite::lock_for_migration(file)
+                .await
+                .map_err(|(path, source)| StoreError::CreateDir { path, source })?,
+        ),
         None => None,
     };
     migrator
@@ -170,29 +176,6 @@ pub(crate) async fn open(url: &str) -> Result<(AnyPool, Backend), StoreError> {
             source,
         })?;
     Ok((pool, target.backend))
-}
-
-/// Takes an exclusive lock on `<database>.migrate-lock`, released when the returned file is dropped.
-async fn lock_for_migration(database: &Path) -> Result<std::fs::File, StoreError> {
-    let mut lock_path = database.as_os_str().to_owned();
-    lock_path.push(".migrate-lock");
-    let lock_path = PathBuf::from(lock_path);
-    let shown = lock_path.clone();
-    tokio::task::spawn_blocking(move || {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)?;
-        file.lock()?;
-        Ok(file)
-    })
-    .await
-    .unwrap_or_else(|_| Err(std::io::Error::other("the lock task failed")))
-    .map_err(|source| StoreError::CreateDir {
-        path: shown,
-        source,
-    })
 }
 
 #[cfg(test)]

@@ -16,7 +16,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use backon::{BackoffBuilder, ExponentialBuilder};
 use dhub_mapping::{MapContext, Mapping};
 use dhub_schema::intake::{IntakeBatch, IntakeSink};
 use notify::{RecursiveMode, Watcher};
@@ -265,11 +264,8 @@ impl<S: IntakeSink> XmlDirConnector<S> {
             }
         };
         let records = batch.items.len();
-        let mut delays = ExponentialBuilder::default()
-            .with_min_delay(Duration::from_millis(100))
-            .with_max_delay(Duration::from_secs(10))
-            .without_max_times()
-            .build();
+        let mut delays =
+            dhub_support::retry::delays(Duration::from_millis(100), Duration::from_secs(10));
         loop {
             match self.sink.submit(batch.clone()).await {
                 Ok(_) => break,
@@ -278,7 +274,7 @@ impl<S: IntakeSink> XmlDirConnector<S> {
                     if *shutdown.borrow() {
                         return FileOutcome::LeftInPlace;
                     }
-                    tokio::time::sleep(delays.next().unwrap_or(Duration::from_secs(10))).await;
+                    tokio::time::sleep(delays.next_delay()).await;
                 }
                 Err(error) => {
                     return self

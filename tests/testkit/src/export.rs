@@ -542,16 +542,29 @@ mod tests {
         let cases = generate(&GenConfig::default()).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let files = write_export_files(&cases, dir.path(), "first", 12).unwrap();
-        let finance: Vec<_> = files.iter().filter(|(_, s)| *s == System::FinanceOa).collect();
-        let market: Vec<_> = files.iter().filter(|(_, s)| *s == System::MarketSupervision).collect();
-        assert_eq!((finance.len(), market.len()), (3, 3), "30 and 32 cases in files of 12");
+        let finance: Vec<_> = files
+            .iter()
+            .filter(|(_, s)| *s == System::FinanceOa)
+            .collect();
+        let market: Vec<_> = files
+            .iter()
+            .filter(|(_, s)| *s == System::MarketSupervision)
+            .collect();
+        assert_eq!(
+            (finance.len(), market.len()),
+            (3, 3),
+            "30 and 32 cases in files of 12"
+        );
         assert!(finance[0].0.ends_with("finance-oa/first-000000.xml"));
         assert!(market[2].0.ends_with("market-supervision/first-000002.xml"));
         let gbk = fs::read(&finance[0].0).unwrap();
         assert!(gbk.starts_with(b"<?xml version=\"1.0\" encoding=\"GBK\"?>"));
         let utf8 = fs::read_to_string(&market[0].0).unwrap();
         assert!(utf8.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"));
-        assert!(matches!(write_system_export(&[], dir.path().join("x.xml")), Err(ExportError::Empty)));
+        assert!(matches!(
+            write_system_export(&[], dir.path().join("x.xml")),
+            Err(ExportError::Empty)
+        ));
     }
 
     fn cases_of(system: System) -> Vec<Case> {

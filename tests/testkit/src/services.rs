@@ -11,6 +11,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context};
 use sqlx::{Connection, Executor, PgConnection};
 
+use dhub_support::redact_url;
+
 use crate::rng::SplitMix64;
 
 pub const DEFAULT_BROKERS: &str = "127.0.0.1:9092";
@@ -170,28 +172,6 @@ pub fn with_database(url: &str, database: &str) -> anyhow::Result<String> {
         .map(|p| authority_start + p)
         .unwrap_or(base.len());
     Ok(format!("{}/{database}{query}", &base[..path_start]))
-}
-
-/// The URL without its password, for error messages.
-fn redact_url(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return "<unparsable url>".to_owned();
-    };
-    let rest = &url[scheme_end + 3..];
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => {
-            let userinfo = &rest[..at];
-            let user = userinfo.split(':').next().unwrap_or_default();
-            let shown = if userinfo.contains(':') {
-                format!("{user}:***")
-            } else {
-                user.to_owned()
-            };
-            format!("{}{}{}", &url[..scheme_end + 3], shown, &rest[at..])
-        }
-        None => url.to_owned(),
-    }
 }
 
 #[cfg(test)]

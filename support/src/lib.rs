@@ -1,0 +1,20 @@
+//! The bottom floor: small pieces every dhub crate shares, so that one rule lives in one place.
+//! Nothing here knows about records, mappings, stores or Kafka.
+//!
+//! # Layout
+//!
+//! - [`secret`]: [`Secret`] (a config value given inline, from the environment or a file) and
+//!   [`SecretString`] (its resolved value), neither of which ever prints its content.
+//! - [`url`]: [`redact_url`], a URL without its password, for messages.
+//! - [`retry`]: [`retry::delays`], the exponential backoff with jitter used wherever the hub waits
+//!   for something to come back (broker, database, a department's API).
+//! - [`sqlite`]: [`sqlite::lock_for_migration`], the lock file that serializes SQLite migrations
+//!   across processes.
+
+pub mod retry;
+pub mod secret;
+pub mod sqlite;
+pub mod url;
+
+pub use secret::{Secret, SecretString};
+pub use url::redact_url;
