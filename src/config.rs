@@ -7,10 +7,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use dhub_connectors::xml_dir::XmlDirConfig;
+use dhub_ingest::{Platform, SourceConstraints};
 use dhub_mapping::Mapping;
 use dhub_publish::kafka::KafkaSettings;
-use dhub_publish::Platform;
 use dhub_redaction::Policy;
 use dhub_schema::divisions::{self, Level};
 use serde::Deserialize;
@@ -111,32 +110,26 @@ fn default_format() -> String {
     dhub_schema::SCHEMA_NAME.into()
 }
 
-/// One enum of source kinds, matched exhaustively wherever sources are handled, so that a new kind of
-/// connector shows the compiler every place it must be wired.
-#[derive(Debug, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum SourceConfig {
-    XmlDir(XmlDirConfig),
-}
-
-impl SourceConfig {
-    pub fn name(&self) -> &str {
-        match self {
-            SourceConfig::XmlDir(config) => &config.name,
-        }
-    }
-
-    fn mapping_path(&self) -> &Path {
-        match self {
-            SourceConfig::XmlDir(config) => &config.mapping,
-        }
-    }
-}
+pub use dhub_connectors::{SourceConfig, SourceKind};
 
 /// A source ready to start: its config and its compiled mapping.
 pub struct SourceSetup {
     pub config: SourceConfig,
     pub mapping: Arc<Mapping>,
+}
+
+impl SourceSetup {
+    pub fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    /// What the source may submit (`agencies`, `division`).
+    pub fn constraints(&self) -> SourceConstraints {
+        SourceConstraints {
+            agencies: self.config.agencies.clone(),
+            division: self.config.division.clone(),
+        }
+    }
 }
 
 /// The compiled configuration.
@@ -396,21 +389,52 @@ fn compile(raw: RawConfig, text: &str, path: &Path) -> Result<HubConfig, ConfigE
     for spanned in raw.source {
         let line = line_of(text, spanned.span().start);
         let config = spanned.into_inner();
-        let at = format!("{shown}:{line}: source `{}`", config.name());
-        if !source_names.insert(config.name().to_string()) {
+        let at = format!("{shown}:{line}: source `{}`", config.name);
+        if !source_names.insert(config.name.clone()) {
             errors.push(format!("{at}: the name is used twice"));
         }
-        if config.name().is_empty() || config.name().contains(':') {
+        if config.name.is_empty() || config.name.contains(':') {
             errors.push(format!(
                 "{at}: a source name must be non-empty and without ':' (it prefixes record ids)"
             ));
         }
-        let mapping_path = base_dir.join(config.mapping_path());
+        for agency in &config.agencies {
+            // A failed check digit is legal for early pilot codes (DOMAIN.md); a malformed code is not.
+            if dhub_schema::identifiers::check_uscc(agency).is_err() {
+                errors.push(format!(
+                    "{at}: agencies: `{agency}` is not a unified social credit code (18 characters of 0-9 A-H J-N P-R T U W-Y)"
+                ));
+            }
+        }
+        if let Some(division) = &config.division {
+            if !divisions::is_known(division) {
+                errors.push(format!(
+                    "{at}: division `{division}` is not a GB/T 2260 code"
+                ));
+            }
+        }
+        for message in config.kind.check(&base_dir) {
+            errors.push(format!("{at} ({}): {message}", config.kind.name()));
+        }
+        let mapping_path = base_dir.join(&config.mapping);
         match Mapping::load(&mapping_path) {
-            Ok(mapping) => sources.push(SourceSetup {
-                config,
-                mapping: Arc::new(mapping),
-            }),
+            Ok(mapping) => {
+                if !config.kind.formats().contains(&mapping.format()) {
+                    let accepted: Vec<&str> =
+                        config.kind.formats().iter().map(|f| f.as_str()).collect();
+                    errors.push(format!(
+                        "{at}: mapping {} reads `{}`, but a `{}` source takes {}",
+                        mapping_path.display(),
+                        mapping.format(),
+                        config.kind.name(),
+                        accepted.join(", ")
+                    ));
+                }
+                sources.push(SourceSetup {
+                    config,
+                    mapping: Arc::new(mapping),
+                })
+            }
             Err(mapping_errors) => {
                 errors.push(format!("{at}: mapping has errors:\n{mapping_errors}"))
             }

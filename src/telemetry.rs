@@ -25,6 +25,9 @@ pub struct Telemetry {
     store_errors: IntCounterVec,
     redaction_seconds: Counter,
     producer_replacements: prometheus::IntCounter,
+    task_restarts: IntCounterVec,
+    task_up: prometheus::IntGaugeVec,
+    warnings: IntCounterVec,
     pub outbox_pending: IntGauge,
 }
 
@@ -83,6 +86,17 @@ impl Telemetry {
         .expect("static counter definition");
         registry
             .register(Box::new(producer_replacements.clone()))
+            .expect("registered once");
+        let task_up = prometheus::IntGaugeVec::new(
+            Opts::new(
+                "dhub_task_up",
+                "Whether a supervised task (a source's connector, the relay, a sweep) is running (1) or waiting to be restarted (0)",
+            ),
+            &["task"],
+        )
+        .expect("static gauge definition");
+        registry
+            .register(Box::new(task_up.clone()))
             .expect("registered once");
         let telemetry = Telemetry {
             documents: counter(
@@ -151,6 +165,19 @@ impl Telemetry {
                 "State store errors by operation",
                 &["operation"],
             ),
+            task_restarts: counter(
+                &registry,
+                "dhub_task_restarts_total",
+                "Supervised tasks that failed or panicked and were started again",
+                &["task"],
+            ),
+            warnings: counter(
+                &registry,
+                "dhub_records_warnings_total",
+                "Records accepted with a warning (e.g. a USCC whose check digit fails)",
+                &["source"],
+            ),
+            task_up,
             publish_latency,
             redaction_seconds,
             producer_replacements,
@@ -175,52 +202,81 @@ impl Telemetry {
             .unwrap_or_default()
     }
 
-    pub fn records_received(&self, source: &str, count: usize) {
+    pub fn store_failed(&self, operation: &str, error: &dyn std::fmt::Display) {
+        tracing::error!(operation, %error, "state store error");
+        self.store_errors.with_label_values(&[operation]).inc();
+    }
+
+    /// A supervised task (re)started.
+    pub fn task_started(&self, task: &str) {
+        self.task_up.with_label_values(&[task]).set(1);
+    }
+
+    /// A supervised task failed or panicked; it is started again after `delay`.
+    pub fn task_failed(&self, task: &str, reason: &str, delay: Duration) {
+        tracing::error!(
+            task,
+            reason,
+            retry_in_ms = delay.as_millis() as u64,
+            "task stopped; restarting it"
+        );
+        self.task_up.with_label_values(&[task]).set(0);
+        self.task_restarts.with_label_values(&[task]).inc();
+    }
+}
+
+impl dhub_ingest::IngestEvents for Telemetry {
+    fn records_received(&self, source: &str, count: usize) {
         self.records_received
             .with_label_values(&[source])
             .inc_by(count as u64);
     }
 
-    pub fn record_stored(&self, source: &str) {
+    fn record_stored(&self, source: &str) {
         self.records_stored.with_label_values(&[source]).inc();
     }
 
-    pub fn record_unchanged(&self, source: &str) {
+    fn record_unchanged(&self, source: &str) {
         self.records_unchanged.with_label_values(&[source]).inc();
     }
 
-    /// `origin` is `file:line`; `reason` names fields and rules, never values.
-    pub fn record_quarantined(&self, source: &str, stage: &str, origin: &str, reason: &str) {
+    /// `origin` is `file:line`, `table[key]`, `topic/partition@offset` or `request#n`; `reason` names
+    /// fields and rules, never values.
+    fn record_quarantined(&self, source: &str, stage: &str, origin: &str, reason: &str) {
         tracing::warn!(source, stage, origin, reason, "record quarantined");
         self.records_quarantined
             .with_label_values(&[source, stage])
             .inc();
     }
 
-    pub fn outbox_enqueued(&self, platform: &str, op: &str) {
+    fn record_warning(&self, source: &str, origin: &str, warning: &str) {
+        tracing::warn!(source, origin, warning, "accepted with a warning");
+        self.warnings.with_label_values(&[source]).inc();
+    }
+
+    fn outbox_enqueued(&self, platform: &str, op: &str) {
         self.outbox_enqueued
             .with_label_values(&[platform, op])
             .inc();
     }
 
-    pub fn redacted(&self, rule: &str, count: u32) {
+    fn redacted(&self, rule: &str, count: u32) {
         self.redactions
             .with_label_values(&[rule])
             .inc_by(u64::from(count));
     }
 
-    pub fn redaction_time(&self, spent: Duration) {
+    fn redaction_time(&self, spent: Duration) {
         self.redaction_seconds.inc_by(spent.as_secs_f64());
     }
 
-    pub fn withheld(&self, platform: &str, reason: &str) {
+    fn withheld(&self, platform: &str, reason: &str) {
         tracing::info!(platform, reason, "record withheld from platform");
         self.withheld.with_label_values(&[reason]).inc();
     }
 
-    pub fn store_failed(&self, operation: &str, error: &dyn std::fmt::Display) {
-        tracing::error!(operation, %error, "state store error");
-        self.store_errors.with_label_values(&[operation]).inc();
+    fn store_failed(&self, operation: &str, error: &dyn std::fmt::Display) {
+        Telemetry::store_failed(self, operation, error);
     }
 }
 

@@ -3,18 +3,21 @@
 //! the same file are still stored; unchanged re-exports publish nothing; revocations, manual
 //! retractions and ended publicity periods queue retractions for every platform that was sent the record.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use dhub::hub::ingest::{retract_by_hand, Ingestor};
-use dhub::hub::publicity::sweep_expired;
 use dhub::telemetry::Telemetry;
-use dhub_connectors::xml_dir::{XmlDirConfig, XmlDirConnector};
+use dhub_connectors::folder::{Folder, FolderConfig, FolderConnector};
+use dhub_ingest::publicity::sweep_expired;
+use dhub_ingest::{
+    retract_by_hand, Ingestor, OutboxSignal, Platform, RetractReason, Routing, SourceConstraints,
+};
 use dhub_mapping::Mapping;
-use dhub_publish::{Platform, RelayHandle, RetractReason, Routing};
 use dhub_redaction::Policy;
 use dhub_schema::divisions::Level;
 use dhub_schema::identifiers::uscc_check_char;
+use dhub_schema::intake::{HoldStage, IntakeBatch, ItemOutcome};
 use dhub_store::{OutboxOp, QuarantineStage, Store};
 use tokio::sync::watch;
 
@@ -108,11 +111,12 @@ fn routing() -> Routing {
 }
 
 struct Harness {
+    ingestor: Arc<Ingestor>,
     _dir: tempfile::TempDir,
     inbox: PathBuf,
     store: Store,
     routing: Routing,
-    connector: XmlDirConnector<Ingestor>,
+    connector: Folder,
     shutdown: watch::Receiver<bool>,
     _shutdown_tx: watch::Sender<bool>,
 }
@@ -131,6 +135,14 @@ impl Harness {
     }
 
     async fn build(dir: tempfile::TempDir, store: Store) -> Harness {
+        Harness::constrained(dir, store, HashMap::new()).await
+    }
+
+    async fn constrained(
+        dir: tempfile::TempDir,
+        store: Store,
+        constraints: HashMap<String, SourceConstraints>,
+    ) -> Harness {
         let inbox = dir.path().join("inbox");
         let routing = routing();
         let public = Arc::new(Policy::builtin("public").unwrap());
@@ -144,25 +156,36 @@ impl Harness {
             store: store.clone(),
             routing: Arc::new(routing.clone()),
             policies: Arc::new(policies),
-            telemetry: telemetry.clone(),
-            relay: RelayHandle::default(),
+            constraints: Arc::new(constraints),
+            events: telemetry.clone(),
+            signal: OutboxSignal::default(),
         };
-        let config = XmlDirConfig {
-            name: "finance-oa".into(),
-            mapping: repo().join("mappings/finance-oa.toml"),
+        let config = FolderConfig {
             path: inbox.clone(),
             done_dir: None,
             failed_dir: None,
             poll_interval_ms: 1000,
             settle_ms: 0,
-            extensions: vec!["xml".into()],
+            extensions: None,
+            max_file_bytes: 64 * 1024 * 1024,
         };
-        let mapping = Arc::new(Mapping::load(&config.mapping).unwrap());
-        let connector =
-            XmlDirConnector::new(&config, dir.path(), mapping, Arc::new(ingestor), telemetry);
-        connector.prepare().unwrap();
+        let mapping = Arc::new(Mapping::load(&repo().join("mappings/finance-oa.toml")).unwrap());
+        let folder = FolderConnector::new(&config, dir.path(), &["xml"]);
+        folder.paths.prepare().unwrap();
+        let ingestor = Arc::new(ingestor);
+        let connector = Folder::new(
+            "finance-oa",
+            folder.paths.clone(),
+            mapping,
+            ingestor.clone(),
+            telemetry,
+            folder.settle,
+            folder.extensions.clone(),
+            folder.max_file_bytes,
+        );
         let (shutdown_tx, shutdown) = watch::channel(false);
         Harness {
+            ingestor,
             _dir: dir,
             inbox,
             store,
@@ -173,7 +196,7 @@ impl Harness {
         }
     }
 
-    async fn drop_file(&self, name: &str, bytes: &[u8]) {
+    async fn drop_file(&mut self, name: &str, bytes: &[u8]) {
         std::fs::write(self.inbox.join(name), bytes).unwrap();
         self.connector.scan_once(&self.shutdown).await;
     }
@@ -233,7 +256,7 @@ fn platforms_of(rows: &[(String, OutboxOp, i64)], op: OutboxOp, version: i64) ->
 #[tokio::test]
 async fn bad_records_are_quarantined_with_field_and_line_and_the_rest_published() {
     on_both_backends(|store| async move {
-        let harness = Harness::new(store).await;
+        let mut harness = Harness::new(store).await;
         let mut unknown_code = FinanceCase::valid("CZ-2");
         unknown_code.category = "行政奖励";
         let mut bad_id = FinanceCase::valid("CZ-3");
@@ -305,7 +328,7 @@ fn line_of_case(harness: &Harness, key: &str) -> usize {
 
 #[tokio::test]
 async fn unreadable_files_go_to_failed_with_a_reason_naming_file_and_line() {
-    let harness = Harness::on_sqlite().await;
+    let mut harness = Harness::on_sqlite().await;
 
     let broken = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<执法信息导出>\n  <案件 编号=\"1\">\n    <类别>行政处罚</类别>\n  </执法信息导出>\n";
     harness.drop_file("broken.xml", broken.as_bytes()).await;
@@ -338,7 +361,7 @@ async fn unreadable_files_go_to_failed_with_a_reason_naming_file_and_line() {
 #[tokio::test]
 async fn an_unchanged_reexport_publishes_nothing_and_a_revocation_retracts_everywhere() {
     on_both_backends(|store| async move {
-        let harness = Harness::new(store).await;
+        let mut harness = Harness::new(store).await;
         harness
             .drop_file("a.xml", export(&[FinanceCase::valid("CZ-1")]).as_bytes())
             .await;
@@ -396,7 +419,7 @@ async fn an_unchanged_reexport_publishes_nothing_and_a_revocation_retracts_every
 
 #[tokio::test]
 async fn published_envelopes_are_redacted() {
-    let harness = Harness::on_sqlite().await;
+    let mut harness = Harness::on_sqlite().await;
     harness
         .drop_file("a.xml", export(&[FinanceCase::valid("CZ-1")]).as_bytes())
         .await;
@@ -416,7 +439,7 @@ async fn published_envelopes_are_redacted() {
 
 #[tokio::test]
 async fn withheld_records_are_quarantined_and_never_queued() {
-    let harness = Harness::on_sqlite().await;
+    let mut harness = Harness::on_sqlite().await;
     let mut secret = FinanceCase::valid("CZ-9");
     secret.classification = "秘密";
     harness
@@ -432,7 +455,7 @@ async fn withheld_records_are_quarantined_and_never_queued() {
 #[tokio::test]
 async fn a_manual_retraction_sticks_until_the_source_changes() {
     on_both_backends(|store| async move {
-        let harness = Harness::new(store).await;
+        let mut harness = Harness::new(store).await;
         harness
             .drop_file("a.xml", export(&[FinanceCase::valid("CZ-1")]).as_bytes())
             .await;
@@ -482,7 +505,7 @@ async fn a_manual_retraction_sticks_until_the_source_changes() {
 
 #[tokio::test]
 async fn ended_publicity_periods_are_withdrawn() {
-    let harness = Harness::on_sqlite().await;
+    let mut harness = Harness::on_sqlite().await;
     let mut soon = FinanceCase::valid("CZ-1");
     soon.publicity_until = "2099年01月01日";
     let mut already = FinanceCase::valid("CZ-2");
@@ -532,7 +555,7 @@ async fn ended_publicity_periods_are_withdrawn() {
 #[tokio::test]
 async fn a_revocation_later_in_the_same_file_reaches_the_platforms_of_the_upsert() {
     on_both_backends(|store| async move {
-        let harness = Harness::new(store).await;
+        let mut harness = Harness::new(store).await;
         let mut revoked = FinanceCase::valid("CZ-1");
         revoked.status = "已撤销";
         harness
@@ -561,7 +584,7 @@ async fn a_revocation_later_in_the_same_file_reaches_the_platforms_of_the_upsert
 #[tokio::test]
 async fn a_decision_back_in_force_after_a_revocation_is_published_again() {
     on_both_backends(|store| async move {
-        let harness = Harness::new(store).await;
+        let mut harness = Harness::new(store).await;
         let mut revoked = FinanceCase::valid("CZ-1");
         revoked.status = "已撤销";
         harness
@@ -599,6 +622,132 @@ async fn a_decision_back_in_force_after_a_revocation_is_published_again() {
         assert_eq!(
             platforms_of(&rows, OutboxOp::Upsert, latest.version).len(),
             3
+        );
+    })
+    .await;
+}
+
+/// The batch of one export file, mapped as the folder connector maps it.
+fn batch_of(xml: &str) -> Arc<IntakeBatch> {
+    let mapping = Mapping::load(&repo().join("mappings/finance-oa.toml")).unwrap();
+    Arc::new(
+        dhub_connectors::folder::map_document(&mapping, "finance-oa", xml.as_bytes(), "push.xml")
+            .unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn every_item_gets_its_outcome_in_batch_order() {
+    let harness = Harness::on_sqlite().await;
+    let mut unknown_code = FinanceCase::valid("CZ-2");
+    unknown_code.category = "行政奖励";
+    let mut secret = FinanceCase::valid("CZ-4");
+    secret.classification = "秘密";
+    let first = batch_of(&export(&[FinanceCase::valid("CZ-1")]));
+    harness.ingestor.ingest(first, false).await.unwrap();
+    let report = harness
+        .ingestor
+        .ingest(
+            batch_of(&export(&[
+                unknown_code,
+                FinanceCase::valid("CZ-1"),
+                FinanceCase::valid("CZ-3"),
+                secret,
+            ])),
+            false,
+        )
+        .await
+        .unwrap();
+    let shapes: Vec<String> = report
+        .outcomes
+        .iter()
+        .map(|outcome| match outcome {
+            ItemOutcome::Accepted { record_id, version } => {
+                format!("accepted {record_id} v{version}")
+            }
+            ItemOutcome::Unchanged { record_id } => format!("unchanged {record_id}"),
+            ItemOutcome::Quarantined {
+                record_id, stage, ..
+            } => {
+                format!(
+                    "quarantined {} at {stage}",
+                    record_id.as_deref().unwrap_or("?")
+                )
+            }
+        })
+        .collect();
+    assert_eq!(
+        shapes,
+        [
+            "quarantined finance-oa:CZ-2 at mapping",
+            "unchanged finance-oa:CZ-1",
+            "accepted finance-oa:CZ-3 v1",
+            "accepted finance-oa:CZ-4 v1",
+        ],
+        "a secret decision is stored (a version) and withheld from every platform"
+    );
+}
+
+#[tokio::test]
+async fn a_record_of_another_agency_or_division_is_refused_by_the_source_constraints() {
+    on_both_backends(|store| async move {
+        let own_agency = with_check("11371523004211234", uscc_check_char);
+        let mut constraints = HashMap::new();
+        constraints.insert(
+            "finance-oa".to_string(),
+            SourceConstraints {
+                agencies: vec![own_agency],
+                division: Some("371524".into()),
+            },
+        );
+        let harness = Harness::constrained(tempfile::tempdir().unwrap(), store, constraints).await;
+        let report = harness
+            .ingestor
+            .ingest(batch_of(&export(&[FinanceCase::valid("CZ-1")])), false)
+            .await
+            .unwrap();
+        let ItemOutcome::Quarantined { stage, reason, .. } = &report.outcomes[0] else {
+            panic!("refused: {report:?}");
+        };
+        assert_eq!(*stage, HoldStage::Constraint);
+        assert!(
+            reason.contains("division 371523 is outside the source's division 371524"),
+            "{reason}"
+        );
+        let held = harness.store.quarantine_list(false).await.unwrap();
+        assert_eq!(held.len(), 1);
+        assert_eq!(held[0].stage, QuarantineStage::Constraint);
+        assert!(
+            harness.outbox("finance-oa:CZ-1").await.is_empty(),
+            "nothing published"
+        );
+
+        // The right division but another agency.
+        let mut constraints = HashMap::new();
+        constraints.insert(
+            "finance-oa".to_string(),
+            SourceConstraints {
+                agencies: vec![with_check("11371524MB1234567", uscc_check_char)],
+                division: None,
+            },
+        );
+        let other = Harness::constrained(
+            tempfile::tempdir().unwrap(),
+            harness.store.clone(),
+            constraints,
+        )
+        .await;
+        let report = other
+            .ingestor
+            .ingest(batch_of(&export(&[FinanceCase::valid("CZ-9")])), false)
+            .await
+            .unwrap();
+        let ItemOutcome::Quarantined { reason, .. } = &report.outcomes[0] else {
+            panic!("refused: {report:?}");
+        };
+        assert!(
+            reason.contains("is not one this source may submit records for"),
+            "{reason}"
         );
     })
     .await;

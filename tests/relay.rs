@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dhub::telemetry::Telemetry;
+use dhub_ingest::OutboxSignal;
 use dhub_publish::kafka::KafkaSettings;
-use dhub_publish::{Relay, RelayHandle};
+use dhub_publish::Relay;
 use dhub_store::{NewOutbox, NewVersion, OutboxOp, Store};
 use rdkafka::producer::Producer;
 use tokio::sync::watch;
@@ -106,7 +107,7 @@ async fn a_producer_that_fails_fatally_is_replaced_and_nothing_is_lost() {
         producer,
         Default::default(),
         telemetry.clone(),
-        RelayHandle::default(),
+        OutboxSignal::default(),
     )
     .with_rebuild(Arc::new(move || rebuild_settings.producer()));
     let (stop_tx, stop) = watch::channel(false);
@@ -153,7 +154,7 @@ async fn without_a_replacement_a_fatal_producer_delivers_nothing_and_loses_nothi
         producer,
         Default::default(),
         Arc::new(Telemetry::new()),
-        RelayHandle::default(),
+        OutboxSignal::default(),
     );
     let (stop_tx, stop) = watch::channel(false);
     let task = tokio::spawn(relay.run(stop));

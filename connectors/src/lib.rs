@@ -1,51 +1,68 @@
-//! Where records come in: one module per kind of department system. Each connector reads its system,
-//! runs the source's mapping, and hands every document's records to an
-//! [`IntakeSink`](dhub_schema::intake::IntakeSink); it acknowledges its source only after the sink has
-//! stored them durably.
+//! Where records come in: one folder per kind of department system. Each connector reads its system,
+//! runs the source's mapping, and hands every batch of records to an
+//! [`IntakeSink`](dhub_schema::intake::IntakeSink); it acknowledges its source (moves the file, answers
+//! 202, stores the cursor, commits the offset) only after the sink has stored them durably.
 //!
 //! # Layout
 //!
+//! - [`registry`]: [`SourceConfig`] (the keys every source shares) and [`SourceKind`] (one variant per
+//!   kind, `#[serde(tag = "kind")]`): the one list of kinds, matched exhaustively. Adding a kind is
+//!   its own folder plus one line there.
+//! - [`context`]: [`SourceContext`], what the hub hands a connector when it starts it (sink, stored
+//!   positions, mapping, events, shutdown), and [`ConnectorEvents`].
+//! - [`mapped`]: turning mapped source records into intake items, shared by every kind.
+//! - [`folder`]: the engine of the folder kinds: settle, claim, read within limits, store, move to
+//!   `done/` or `failed/`.
 //! - [`xml_dir`]: a folder of XML exports (UTF-8, GBK, GB18030), `done/` and `failed/` beside them.
 //!
-//! Every connector has a typed `config` (unknown keys are errors), a `run` that ends on shutdown, and
-//! reports what happens through [`ConnectorEvents`] so that logs and metrics stay in one place.
+//! Every kind has a typed `config` (unknown keys are errors) and a connector whose `run` ends on
+//! shutdown, reporting what happens through [`ConnectorEvents`] so that logs and metrics stay in one
+//! place.
 
+pub mod context;
+pub mod folder;
+pub mod mapped;
+pub mod registry;
 pub mod xml_dir;
 
-/// What connectors report; the hub turns it into log lines and metrics. Never called with record data.
-pub trait ConnectorEvents: Send + Sync + 'static {
-    /// A document was stored and acknowledged.
-    fn document_done(&self, source: &str, records: usize);
-    /// A document could not be read at all and was set aside with a reason naming file and line.
-    fn document_failed(&self, source: &str, reason: &str);
-    /// Storing a document failed; the connector will try it again.
-    fn retrying(&self, source: &str, error: &str);
+use futures::future::BoxFuture;
+
+pub use context::{ConnectorEvents, SourceContext};
+pub use registry::{SourceConfig, SourceKind};
+
+/// A running source. Built from its config by [`SourceKind::build`], started once with its context.
+pub trait Connector: Send + 'static {
+    /// Reads the department system until the context's shutdown turns true, then finishes the batch
+    /// in hand (stored and acknowledged, or left for the next start) and returns. An `Err` is a
+    /// failure the connector cannot get past by itself (a folder it may not create, a table that is
+    /// not there); the hub logs it and restarts the connector after a delay.
+    fn run(
+        self: Box<Self>,
+        context: SourceContext,
+    ) -> BoxFuture<'static, Result<(), ConnectorError>>;
 }
 
-/// Maps one source record into what the sink takes: the mapped record, or the mapping failure with the
-/// raw record kept for a replay after the mapping is fixed.
-pub fn to_intake(
-    mapping: &dhub_mapping::Mapping,
-    source: &str,
-    record: &dhub_mapping::SourceRecord,
-    context: &dhub_mapping::MapContext,
-) -> dhub_schema::intake::Intake {
-    use dhub_schema::intake::Intake;
-    let origin = format!("{}:{}", record.origin(), record.line());
-    match mapping.apply(record, context) {
-        Ok(value) => Intake::Mapped {
-            value,
-            origin,
-            raw: record.raw_text(),
-        },
-        Err(error) => Intake::Unmapped {
-            origin,
-            record_id: error
-                .source_key
-                .as_ref()
-                .map(|key| format!("{source}:{key}")),
-            reason: format!("{}: {}", error.field, error.message),
-            raw: record.raw_text(),
-        },
+/// Why a connector stopped. The message names the source's file, table, URL or topic and says what to
+/// do; `retryable` says whether starting it again later can help.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct ConnectorError {
+    pub message: String,
+    pub retryable: bool,
+}
+
+impl ConnectorError {
+    pub fn retryable(message: impl Into<String>) -> ConnectorError {
+        ConnectorError {
+            message: message.into(),
+            retryable: true,
+        }
+    }
+
+    pub fn fatal(message: impl Into<String>) -> ConnectorError {
+        ConnectorError {
+            message: message.into(),
+            retryable: false,
+        }
     }
 }

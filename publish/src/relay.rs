@@ -10,12 +10,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use dhub_ingest::OutboxSignal;
 use dhub_store::{Delivery, OutboxRow, Store};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use rdkafka::types::RDKafkaErrorCode;
-use tokio::sync::{mpsc, watch, Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 
 /// What the relay reports, so the binary can turn it into metrics and logs in one place.
 pub trait RelayEvents: Send + Sync + 'static {
@@ -40,18 +41,6 @@ pub fn feed_headers(schema: &str) -> OwnedHeaders {
         })
 }
 
-/// Wakes the relay as soon as new outbox rows are committed, instead of waiting for its next poll.
-#[derive(Clone, Default)]
-pub struct RelayHandle {
-    wake: Arc<Notify>,
-}
-
-impl RelayHandle {
-    pub fn wake(&self) {
-        self.wake.notify_one();
-    }
-}
-
 /// Makes a fresh producer with the hub's settings.
 pub type ProducerFactory =
     Arc<dyn Fn() -> Result<FutureProducer, crate::kafka::KafkaSetupError> + Send + Sync>;
@@ -65,7 +54,8 @@ pub struct Relay {
     /// platform name → envelope schema, sent as the `schema` header.
     formats: HashMap<String, String>,
     events: Arc<dyn RelayEvents>,
-    handle: RelayHandle,
+    /// Raised by the pipeline after a commit that queued envelopes.
+    signal: OutboxSignal,
     pub batch_size: i64,
     pub max_batches_in_flight: usize,
     /// How long to wait for new rows before looking again without a wake-up.
@@ -84,7 +74,7 @@ impl Relay {
         producer: FutureProducer,
         formats: HashMap<String, String>,
         events: Arc<dyn RelayEvents>,
-        handle: RelayHandle,
+        signal: OutboxSignal,
     ) -> Relay {
         Relay {
             store,
@@ -92,7 +82,7 @@ impl Relay {
             rebuild: None,
             formats,
             events,
-            handle,
+            signal,
             batch_size: 2000,
             max_batches_in_flight: 4,
             idle_poll: Duration::from_millis(500),
@@ -172,7 +162,7 @@ impl Relay {
                     continue;
                 }
                 tokio::select! {
-                    _ = self.handle.wake.notified() => {}
+                    _ = self.signal.raised() => {}
                     _ = tokio::time::sleep(self.idle_poll) => {}
                     _ = shutdown.changed() => {}
                 }

@@ -6,12 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Subcommand;
-use dhub_mapping::{MapContext, SourceRecord};
-use dhub_publish::{RelayHandle, Routing};
-use dhub_schema::intake::IntakeBatch;
+use dhub_ingest::OutboxSignal;
+use dhub_mapping::SourceRecord;
+use dhub_schema::intake::{IntakeBatch, Origin};
 use dhub_store::{QuarantineEntry, QuarantineState, Store};
 
-use crate::hub::ingest::Ingestor;
 use crate::hub::publish_pending;
 use crate::telemetry::Telemetry;
 
@@ -108,7 +107,7 @@ async fn replay(id: i64, config_path: &Path) -> anyhow::Result<ExitCode> {
     let Some(source) = config
         .sources
         .iter()
-        .find(|s| s.config.name() == entry.source_name)
+        .find(|s| s.name() == entry.source_name)
     else {
         anyhow::bail!(
             "quarantine entry {id}: source `{}` is no longer in {}",
@@ -118,39 +117,55 @@ async fn replay(id: i64, config_path: &Path) -> anyhow::Result<ExitCode> {
     };
     let record = SourceRecord::from_raw_text(&entry.payload)
         .map_err(|error| anyhow::anyhow!("quarantine entry {id}: {error}"))?;
-    let context = MapContext {
-        source_name: entry.source_name.clone(),
-        fetched_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    let context = dhub_connectors::mapped::map_context(&entry.source_name);
+    let origin = Origin::Command {
+        name: format!("quarantine replay #{id} of {}", entry.origin),
     };
-    let intake = dhub_connectors::to_intake(&source.mapping, &entry.source_name, &record, &context);
-    let ingestor = Ingestor {
-        store: store.clone(),
-        routing: Arc::new(Routing::new(config.platforms.clone())),
-        policies: Arc::new(config.policies.clone()),
-        telemetry: Arc::new(Telemetry::new()),
-        relay: RelayHandle::default(),
-    };
-    let batch = IntakeBatch {
+    let intake = dhub_connectors::mapped::to_intake(
+        &source.mapping,
+        &entry.source_name,
+        record,
+        origin,
+        &context,
+    );
+    let ingestor = crate::hub::ingestor(
+        &config,
+        &store,
+        Arc::new(Telemetry::new()),
+        OutboxSignal::default(),
+    );
+    let batch = Arc::new(IntakeBatch {
         source: entry.source_name.clone(),
         mapping_name: source.mapping.name().to_string(),
         mapping_version: source.mapping.version().to_string(),
         items: vec![intake],
-        position: None,
-    };
-    let outcome = ingestor.ingest(batch, true).await?;
+        positions: Vec::new(),
+    });
+    // Held again is anything the replay added to the quarantine: a mapping or validation failure
+    // (the item's outcome), or a policy that still withholds the stored version from a platform.
+    let newest_before = store
+        .quarantine_list(true)
+        .await?
+        .iter()
+        .map(|e| e.id)
+        .max()
+        .unwrap_or(0);
+    ingestor.ingest(batch, true).await?;
     let mut tx = store.begin().await?;
     tx.resolve_quarantine(id, QuarantineState::Replayed).await?;
     tx.commit().await?;
-    if outcome.quarantined > 0 {
-        let newest = store
-            .quarantine_list(false)
-            .await?
-            .into_iter()
-            .max_by_key(|e| e.id);
-        let reason = newest
-            .map(|e| format!("#{}: {}", e.id, e.reason))
-            .unwrap_or_default();
-        println!("replayed quarantine entry {id}; held again {reason}");
+    let held_again: Vec<String> = store
+        .quarantine_list(false)
+        .await?
+        .into_iter()
+        .filter(|e| e.id > newest_before)
+        .map(|e| format!("#{}: {}", e.id, e.reason))
+        .collect();
+    if !held_again.is_empty() {
+        println!(
+            "replayed quarantine entry {id}; held again {}",
+            held_again.join("; ")
+        );
         return Ok(ExitCode::FAILURE);
     }
     let published = publish_pending(&config, &store, Duration::from_secs(30)).await?;

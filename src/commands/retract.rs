@@ -4,9 +4,9 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use dhub_publish::{RetractReason, Routing};
+use dhub_ingest::{retract_by_hand, RetractReason, Routing};
 
-use crate::hub::{ingest::retract_by_hand, publish_pending};
+use crate::hub::publish_pending;
 
 pub async fn retract(
     config_path: &Path,

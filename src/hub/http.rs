@@ -10,7 +10,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use dhub_publish::Platform;
+use dhub_ingest::Platform;
 use dhub_store::Store;
 use rdkafka::producer::{FutureProducer, Producer};
 use serde_json::json;
@@ -24,6 +24,8 @@ pub struct HttpState {
     pub producer: FutureProducer,
     pub platforms: Vec<Platform>,
     pub sources: Vec<String>,
+    /// The supervisors' view of their tasks: `/readyz` fails while one is down.
+    pub health: Vec<Arc<super::supervise::TaskHealth>>,
 }
 
 pub fn router(state: HttpState) -> Router {
@@ -45,6 +47,19 @@ async fn metrics(State(state): State<HttpState>) -> Response {
 }
 
 async fn readyz(State(state): State<HttpState>) -> Response {
+    let down: Vec<String> = state
+        .health
+        .iter()
+        .flat_map(|health| health.down())
+        .map(|(task, reason)| format!("{task}: {reason}"))
+        .collect();
+    if !down.is_empty() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("tasks down: {}", down.join("; ")),
+        )
+            .into_response();
+    }
     if let Err(error) = state.store.ping().await {
         return (
             StatusCode::SERVICE_UNAVAILABLE,

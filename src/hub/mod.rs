@@ -3,22 +3,22 @@
 //! in hand is finished), then the relay drains the outbox, then the process exits 0.
 
 pub mod http;
-pub mod ingest;
-pub mod publicity;
+pub mod supervise;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use dhub_connectors::xml_dir::XmlDirConnector;
-use dhub_publish::{Relay, RelayHandle, Routing};
+use dhub_connectors::SourceContext;
+use dhub_ingest::{Ingestor, OutboxSignal, Routing};
+use dhub_publish::Relay;
 use dhub_store::Store;
 use tokio::sync::watch;
-use tokio::task::JoinSet;
 
-use crate::config::{HubConfig, SourceConfig};
+use crate::config::{HubConfig, SourceSetup};
 use crate::telemetry::Telemetry;
-use ingest::Ingestor;
+use supervise::Supervisor;
 
 /// Runs the hub until `shutdown` resolves, then drains and returns.
 pub async fn run(
@@ -33,14 +33,8 @@ pub async fn run(
         )
     })?;
     let routing = Arc::new(Routing::new(config.platforms.clone()));
-    let relay_handle = RelayHandle::default();
-    let ingestor = Arc::new(Ingestor {
-        store: store.clone(),
-        routing: routing.clone(),
-        policies: Arc::new(config.policies.clone()),
-        telemetry: telemetry.clone(),
-        relay: relay_handle.clone(),
-    });
+    let signal = OutboxSignal::default();
+    let ingestor = Arc::new(ingestor(&config, &store, telemetry.clone(), signal.clone()));
     let producer = config
         .kafka
         .producer()
@@ -48,6 +42,9 @@ pub async fn run(
 
     let (stop_sources_tx, stop_sources) = watch::channel(false);
     let (stop_relay_tx, stop_relay) = watch::channel(false);
+    let mut sources = Supervisor::new(telemetry.clone());
+    let mut relay_tasks = Supervisor::new(telemetry.clone());
+    let health = vec![sources.health.clone(), relay_tasks.health.clone()];
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -65,8 +62,9 @@ pub async fn run(
         sources: config
             .sources
             .iter()
-            .map(|s| s.config.name().to_string())
+            .map(|s| s.name().to_string())
             .collect(),
+        health,
     };
     let mut http_stop = stop_relay.clone();
     let http_task = tokio::spawn(async move {
@@ -80,73 +78,62 @@ pub async fn run(
     tracing::info!(listen = %config.listen, "serving metrics, health and dashboard");
 
     // The relay starts once the topics exist; until then records wait in the outbox.
-    let topics = config.topics();
-    let kafka = config.kafka.clone();
-    let rebuild_settings = config.kafka.clone();
-    let relay = Relay::new(
-        store.clone(),
-        producer.clone(),
-        config.formats(),
-        telemetry.clone(),
-        relay_handle,
-    )
-    .with_rebuild(Arc::new(move || rebuild_settings.producer()));
-    let mut relay_stop_for_topics = stop_relay.clone();
-    let relay_task = tokio::spawn(async move {
-        let mut delays =
-            dhub_support::retry::delays(Duration::from_millis(500), Duration::from_secs(30));
-        loop {
-            match kafka.ensure_topics(&topics, Duration::from_secs(10)).await {
-                Ok(()) => break,
-                Err(error) => {
-                    tracing::warn!(%error, "cannot create the feed topics yet; records wait in the outbox");
-                    let delay = delays.next_delay();
-                    tokio::select! {
-                        _ = tokio::time::sleep(delay) => {}
-                        _ = relay_stop_for_topics.wait_for(|stop| *stop) => return,
-                    }
-                }
-            }
-        }
-        tracing::info!(topics = topics.len(), "feed topics ready");
-        relay.run(stop_relay).await;
-    });
+    let relay_config = RelaySetup {
+        store: store.clone(),
+        kafka: config.kafka.clone(),
+        topics: config.topics(),
+        formats: config.formats(),
+        telemetry: telemetry.clone(),
+        signal: signal.clone(),
+        shutdown: stop_relay.clone(),
+    };
+    relay_tasks.spawn(
+        "relay".into(),
+        move || relay_config.clone().run(),
+        stop_relay.clone(),
+    );
 
-    let mut connectors = JoinSet::new();
     for source in &config.sources {
-        match &source.config {
-            SourceConfig::XmlDir(xml) => {
-                let connector = XmlDirConnector::new(
-                    xml,
-                    &config.base_dir,
-                    source.mapping.clone(),
-                    ingestor.clone(),
-                    telemetry.clone(),
-                );
-                connector
-                    .prepare()
-                    .with_context(|| format!("source `{}`", xml.name))?;
-                tracing::info!(source = %xml.name, folder = %connector.paths.inbox.display(), "watching export folder");
-                let stop = stop_sources.clone();
-                connectors.spawn(async move { connector.run(stop).await });
-            }
-        }
+        spawn_source(
+            &mut sources,
+            source,
+            &config,
+            &store,
+            &ingestor,
+            &telemetry,
+            &stop_sources,
+        )?;
     }
 
-    let publicity_task = tokio::spawn(publicity::run(
-        store.clone(),
-        (*routing).clone(),
-        ingestor.relay.clone(),
-        config.publicity_check_interval,
+    let sweep_store = store.clone();
+    let sweep_routing = (*routing).clone();
+    let sweep_signal = signal.clone();
+    let sweep_interval = config.publicity_check_interval;
+    let sweep_stop = stop_sources.clone();
+    sources.spawn(
+        "publicity".into(),
+        move || {
+            let (store, routing, signal, stop) = (
+                sweep_store.clone(),
+                sweep_routing.clone(),
+                sweep_signal.clone(),
+                sweep_stop.clone(),
+            );
+            async move {
+                dhub_ingest::publicity::run(store, routing, signal, sweep_interval, stop).await;
+                Ok(())
+            }
+        },
         stop_sources.clone(),
-    ));
+    );
 
     let gauge_store = store.clone();
     let gauge_telemetry = telemetry.clone();
     let gauge_task = tokio::spawn(async move {
         loop {
-            if let Ok(pending) = gauge_store.pending_count().await {
-                gauge_telemetry.outbox_pending.set(pending);
+            match gauge_store.pending_count().await {
+                Ok(pending) => gauge_telemetry.outbox_pending.set(pending),
+                Err(error) => gauge_telemetry.store_failed("count pending", &error),
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
@@ -155,15 +142,10 @@ pub async fn run(
     shutdown.await;
     tracing::info!("shutting down: finishing the files in hand");
     let _ = stop_sources_tx.send(true);
-    while let Some(result) = connectors.join_next().await {
-        if let Ok(Err(error)) = result {
-            tracing::error!(%error, "connector stopped with an error");
-        }
-    }
-    let _ = publicity_task.await;
+    sources.join().await;
     tracing::info!("draining the outbox to the broker");
     let _ = stop_relay_tx.send(true);
-    match tokio::time::timeout(config.drain_timeout, relay_task).await {
+    match tokio::time::timeout(config.drain_timeout, relay_tasks.join()).await {
         Ok(_) => tracing::info!("outbox drained"),
         Err(_) => tracing::warn!(
             timeout_ms = config.drain_timeout.as_millis() as u64,
@@ -174,6 +156,147 @@ pub async fn run(
     let _ = http_task.await;
     store.close().await;
     Ok(())
+}
+
+/// The pipeline step every source submits to, wired from the config.
+pub fn ingestor(
+    config: &HubConfig,
+    store: &Store,
+    telemetry: Arc<Telemetry>,
+    signal: OutboxSignal,
+) -> Ingestor {
+    let constraints: HashMap<String, dhub_ingest::SourceConstraints> = config
+        .sources
+        .iter()
+        .map(|s| (s.name().to_string(), s.constraints()))
+        .filter(|(_, c)| !c.is_empty())
+        .collect();
+    Ingestor {
+        store: store.clone(),
+        routing: Arc::new(Routing::new(config.platforms.clone())),
+        policies: Arc::new(config.policies.clone()),
+        constraints: Arc::new(constraints),
+        events: telemetry,
+        signal,
+    }
+}
+
+/// Starts one source under supervision: each (re)start builds a fresh connector and reads the
+/// source's stored positions, so it resumes after the last stored batch.
+fn spawn_source(
+    supervisor: &mut Supervisor,
+    source: &SourceSetup,
+    config: &HubConfig,
+    store: &Store,
+    ingestor: &Arc<Ingestor>,
+    telemetry: &Arc<Telemetry>,
+    shutdown: &watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let name = source.name().to_string();
+    // Built once here so a config problem stops start-up; rebuilt on every restart.
+    source
+        .config
+        .kind
+        .build(&config.base_dir)
+        .map_err(|message| anyhow::anyhow!("source `{name}`: {message}"))?;
+    tracing::info!(source = %name, kind = source.config.kind.name(), "starting source");
+    let kind = source.config.kind.clone();
+    let base_dir = config.base_dir.clone();
+    let mapping = source.mapping.clone();
+    let store = store.clone();
+    let sink: Arc<dyn dhub_schema::intake::IntakeSink> = ingestor.clone();
+    let events: Arc<dyn dhub_connectors::ConnectorEvents> = telemetry.clone();
+    let stop = shutdown.clone();
+    let task_name = format!("source:{name}");
+    supervisor.spawn(
+        task_name,
+        move || {
+            let (kind, base_dir, mapping, store, sink, events, stop, name) = (
+                kind.clone(),
+                base_dir.clone(),
+                mapping.clone(),
+                store.clone(),
+                sink.clone(),
+                events.clone(),
+                stop.clone(),
+                name.clone(),
+            );
+            async move {
+                let connector = kind.build(&base_dir)?;
+                let positions = store
+                    .source_positions(&name)
+                    .await
+                    .map_err(|error| format!("cannot read the stored position: {error}"))?;
+                let context = SourceContext {
+                    name,
+                    mapping,
+                    sink,
+                    positions,
+                    base_dir,
+                    events,
+                    shutdown: stop,
+                };
+                connector.run(context).await.map_err(|error| error.message)
+            }
+        },
+        shutdown.clone(),
+    );
+    Ok(())
+}
+
+/// What the relay task needs, cloned for each (re)start.
+#[derive(Clone)]
+struct RelaySetup {
+    store: Store,
+    kafka: dhub_publish::kafka::KafkaSettings,
+    topics: Vec<String>,
+    formats: HashMap<String, String>,
+    telemetry: Arc<Telemetry>,
+    signal: OutboxSignal,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl RelaySetup {
+    /// Creates the feed topics (waiting for the broker as long as it takes), then relays until
+    /// shutdown has drained the outbox.
+    async fn run(self) -> Result<(), String> {
+        let mut delays =
+            dhub_support::retry::delays(Duration::from_millis(500), Duration::from_secs(30));
+        let mut stop = self.shutdown.clone();
+        loop {
+            match self
+                .kafka
+                .ensure_topics(&self.topics, Duration::from_secs(10))
+                .await
+            {
+                Ok(()) => break,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot create the feed topics yet; records wait in the outbox");
+                    tokio::select! {
+                        _ = tokio::time::sleep(delays.next_delay()) => {}
+                        _ = stop.wait_for(|stop| *stop) => return Ok(()),
+                    }
+                }
+            }
+        }
+        tracing::info!(topics = self.topics.len(), "feed topics ready");
+        let producer = self
+            .kafka
+            .producer()
+            .map_err(|error| format!("cannot create the kafka producer: {error}"))?;
+        let rebuild_settings = self.kafka.clone();
+        Relay::new(
+            self.store,
+            producer,
+            self.formats,
+            self.telemetry,
+            self.signal,
+        )
+        .with_rebuild(Arc::new(move || rebuild_settings.producer()))
+        .run(self.shutdown)
+        .await;
+        Ok(())
+    }
 }
 
 pub use dhub_support::redact_url;
@@ -222,7 +345,7 @@ pub async fn publish_pending(
         producer,
         config.formats(),
         telemetry,
-        RelayHandle::default(),
+        OutboxSignal::default(),
     );
     let (_stop_tx, stop) = watch::channel(true);
     let drained = tokio::time::timeout(timeout, relay.run(stop)).await.is_ok();

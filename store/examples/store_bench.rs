@@ -187,7 +187,7 @@ async fn ingest(
                 tx.enqueue(outbox).await?;
             }
         }
-        tx.set_source_position("finance-bureau-oa", &format!("export-{batch}.xml"))
+        tx.set_source_position("finance-bureau-oa", "", &format!("export-{batch}.xml"))
             .await?;
         tx.commit().await?;
     }

@@ -31,7 +31,7 @@
 //! | `records` | record | latest version, hash and status, `retracted` 0/1; kept in the same transaction as `record_versions` |
 //! | `outbox` | envelope per platform | `op` upsert/retract, `payload_hash`; `delivered` 0/1 with `kafka_partition`, `kafka_offset`, `acked_at_ms` once acknowledged |
 //! | `outbox_payloads` | envelope bytes by sha256 | stored once when several platforms get the same envelope |
-//! | `source_positions` | source | opaque position text |
+//! | `source_cursors` | (source, scope) | opaque position text; scope = a Kafka partition, else empty |
 //! | `quarantine` | held record | stage document/mapping/validation/redaction, reason, raw input, state held/replayed/dropped |
 //! | `audit` | audit entry | gapless `seq`, `hash = sha256(prev_hash ‖ entry)` (see `audit.rs`) |
 //! | `audit_head` | (one row) | last seq and hash: serializes appenders, catches truncation |

@@ -282,6 +282,10 @@ pub enum QuarantineStage {
     Validation,
     /// The redaction policy withholds the record (secret, minor, unreviewed major decision).
     Redaction,
+    /// The source may not submit this record (another agency or division).
+    Constraint,
+    /// Older than what is already stored (a resent old export).
+    Stale,
 }
 
 impl QuarantineStage {
@@ -292,15 +296,19 @@ impl QuarantineStage {
             QuarantineStage::Mapping => "mapping",
             QuarantineStage::Validation => "validation",
             QuarantineStage::Redaction => "redaction",
+            QuarantineStage::Constraint => "constraint",
+            QuarantineStage::Stale => "stale",
         }
     }
 
-    pub(crate) fn parse(text: &str) -> Option<QuarantineStage> {
+    pub fn parse(text: &str) -> Option<QuarantineStage> {
         match text {
             "document" => Some(QuarantineStage::Document),
             "mapping" => Some(QuarantineStage::Mapping),
             "validation" => Some(QuarantineStage::Validation),
             "redaction" => Some(QuarantineStage::Redaction),
+            "constraint" => Some(QuarantineStage::Constraint),
+            "stale" => Some(QuarantineStage::Stale),
             _ => None,
         }
     }

@@ -164,16 +164,33 @@ impl Store {
             .map_err(StoreError::db("count pending outbox rows"))
     }
 
-    /// Where a source connector left off, if it ever stored a position.
+    /// Where a source connector left off: every scope it stored a position for (one, under the empty
+    /// scope, for sources without partitions), in scope order.
+    pub async fn source_positions(
+        &self,
+        source: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT scope, position FROM source_cursors WHERE source = $1 ORDER BY scope",
+        )
+        .bind(source)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::db("read source positions"))?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("scope")?, row.try_get("position")?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::db("read source positions"))
+    }
+
+    /// The position of a source without partitions (the empty scope), if it ever stored one.
     pub async fn source_position(&self, source: &str) -> Result<Option<String>, StoreError> {
-        let row = sqlx::query("SELECT position FROM source_positions WHERE source = $1")
-            .bind(source)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(StoreError::db("read a source position"))?;
-        row.map(|row| row.try_get("position"))
-            .transpose()
-            .map_err(StoreError::db("read a source position"))
+        Ok(self
+            .source_positions(source)
+            .await?
+            .into_iter()
+            .find(|(scope, _)| scope.is_empty())
+            .map(|(_, position)| position))
     }
 
     /// The record's latest version, outside any transaction.

@@ -356,18 +356,22 @@ impl StoreTx {
         self.audit(kind, record_id.as_deref(), &detail).await
     }
 
-    /// Stores where a source connector has got to.
+    /// Stores where a source connector has got to, in one scope (the empty scope for sources without
+    /// partitions, the partition for Kafka).
     pub async fn set_source_position(
         &mut self,
         source: &str,
+        scope: &str,
         position: &str,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO source_positions (source, position, updated_at_ms) VALUES ($1, $2, $3) \
-             ON CONFLICT (source) DO UPDATE SET position = excluded.position, \
+            "INSERT INTO source_cursors (source, scope, position, updated_at_ms) \
+             VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (source, scope) DO UPDATE SET position = excluded.position, \
              updated_at_ms = excluded.updated_at_ms",
         )
         .bind(source)
+        .bind(scope)
         .bind(position)
         .bind(now_ms())
         .execute(&mut *self.tx)

@@ -436,7 +436,7 @@ async fn a_transaction_dropped_without_commit_leaves_nothing_behind() {
             tx.quarantine(&quarantined(Some("r:2"), QuarantineStage::Mapping))
                 .await
                 .unwrap();
-            tx.set_source_position("finance-bureau-oa", "export-0001.xml")
+            tx.set_source_position("finance-bureau-oa", "", "export-0001.xml")
                 .await
                 .unwrap();
             tx.audit("record.published", Some("r:1"), &serde_json::json!({}))
@@ -551,30 +551,65 @@ async fn quarantine_entries_are_held_then_replayed_or_dropped_with_an_audit_entr
 }
 
 #[tokio::test]
-async fn source_positions_are_stored_and_replaced() {
+async fn source_positions_are_stored_and_replaced_per_scope() {
     on_both_backends(|db: TestDb| async move {
         let store = &db.store;
         assert_eq!(store.source_position("a").await.unwrap(), None);
         let mut tx = store.begin().await.unwrap();
-        tx.set_source_position("a", "export-0001.xml")
+        tx.set_source_position("a", "", "export-0001.xml")
             .await
             .unwrap();
-        tx.set_source_position("b", "{\"offset\":42}")
-            .await
-            .unwrap();
+        tx.set_source_position("k", "0", "41").await.unwrap();
+        tx.set_source_position("k", "1", "7").await.unwrap();
         tx.commit().await.unwrap();
         let mut tx = store.begin().await.unwrap();
-        tx.set_source_position("a", "export-0002.xml")
+        tx.set_source_position("a", "", "export-0002.xml")
             .await
             .unwrap();
+        tx.set_source_position("k", "1", "9").await.unwrap();
         tx.commit().await.unwrap();
         assert_eq!(
             store.source_position("a").await.unwrap().as_deref(),
             Some("export-0002.xml")
         );
         assert_eq!(
-            store.source_position("b").await.unwrap().as_deref(),
-            Some("{\"offset\":42}")
+            store.source_positions("k").await.unwrap(),
+            vec![
+                ("0".to_string(), "41".to_string()),
+                ("1".to_string(), "9".to_string())
+            ]
+        );
+        assert_eq!(
+            store.source_position("k").await.unwrap(),
+            None,
+            "a partitioned source has no whole position"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn constraint_and_stale_holds_are_stored() {
+    on_both_backends(|db: TestDb| async move {
+        let store = &db.store;
+        let mut tx = store.begin().await.unwrap();
+        tx.quarantine(&quarantined(Some("r:1"), QuarantineStage::Constraint))
+            .await
+            .unwrap();
+        tx.quarantine(&quarantined(Some("r:2"), QuarantineStage::Stale))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let stages: Vec<QuarantineStage> = store
+            .quarantine_list(false)
+            .await
+            .unwrap()
+            .iter()
+            .map(|entry| entry.stage)
+            .collect();
+        assert_eq!(
+            stages,
+            [QuarantineStage::Constraint, QuarantineStage::Stale]
         );
     })
     .await;

@@ -4,11 +4,13 @@
 
 use std::time::Duration;
 
-use dhub_publish::{RelayHandle, RetractReason, Routing};
+use crate::envelope::RetractReason;
+use crate::outbox_signal::OutboxSignal;
+use crate::routing::Routing;
 use dhub_store::{Store, StoreError};
 use tokio::sync::watch;
 
-use super::ingest::{retract_by_hand, RetractError};
+use crate::retract::{retract_by_hand, RetractError};
 
 /// Retracts every published record whose publicity period ended before `today`. Returns how many.
 pub async fn sweep_expired(
@@ -61,7 +63,7 @@ pub async fn sweep_expired(
 pub async fn run(
     store: Store,
     routing: Routing,
-    relay: RelayHandle,
+    signal: OutboxSignal,
     interval: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -70,7 +72,7 @@ pub async fn run(
             Ok(0) => {}
             Ok(count) => {
                 tracing::info!(count, "withdrew records whose publicity period ended");
-                relay.wake();
+                signal.raise();
             }
             Err(error) => {
                 tracing::error!(%error, "cannot check publicity periods now; will try again")

@@ -1,0 +1,561 @@
+//! [`Ingestor`]: a connector's batch → validated, constrained, versioned, redacted, routed → stored
+//! with its outbox entries in ONE transaction, answered with an outcome per item. Only when that
+//! transaction commits does the connector acknowledge its source; the relay publishes from the outbox
+//! afterwards. So a crash anywhere loses nothing, and a re-read source finds its records unchanged
+//! (same content hash) and publishes nothing twice.
+//!
+//! The steps, each a function below: [`Ingestor::prepare`] (pure CPU work on a blocking thread),
+//! [`Ingestor::plan`] (what one new version means for each platform, pure), [`Ingestor::store`] (the
+//! transaction), then the report.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use dhub_redaction::{Outcome, Policy};
+use dhub_schema::intake::{
+    HoldStage, Intake, IntakeBatch, IntakeError, IntakeReport, IntakeSink, ItemOutcome,
+};
+use dhub_schema::{content_hash, validate, Record};
+use dhub_store::{
+    NewOutbox, NewQuarantine, NewVersion, OutboxOp, QuarantineStage, Store, StoreError, VersionRow,
+};
+use futures::future::BoxFuture;
+use serde_json::{json, Value};
+
+use crate::constraints::SourceConstraints;
+use crate::envelope::{upsert_envelope, RetractReason};
+use crate::events::IngestEvents;
+use crate::outbox_signal::OutboxSignal;
+use crate::retract::retract_entry;
+use crate::routing::Routing;
+
+/// Validates, versions, redacts and routes batches into the state store.
+#[derive(Clone)]
+pub struct Ingestor {
+    pub store: Store,
+    pub routing: Arc<Routing>,
+    /// Policy by platform name.
+    pub policies: Arc<HashMap<String, Arc<Policy>>>,
+    /// What each source may submit, by source name; a source not listed may submit anything.
+    pub constraints: Arc<HashMap<String, SourceConstraints>>,
+    pub events: Arc<dyn IngestEvents>,
+    /// Raised after a commit that queued envelopes.
+    pub signal: OutboxSignal,
+}
+
+impl IntakeSink for Ingestor {
+    fn submit(&self, batch: Arc<IntakeBatch>) -> BoxFuture<'_, Result<IntakeReport, IntakeError>> {
+        Box::pin(async move {
+            self.ingest(batch, false).await.map_err(|error| {
+                self.events.store_failed("ingest", &error);
+                let retryable = matches!(&error, IngestError::Store(store) if store.is_retryable());
+                IntakeError {
+                    retryable,
+                    message: error.to_string(),
+                }
+            })
+        })
+    }
+}
+
+/// A validated record with everything that can be computed before the transaction: its content hash,
+/// its JSON and its redaction under each policy of the platforms it is routed to.
+struct Prepared {
+    /// The item's place in its batch, for the report.
+    index: usize,
+    record: Record,
+    origin: String,
+    raw: dhub_schema::intake::Raw,
+    hash: String,
+    /// The record as stored, without `version` (set once the transaction has assigned it).
+    record_json: Value,
+    /// Policy name → outcome, for the policies of the platforms covering the agency's division.
+    outcomes: HashMap<String, Outcome>,
+}
+
+/// An item held back before the transaction, with its place in the batch.
+struct Held {
+    index: usize,
+    entry: NewQuarantine,
+}
+
+/// What to store for one accepted record.
+struct Plan {
+    version: NewVersion,
+    outbox: Vec<NewOutbox>,
+    retracted: bool,
+    withheld: Option<String>,
+}
+
+/// Everything one batch writes, gathered before the transaction starts writing.
+#[derive(Default)]
+struct Writes {
+    versions: Vec<NewVersion>,
+    outbox: Vec<NewOutbox>,
+    quarantines: Vec<NewQuarantine>,
+    /// Record id → whether the batch's last version of it withdraws it.
+    final_retracted: HashMap<String, bool>,
+    /// `[record_id, version, content_hash]` per stored version, for the audit entry.
+    audited: Vec<Value>,
+}
+
+/// Whether a decision has come down (status) or its publicity period has ended (date).
+fn withdrawal(record: &Record, today: chrono::NaiveDate) -> Option<RetractReason> {
+    RetractReason::for_status(record.status).or(record
+        .publicity_until
+        .is_some_and(|until| until < today)
+        .then_some(RetractReason::PublicityExpired))
+}
+
+impl Ingestor {
+    /// Stores one batch. `force` stores a new version even when the content is unchanged (a quarantine
+    /// replay after a policy fix).
+    pub async fn ingest(
+        &self,
+        batch: Arc<IntakeBatch>,
+        force: bool,
+    ) -> Result<IntakeReport, IngestError> {
+        let source = batch.source.as_str();
+        self.events.records_received(source, batch.items.len());
+        let preparer = self.clone();
+        let shared = batch.clone();
+        let (prepared, held) = tokio::task::spawn_blocking(move || preparer.prepare(&shared))
+            .await
+            .map_err(|_| IngestError::Prepare)?;
+        let mut outcomes: Vec<Option<ItemOutcome>> = vec![None; batch.items.len()];
+        for held in &held {
+            outcomes[held.index] = Some(quarantined_outcome(&held.entry));
+        }
+        let mut writes = Writes {
+            quarantines: held.into_iter().map(|h| h.entry).collect(),
+            ..Writes::default()
+        };
+
+        let mut tx = self.store.begin().await?;
+        let ids: Vec<&str> = prepared
+            .iter()
+            .map(|p| p.record.record_id.as_str())
+            .collect();
+        let mut latest: HashMap<String, VersionRow> = tx.latest_many(&ids).await?;
+        let emitted_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let today = chrono::Utc::now().date_naive();
+        let mut routed_in_batch: HashMap<String, BTreeSet<String>> = HashMap::new();
+        for prepared in prepared {
+            let index = prepared.index;
+            let record_id = prepared.record.record_id.clone();
+            let previous = latest.get(&record_id);
+            if !force && previous.is_some_and(|p| p.content_hash == prepared.hash) {
+                self.events.record_unchanged(source);
+                outcomes[index] = Some(ItemOutcome::Unchanged { record_id });
+                continue;
+            }
+            // Only a record seen before can have platforms to withdraw it from: those stored, and
+            // those an earlier version in this same batch is about to be sent to.
+            let mut routed = match previous {
+                Some(_) => tx.routed_platforms(&record_id).await?,
+                None => Vec::new(),
+            };
+            for platform in routed_in_batch.get(&record_id).into_iter().flatten() {
+                if !routed.contains(platform) {
+                    routed.push(platform.clone());
+                }
+            }
+            let version = previous.map_or(1, |p| p.version + 1);
+            let origin = prepared.origin.clone();
+            let raw = prepared.raw.clone();
+            let plan = self.plan(prepared, version, &routed, &batch, &emitted_at, today);
+            if let Some(reason) = &plan.withheld {
+                writes.quarantines.push(NewQuarantine {
+                    source_name: source.into(),
+                    origin,
+                    record_id: Some(record_id.clone()),
+                    stage: QuarantineStage::Redaction,
+                    reason: reason.clone(),
+                    payload: raw.raw_text(),
+                });
+            }
+            // Storing a version clears the record's `retracted` flag; the batch's last version of a
+            // record decides whether it is set again.
+            writes
+                .final_retracted
+                .insert(record_id.clone(), plan.retracted);
+            latest.insert(
+                record_id.clone(),
+                VersionRow {
+                    version,
+                    content_hash: plan.version.content_hash.clone(),
+                    status: plan.version.status.clone(),
+                    retracted: plan.retracted,
+                },
+            );
+            writes
+                .audited
+                .push(json!([record_id, version, plan.version.content_hash]));
+            self.events.record_stored(source);
+            for entry in plan.outbox.iter().filter(|e| e.op == OutboxOp::Upsert) {
+                routed_in_batch
+                    .entry(entry.record_id.clone())
+                    .or_default()
+                    .insert(entry.platform.clone());
+            }
+            outcomes[index] = Some(ItemOutcome::Accepted { record_id, version });
+            writes.versions.push(plan.version);
+            writes.outbox.extend(plan.outbox);
+        }
+        self.store(tx, &batch, &writes).await?;
+        self.report_stored(source, &writes);
+        Ok(IntakeReport {
+            // Every item got an outcome above: prepare sorts each into prepared or held.
+            outcomes: outcomes.into_iter().flatten().collect(),
+        })
+    }
+
+    /// Validation, constraints, hashing and redaction: pure CPU work, no state needed.
+    fn prepare(&self, batch: &IntakeBatch) -> (Vec<Prepared>, Vec<Held>) {
+        let source = batch.source.as_str();
+        let today = chrono::Utc::now().date_naive();
+        let constraints = self.constraints.get(source);
+        let mut prepared = Vec::with_capacity(batch.items.len());
+        let mut held = Vec::new();
+        let hold = |index: usize,
+                    origin: String,
+                    record_id: Option<String>,
+                    stage: QuarantineStage,
+                    reason: String,
+                    raw: &dhub_schema::intake::Raw| Held {
+            index,
+            entry: NewQuarantine {
+                source_name: source.into(),
+                origin,
+                record_id,
+                stage,
+                reason,
+                payload: raw.raw_text(),
+            },
+        };
+        for (index, item) in batch.items.iter().enumerate() {
+            let origin = item.origin().to_string();
+            let (value, raw) = match item {
+                Intake::Unmapped {
+                    record_id,
+                    reason,
+                    raw,
+                    ..
+                } => {
+                    held.push(hold(
+                        index,
+                        origin,
+                        record_id.clone(),
+                        QuarantineStage::Mapping,
+                        reason.clone(),
+                        raw,
+                    ));
+                    continue;
+                }
+                Intake::Mapped { value, raw, .. } => (value, raw),
+            };
+            let validated = match validate(value) {
+                Ok(validated) => validated,
+                Err(errors) => {
+                    let record_id = value
+                        .get("record_id")
+                        .and_then(Value::as_str)
+                        .map(str::to_string);
+                    held.push(hold(
+                        index,
+                        origin,
+                        record_id,
+                        QuarantineStage::Validation,
+                        errors.to_string(),
+                        raw,
+                    ));
+                    continue;
+                }
+            };
+            for warning in &validated.warnings {
+                self.events.record_warning(source, &origin, warning);
+            }
+            let record = validated.record;
+            if let Some(Err(reason)) = constraints.map(|c| c.check(&record)) {
+                held.push(hold(
+                    index,
+                    origin,
+                    Some(record.record_id.clone()),
+                    QuarantineStage::Constraint,
+                    reason,
+                    raw,
+                ));
+                continue;
+            }
+            let hash = content_hash(&record);
+            let record_json = match serde_json::to_value(&record) {
+                Ok(json) => json,
+                Err(error) => {
+                    // A typed record always serializes; fail closed rather than store an empty one.
+                    held.push(hold(
+                        index,
+                        origin,
+                        Some(record.record_id.clone()),
+                        QuarantineStage::Validation,
+                        format!("record: cannot be serialized: {error}"),
+                        raw,
+                    ));
+                    continue;
+                }
+            };
+            let outcomes = self.redact_for_platforms(&record, &record_json, today);
+            prepared.push(Prepared {
+                index,
+                record,
+                origin,
+                raw: raw.clone(),
+                hash,
+                record_json,
+                outcomes,
+            });
+        }
+        (prepared, held)
+    }
+
+    /// The record redacted once per policy among the platforms it is routed to. A record coming down
+    /// needs no redacted copy: its retraction carries none.
+    fn redact_for_platforms(
+        &self,
+        record: &Record,
+        record_json: &Value,
+        today: chrono::NaiveDate,
+    ) -> HashMap<String, Outcome> {
+        let mut outcomes = HashMap::new();
+        if withdrawal(record, today).is_some() {
+            return outcomes;
+        }
+        for platform in self.routing.route(&record.division_code) {
+            let Some(policy) = self.policies.get(&platform.name) else {
+                continue;
+            };
+            if outcomes.contains_key(policy.name()) {
+                continue;
+            }
+            let started = std::time::Instant::now();
+            let outcome = policy.redact(record_json);
+            self.events.redaction_time(started.elapsed());
+            for redaction in outcome.redactions() {
+                self.events.redacted(redaction.rule, redaction.count);
+            }
+            outcomes.insert(policy.name().to_string(), outcome);
+        }
+        outcomes
+    }
+
+    /// Decides what one new version means for each platform. Pure: no I/O.
+    fn plan(
+        &self,
+        prepared: Prepared,
+        version: i64,
+        routed: &[String],
+        batch: &IntakeBatch,
+        emitted_at: &str,
+        today: chrono::NaiveDate,
+    ) -> Plan {
+        let Prepared {
+            record,
+            origin,
+            hash,
+            mut record_json,
+            outcomes,
+            ..
+        } = prepared;
+        record_json["version"] = json!(version);
+        let mut outbox = Vec::new();
+        let mut withheld_reasons = BTreeSet::new();
+        let record_id = record.record_id.clone();
+        let retract = |platform: &str, reason: RetractReason, note: Option<&str>| {
+            let platform = self.routing.get(platform)?;
+            Some(retract_entry(
+                platform, &record_id, version, emitted_at, reason, note,
+            ))
+        };
+
+        let retracted = if let Some(reason) = withdrawal(&record, today) {
+            // Revoked, annulled, redecided or past its publicity period: withdraw it from every
+            // platform that was sent it.
+            outbox.extend(
+                routed
+                    .iter()
+                    .filter_map(|platform| retract(platform, reason, None)),
+            );
+            true
+        } else {
+            let mut targets = BTreeSet::new();
+            let mut envelopes: HashMap<(&str, &str), Vec<u8>> = HashMap::new();
+            for platform in self.routing.route(&record.division_code) {
+                targets.insert(platform.name.as_str());
+                let Some(policy) = self.policies.get(&platform.name) else {
+                    continue;
+                };
+                match outcomes.get(policy.name()) {
+                    Some(Outcome::Publish {
+                        record: redacted, ..
+                    }) => {
+                        // Platforms sharing a policy and a format get the same bytes: build them once.
+                        let payload = envelopes
+                            .entry((policy.name(), platform.format.as_str()))
+                            .or_insert_with(|| {
+                                let mut redacted = redacted.clone();
+                                redacted["version"] = json!(version);
+                                upsert_envelope(
+                                    &platform.format,
+                                    &record_id,
+                                    version as u64,
+                                    emitted_at,
+                                    &redacted,
+                                )
+                            })
+                            .clone();
+                        outbox.push(NewOutbox {
+                            record_id: record_id.clone(),
+                            version,
+                            platform: platform.name.clone(),
+                            topic: platform.topic.clone(),
+                            op: OutboxOp::Upsert,
+                            payload,
+                        });
+                    }
+                    Some(Outcome::Withhold { reason, detail }) => {
+                        self.events.withheld(&platform.name, reason.code());
+                        withheld_reasons.insert(format!(
+                            "withheld by policy {}: {}: {detail}",
+                            policy.name(),
+                            reason.code()
+                        ));
+                        // A version that may no longer be shown must come down where the last one is up.
+                        if routed.iter().any(|p| p == &platform.name) {
+                            outbox.extend(retract(
+                                &platform.name,
+                                RetractReason::Manual,
+                                Some("withheld by redaction policy"),
+                            ));
+                        }
+                    }
+                    None => {}
+                }
+            }
+            // The agency's division changed: the platforms it no longer belongs to withdraw it.
+            for platform in routed.iter().filter(|p| !targets.contains(p.as_str())) {
+                outbox.extend(retract(
+                    platform,
+                    RetractReason::Manual,
+                    Some("no longer in this platform's area"),
+                ));
+            }
+            false
+        };
+        let withheld = (!withheld_reasons.is_empty())
+            .then(|| withheld_reasons.into_iter().collect::<Vec<_>>().join("; "));
+        Plan {
+            version: NewVersion {
+                record_id: record_id.clone(),
+                version,
+                content_hash: hash,
+                status: record.status.as_str().to_string(),
+                record_json: record_json.to_string(),
+                mapping_name: batch.mapping_name.clone(),
+                mapping_version: batch.mapping_version.clone(),
+                source_name: batch.source.clone(),
+                origin,
+            },
+            outbox,
+            retracted,
+            withheld,
+        }
+    }
+
+    /// Writes one batch's versions, outbox entries, quarantine entries, audit entry and source
+    /// positions, and commits.
+    async fn store(
+        &self,
+        mut tx: dhub_store::StoreTx,
+        batch: &IntakeBatch,
+        writes: &Writes,
+    ) -> Result<(), IngestError> {
+        // Versions are inserted in batch order, so of a record stored twice in one batch the later
+        // version becomes its latest.
+        tx.insert_versions(&writes.versions).await?;
+        for (record_id, _) in writes.final_retracted.iter().filter(|(_, r)| **r) {
+            tx.mark_retracted(record_id, true).await?;
+        }
+        tx.enqueue(&writes.outbox).await?;
+        for quarantine in &writes.quarantines {
+            tx.quarantine(quarantine).await?;
+        }
+        if !writes.audited.is_empty() || !writes.quarantines.is_empty() {
+            let held: Vec<Value> = writes
+                .quarantines
+                .iter()
+                .map(|q| json!([q.origin, q.stage.as_str(), q.record_id]))
+                .collect();
+            tx.audit(
+                "batch.stored",
+                None,
+                &json!({"source": batch.source, "mapping": [batch.mapping_name, batch.mapping_version], "versions": writes.audited, "quarantined": held}),
+            )
+            .await?;
+        }
+        for position in &batch.positions {
+            tx.set_source_position(&batch.source, &position.scope, &position.value)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    fn report_stored(&self, source: &str, writes: &Writes) {
+        for quarantine in &writes.quarantines {
+            self.events.record_quarantined(
+                source,
+                quarantine.stage.as_str(),
+                &quarantine.origin,
+                &quarantine.reason,
+            );
+        }
+        for entry in &writes.outbox {
+            self.events
+                .outbox_enqueued(&entry.platform, entry.op.as_str());
+        }
+        if !writes.outbox.is_empty() {
+            self.signal.raise();
+        }
+    }
+}
+
+/// The report line of an item held before the transaction.
+fn quarantined_outcome(entry: &NewQuarantine) -> ItemOutcome {
+    ItemOutcome::Quarantined {
+        record_id: entry.record_id.clone(),
+        stage: hold_stage(entry.stage),
+        reason: entry.reason.clone(),
+    }
+}
+
+/// The store's stage as the seam names it.
+fn hold_stage(stage: QuarantineStage) -> HoldStage {
+    match stage {
+        QuarantineStage::Document => HoldStage::Document,
+        QuarantineStage::Mapping => HoldStage::Mapping,
+        QuarantineStage::Validation => HoldStage::Validation,
+        QuarantineStage::Redaction => HoldStage::Redaction,
+        QuarantineStage::Constraint => HoldStage::Constraint,
+        QuarantineStage::Stale => HoldStage::Stale,
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Validation or redaction panicked: a bug, never bad input (both report bad input as values).
+    #[error(
+        "preparing the batch failed unexpectedly; the batch was not stored, please report this"
+    )]
+    Prepare,
+}
