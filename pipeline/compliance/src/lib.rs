@@ -1,1 +1,20 @@
-//! placeholder
+//! The law's clocks and statistics: everything about time and counting that the disclosure rules ask
+//! for, as pure functions ("today" and "now" are parameters; no database, broker or clock inside), so
+//! the hub, the CLI and the dashboard get exact, tested answers.
+//!
+//! # Layout
+//!
+//! - [`calendar`]: working days (statutory holidays, adjusted working days 调休), embedded per year
+//!   and extendable from a folder; answers for uncovered years say they are estimates.
+//! - [`deadlines`]: publication (7 / 20 working days) and withdrawal (3 days) deadlines, per region,
+//!   their states (`open`, `due_soon`, `overdue`, `met`) and the `dhub report deadlines` line.
+//! - [`publicity`]: how long a decision stays public (source's `publicity_until`, else by category and
+//!   severity), and when it expires in the configured time zone.
+//! - [`sgs2021`]: the national 双公示 field codes (`CF_*`, `XK_*`) for `format = "sgs.2021"` feeds.
+//! - [`annual`]: the yearly statistics (统计年报) and their JSON, CSV and HTML renderings.
+//!
+//! Division codes and their succession live in `dhub_schema::divisions`.
+
+pub mod calendar;
+
+pub use calendar::{Calendar, CalendarError, Due, Reckoned};
