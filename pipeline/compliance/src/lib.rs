@@ -16,5 +16,10 @@
 //! Division codes and their succession live in `dhub_schema::divisions`.
 
 pub mod calendar;
+pub mod deadlines;
 
 pub use calendar::{Calendar, CalendarError, Due, Reckoned};
+pub use deadlines::{
+    Deadline, DeadlineKind, DeadlineLine, DeadlineRules, DeadlineState, DeadlinesConfig,
+    DeadlinesConfigError,
+};
