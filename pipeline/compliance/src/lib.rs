@@ -17,9 +17,14 @@
 
 pub mod calendar;
 pub mod deadlines;
+pub mod publicity;
 
 pub use calendar::{Calendar, CalendarError, Due, Reckoned};
 pub use deadlines::{
     Deadline, DeadlineKind, DeadlineLine, DeadlineRules, DeadlineState, DeadlinesConfig,
     DeadlinesConfigError,
+};
+pub use publicity::{
+    expired, expires_at, local_date, Publicity, PublicityBasis, PublicityConfig,
+    PublicityConfigError, PublicityFacts, PublicityRules,
 };
