@@ -18,6 +18,7 @@
 pub mod calendar;
 pub mod deadlines;
 pub mod publicity;
+pub mod sgs2021;
 
 pub use calendar::{Calendar, CalendarError, Due, Reckoned};
 pub use deadlines::{
@@ -28,3 +29,4 @@ pub use publicity::{
     expired, expires_at, local_date, Publicity, PublicityBasis, PublicityConfig,
     PublicityConfigError, PublicityFacts, PublicityRules,
 };
+pub use sgs2021::{to_sgs2021, Sgs2021Error};
