@@ -15,11 +15,16 @@
 //!
 //! Division codes and their succession live in `dhub_schema::divisions`.
 
+pub mod annual;
 pub mod calendar;
 pub mod deadlines;
 pub mod publicity;
 pub mod sgs2021;
 
+pub use annual::{
+    annual_report, render_csv, render_html, render_json, AnnualError, AnnualReport, AnnualRow,
+    WithdrawalReason,
+};
 pub use calendar::{Calendar, CalendarError, Due, Reckoned};
 pub use deadlines::{
     Deadline, DeadlineKind, DeadlineLine, DeadlineRules, DeadlineState, DeadlinesConfig,
