@@ -14,6 +14,10 @@
 //! - [`annual`]: the yearly statistics (统计年报) and their JSON, CSV and HTML renderings.
 //!
 //! Division codes and their succession live in `dhub_schema::divisions`.
+//!
+//! `data/holidays-cn/` holds the embedded calendar (one `YYYY.json` per State Council notice, see its
+//! `SOURCE.md`); `build.rs` embeds every such file, so the product never reads shared reference data
+//! at run time. `examples/annual_page.rs` writes the report of a generated year as HTML, CSV and JSON.
 
 pub mod annual;
 pub mod calendar;
