@@ -157,6 +157,7 @@ mod compile;
 mod convert;
 mod document;
 mod error;
+mod limits;
 mod plan;
 mod record;
 mod targets;
@@ -168,6 +169,7 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 pub use error::{DocumentError, MappingError, MappingErrors, RecordError};
+pub use limits::ReadLimits;
 pub use record::SourceRecord;
 
 use plan::{FieldPlan, Source};
@@ -267,14 +269,25 @@ impl Mapping {
         self.format
     }
 
-    /// Parses a whole source document (file bytes) into its source records. `origin` is the file
-    /// path or name used in errors.
+    /// Parses a whole source document (file bytes) into its source records, within the default
+    /// [`ReadLimits`]. `origin` is the file path or name used in errors.
     pub fn read_document(
         &self,
         bytes: &[u8],
         origin: &str,
     ) -> Result<Vec<SourceRecord>, DocumentError> {
-        document::read_document(self, bytes, origin)
+        self.read_document_with(bytes, origin, &ReadLimits::default())
+    }
+
+    /// [`Mapping::read_document`] within the source's own limits; a breach rejects the document,
+    /// naming the line and the limit.
+    pub fn read_document_with(
+        &self,
+        bytes: &[u8],
+        origin: &str,
+        limits: &ReadLimits,
+    ) -> Result<Vec<SourceRecord>, DocumentError> {
+        document::read_document(self, bytes, origin, limits)
     }
 
     /// Maps one source record to a disclosure.v1 object (without `version`). Errors name origin,
@@ -285,7 +298,7 @@ impl Mapping {
             line: record.line(),
             source_key: key.map(str::to_string),
             field: field.to_string(),
-            message,
+            message: error::printable(message),
         };
         let expected = match self.format {
             SourceFormat::Xml => "xml",
@@ -332,6 +345,17 @@ impl Mapping {
                 ))
             }
         };
+        // The key becomes the record's id in the store, the quarantine and every feed.
+        if let Some(control) = error::control_character(&key) {
+            return Err(failure(
+                None,
+                "key",
+                format!(
+                    "the key contains the control character U+{:04X}; remove it at the source",
+                    u32::from(control)
+                ),
+            ));
+        }
 
         let mut output = Map::new();
         output.insert(
