@@ -350,11 +350,11 @@ fn write(element: &Element, style: u8, out: &mut String) {
     out.push('<');
     out.push_str(&element.name);
     for (name, value) in &element.attributes {
-        let space = if style % 2 == 0 { " " } else { "\n  " };
+        let space = if style.is_multiple_of(2) { " " } else { "\n  " };
         out.push_str(&format!("{space}{name}=\"{}\"", escape(value, style, true)));
     }
     if element.content.is_empty() && element.self_closing {
-        out.push_str(if style % 2 == 0 { "/>" } else { " />" });
+        out.push_str(if style.is_multiple_of(2) { "/>" } else { " />" });
         return;
     }
     out.push('>');
