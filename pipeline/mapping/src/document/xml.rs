@@ -340,7 +340,8 @@ fn element_of(
                 format!("malformed value of attribute `{key}`: {error}"),
             )
         })?;
-        if raw.len() as u64 > limits.max_value_bytes {
+        let value = unescape(&raw, origin, line)?;
+        if value.len() as u64 > limits.max_value_bytes {
             let what = format!("the value of attribute `{key}`");
             return Err(exceeded(
                 origin,
@@ -351,7 +352,6 @@ fn element_of(
                 "max_value_bytes",
             ));
         }
-        let value = unescape(&raw, origin, line)?;
         match element.attributes.entry(key) {
             Entry::Vacant(slot) => {
                 slot.insert(value);
@@ -379,8 +379,7 @@ fn utf8(bytes: &[u8], origin: &str, line: u64) -> Result<String, DocumentError> 
         .map_err(|_| DocumentError::at(origin, line, "a name is not valid UTF-8"))
 }
 
-/// An attribute value with its references resolved (by [`resolve_reference`]). A resolved value
-/// is never longer than the value as written, so the caller's size check holds for both.
+/// An attribute value with its references resolved (by [`resolve_reference`]).
 fn unescape(raw: &str, origin: &str, line: u64) -> Result<String, DocumentError> {
     let mut out = String::with_capacity(raw.len());
     let mut rest = raw;
@@ -603,6 +602,9 @@ mod tests {
             breach(text, limits(|l| l.max_value_bytes = 9)),
             format!("in.xml:2: the text of `<C>` exceeds the limit of 9 bytes (max_value_bytes); {RAISE}")
         );
+        // References count resolved: `&#x4E2D;` is the 3 bytes of 中.
+        let text = "<R>\n<C id=\"&#x4E2D;\"/></R>";
+        assert!(read_within(text, "R/C", limits(|l| l.max_value_bytes = 3)).is_ok());
         let text = "<R>\n<C id=\"12345\"/></R>";
         assert_eq!(
             breach(text, limits(|l| l.max_value_bytes = 4)),
