@@ -3,6 +3,10 @@
 //! serde_json's `Value` forgets where things were, so after it has accepted a document, a small
 //! scanner walks the same text to find the line each record starts on; errors for a record then
 //! point into the file like they do for XML.
+//!
+//! Before serde_json sees the text, [`scan`] checks the [`ReadLimits`] on it (nesting, elements,
+//! string sizes) in one pass without recursion; serde_json then parses without its own fixed
+//! recursion limit, bounded by that scan instead, so that `max_depth` is the one limit on nesting.
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
