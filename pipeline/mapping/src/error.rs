@@ -3,6 +3,10 @@
 //!
 //! None of them ever carries a value read from a source record that could be personal data: they
 //! name the file, the line, the source key and the field instead (see the crate header).
+//!
+//! Nor do their messages carry control characters: a message can quote a name or a code from the
+//! file (an element name, an unknown code), and a NUL in a quarantine reason would make Postgres
+//! refuse the row that records the failure. `printable` writes them as `U+0000`.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -69,7 +73,7 @@ impl DocumentError {
         DocumentError {
             origin: origin.to_string(),
             line: Some(line),
-            message: message.into(),
+            message: printable(message.into()),
         }
     }
 
@@ -77,7 +81,7 @@ impl DocumentError {
         DocumentError {
             origin: origin.to_string(),
             line: None,
-            message: message.into(),
+            message: printable(message.into()),
         }
     }
 }
@@ -119,6 +123,32 @@ fn render_record_error(error: &RecordError) -> String {
     }
 }
 
+/// The first character of `text` that no text field may hold: a C0 control character other than
+/// TAB, LF and CR, or DEL. `dhub-schema` refuses records holding one (Postgres cannot store NUL,
+/// and the others are never meant as text); the mapping refuses a source key holding one, because
+/// the key becomes the record's id everywhere, the quarantine included.
+pub(crate) fn control_character(text: &str) -> Option<char> {
+    text.chars().find(
+        |c| matches!(c, '\u{0}'..='\u{8}' | '\u{B}' | '\u{C}' | '\u{E}'..='\u{1F}' | '\u{7F}'),
+    )
+}
+
+/// `text` with every C0 control character and DEL written as `U+XXXX`, for messages.
+pub(crate) fn printable(text: String) -> String {
+    if !text.chars().any(|c| c.is_ascii_control()) {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_ascii_control() {
+            out.push_str(&format!("U+{:04X}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,6 +182,23 @@ mod tests {
             DocumentError::whole("a.xml", "bad").to_string(),
             "a.xml: bad"
         );
+    }
+
+    #[test]
+    fn messages_never_carry_control_characters() {
+        let error = DocumentError::at("a.xml", 1, "the root element is `<a\u{0}b>`");
+        assert_eq!(error.message, "the root element is `<aU+0000b>`");
+        assert_eq!(printable("tab\there".into()), "tabU+0009here");
+        assert_eq!(printable("中文".into()), "中文");
+    }
+
+    #[test]
+    fn control_characters_are_c0_except_tab_lf_cr_and_del() {
+        assert_eq!(control_character("a\u{0}b"), Some('\u{0}'));
+        assert_eq!(control_character("a\u{1F}"), Some('\u{1F}'));
+        assert_eq!(control_character("\u{7F}"), Some('\u{7F}'));
+        assert_eq!(control_character("a\tb\nc\r\n"), None);
+        assert_eq!(control_character("\u{80}中文"), None);
     }
 
     #[test]

@@ -30,9 +30,12 @@
 //! - `convert.rs`: amounts (元/万元 → `"5000.00"`, decimal arithmetic on text) and dates.
 //! - `record.rs`: [`SourceRecord`], the owned record tree, path lookups, the raw JSON form for quarantine.
 //! - `document/`: bytes → records: `decode.rs` (encodings, line of a bad byte), `xml.rs`, `json.rs`
-//!   (JSON and JSONL), `csv.rs`.
+//!   (JSON and JSONL), `csv.rs`; each checks the [`ReadLimits`] as it reads.
 //! - `error.rs`: [`MappingErrors`], [`DocumentError`], [`RecordError`].
+//! - `limits.rs`: [`ReadLimits`], what a document may hold before it is refused.
 //! - `tests/golden/<case>/`: one folder per end-to-end case, run by `tests/golden.rs`.
+//! - `tests/hostile.rs`: regression tests for hostile input (deep nesting, attribute floods, NUL);
+//!   `tests/fuzz.rs`: property tests over reading and mapping (`PROPTEST_CASES` sets the count).
 //!
 //! # Mapping file format
 //!
@@ -138,6 +141,33 @@
 //! and CSV use the mapping's `encoding` or UTF-8. Any label encoding_rs knows works (GBK,
 //! GB18030, Big5, …). Bytes that are invalid in the encoding reject the file, naming the line.
 //!
+//! ## Limits
+//!
+//! [`Mapping::read_document_with`] reads within a source's [`ReadLimits`]
+//! ([`Mapping::read_document`] uses the defaults, far above any real export). A document that
+//! exceeds one is rejected as a whole, naming the line, the limit and its value:
+//! `in.xml:12: element depth exceeds the limit of 64 (max_depth); raise it in the source's limits if
+//! this export is genuine`.
+//!
+//! | limit | default | counts |
+//! |---|---|---|
+//! | `max_document_bytes` | 256 MiB | the file's bytes, checked before parsing |
+//! | `max_depth` | 64 | nesting: XML elements (root = 1), JSON arrays and objects (outermost = 1); at most [`ReadLimits::DEPTH_CEILING`] (256) |
+//! | `max_elements` | 10,000,000 | XML elements; JSON arrays, objects and the members and items in them |
+//! | `max_attributes` | 1,000 | attributes of one XML element; fields of one CSV row |
+//! | `max_value_bytes` | 16 MiB | one XML text or attribute value, JSON string (as written), CSV field |
+//! | `max_record_bytes` | 64 MiB | one record's text: XML element, JSON object, JSONL line, CSV row |
+//! | `max_records` | 1,000,000 | records in one document (CSV: rows after the header) |
+//!
+//! ## Control characters
+//!
+//! C0 control characters (other than TAB, LF, CR) and DEL are read like any other character:
+//! from JSON escapes (`"\u0000"`), from XML character references (`&#0;`, which XML 1.0 forbids;
+//! the reader accepts it so that one bad case does not hold back the whole export) and literally.
+//! `dhub-schema`'s validation then refuses the record that holds one, naming the field and the
+//! code point. A source key holding one fails the record here, since the key becomes its id.
+//! Error messages write such characters as `U+0000`.
+//!
 //! # Output
 //!
 //! [`Mapping::apply`] returns a JSON object: the mapped fields (absent ones left out, nested objects
@@ -157,6 +187,7 @@ mod compile;
 mod convert;
 mod document;
 mod error;
+mod limits;
 mod plan;
 mod record;
 mod targets;
@@ -168,6 +199,7 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 pub use error::{DocumentError, MappingError, MappingErrors, RecordError};
+pub use limits::ReadLimits;
 pub use record::SourceRecord;
 
 use plan::{FieldPlan, Source};
@@ -267,14 +299,25 @@ impl Mapping {
         self.format
     }
 
-    /// Parses a whole source document (file bytes) into its source records. `origin` is the file
-    /// path or name used in errors.
+    /// Parses a whole source document (file bytes) into its source records, within the default
+    /// [`ReadLimits`]. `origin` is the file path or name used in errors.
     pub fn read_document(
         &self,
         bytes: &[u8],
         origin: &str,
     ) -> Result<Vec<SourceRecord>, DocumentError> {
-        document::read_document(self, bytes, origin)
+        self.read_document_with(bytes, origin, &ReadLimits::default())
+    }
+
+    /// [`Mapping::read_document`] within the source's own limits; a breach rejects the document,
+    /// naming the line and the limit.
+    pub fn read_document_with(
+        &self,
+        bytes: &[u8],
+        origin: &str,
+        limits: &ReadLimits,
+    ) -> Result<Vec<SourceRecord>, DocumentError> {
+        document::read_document(self, bytes, origin, limits)
     }
 
     /// Maps one source record to a disclosure.v1 object (without `version`). Errors name origin,
@@ -285,7 +328,7 @@ impl Mapping {
             line: record.line(),
             source_key: key.map(str::to_string),
             field: field.to_string(),
-            message,
+            message: error::printable(message),
         };
         let expected = match self.format {
             SourceFormat::Xml => "xml",
@@ -332,6 +375,17 @@ impl Mapping {
                 ))
             }
         };
+        // The key becomes the record's id in the store, the quarantine and every feed.
+        if let Some(control) = error::control_character(&key) {
+            return Err(failure(
+                None,
+                "key",
+                format!(
+                    "the key contains the control character U+{:04X}; remove it at the source",
+                    u32::from(control)
+                ),
+            ));
+        }
 
         let mut output = Map::new();
         output.insert(

@@ -8,45 +8,213 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
+use crate::document::json::{check_depth, from_str_unbounded};
 use crate::error::DocumentError;
+use crate::limits::ReadLimits;
 
 /// One XML element: what the mapping can see of it. Direct text chunks (and CDATA) are concatenated;
 /// comments and processing instructions are dropped.
-#[derive(Clone, PartialEq, Eq, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+///
+/// Nothing walks this tree by recursion on its depth except the derived `Clone` and `PartialEq`:
+/// the reader builds it with an explicit stack, [`SourceRecord::raw_text`] writes it and
+/// [`SourceRecord::from_raw_text`] rebuilds it with explicit stacks, lookups go level by level along
+/// a mapping's path, and `Drop` takes it apart on the heap. `Clone` and `PartialEq` recurse, but
+/// every tree comes from the reader or from a raw record, both of which refuse nesting deeper than
+/// [`ReadLimits::DEPTH_CEILING`]; `tests/hostile.rs` clones and compares trees at that depth.
+#[derive(Clone, PartialEq, Eq, Default)]
 pub(crate) struct XmlElement {
     pub name: String,
-    #[serde(default)]
     pub attributes: BTreeMap<String, String>,
-    #[serde(default)]
     pub text: String,
-    #[serde(default)]
     pub children: Vec<XmlElement>,
 }
 
-impl XmlElement {
-    fn to_json(&self) -> Value {
-        let mut object = Map::new();
-        object.insert("name".into(), Value::String(self.name.clone()));
-        if !self.attributes.is_empty() {
-            let attributes = self
-                .attributes
-                .iter()
-                .map(|(name, value)| (name.clone(), Value::String(value.clone())))
-                .collect();
-            object.insert("attributes".into(), Value::Object(attributes));
+impl Drop for XmlElement {
+    /// The default drop recurses once per level; this one moves descendants onto a heap stack, so
+    /// even a tree built by hand, beyond any limit, is dropped safely.
+    fn drop(&mut self) {
+        let mut pending = std::mem::take(&mut self.children);
+        while let Some(mut element) = pending.pop() {
+            pending.append(&mut element.children);
         }
-        if !self.text.is_empty() {
-            object.insert("text".into(), Value::String(self.text.clone()));
-        }
-        if !self.children.is_empty() {
-            let children = self.children.iter().map(XmlElement::to_json).collect();
-            object.insert("children".into(), Value::Array(children));
-        }
-        Value::Object(object)
     }
+}
+
+impl XmlElement {
+    pub(crate) fn new(name: String) -> XmlElement {
+        XmlElement {
+            name,
+            attributes: BTreeMap::new(),
+            text: String::new(),
+            children: Vec::new(),
+        }
+    }
+
+    /// Appends the JSON form (`{"attributes":{…},"children":[…],"name":…,"text":…}`, empty parts
+    /// left out, keys in serde_json's sorted order) to `out`, without recursion.
+    fn write_json(&self, out: &mut String) {
+        enum Step<'a> {
+            Open(&'a XmlElement),
+            Comma,
+            Close(&'a XmlElement),
+        }
+        let mut steps = vec![Step::Open(self)];
+        while let Some(step) = steps.pop() {
+            match step {
+                Step::Open(element) => {
+                    out.push('{');
+                    if !element.attributes.is_empty() {
+                        out.push_str("\"attributes\":");
+                        write_string_object(element.attributes.iter(), out);
+                    }
+                    if element.children.is_empty() {
+                        element.write_json_tail(out);
+                        continue;
+                    }
+                    if !element.attributes.is_empty() {
+                        out.push(',');
+                    }
+                    out.push_str("\"children\":[");
+                    steps.push(Step::Close(element));
+                    for (index, child) in element.children.iter().enumerate().rev() {
+                        steps.push(Step::Open(child));
+                        if index > 0 {
+                            steps.push(Step::Comma);
+                        }
+                    }
+                }
+                Step::Comma => out.push(','),
+                Step::Close(element) => {
+                    out.push(']');
+                    element.write_json_tail(out);
+                }
+            }
+        }
+    }
+
+    /// `"name"` and `"text"` and the closing brace, after whatever came before in the object.
+    fn write_json_tail(&self, out: &mut String) {
+        if !out.ends_with('{') {
+            out.push(',');
+        }
+        out.push_str("\"name\":");
+        write_json_string(&self.name, out);
+        if !self.text.is_empty() {
+            out.push_str(",\"text\":");
+            write_json_string(&self.text, out);
+        }
+        out.push('}');
+    }
+
+    /// Rebuilds an element tree from its JSON form, consuming it, without recursion.
+    fn from_json(value: Value) -> Result<XmlElement, String> {
+        struct Open {
+            element: XmlElement,
+            children: std::vec::IntoIter<Value>,
+        }
+        let open = |value: Value| -> Result<Open, String> {
+            let (element, children) = XmlElement::shallow_from_json(value)?;
+            Ok(Open {
+                element,
+                children: children.into_iter(),
+            })
+        };
+        let mut stack = vec![open(value)?];
+        loop {
+            let Some(top) = stack.last_mut() else {
+                return Err("an element is missing".into()); // not reached: the root is pushed above
+            };
+            match top.children.next() {
+                Some(child) => {
+                    let child = open(child)?;
+                    stack.push(child);
+                }
+                None => {
+                    let Some(done) = stack.pop() else {
+                        return Err("an element is missing".into());
+                    };
+                    match stack.last_mut() {
+                        Some(parent) => parent.element.children.push(done.element),
+                        None => return Ok(done.element),
+                    }
+                }
+            }
+        }
+    }
+
+    /// One element's own parts from its JSON form; its children come back unread.
+    fn shallow_from_json(value: Value) -> Result<(XmlElement, Vec<Value>), String> {
+        let Value::Object(object) = value else {
+            return Err("an element is not a JSON object".into());
+        };
+        let mut element = XmlElement::default();
+        let mut name = None;
+        let mut children = Vec::new();
+        for (key, value) in object {
+            match (key.as_str(), value) {
+                ("name", Value::String(text)) => name = Some(text),
+                ("text", Value::String(text)) => element.text = text,
+                ("attributes", Value::Object(attributes)) => {
+                    for (attribute, value) in attributes {
+                        let Value::String(value) = value else {
+                            return Err("an attribute value is not a string".into());
+                        };
+                        element.attributes.insert(attribute, value);
+                    }
+                }
+                ("children", Value::Array(items)) => children = items,
+                ("name" | "text" | "attributes" | "children", _) => {
+                    return Err(format!("`{key}` of an element has the wrong type"))
+                }
+                _ => {
+                    return Err(
+                        "an element has a member other than name, attributes, text and children"
+                            .into(),
+                    )
+                }
+            }
+        }
+        element.name = name.ok_or("an element has no `name`")?;
+        Ok((element, children))
+    }
+}
+
+/// Appends `text` as a JSON string, escaped exactly as serde_json escapes it (so that `raw_text`
+/// stays byte-for-byte what it was when it was built with serde_json).
+fn write_json_string(text: &str, out: &mut String) {
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{C}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn write_string_object<'a>(
+    members: impl Iterator<Item = (&'a String, &'a String)>,
+    out: &mut String,
+) {
+    out.push('{');
+    for (index, (key, value)) in members.enumerate() {
+        if index > 0 {
+            out.push(',');
+        }
+        write_json_string(key, out);
+        out.push(':');
+        write_json_string(value, out);
+    }
+    out.push('}');
 }
 
 /// The content of a record, by document kind (JSON and JSONL records are both JSON objects).
@@ -116,31 +284,41 @@ impl SourceRecord {
     }
 
     /// The record as one line of JSON, for the quarantine to keep and replay:
-    /// `{"origin":…,"line":…,"format":"xml"|"json"|"csv","record":…}`. An XML record is written as
-    /// `{"name":…,"attributes":{…},"text":…,"children":[…]}` (empty parts left out).
+    /// `{"format":"xml"|"json"|"csv","line":…,"origin":…,"record":…}`. An XML record is written as
+    /// `{"attributes":{…},"children":[…],"name":…,"text":…}` (empty parts left out).
+    ///
+    /// Written by hand rather than through a `serde_json::Value`: serde_json serializes and drops a
+    /// `Value` by recursion, and an XML record's JSON form nests twice as deep as the record.
     pub fn raw_text(&self) -> String {
-        let record = match &self.body {
-            RecordBody::Xml(element) => element.to_json(),
-            RecordBody::Json(value) => value.clone(),
-            RecordBody::Csv(row) => Value::Object(
-                row.iter()
-                    .map(|(column, value)| (column.clone(), Value::String(value.clone())))
-                    .collect(),
-            ),
-        };
-        json!({
-            "origin": self.origin,
-            "line": self.line,
-            "format": self.body.kind(),
-            "record": record,
-        })
-        .to_string()
+        let mut out = String::from("{\"format\":");
+        write_json_string(self.body.kind(), &mut out);
+        out.push_str(&format!(",\"line\":{},\"origin\":", self.line));
+        write_json_string(&self.origin, &mut out);
+        out.push_str(",\"record\":");
+        match &self.body {
+            RecordBody::Xml(element) => element.write_json(&mut out),
+            // Nested no deeper than the reader's depth limit (see `ReadLimits::DEPTH_CEILING`).
+            RecordBody::Json(value) => out.push_str(&value.to_string()),
+            RecordBody::Csv(row) => write_string_object(row.iter(), &mut out),
+        }
+        out.push('}');
+        out
     }
 
     /// Reads back what [`SourceRecord::raw_text`] wrote.
     pub fn from_raw_text(text: &str) -> Result<SourceRecord, DocumentError> {
         const ORIGIN: &str = "raw record";
-        let raw: RawRecord = serde_json::from_str(text).map_err(|error| {
+        // The deepest raw record the readers can produce: an XML record nested to the ceiling, each
+        // element an object inside its parent's `children` array, the deepest one's `attributes`
+        // one more level, all inside the raw object. Checked before serde_json recurses into it.
+        let deepest = 2 * ReadLimits::DEPTH_CEILING + 1;
+        if check_depth(text, deepest).is_err() {
+            return Err(DocumentError::whole(
+                ORIGIN,
+                format!("not a raw record written by raw_text: it nests deeper than {deepest} levels, deeper than any record the readers produce"),
+            ));
+        }
+        let raw: RawRecord = from_str_unbounded(text).map_err(|error| {
             DocumentError::whole(
                 ORIGIN,
                 format!(
@@ -150,10 +328,10 @@ impl SourceRecord {
             )
         })?;
         let body = match raw.format.as_str() {
-            "xml" => RecordBody::Xml(serde_json::from_value(raw.record).map_err(|error| {
+            "xml" => RecordBody::Xml(XmlElement::from_json(raw.record).map_err(|problem| {
                 DocumentError::whole(
                     &raw.origin,
-                    format!("raw XML record is malformed: {}", safe_json_message(&error)),
+                    format!("raw XML record is malformed: {problem}"),
                 )
             })?),
             "json" => match raw.record {
@@ -342,12 +520,32 @@ fn json_type(value: &Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{json, Map};
 
     fn element(name: &str) -> XmlElement {
-        XmlElement {
-            name: name.into(),
-            ..XmlElement::default()
+        XmlElement::new(name.into())
+    }
+
+    /// The JSON form as it was built before it was written by hand: through serde_json, recursively.
+    fn recursive_json(element: &XmlElement) -> Value {
+        let mut object = Map::new();
+        object.insert("name".into(), Value::String(element.name.clone()));
+        if !element.attributes.is_empty() {
+            let attributes = element
+                .attributes
+                .iter()
+                .map(|(name, value)| (name.clone(), Value::String(value.clone())))
+                .collect();
+            object.insert("attributes".into(), Value::Object(attributes));
         }
+        if !element.text.is_empty() {
+            object.insert("text".into(), Value::String(element.text.clone()));
+        }
+        if !element.children.is_empty() {
+            let children = element.children.iter().map(recursive_json).collect();
+            object.insert("children".into(), Value::Array(children));
+        }
+        Value::Object(object)
     }
 
     fn xml_record() -> SourceRecord {
@@ -441,6 +639,77 @@ mod tests {
             assert!(!text.contains('\n'), "one line: {text}");
             let back = SourceRecord::from_raw_text(&text).unwrap();
             assert_eq!(back, record);
+        }
+    }
+
+    #[test]
+    fn raw_text_is_what_serde_json_wrote() {
+        let mut record = xml_record();
+        if let RecordBody::Xml(case) = &mut record.body {
+            case.text =
+                "quote \" backslash \\ controls \u{0}\u{8}\u{C}\n\r\t\u{1F}\u{7F} 中文".into();
+            case.attributes.insert("空".into(), String::new());
+            case.children.push(element("only-name"));
+        }
+        let RecordBody::Xml(case) = &record.body else {
+            unreachable!()
+        };
+        let expected = json!({
+            "origin": "a.xml",
+            "line": 3,
+            "format": "xml",
+            "record": recursive_json(case),
+        })
+        .to_string();
+        assert_eq!(record.raw_text(), expected);
+        let mut text_only = element("t");
+        text_only.text = "x".into();
+        let mut out = String::new();
+        text_only.write_json(&mut out);
+        assert_eq!(out, recursive_json(&text_only).to_string());
+    }
+
+    #[test]
+    fn a_tree_deeper_than_any_stack_is_written_and_dropped_without_recursion() {
+        let mut root = element("e");
+        for _ in 0..200_000 {
+            let mut parent = element("e");
+            parent.children.push(root);
+            root = parent;
+        }
+        let record = SourceRecord::new("deep.xml", 1, RecordBody::Xml(root));
+        let text = record.raw_text();
+        let innermost = "[{\"name\":\"e\"}]";
+        assert_eq!(text.matches(innermost).count(), 1);
+        assert!(text.ends_with(&format!("{}}}", "],\"name\":\"e\"}".repeat(3))));
+        assert_eq!(text.matches("{\"children\":[").count(), 200_000);
+        let error = SourceRecord::from_raw_text(&text).unwrap_err();
+        assert!(
+            error.message.contains("nests deeper than 513 levels"),
+            "{error}"
+        );
+        drop(record);
+    }
+
+    #[test]
+    fn malformed_raw_xml_records_are_errors_without_values() {
+        for (record, problem) in [
+            (r#"[]"#, "an element is not a JSON object"),
+            (r#"{"text":"x"}"#, "an element has no `name`"),
+            (r#"{"name":1}"#, "`name` of an element has the wrong type"),
+            (
+                r#"{"name":"a","attributes":{"k":1}}"#,
+                "an attribute value is not a string",
+            ),
+            (
+                r#"{"name":"a","children":[{"name":"b","secret":"张三"}]}"#,
+                "an element has a member other than",
+            ),
+        ] {
+            let text = format!(r#"{{"origin":"a.xml","line":1,"format":"xml","record":{record}}}"#);
+            let error = SourceRecord::from_raw_text(&text).unwrap_err();
+            assert!(error.message.contains(problem), "{record}: {error}");
+            assert!(!error.message.contains("张三"), "{error}");
         }
     }
 

@@ -1,6 +1,11 @@
 //! Strict validation: a mapped JSON object becomes a typed [`Record`] only when every field is of the
 //! contract's shape and every code checks out. Failures name the field (`counterparty.id_number`) and the
 //! rule, never the value, because most values here are personal data.
+//!
+//! No text field may hold a control character other than TAB, LF and CR (C0 controls and DEL): a
+//! NUL makes Postgres refuse the row, and none of them is meant as text. A department's JSON can
+//! carry one as `"\u0000"` and its XML as `&#0;`; both readers let it through to here, where the
+//! record alone is refused, naming the field and the character's code point, never the value.
 
 use chrono::{NaiveDate, Utc};
 use serde_json::Value;
@@ -45,16 +50,28 @@ pub fn validate(value: &Value) -> Result<Validated, ValidationErrors> {
 
 /// [`validate`] with an explicit "today", for reproducible tests.
 pub fn validate_on(value: &Value, today: NaiveDate) -> Result<Validated, ValidationErrors> {
-    let record: Record = serde_path_to_error::deserialize(value).map_err(|error| {
-        let field = error.path().to_string();
-        ValidationErrors {
-            errors: vec![FieldError {
-                field: if field == "." { "record".into() } else { field },
-                message: without_quoted_values(&error.inner().to_string()),
-            }],
+    let controls = control_characters(value);
+    let record: Record = match serde_path_to_error::deserialize(value) {
+        Ok(record) => record,
+        Err(error) => {
+            let field = error.path().to_string();
+            let field = printable(if field == "." { "record".into() } else { field });
+            let mut errors = controls;
+            // A shape error on a field already refused for a control character is most likely that
+            // character (`unknown variant`), said twice.
+            if !errors.iter().any(|known| known.field == field) {
+                errors.push(FieldError {
+                    field,
+                    message: printable(without_quoted_values(&error.inner().to_string())),
+                });
+            }
+            return Err(ValidationErrors { errors });
         }
-    })?;
-    let mut checks = Checks::default();
+    };
+    let mut checks = Checks {
+        errors: controls,
+        ..Checks::default()
+    };
     checks.run(&record, today);
     if checks.errors.is_empty() {
         Ok(Validated {
@@ -85,6 +102,84 @@ fn without_quoted_values(message: &str) -> String {
         }
     }
     out
+}
+
+/// Every text in the record, object keys included, at any depth, that holds a control character
+/// other than TAB, LF and CR: one error per field, naming the first such character. Walked with an
+/// explicit stack, so a hostile nesting cannot exhaust the thread's stack.
+fn control_characters(value: &Value) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let mut pending: Vec<(String, &Value)> = vec![(String::new(), value)];
+    while let Some((path, value)) = pending.pop() {
+        match value {
+            Value::String(text) => {
+                if let Some(control) = control_character(text) {
+                    errors.push(FieldError {
+                        field: if path.is_empty() {
+                            "record".into()
+                        } else {
+                            path
+                        },
+                        message: format!(
+                            "contains the control character U+{:04X}; remove it at the source",
+                            u32::from(control)
+                        ),
+                    });
+                }
+            }
+            Value::Array(items) => {
+                for (index, item) in items.iter().enumerate().rev() {
+                    pending.push((format!("{path}[{index}]"), item));
+                }
+            }
+            Value::Object(members) => {
+                for (key, member) in members.iter().rev() {
+                    if let Some(control) = control_character(key) {
+                        errors.push(FieldError {
+                            field: if path.is_empty() { "record".into() } else { path.clone() },
+                            message: format!(
+                                "a field name contains the control character U+{:04X}; remove it at the source",
+                                u32::from(control)
+                            ),
+                        });
+                        continue;
+                    }
+                    let field = if path.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{path}.{key}")
+                    };
+                    pending.push((field, member));
+                }
+            }
+            Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        }
+    }
+    errors
+}
+
+/// The first character no text may hold: a C0 control other than TAB, LF and CR, or DEL.
+fn control_character(text: &str) -> Option<char> {
+    text.chars()
+        .find(|c| c.is_ascii_control() && !matches!(c, '\t' | '\n' | '\r'))
+}
+
+/// `text` with control characters written as `U+XXXX`: serde's messages and paths can quote a
+/// field name or an enum variant from the record, and a NUL in a quarantine reason would make the
+/// store refuse the row that records the failure.
+fn printable(text: String) -> String {
+    if !text.chars().any(|c| c.is_ascii_control()) {
+        return text;
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_control() {
+                format!("U+{:04X}", u32::from(c))
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 #[derive(Default)]
@@ -387,6 +482,58 @@ mod tests {
         let errors = errors_of(&value);
         assert!(errors.iter().any(|e| e.starts_with("record_id:")));
         assert!(errors.iter().any(|e| e.starts_with("publicity_until:")));
+    }
+
+    #[test]
+    fn control_characters_in_any_text_field_are_refused_by_code_point_never_by_value() {
+        let mut value = penalty();
+        value["facts"] = json!("张三\u{0}13812345678");
+        value["counterparty"]["name"] = json!("某\u{1B}公司");
+        value["source_unit"] = json!({"name": "科\u{7F}室"});
+        let errors = errors_of(&value);
+        assert_eq!(
+            errors,
+            vec![
+                "counterparty.name: contains the control character U+001B; remove it at the source",
+                "facts: contains the control character U+0000; remove it at the source",
+                "source_unit.name: contains the control character U+007F; remove it at the source",
+            ]
+        );
+        assert!(errors.iter().all(|e| !e.contains("13812345678")));
+    }
+
+    #[test]
+    fn control_characters_in_list_items_and_enum_values_name_the_item_once() {
+        let mut value = penalty();
+        value["penalty_kinds"] = json!(["warning", "fine\u{0}"]);
+        let errors = errors_of(&value);
+        assert_eq!(
+            errors,
+            vec![
+                "penalty_kinds[1]: contains the control character U+0000; remove it at the source"
+            ],
+            "the unknown variant that the NUL makes is not reported beside it"
+        );
+        assert!(!errors.concat().contains('\u{0}'));
+    }
+
+    #[test]
+    fn control_characters_in_field_names_are_refused_and_never_echoed() {
+        let mut value = penalty();
+        value["agency"]["na\u{0}me"] = json!("x");
+        let errors = errors_of(&value);
+        assert!(
+            errors.contains(&"agency: a field name contains the control character U+0000; remove it at the source".to_string()),
+            "{errors:?}"
+        );
+        assert!(errors.iter().all(|e| !e.contains('\u{0}')), "{errors:?}");
+    }
+
+    #[test]
+    fn tab_newline_and_carriage_return_are_text() {
+        let mut value = penalty();
+        value["facts"] = json!("第一行\r\n第二行\t完");
+        assert!(validate_on(&value, today()).is_ok());
     }
 
     #[test]
