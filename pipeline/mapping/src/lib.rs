@@ -179,6 +179,10 @@ pub enum SourceFormat {
     Json,
     Jsonl,
     Csv,
+    /// An Excel workbook (Office Open XML): one sheet, a header row, one record per row.
+    Xlsx,
+    /// A database row handed over by the `sql` source: paths are column names.
+    Row,
 }
 
 impl SourceFormat {
@@ -188,6 +192,8 @@ impl SourceFormat {
             "json" => Some(SourceFormat::Json),
             "jsonl" => Some(SourceFormat::Jsonl),
             "csv" => Some(SourceFormat::Csv),
+            "xlsx" => Some(SourceFormat::Xlsx),
+            "row" => Some(SourceFormat::Row),
             _ => None,
         }
     }
@@ -198,6 +204,8 @@ impl SourceFormat {
             SourceFormat::Json => "json",
             SourceFormat::Jsonl => "jsonl",
             SourceFormat::Csv => "csv",
+            SourceFormat::Xlsx => "xlsx",
+            SourceFormat::Row => "row",
         }
     }
 }
@@ -232,8 +240,10 @@ pub struct Mapping {
     fields: Vec<FieldPlan>,
     encoding: Option<&'static encoding_rs::Encoding>,
     delimiter: u8,
-    /// CSV: every column the mapping reads.
-    csv_columns: Vec<String>,
+    /// XLSX: the sheet to read (`None`: the first).
+    sheet: Option<String>,
+    /// CSV, XLSX, row: every column the mapping reads, in the order the mapping first names them.
+    columns: Vec<String>,
 }
 
 impl Mapping {
@@ -267,14 +277,50 @@ impl Mapping {
         self.format
     }
 
+    /// Every column the mapping reads (key, fields, conditions), each once, in the order the
+    /// mapping first names them: for `row` mappings, what the `sql` source checks against the table
+    /// at start; for `csv` and `xlsx`, what each file's header must have. Empty for other formats.
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
     /// Parses a whole source document (file bytes) into its source records. `origin` is the file
-    /// path or name used in errors.
+    /// path or name used in errors. A `row` mapping reads no documents (see [`Mapping::row_record`]).
     pub fn read_document(
         &self,
         bytes: &[u8],
         origin: &str,
     ) -> Result<Vec<SourceRecord>, DocumentError> {
         document::read_document(self, bytes, origin)
+    }
+
+    /// One database row as a source record, for a `row` mapping: the columns as the database gave
+    /// them, each value already text (the `sql` source writes DATE as `YYYY-MM-DD`, TIMESTAMP as
+    /// RFC 3339, numbers as decimal text) and `None` for NULL. `origin` names the row in errors (the
+    /// table and the row's cursor values, say); the record's line is 0, since rows have none.
+    ///
+    /// Fails when the mapping is not a `row` mapping, when a column name repeats (a query joining
+    /// two tables with the same column name would otherwise lose one), or when a column the mapping
+    /// reads is not in the row at all (a renamed column would otherwise map every row as absent).
+    pub fn row_record(
+        &self,
+        origin: &str,
+        columns: impl IntoIterator<Item = (String, Option<String>)>,
+    ) -> Result<SourceRecord, DocumentError> {
+        document::row::row_record(self, origin, columns)
+    }
+
+    /// One JSON object that is already parsed (an HTTP push body's item, a Kafka message) as a
+    /// source record, for a `json` or `jsonl` mapping; `line` is where it starts in its document,
+    /// or 1 for a message of its own. The mapping's `records` pointer is not applied: `value` is
+    /// the record. Anything but an object is refused, as is a mapping of another format.
+    pub fn json_record(
+        &self,
+        origin: &str,
+        line: u64,
+        value: Value,
+    ) -> Result<SourceRecord, DocumentError> {
+        document::json_record(self, origin, line, value)
     }
 
     /// Maps one source record to a disclosure.v1 object (without `version`). Errors name origin,
@@ -288,9 +334,8 @@ impl Mapping {
             message,
         };
         let expected = match self.format {
-            SourceFormat::Xml => "xml",
             SourceFormat::Json | SourceFormat::Jsonl => "json",
-            SourceFormat::Csv => "csv",
+            other => other.as_str(),
         };
         if record.body.kind() != expected {
             return Err(failure(

@@ -49,12 +49,28 @@ impl XmlElement {
     }
 }
 
+/// One cell of a spreadsheet row: its text, or the error value Excel shows in it (`#N/A`), kept
+/// with the cell's reference so that a record reading it fails naming the cell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SheetCell {
+    Text(String),
+    /// `cell` is the reference (`Sheet1!C7`), `error` what Excel shows (`#N/A`, `#DIV/0!`).
+    Error {
+        cell: String,
+        error: String,
+    },
+}
+
 /// The content of a record, by document kind (JSON and JSONL records are both JSON objects).
 #[derive(Clone, PartialEq)]
 pub(crate) enum RecordBody {
     Xml(XmlElement),
     Json(Value),
     Csv(BTreeMap<String, String>),
+    /// A spreadsheet row (format `xlsx`), keyed by the header's column names.
+    Sheet(BTreeMap<String, SheetCell>),
+    /// A database row (format `row`), keyed by column name; `None` is SQL NULL.
+    Row(BTreeMap<String, Option<String>>),
 }
 
 impl RecordBody {
@@ -63,6 +79,8 @@ impl RecordBody {
             RecordBody::Xml(_) => "xml",
             RecordBody::Json(_) => "json",
             RecordBody::Csv(_) => "csv",
+            RecordBody::Sheet(_) => "xlsx",
+            RecordBody::Row(_) => "row",
         }
     }
 }
@@ -116,8 +134,11 @@ impl SourceRecord {
     }
 
     /// The record as one line of JSON, for the quarantine to keep and replay:
-    /// `{"origin":…,"line":…,"format":"xml"|"json"|"csv","record":…}`. An XML record is written as
-    /// `{"name":…,"attributes":{…},"text":…,"children":[…]}` (empty parts left out).
+    /// `{"origin":…,"line":…,"format":"xml"|"json"|"csv"|"xlsx"|"row","record":…}`. An XML record
+    /// is written as `{"name":…,"attributes":{…},"text":…,"children":[…]}` (empty parts left out);
+    /// a spreadsheet row as `{"column":"text"}` with an error cell as
+    /// `{"column":{"error":"#N/A","cell":"Sheet1!C7"}}`; a database row as `{"column":"text"}` with
+    /// NULL as `null`.
     pub fn raw_text(&self) -> String {
         let record = match &self.body {
             RecordBody::Xml(element) => element.to_json(),
@@ -125,6 +146,27 @@ impl SourceRecord {
             RecordBody::Csv(row) => Value::Object(
                 row.iter()
                     .map(|(column, value)| (column.clone(), Value::String(value.clone())))
+                    .collect(),
+            ),
+            RecordBody::Sheet(row) => Value::Object(
+                row.iter()
+                    .map(|(column, cell)| {
+                        let value = match cell {
+                            SheetCell::Text(text) => Value::String(text.clone()),
+                            SheetCell::Error { cell, error } => {
+                                json!({ "error": error, "cell": cell })
+                            }
+                        };
+                        (column.clone(), value)
+                    })
+                    .collect(),
+            ),
+            RecordBody::Row(row) => Value::Object(
+                row.iter()
+                    .map(|(column, value)| {
+                        let value = value.clone().map_or(Value::Null, Value::String);
+                        (column.clone(), value)
+                    })
                     .collect(),
             ),
         };
@@ -171,12 +213,22 @@ impl SourceRecord {
                     format!("raw CSV record is malformed: {}", safe_json_message(&error)),
                 )
             })?),
-            other => {
-                return Err(DocumentError::whole(
+            "xlsx" => RecordBody::Sheet(raw_sheet_row(raw.record, &raw.origin)?),
+            "row" => RecordBody::Row(serde_json::from_value(raw.record).map_err(|error| {
+                DocumentError::whole(
                     &raw.origin,
-                    format!("raw record has unknown format `{other}`; expected xml, json or csv"),
-                ))
-            }
+                    format!(
+                        "raw database row is malformed (each column is text or null): {}",
+                        safe_json_message(&error)
+                    ),
+                )
+            })?),
+            other => return Err(DocumentError::whole(
+                &raw.origin,
+                format!(
+                    "raw record has unknown format `{other}`; expected xml, json, csv, xlsx or row"
+                ),
+            )),
         };
         Ok(SourceRecord {
             origin: raw.origin,
@@ -184,6 +236,40 @@ impl SourceRecord {
             body,
         })
     }
+}
+
+/// A raw spreadsheet row: each column is text, or `{"error":…,"cell":…}` for an error cell.
+fn raw_sheet_row(
+    record: Value,
+    origin: &str,
+) -> Result<BTreeMap<String, SheetCell>, DocumentError> {
+    let malformed = || {
+        DocumentError::whole(
+            origin,
+            "raw spreadsheet row is malformed: each column is text or {\"error\":…,\"cell\":…}",
+        )
+    };
+    let Value::Object(columns) = record else {
+        return Err(malformed());
+    };
+    columns
+        .into_iter()
+        .map(|(column, value)| {
+            let cell = match value {
+                Value::String(text) => SheetCell::Text(text),
+                Value::Object(mut error) if error.len() == 2 => {
+                    match (error.remove("error"), error.remove("cell")) {
+                        (Some(Value::String(error)), Some(Value::String(cell))) => {
+                            SheetCell::Error { cell, error }
+                        }
+                        _ => return Err(malformed()),
+                    }
+                }
+                _ => return Err(malformed()),
+            };
+            Ok((column, cell))
+        })
+        .collect()
 }
 
 /// serde_json's message without the " at line L column C" suffix (the caller says where), and
@@ -215,8 +301,8 @@ pub(crate) enum SourcePath {
     },
     /// A JSON pointer (RFC 6901) into the record object.
     Json(String),
-    /// A CSV column name.
-    Csv(String),
+    /// A column name: a CSV or spreadsheet header, or a database column.
+    Column(String),
 }
 
 impl fmt::Display for SourcePath {
@@ -237,7 +323,7 @@ impl fmt::Display for SourcePath {
                 }
             }
             SourcePath::Json(pointer) => f.write_str(pointer),
-            SourcePath::Csv(column) => f.write_str(column),
+            SourcePath::Column(column) => f.write_str(column),
         }
     }
 }
@@ -276,8 +362,20 @@ impl SourceRecord {
                 }
             }
             (RecordBody::Json(root), SourcePath::Json(pointer)) => json_values(root, pointer)?,
-            (RecordBody::Csv(row), SourcePath::Csv(column)) => {
+            (RecordBody::Csv(row), SourcePath::Column(column)) => {
                 row.get(column).cloned().into_iter().collect()
+            }
+            (RecordBody::Sheet(row), SourcePath::Column(column)) => match row.get(column) {
+                None => Vec::new(),
+                Some(SheetCell::Text(text)) => vec![text.clone()],
+                Some(SheetCell::Error { cell, error }) => {
+                    return Err(LookupError(format!(
+                        "cell {cell} holds the error {error}; correct the sheet and send it again"
+                    )))
+                }
+            },
+            (RecordBody::Row(row), SourcePath::Column(column)) => {
+                row.get(column).cloned().flatten().into_iter().collect()
             }
             (body, _) => {
                 return Err(LookupError(format!(
@@ -425,7 +523,7 @@ mod tests {
     #[test]
     fn lookup_with_a_path_of_another_format_is_an_error() {
         let record = xml_record();
-        assert!(record.lookup(&SourcePath::Csv("a".into())).is_err());
+        assert!(record.lookup(&SourcePath::Column("a".into())).is_err());
     }
 
     #[test]
