@@ -223,12 +223,14 @@ impl SourceRecord {
                     ),
                 )
             })?),
-            other => return Err(DocumentError::whole(
-                &raw.origin,
-                format!(
+            other => {
+                return Err(DocumentError::whole(
+                    &raw.origin,
+                    format!(
                     "raw record has unknown format `{other}`; expected xml, json, csv, xlsx or row"
                 ),
-            )),
+                ))
+            }
         };
         Ok(SourceRecord {
             origin: raw.origin,
