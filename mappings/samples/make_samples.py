@@ -1377,7 +1377,8 @@ def markdown():
                 if is_person(c):
                     outcome += "; natural person"
             else:
-                outcome = "**quarantined**: `" + c["expect"].split(":", 1)[1] + "`"
+                # Double backticks: the reason quotes codes in backticks itself.
+                outcome = "**quarantined**: `` " + c["expect"].split(":", 1)[1] + " ``"
             out.append(
                 f"| `{c['key']}` | {c['category']} | {c['agency']['name']} | {c['agency']['division']} | {outcome} |"
             )
