@@ -142,10 +142,22 @@ fn open<'b>(bytes: &'b [u8], origin: &str) -> Result<Xlsx<Cursor<&'b [u8]>>, Doc
             XlsxError::Zip(_) => {
                 "not an .xlsx workbook (not a zip archive); save the sheet as \"Excel Workbook (*.xlsx)\"".to_string()
             }
-            other => format!("cannot read the workbook ({other}); save it again as .xlsx"),
+            other => format!(
+                "cannot read the workbook ({}); save it again as .xlsx",
+                describe(&other)
+            ),
         };
         DocumentError::whole(origin, message)
     })
+}
+
+/// calamine's message, except where it would quote a cell's content (which may be personal data).
+fn describe(error: &XlsxError) -> String {
+    match error {
+        XlsxError::CellError(_) => "a cell holds an error value Excel does not define".to_string(),
+        XlsxError::Unrecognized { typ, .. } => format!("a {typ} that is not understood"),
+        other => other.to_string(),
+    }
 }
 
 /// Every non-empty cell of the sheet, grouped by row (0-based), rows and cells in order.
@@ -161,9 +173,10 @@ fn read_cells(
             XlsxError::NotAWorksheet(kind) => {
                 format!("sheet `{sheet}` is not a worksheet but a {kind}; set `sheet` in the mapping to the sheet with the table")
             }
-            other => {
-                format!("cannot read sheet `{sheet}` ({other}); save the workbook again as .xlsx")
-            }
+            other => format!(
+                "cannot read sheet `{sheet}` ({}); save the workbook again as .xlsx",
+                describe(&other)
+            ),
         };
         DocumentError::whole(origin, message)
     };
@@ -329,6 +342,8 @@ pub(crate) mod tests {
         Error(&'a str),
         /// An ISO 8601 date cell (`t="d"`).
         Iso(&'a str),
+        /// Any type and raw value, as a broken exporter may write them.
+        Typed(&'a str, &'a str),
     }
 
     fn escape(text: &str) -> String {
@@ -377,6 +392,10 @@ pub(crate) mod tests {
                         TestCell::Iso(text) => {
                             format!(r#"<c r="{reference}" t="d"><v>{text}</v></c>"#)
                         }
+                        TestCell::Typed(kind, value) => format!(
+                            r#"<c r="{reference}" t="{kind}"><v>{}</v></c>"#,
+                            escape(value)
+                        ),
                     };
                     xml.push_str(&cell);
                 }
@@ -646,6 +665,22 @@ pub(crate) mod tests {
         let no_sheets = workbook(&[]);
         let error = read_xlsx(&no_sheets, "n.xlsx", None, &[]).unwrap_err();
         assert_eq!(error.to_string(), "n.xlsx: the workbook has no sheet");
+    }
+
+    #[test]
+    fn malformed_cells_are_refused_without_quoting_them() {
+        let bytes = workbook(&[("s", vec![(1, vec![("A", TestCell::Error("张三丰"))])])]);
+        let error = read_xlsx(&bytes, "a.xlsx", None, &[]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "a.xlsx: cannot read sheet `s` (a cell holds an error value Excel does not define); save the workbook again as .xlsx"
+        );
+        let bytes = workbook(&[("s", vec![(1, vec![("A", TestCell::Typed("b", "张三丰"))])])]);
+        let error = read_xlsx(&bytes, "a.xlsx", None, &[]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "a.xlsx: cannot read sheet `s` (a boolean cell value that is not understood); save the workbook again as .xlsx"
+        );
     }
 
     #[test]
