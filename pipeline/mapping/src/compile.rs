@@ -13,7 +13,9 @@ use serde_json::Value;
 
 use crate::convert::{check_date_format, AmountUnit};
 use crate::error::{MappingError, MappingErrors};
-use crate::plan::{CodeTable, Condition, FieldPlan, Part, Rule, Source, Test, Transform};
+use crate::plan::{
+    CharRange, CodeTable, Condition, FieldPlan, Part, Rule, Source, Test, Transform,
+};
 use crate::record::SourcePath;
 use crate::targets::{self, Target, TargetKind};
 use crate::toml_tree::{self, Entry, Node, NodeValue};
@@ -26,6 +28,7 @@ const RULE_KEYS: &[&str] = &[
     "value",
     "concat",
     "separator",
+    "chars",
     "codes",
     "date",
     "amount",
@@ -40,7 +43,7 @@ pub(crate) fn compile(text: &str, path: &Path) -> Result<Mapping, MappingErrors>
     let mut compiler = Compiler {
         path,
         errors: Vec::new(),
-        csv_columns: Vec::new(),
+        columns: Vec::new(),
     };
     let root = match toml_tree::parse(text) {
         Ok(root) => root,
@@ -63,8 +66,9 @@ pub(crate) fn compile(text: &str, path: &Path) -> Result<Mapping, MappingErrors>
 struct Compiler<'a> {
     path: &'a Path,
     errors: Vec<MappingError>,
-    /// Every CSV column the mapping reads, checked against each document's header.
-    csv_columns: Vec<String>,
+    /// Every column the mapping reads (csv, xlsx, row), checked against each document's header or
+    /// the database table.
+    columns: Vec<String>,
 }
 
 /// What `[mapping]` declares.
@@ -77,6 +81,7 @@ struct Header {
     key: Option<Source>,
     encoding: Option<&'static Encoding>,
     delimiter: u8,
+    sheet: Option<String>,
 }
 
 /// A rule's output shape, checked against the target field's kind.
@@ -157,7 +162,8 @@ impl<'a> Compiler<'a> {
             fields,
             encoding: header.encoding,
             delimiter: header.delimiter,
-            csv_columns: std::mem::take(&mut self.csv_columns),
+            sheet: header.sheet,
+            columns: std::mem::take(&mut self.columns),
         })
     }
 
@@ -173,6 +179,7 @@ impl<'a> Compiler<'a> {
             key: None,
             encoding: None,
             delimiter: b',',
+            sheet: None,
         };
         let Some(entries) = self.table(node, "[mapping]") else {
             return header;
@@ -186,14 +193,14 @@ impl<'a> Compiler<'a> {
                     if header.format.is_none() {
                         self.error(
                             entry.node.line,
-                            format!("unknown format `{name}`; expected xml, json, jsonl or csv"),
+                            format!("unknown format `{name}`; expected xml, json, jsonl, csv, xlsx or row"),
                         );
                     }
                 }
             }
             None => self.error(
                 node.line,
-                "[mapping] needs `format` (xml, json, jsonl or csv)",
+                "[mapping] needs `format` (xml, json, jsonl, csv, xlsx or row)",
             ),
         }
         let mut records_line = None;
@@ -203,7 +210,7 @@ impl<'a> Compiler<'a> {
                 "name" => header.name = self.non_empty_string(&entry.node, "`mapping.name`"),
                 "version" => {
                     header.version = match &entry.node.value {
-                        NodeValue::Integer | NodeValue::Float => {
+                        NodeValue::Integer(_) | NodeValue::Float => {
                             self.error(
                                 entry.node.line,
                                 "`mapping.version` must be a string: write it in quotes, like version = \"1\"",
@@ -220,6 +227,17 @@ impl<'a> Compiler<'a> {
                     }
                 }
                 "key" => header.key = self.key(&entry.node, header.format),
+                "encoding" if matches!(header.format, Some(SourceFormat::Xlsx | SourceFormat::Row)) => self.error(
+                    entry.line,
+                    "`encoding` does not apply to xlsx (always Unicode inside) or row (the database driver decodes text)",
+                ),
+                "sheet" => {
+                    if header.format.is_some_and(|format| format != SourceFormat::Xlsx) {
+                        self.error(entry.line, "`sheet` is only for format = \"xlsx\"");
+                    } else if let Some(sheet) = self.non_empty_string(&entry.node, "`mapping.sheet`") {
+                        header.sheet = Some(sheet);
+                    }
+                }
                 "encoding" => {
                     if let Some(label) = self.string(&entry.node, "`mapping.encoding`") {
                         header.encoding = Encoding::for_label(label.as_bytes());
@@ -249,7 +267,7 @@ impl<'a> Compiler<'a> {
                 other => self.error(
                     entry.line,
                     format!(
-                        "unknown key `{other}` in [mapping]; expected name, version, format, records, key, encoding or delimiter"
+                        "unknown key `{other}` in [mapping]; expected name, version, format, records, key, encoding, delimiter or sheet"
                     ),
                 ),
             }
@@ -312,9 +330,11 @@ impl<'a> Compiler<'a> {
                     );
                 }
             }
-            Some(SourceFormat::Jsonl | SourceFormat::Csv) => self.error(
+            Some(
+                SourceFormat::Jsonl | SourceFormat::Csv | SourceFormat::Xlsx | SourceFormat::Row,
+            ) => self.error(
                 line,
-                "`mapping.records` is only for xml and json; jsonl and csv have one record per line",
+                "`mapping.records` is only for xml and json; jsonl, csv and xlsx have one record per line or row, and row one per database row",
             ),
             None => {}
         }
@@ -554,6 +574,7 @@ impl<'a> Compiler<'a> {
         let mut transform = Transform::None;
         let mut output = Scalar::Text;
         let mut split = None;
+        let mut chars = None;
         let mut list = false;
         let mut default = None;
         let mut required = false;
@@ -659,8 +680,23 @@ impl<'a> Compiler<'a> {
                         None => ok = false,
                     }
                 }
-                "split" => match self.non_empty_string(&entry.node, &what) {
-                    Some(text) => split = Some(text),
+                "split" => match self.string_or_strings(&entry.node, &what) {
+                    Some(separators)
+                        if !separators.is_empty() && separators.iter().all(|s| !s.is_empty()) =>
+                    {
+                        split = Some(separators)
+                    }
+                    Some(_) => {
+                        self.error(
+                            line,
+                            format!("{what} needs a separator, like \"、\", or several, like [\";\", \"；\"]; none may be empty"),
+                        );
+                        ok = false;
+                    }
+                    None => ok = false,
+                },
+                "chars" => match self.char_range(&entry.node, &what) {
+                    Some(range) => chars = Some(range),
                     None => ok = false,
                 },
                 "list" => match self.boolean(&entry.node, &what) {
@@ -728,7 +764,7 @@ impl<'a> Compiler<'a> {
                 .map(|entry| entry.key.as_str())
                 .filter(|key| {
                     [
-                        "codes", "date", "amount", "split", "list", "default", "required",
+                        "codes", "date", "amount", "split", "chars", "list", "default", "required",
                     ]
                     .contains(key)
                 })
@@ -783,6 +819,7 @@ impl<'a> Compiler<'a> {
         Some(Rule {
             when,
             source,
+            chars,
             split,
             list,
             transform,
@@ -999,17 +1036,32 @@ impl<'a> Compiler<'a> {
                 }
                 Some(SourcePath::Json(text.to_string()))
             }
-            SourceFormat::Csv => {
+            SourceFormat::Csv | SourceFormat::Xlsx => {
                 if text.is_empty() {
-                    self.error(line, "CSV path must name a column");
+                    self.error(line, "a CSV or XLSX path must name a column of the header");
                     return None;
                 }
-                if !self.csv_columns.iter().any(|column| column == text) {
-                    self.csv_columns.push(text.to_string());
+                Some(self.column(text))
+            }
+            SourceFormat::Row => {
+                if text.is_empty() || text.contains('/') {
+                    self.error(
+                        line,
+                        format!("`{text}` is not a column name; a row path is a plain column name of the table, like \"case_no\" (no `/`)"),
+                    );
+                    return None;
                 }
-                Some(SourcePath::Csv(text.to_string()))
+                Some(self.column(text))
             }
         }
+    }
+
+    /// A column path, remembered for the header (csv, xlsx) or table (row) check.
+    fn column(&mut self, name: &str) -> SourcePath {
+        if !self.columns.iter().any(|column| column == name) {
+            self.columns.push(name.to_string());
+        }
+        SourcePath::Column(name.to_string())
     }
 
     // --- small typed accessors that report wrong types ---
@@ -1056,6 +1108,30 @@ impl<'a> Compiler<'a> {
                 self.error(
                     node.line,
                     format!("{what} must be true or false, not {}", other.type_name()),
+                );
+                None
+            }
+        }
+    }
+
+    /// `chars = [start, end]`: two integers, `0 <= start < end`.
+    fn char_range(&mut self, node: &Node, what: &str) -> Option<CharRange> {
+        let bounds = match &node.value {
+            NodeValue::Array(items) => items
+                .iter()
+                .map(|item| match item.value {
+                    NodeValue::Integer(number) => usize::try_from(number).ok(),
+                    _ => None,
+                })
+                .collect::<Option<Vec<usize>>>(),
+            _ => None,
+        };
+        match bounds.as_deref() {
+            Some(&[start, end]) if start < end => Some(CharRange { start, end }),
+            _ => {
+                self.error(
+                    node.line,
+                    format!("{what} must be [start, end]: two whole numbers with 0 <= start < end, counting characters from 0, end excluded (characters 3–8 are [2, 8])"),
                 );
                 None
             }
@@ -1354,11 +1430,85 @@ mod tests {
     }
 
     #[test]
+    fn xlsx_and_row_headers_take_only_their_own_keys() {
+        let xlsx = "[mapping]\nname = \"t\"\nversion = \"1\"\nformat = \"xlsx\"\nsheet = \"行政处罚\"\nencoding = \"GBK\"\ndelimiter = \";\"\nrecords = \"x\"\nkey = { path = \"文号\" }\n[fields]\nfacts = { path = \"事实\" }\n";
+        let error = errors(xlsx);
+        assert_eq!(
+            error,
+            "m.toml:6: `encoding` does not apply to xlsx (always Unicode inside) or row (the database driver decodes text)\n\
+             m.toml:7: `delimiter` is only for format = \"csv\"\n\
+             m.toml:8: `mapping.records` is only for xml and json; jsonl, csv and xlsx have one record per line or row, and row one per database row"
+        );
+        let mapping = compile(
+            &xlsx.replace(
+                "encoding = \"GBK\"\ndelimiter = \";\"\nrecords = \"x\"\n",
+                "",
+            ),
+            Path::new("m.toml"),
+        )
+        .unwrap();
+        assert_eq!(mapping.sheet.as_deref(), Some("行政处罚"));
+        assert_eq!(mapping.columns, vec!["文号", "事实"]);
+        let csv = format!("{HEADER}sheet = \"s\"\n[fields]\nfacts = {{ path = \"事实\" }}\n");
+        assert_eq!(
+            errors(&csv),
+            "m.toml:6: `sheet` is only for format = \"xlsx\""
+        );
+        let empty_sheet = xlsx.replace("sheet = \"行政处罚\"", "sheet = \" \"");
+        assert!(errors(&empty_sheet).contains("m.toml:5: `mapping.sheet` must not be empty"));
+    }
+
+    #[test]
+    fn chars_must_be_a_proper_character_range() {
+        for (bad, line) in [
+            ("[8, 2]", 7),
+            ("[2, 2]", 7),
+            ("[-1, 2]", 7),
+            ("[2]", 7),
+            ("\"2-8\"", 7),
+            ("[2, 8.5]", 7),
+        ] {
+            let text =
+                format!("{HEADER}[fields]\ndivision_code = {{ path = \"代码\", chars = {bad} }}\n");
+            let error = errors(&text);
+            assert!(
+                error.starts_with(&format!(
+                    "m.toml:{line}: `chars` of field `division_code` must be [start, end]"
+                )),
+                "{bad}: {error}"
+            );
+        }
+        let text = format!("{HEADER}[fields]\ndivision_code = {{ path = \"代码\", chars = [2, 8] }}\nremarks = {{ value = \"x\", chars = [0, 1] }}\n");
+        assert_eq!(
+            errors(&text),
+            "m.toml:8: field `remarks` has a constant `value`; `chars` do not apply to it"
+        );
+    }
+
+    #[test]
+    fn split_takes_one_separator_or_several() {
+        let text = format!(
+            "{HEADER}[fields]\npenalty_kinds = {{ path = \"类别\", split = [\";\", \"；\"] }}\n"
+        );
+        assert_eq!(errors(&text), "(compiled)");
+        for bad in ["\"\"", "[]", "[\";\", \"\"]"] {
+            let text =
+                format!("{HEADER}[fields]\npenalty_kinds = {{ path = \"类别\", split = {bad} }}\n");
+            assert!(
+                errors(&text)
+                    .starts_with("m.toml:7: `split` of field `penalty_kinds` needs a separator"),
+                "{bad}: {}",
+                errors(&text)
+            );
+        }
+    }
+
+    #[test]
     fn csv_columns_are_collected_for_the_header_check() {
         let text = format!(
             "{HEADER}[fields]\nfacts = {{ concat = [{{ path = \"a\" }}, {{ text = \"-\" }}, {{ path = \"b\" }}] }}\nstatus = {{ value = \"revoked\", when = {{ path = \"撤销\", equals = \"1\" }} }}\n"
         );
         let mapping = compile(&text, Path::new("m.toml")).unwrap();
-        assert_eq!(mapping.csv_columns, vec!["编号", "a", "b", "撤销"]);
+        assert_eq!(mapping.columns, vec!["编号", "a", "b", "撤销"]);
     }
 }

@@ -101,7 +101,8 @@ fn render_document_error(error: &DocumentError) -> String {
 #[error("{}", render_record_error(self))]
 pub struct RecordError {
     pub origin: String,
-    /// Line where the record starts in its document.
+    /// Line where the record starts in its document; 0 for a record without lines (a database
+    /// row), whose origin names it and whose message then leaves the line out.
     pub line: u64,
     /// The record's source key, when it could be read.
     pub source_key: Option<String>,
@@ -111,15 +112,13 @@ pub struct RecordError {
 }
 
 fn render_record_error(error: &RecordError) -> String {
+    let at = match error.line {
+        0 => error.origin.clone(),
+        line => format!("{}:{line}", error.origin),
+    };
     match &error.source_key {
-        Some(key) => format!(
-            "{}:{}: record {}: {}: {}",
-            error.origin, error.line, key, error.field, error.message
-        ),
-        None => format!(
-            "{}:{}: {}: {}",
-            error.origin, error.line, error.field, error.message
-        ),
+        Some(key) => format!("{at}: record {key}: {}: {}", error.field, error.message),
+        None => format!("{at}: {}: {}", error.field, error.message),
     }
 }
 
@@ -213,5 +212,8 @@ mod tests {
         assert_eq!(error.to_string(), "a.xml:4: record K-1: status: bad");
         error.source_key = None;
         assert_eq!(error.to_string(), "a.xml:4: status: bad");
+        error.line = 0;
+        error.origin = "enforcement_cases (K-1)".into();
+        assert_eq!(error.to_string(), "enforcement_cases (K-1): status: bad");
     }
 }

@@ -1,11 +1,13 @@
 //! Declarative mappings from department systems to `disclosure.v1` records.
 //!
 //! Each department system exports its enforcement cases in its own shape: GBK XML with Chinese
-//! element names and amounts in 万元, UTF-8 XML with numeric codes, JSON, CSV. A *mapping* is one
-//! TOML file per system (in `mappings/`) that says, field by field, how a case in that shape
-//! becomes a `disclosure.v1` record (CONTRACT §3). This crate loads a mapping once — parsed,
-//! checked and compiled into a ready form, with every mistake reported as `path:line: message` —
-//! then splits source documents into source records and maps each record.
+//! element names and amounts in 万元, UTF-8 XML with numeric codes, JSON, CSV, Excel sheets in the
+//! national 双公示 template, rows of a case database. A *mapping* is one TOML file per system (in
+//! `mappings/`) that says, field by field, how a case in that shape becomes a `disclosure.v1`
+//! record (CONTRACT §3). This crate loads a mapping once — parsed, checked and compiled into a
+//! ready form, with every mistake reported as `path:line: message` — then splits source documents
+//! into source records (or takes records that arrive one by one: a database row, a parsed JSON
+//! message) and maps each record.
 //!
 //! ```no_run
 //! # use dhub_mapping::{Mapping, MapContext};
@@ -20,6 +22,10 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Records that do not come as a document: [`Mapping::row_record`] (a database row, for a `row`
+//! mapping; [`Mapping::columns`] lists the columns it reads) and [`Mapping::json_record`] (a JSON
+//! object already parsed, for a `json` / `jsonl` mapping).
+//!
 //! # Layout
 //!
 //! - `lib.rs`: the public API ([`Mapping`], [`MapContext`], [`SourceFormat`]) and this format reference.
@@ -30,10 +36,14 @@
 //! - `convert.rs`: amounts (元/万元 → `"5000.00"`, decimal arithmetic on text) and dates.
 //! - `record.rs`: [`SourceRecord`], the owned record tree, path lookups, the raw JSON form for quarantine.
 //! - `document/`: bytes → records: `decode.rs` (encodings, line of a bad byte), `xml.rs`, `json.rs`
-//!   (JSON and JSONL), `csv.rs`; each checks the [`ReadLimits`] as it reads.
+//!   (JSON and JSONL), `csv.rs`, `xlsx.rs` (Excel workbooks, via calamine); each checks the
+//!   [`ReadLimits`] as it reads; `row.rs` (database rows); `mod.rs` (dispatch by format, parsed JSON
+//!   objects).
 //! - `error.rs`: [`MappingErrors`], [`DocumentError`], [`RecordError`].
 //! - `limits.rs`: [`ReadLimits`], what a document may hold before it is refused.
-//! - `tests/golden/<case>/`: one folder per end-to-end case, run by `tests/golden.rs`.
+//! - `tests/golden/<case>/`: one folder per end-to-end case, run by `tests/golden.rs` (the Excel
+//!   inputs are written by `tests/golden/make_xlsx.py`).
+//! - `tests/samples.rs`: every sample in `mappings/samples/` maps (and validates) as expected.
 //! - `tests/hostile.rs`: regression tests for hostile input (deep nesting, attribute floods, NUL);
 //!   `tests/fuzz.rs`: property tests over reading and mapping (`PROPTEST_CASES` sets the count).
 //!
@@ -43,11 +53,12 @@
 //! [mapping]
 //! name = "market-supervision"   # required
 //! version = "1"                 # required, a string; recorded in each record's lineage
-//! format = "xml"                # required: xml | json | jsonl | csv
+//! format = "xml"                # required: xml | json | jsonl | csv | xlsx | row
 //! records = "CaseExport/Case"   # see below
 //! key = { path = "@id" }        # required: the case's id in the source system
-//! encoding = "GBK"              # optional, see "Encodings"
+//! encoding = "GBK"              # optional, see "Encodings" (not for xlsx and row)
 //! delimiter = ","               # optional, csv only (one ASCII character, e.g. "\t")
+//! sheet = "行政处罚"            # optional, xlsx only: the sheet to read (default: the first)
 //!
 //! [fields]                      # one entry per disclosure.v1 field
 //! category = { path = "CaseType", codes = "case_type", required = true }
@@ -69,7 +80,8 @@
 //!     with none is rejected. `records = "案件"` makes the root itself the one record.
 //!   - **json** (optional, default `""`, the whole document): a JSON pointer to an array of record
 //!     objects, or to one record object. An empty array is zero records, not an error.
-//!   - **jsonl** / **csv**: not allowed; every non-blank line / every row after the header is a record.
+//!   - **jsonl** / **csv** / **xlsx** / **row**: not allowed; every non-blank line / every row after
+//!     the header / every database row is a record.
 //! - `key` — `{ path = "…" }`, or `{ concat = [...], separator = "…" }` (see below). Every record
 //!   must have a key; `record_id` is `"<source name>:<key>"`.
 //!
@@ -83,11 +95,33 @@
 //! | xml | `a/b/@c` | attribute `c` of those elements; `@c` alone: an attribute of the record element |
 //! | xml | `.` | the record element's own text |
 //! | json, jsonl | `/a/b` | a JSON pointer (RFC 6901) into the record object |
-//! | csv | `列名` | the column with that header name (checked against each file's header) |
+//! | csv, xlsx | `列名` | the column with that header name (checked against each file's header) |
+//! | row | `case_no` | the column of that name (a plain name, no `/`; checked against each row) |
 //!
-//! Values are trimmed; an empty value (empty element, empty column, `""`, `null`) counts as absent.
-//! JSON numbers and booleans are read as their text (`0.5`, `true`). A path may find several values
-//! (repeated XML elements, a JSON array): that is only allowed for list fields (`list = true`).
+//! Values are trimmed; an empty value (empty element, empty column or cell, `""`, `null`, SQL NULL)
+//! counts as absent. JSON numbers and booleans are read as their text (`0.5`, `true`). A path may
+//! find several values (repeated XML elements, a JSON array): that is only allowed for list fields
+//! (`list = true`).
+//!
+//! ## Formats without a text file
+//!
+//! - **xlsx** — an Excel workbook (`.xlsx`; not the old `.xls`). The first sheet is read, or the one
+//!   `sheet` names. Its first non-empty row is the header; every later row with a value under a
+//!   named column is a record, whose line is its row number in the sheet. Cells are read as the text
+//!   a person sees: strings trimmed, whole numbers without `.0` (`5000`), other numbers in their
+//!   shortest decimal form (`0.5`, `0.0125`, never an exponent), date cells (Excel serial days
+//!   formatted as dates, ISO date cells) as `YYYY-MM-DD` (a time of day is dropped), booleans
+//!   `true`/`false`. A cell holding an error value (`#N/A`, `#VALUE!`) fails the record that reads
+//!   it, naming the cell (`行政处罚!T6`). Give date fields the formats of both kinds, e.g.
+//!   `date = ["%Y-%m-%d", "%Y年%m月%d日"]`: a date typed as text keeps its own form. A file that is
+//!   not an `.xlsx` workbook, is encrypted, lacks the sheet, or holds more than 100 000 rows or
+//!   5 000 000 filled cells is rejected as a whole.
+//! - **row** — a row of a database table or query, handed over by the `sql` source with every value
+//!   as text (DATE `2026-10-12`, TIMESTAMP RFC 3339, DECIMAL `5000.00`, NULL absent). Such a
+//!   mapping reads no documents. A row without a column the mapping reads is rejected (the sql
+//!   source also checks [`Mapping::columns`] against the table at start); rows have no line.
+//! - **json** records may also arrive one by one, already parsed (an HTTP push, a Kafka message):
+//!   [`Mapping::json_record`] takes the object itself; `records` applies only to whole documents.
 //!
 //! ## Field rules
 //!
@@ -104,6 +138,15 @@
 //!   in order, with an optional `separator = "…"` between parts. Absent parts are skipped; when no
 //!   path part has a value, the field is absent.
 //!
+//! optionally, on the value of a `path` or `concat`:
+//!
+//! - `chars = [2, 8]` — only characters 2 to 7 (0-based; the end is excluded) of the value:
+//!   characters, not bytes. Characters 3–8 of a unified social credit code are the GB/T 2260
+//!   division of the registering authority, so `division_code = { path = "处罚机关统一社会信用代码",
+//!   chars = [2, 8] }`. Applied before `split` and the conversion; a value shorter than the end
+//!   fails the record (giving its length, not the value). Checked at load: two whole numbers,
+//!   start < end.
+//!
 //! and at most one conversion:
 //!
 //! - `codes = "table"` — look the value up in `[codes.table]` (exact match after trimming). A
@@ -119,6 +162,7 @@
 //! and optionally:
 //!
 //! - `split = "、"` — one text holds several values: split, trim, drop empty items. Makes a list.
+//!   Several separators: `split = [";", "；"]` cuts at any of them.
 //! - `list = true` — the field is a list of every value the path finds (`PenaltyTypes/Type`).
 //!   With `codes`, every item is mapped.
 //! - `default = …` — the output value when the source is absent (not run through `codes`).
@@ -138,7 +182,8 @@
 //!
 //! A byte order mark wins. Otherwise XML uses the encoding of its declaration
 //! (`<?xml version="1.0" encoding="GBK"?>`), then the mapping's `encoding`, then UTF-8; JSON, JSONL
-//! and CSV use the mapping's `encoding` or UTF-8. Any label encoding_rs knows works (GBK,
+//! and CSV use the mapping's `encoding` or UTF-8. XLSX is always Unicode inside, and rows come as
+//! text from the database driver: neither takes `encoding`. Any label encoding_rs knows works (GBK,
 //! GB18030, Big5, …). Bytes that are invalid in the encoding reject the file, naming the line.
 //!
 //! ## Limits
@@ -211,6 +256,10 @@ pub enum SourceFormat {
     Json,
     Jsonl,
     Csv,
+    /// An Excel workbook (Office Open XML): one sheet, a header row, one record per row.
+    Xlsx,
+    /// A database row handed over by the `sql` source: paths are column names.
+    Row,
 }
 
 impl SourceFormat {
@@ -220,6 +269,8 @@ impl SourceFormat {
             "json" => Some(SourceFormat::Json),
             "jsonl" => Some(SourceFormat::Jsonl),
             "csv" => Some(SourceFormat::Csv),
+            "xlsx" => Some(SourceFormat::Xlsx),
+            "row" => Some(SourceFormat::Row),
             _ => None,
         }
     }
@@ -230,6 +281,8 @@ impl SourceFormat {
             SourceFormat::Json => "json",
             SourceFormat::Jsonl => "jsonl",
             SourceFormat::Csv => "csv",
+            SourceFormat::Xlsx => "xlsx",
+            SourceFormat::Row => "row",
         }
     }
 }
@@ -264,8 +317,10 @@ pub struct Mapping {
     fields: Vec<FieldPlan>,
     encoding: Option<&'static encoding_rs::Encoding>,
     delimiter: u8,
-    /// CSV: every column the mapping reads.
-    csv_columns: Vec<String>,
+    /// XLSX: the sheet to read (`None`: the first).
+    sheet: Option<String>,
+    /// CSV, XLSX, row: every column the mapping reads, in the order the mapping first names them.
+    columns: Vec<String>,
 }
 
 impl Mapping {
@@ -299,8 +354,16 @@ impl Mapping {
         self.format
     }
 
+    /// Every column the mapping reads (key, fields, conditions), each once, in the order the
+    /// mapping first names them: for `row` mappings, what the `sql` source checks against the table
+    /// at start; for `csv` and `xlsx`, what each file's header must have. Empty for other formats.
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
     /// Parses a whole source document (file bytes) into its source records, within the default
-    /// [`ReadLimits`]. `origin` is the file path or name used in errors.
+    /// [`ReadLimits`]. `origin` is the file path or name used in errors. A `row` mapping reads no
+    /// documents (see [`Mapping::row_record`]).
     pub fn read_document(
         &self,
         bytes: &[u8],
@@ -320,6 +383,35 @@ impl Mapping {
         document::read_document(self, bytes, origin, limits)
     }
 
+    /// One database row as a source record, for a `row` mapping: the columns as the database gave
+    /// them, each value already text (the `sql` source writes DATE as `YYYY-MM-DD`, TIMESTAMP as
+    /// RFC 3339, numbers as decimal text) and `None` for NULL. `origin` names the row in errors (the
+    /// table and the row's cursor values, say); the record's line is 0, since rows have none.
+    ///
+    /// Fails when the mapping is not a `row` mapping, when a column name repeats (a query joining
+    /// two tables with the same column name would otherwise lose one), or when a column the mapping
+    /// reads is not in the row at all (a renamed column would otherwise map every row as absent).
+    pub fn row_record(
+        &self,
+        origin: &str,
+        columns: impl IntoIterator<Item = (String, Option<String>)>,
+    ) -> Result<SourceRecord, DocumentError> {
+        document::row::row_record(self, origin, columns)
+    }
+
+    /// One JSON object that is already parsed (an HTTP push body's item, a Kafka message) as a
+    /// source record, for a `json` or `jsonl` mapping; `line` is where it starts in its document,
+    /// or 1 for a message of its own. The mapping's `records` pointer is not applied: `value` is
+    /// the record. Anything but an object is refused, as is a mapping of another format.
+    pub fn json_record(
+        &self,
+        origin: &str,
+        line: u64,
+        value: Value,
+    ) -> Result<SourceRecord, DocumentError> {
+        document::json_record(self, origin, line, value)
+    }
+
     /// Maps one source record to a disclosure.v1 object (without `version`). Errors name origin,
     /// line, source key (if found) and the field.
     pub fn apply(&self, record: &SourceRecord, ctx: &MapContext) -> Result<Value, RecordError> {
@@ -331,9 +423,8 @@ impl Mapping {
             message: error::printable(message),
         };
         let expected = match self.format {
-            SourceFormat::Xml => "xml",
             SourceFormat::Json | SourceFormat::Jsonl => "json",
-            SourceFormat::Csv => "csv",
+            other => other.as_str(),
         };
         if record.body.kind() != expected {
             return Err(failure(

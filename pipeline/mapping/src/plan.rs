@@ -63,11 +63,43 @@ pub(crate) struct Condition {
     pub test: Test,
 }
 
+/// `chars = [start, end]`: characters `start..end` (0-based, half-open, counted in characters, not
+/// bytes) of each source value, e.g. the division code inside a unified social credit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CharRange {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl CharRange {
+    /// The slice of `text`; a value too short for the range is an error that gives its length only.
+    fn slice(self, text: &str, source: &Source) -> FieldResult<String> {
+        let length = text.chars().count();
+        if length < self.end {
+            return Err(format!(
+                "{} has {length} characters, but `chars = [{}, {}]` needs at least {}",
+                source.describe(),
+                self.start,
+                self.end,
+                self.end
+            ));
+        }
+        Ok(text
+            .chars()
+            .skip(self.start)
+            .take(self.end - self.start)
+            .collect())
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct Rule {
     pub when: Option<Condition>,
     pub source: Source,
-    pub split: Option<String>,
+    /// Applied to each source value before `split` and the conversion.
+    pub chars: Option<CharRange>,
+    /// Separators, any of which splits a value into several.
+    pub split: Option<Vec<String>>,
     pub list: bool,
     pub transform: Transform,
     /// Output value used when the source is absent (already in output form: not run through codes).
@@ -182,11 +214,21 @@ impl Rule {
         if let Source::Constant(value) = &self.source {
             return Ok(Some(value.clone()));
         }
-        let texts = self.source.texts(record)?;
-        let items: Vec<String> = match &self.split {
-            Some(separator) => texts
+        let mut texts = self.source.texts(record)?;
+        if let Some(range) = self.chars {
+            texts = texts
                 .iter()
-                .flat_map(|text| text.split(separator.as_str()))
+                .map(|text| range.slice(text, &self.source))
+                .collect::<FieldResult<Vec<String>>>()?
+                .into_iter()
+                .map(|slice| slice.trim().to_string())
+                .filter(|slice| !slice.is_empty())
+                .collect();
+        }
+        let items: Vec<String> = match &self.split {
+            Some(separators) => texts
+                .iter()
+                .flat_map(|text| split_any(text, separators))
                 .map(str::trim)
                 .filter(|item| !item.is_empty())
                 .map(str::to_string)
@@ -227,6 +269,18 @@ impl Transform {
     }
 }
 
+/// `text` cut at every occurrence of any of `separators` (`"警告；罚款;没收违法所得"` with `；` and `;`).
+fn split_any<'t>(text: &'t str, separators: &[String]) -> Vec<&'t str> {
+    let mut pieces = vec![text];
+    for separator in separators {
+        pieces = pieces
+            .into_iter()
+            .flat_map(|piece| piece.split(separator.as_str()))
+            .collect();
+    }
+    pieces
+}
+
 fn unknown_code(text: &str, table: &CodeTable, target: &Target) -> String {
     let fix = format!(
         "add it to [codes.{}] or give the table a \"*\" fallback",
@@ -257,13 +311,14 @@ mod tests {
     }
 
     fn column(name: &str) -> SourcePath {
-        SourcePath::Csv(name.to_string())
+        SourcePath::Column(name.to_string())
     }
 
     fn rule(source: Source, transform: Transform) -> Rule {
         Rule {
             when: None,
             source,
+            chars: None,
             split: None,
             list: false,
             transform,
@@ -409,11 +464,64 @@ mod tests {
             None,
         );
         let mut split = rule(Source::Path(column("种类")), Transform::Codes(codes));
-        split.split = Some("、".into());
+        split.split = Some(vec!["、".into()]);
         let field = plan("penalty_kinds", vec![split]);
         assert_eq!(
             field.evaluate(&row(&[("种类", "警告、 罚款、")])).unwrap(),
             Some(serde_json::json!(["warning", "fine"]))
+        );
+    }
+
+    #[test]
+    fn chars_cut_characters_not_bytes_before_the_conversion() {
+        let mut division = rule(Source::Path(column("代码")), Transform::None);
+        division.chars = Some(CharRange { start: 2, end: 8 });
+        let field = plan("division_code", vec![division]);
+        assert_eq!(
+            field
+                .evaluate(&row(&[("代码", "113715230042112358")]))
+                .unwrap(),
+            Some(Value::from("371523"))
+        );
+        assert_eq!(field.evaluate(&row(&[("代码", "")])).unwrap(), None);
+        let error = field.evaluate(&row(&[("代码", "1137152")])).unwrap_err();
+        assert_eq!(
+            error,
+            "`代码` has 7 characters, but `chars = [2, 8]` needs at least 8"
+        );
+        // Characters, not bytes: the third to fifth of a Chinese name.
+        let mut name = rule(Source::Path(column("名称")), Transform::None);
+        name.chars = Some(CharRange { start: 2, end: 5 });
+        let field = plan("agency.name", vec![name]);
+        assert_eq!(
+            field
+                .evaluate(&row(&[("名称", "茌平县卫生健康局")]))
+                .unwrap(),
+            Some(Value::from("县卫生"))
+        );
+        // Before the code table.
+        let codes = table("div", &[("371523", Value::from("茌平县"))], None);
+        let mut mapped = rule(Source::Path(column("代码")), Transform::Codes(codes));
+        mapped.chars = Some(CharRange { start: 2, end: 8 });
+        let field = plan("remarks", vec![mapped]);
+        assert_eq!(
+            field
+                .evaluate(&row(&[("代码", "113715230042112358")]))
+                .unwrap(),
+            Some(Value::from("茌平县"))
+        );
+    }
+
+    #[test]
+    fn split_cuts_at_any_of_several_separators() {
+        let mut split = rule(Source::Path(column("种类")), Transform::None);
+        split.split = Some(vec![";".into(), "；".into()]);
+        let field = plan("penalty_kinds", vec![split]);
+        assert_eq!(
+            field
+                .evaluate(&row(&[("种类", "警告；罚款;没收违法所得；")]))
+                .unwrap(),
+            Some(serde_json::json!(["警告", "罚款", "没收违法所得"]))
         );
     }
 

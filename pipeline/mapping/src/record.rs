@@ -201,8 +201,8 @@ fn write_json_string(text: &str, out: &mut String) {
     out.push('"');
 }
 
-fn write_string_object<'a>(
-    members: impl Iterator<Item = (&'a String, &'a String)>,
+fn write_string_object<K: AsRef<str>, V: AsRef<str>>(
+    members: impl Iterator<Item = (K, V)>,
     out: &mut String,
 ) {
     out.push('{');
@@ -210,11 +210,23 @@ fn write_string_object<'a>(
         if index > 0 {
             out.push(',');
         }
-        write_json_string(key, out);
+        write_json_string(key.as_ref(), out);
         out.push(':');
-        write_json_string(value, out);
+        write_json_string(value.as_ref(), out);
     }
     out.push('}');
+}
+
+/// One cell of a spreadsheet row: its text, or the error value Excel shows in it (`#N/A`), kept
+/// with the cell's reference so that a record reading it fails naming the cell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SheetCell {
+    Text(String),
+    /// `cell` is the reference (`Sheet1!C7`), `error` what Excel shows (`#N/A`, `#DIV/0!`).
+    Error {
+        cell: String,
+        error: String,
+    },
 }
 
 /// The content of a record, by document kind (JSON and JSONL records are both JSON objects).
@@ -223,6 +235,10 @@ pub(crate) enum RecordBody {
     Xml(XmlElement),
     Json(Value),
     Csv(BTreeMap<String, String>),
+    /// A spreadsheet row (format `xlsx`), keyed by the header's column names.
+    Sheet(BTreeMap<String, SheetCell>),
+    /// A database row (format `row`), keyed by column name; `None` is SQL NULL.
+    Row(BTreeMap<String, Option<String>>),
 }
 
 impl RecordBody {
@@ -231,6 +247,8 @@ impl RecordBody {
             RecordBody::Xml(_) => "xml",
             RecordBody::Json(_) => "json",
             RecordBody::Csv(_) => "csv",
+            RecordBody::Sheet(_) => "xlsx",
+            RecordBody::Row(_) => "row",
         }
     }
 }
@@ -284,8 +302,11 @@ impl SourceRecord {
     }
 
     /// The record as one line of JSON, for the quarantine to keep and replay:
-    /// `{"format":"xml"|"json"|"csv","line":…,"origin":…,"record":…}`. An XML record is written as
-    /// `{"attributes":{…},"children":[…],"name":…,"text":…}` (empty parts left out).
+    /// `{"format":"xml"|"json"|"csv"|"xlsx"|"row","line":…,"origin":…,"record":…}`. An XML record is
+    /// written as `{"attributes":{…},"children":[…],"name":…,"text":…}` (empty parts left out); a
+    /// spreadsheet row as `{"column":"text"}` with an error cell as
+    /// `{"column":{"cell":"Sheet1!C7","error":"#N/A"}}`; a database row as `{"column":"text"}` with
+    /// NULL as `null`.
     ///
     /// Written by hand rather than through a `serde_json::Value`: serde_json serializes and drops a
     /// `Value` by recursion, and an XML record's JSON form nests twice as deep as the record.
@@ -300,6 +321,39 @@ impl SourceRecord {
             // Nested no deeper than the reader's depth limit (see `ReadLimits::DEPTH_CEILING`).
             RecordBody::Json(value) => out.push_str(&value.to_string()),
             RecordBody::Csv(row) => write_string_object(row.iter(), &mut out),
+            RecordBody::Sheet(row) => {
+                out.push('{');
+                for (index, (column, cell)) in row.iter().enumerate() {
+                    if index > 0 {
+                        out.push(',');
+                    }
+                    write_json_string(column, &mut out);
+                    out.push(':');
+                    match cell {
+                        SheetCell::Text(text) => write_json_string(text, &mut out),
+                        SheetCell::Error { cell, error } => write_string_object(
+                            [("cell", cell.as_str()), ("error", error.as_str())].into_iter(),
+                            &mut out,
+                        ),
+                    }
+                }
+                out.push('}');
+            }
+            RecordBody::Row(row) => {
+                out.push('{');
+                for (index, (column, value)) in row.iter().enumerate() {
+                    if index > 0 {
+                        out.push(',');
+                    }
+                    write_json_string(column, &mut out);
+                    out.push(':');
+                    match value {
+                        Some(text) => write_json_string(text, &mut out),
+                        None => out.push_str("null"),
+                    }
+                }
+                out.push('}');
+            }
         }
         out.push('}');
         out
@@ -349,10 +403,22 @@ impl SourceRecord {
                     format!("raw CSV record is malformed: {}", safe_json_message(&error)),
                 )
             })?),
+            "xlsx" => RecordBody::Sheet(raw_sheet_row(raw.record, &raw.origin)?),
+            "row" => RecordBody::Row(serde_json::from_value(raw.record).map_err(|error| {
+                DocumentError::whole(
+                    &raw.origin,
+                    format!(
+                        "raw database row is malformed (each column is text or null): {}",
+                        safe_json_message(&error)
+                    ),
+                )
+            })?),
             other => {
                 return Err(DocumentError::whole(
                     &raw.origin,
-                    format!("raw record has unknown format `{other}`; expected xml, json or csv"),
+                    format!(
+                    "raw record has unknown format `{other}`; expected xml, json, csv, xlsx or row"
+                ),
                 ))
             }
         };
@@ -362,6 +428,40 @@ impl SourceRecord {
             body,
         })
     }
+}
+
+/// A raw spreadsheet row: each column is text, or `{"error":…,"cell":…}` for an error cell.
+fn raw_sheet_row(
+    record: Value,
+    origin: &str,
+) -> Result<BTreeMap<String, SheetCell>, DocumentError> {
+    let malformed = || {
+        DocumentError::whole(
+            origin,
+            "raw spreadsheet row is malformed: each column is text or {\"error\":…,\"cell\":…}",
+        )
+    };
+    let Value::Object(columns) = record else {
+        return Err(malformed());
+    };
+    columns
+        .into_iter()
+        .map(|(column, value)| {
+            let cell = match value {
+                Value::String(text) => SheetCell::Text(text),
+                Value::Object(mut error) if error.len() == 2 => {
+                    match (error.remove("error"), error.remove("cell")) {
+                        (Some(Value::String(error)), Some(Value::String(cell))) => {
+                            SheetCell::Error { cell, error }
+                        }
+                        _ => return Err(malformed()),
+                    }
+                }
+                _ => return Err(malformed()),
+            };
+            Ok((column, cell))
+        })
+        .collect()
 }
 
 /// serde_json's message without the " at line L column C" suffix (the caller says where), and
@@ -393,8 +493,8 @@ pub(crate) enum SourcePath {
     },
     /// A JSON pointer (RFC 6901) into the record object.
     Json(String),
-    /// A CSV column name.
-    Csv(String),
+    /// A column name: a CSV or spreadsheet header, or a database column.
+    Column(String),
 }
 
 impl fmt::Display for SourcePath {
@@ -415,7 +515,7 @@ impl fmt::Display for SourcePath {
                 }
             }
             SourcePath::Json(pointer) => f.write_str(pointer),
-            SourcePath::Csv(column) => f.write_str(column),
+            SourcePath::Column(column) => f.write_str(column),
         }
     }
 }
@@ -454,8 +554,20 @@ impl SourceRecord {
                 }
             }
             (RecordBody::Json(root), SourcePath::Json(pointer)) => json_values(root, pointer)?,
-            (RecordBody::Csv(row), SourcePath::Csv(column)) => {
+            (RecordBody::Csv(row), SourcePath::Column(column)) => {
                 row.get(column).cloned().into_iter().collect()
+            }
+            (RecordBody::Sheet(row), SourcePath::Column(column)) => match row.get(column) {
+                None => Vec::new(),
+                Some(SheetCell::Text(text)) => vec![text.clone()],
+                Some(SheetCell::Error { cell, error }) => {
+                    return Err(LookupError(format!(
+                        "cell {cell} holds the error {error}; correct the sheet and send it again"
+                    )))
+                }
+            },
+            (RecordBody::Row(row), SourcePath::Column(column)) => {
+                row.get(column).cloned().flatten().into_iter().collect()
             }
             (body, _) => {
                 return Err(LookupError(format!(
@@ -623,7 +735,7 @@ mod tests {
     #[test]
     fn lookup_with_a_path_of_another_format_is_an_error() {
         let record = xml_record();
-        assert!(record.lookup(&SourcePath::Csv("a".into())).is_err());
+        assert!(record.lookup(&SourcePath::Column("a".into())).is_err());
     }
 
     #[test]

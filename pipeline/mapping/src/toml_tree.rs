@@ -40,7 +40,7 @@ pub(crate) struct Node {
 #[derive(Debug, Clone)]
 pub(crate) enum NodeValue {
     String(String),
-    Integer,
+    Integer(i64),
     Float,
     Bool(bool),
     Datetime,
@@ -60,7 +60,7 @@ impl NodeValue {
     pub(crate) fn type_name(&self) -> &'static str {
         match self {
             NodeValue::String(_) => "a string",
-            NodeValue::Integer => "an integer",
+            NodeValue::Integer(_) => "an integer",
             NodeValue::Float => "a float",
             NodeValue::Bool(_) => "a boolean",
             NodeValue::Datetime => "a date-time",
@@ -159,7 +159,7 @@ impl Converter<'_> {
         let line = self.line_of(value.span(), fallback);
         let value = match value {
             toml_edit::Value::String(text) => NodeValue::String(text.value().clone()),
-            toml_edit::Value::Integer(_) => NodeValue::Integer,
+            toml_edit::Value::Integer(number) => NodeValue::Integer(*number.value()),
             toml_edit::Value::Float(_) => NodeValue::Float,
             toml_edit::Value::Boolean(flag) => NodeValue::Bool(*flag.value()),
             toml_edit::Value::Datetime(_) => NodeValue::Datetime,

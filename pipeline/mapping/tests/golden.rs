@@ -3,7 +3,12 @@
 //! - the mapping: `mapping.toml`, or a file `mapping` holding the name of a file in `/mappings`
 //!   (the demo mappings, tested as shipped);
 //! - one input: `input.<ext>`, used as bytes, or `input.<encoding>.<ext>` (e.g. `input.gb18030.xml`),
-//!   kept in UTF-8 in the repository for readability and encoded by this runner before use;
+//!   kept in UTF-8 in the repository for readability and encoded by this runner before use
+//!   (`input.xlsx` workbooks are written by `make_xlsx.py` in this folder);
+//! - optionally `feed`: how records arrive when they are not a document read whole. `rows`: each
+//!   line of `input.jsonl` is a database row, `{"column": "text" or null}`, handed to
+//!   `Mapping::row_record` (as the sql source does); `objects`: each line is a JSON value handed to
+//!   `Mapping::json_record` (as the http_push and kafka sources do with parsed bodies and messages);
 //! - optionally `source` (the source name; default: the mapping's name);
 //! - the expectation: `expected.jsonl` (one record per line, compared as JSON values) and/or
 //!   `expected.err` (every error, one per line, exactly as displayed: mapping errors, a document
@@ -16,7 +21,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use dhub_mapping::{MapContext, Mapping};
+use dhub_mapping::{DocumentError, MapContext, Mapping, SourceRecord};
 use serde_json::Value;
 
 const FETCHED_AT: &str = "2026-01-01T00:00:00Z";
@@ -168,6 +173,9 @@ fn produce(case: &Path) -> Result<Outcome, String> {
         }
     };
     let (origin, bytes) = input(case)?;
+    let feed = fs::read_to_string(case.join("feed"))
+        .map(|feed| feed.trim().to_string())
+        .ok();
     let source_name = fs::read_to_string(case.join("source"))
         .map(|name| name.trim().to_string())
         .unwrap_or_else(|_| mapping.name().to_string());
@@ -175,15 +183,47 @@ fn produce(case: &Path) -> Result<Outcome, String> {
         source_name,
         fetched_at: FETCHED_AT.to_string(),
     };
-    match mapping.map_document(&bytes, &origin, &context) {
-        Err(error) => outcome.errors.push(error.to_string()),
-        Ok(results) => {
-            for result in results {
-                match result {
-                    Ok(record) => outcome.records.push(record),
-                    Err(error) => outcome.errors.push(error.to_string()),
+    let records: Vec<Result<SourceRecord, DocumentError>> = match feed.as_deref() {
+        None => match mapping.read_document(&bytes, &origin) {
+            Ok(records) => records.into_iter().map(Ok).collect(),
+            Err(error) => vec![Err(error)],
+        },
+        Some(feed @ ("rows" | "objects")) => {
+            let text = String::from_utf8(bytes).map_err(|_| format!("{origin} is not UTF-8"))?;
+            let mut records = Vec::new();
+            for (index, line) in text.lines().enumerate() {
+                if line.trim().is_empty() {
+                    continue;
                 }
+                let value: Value = serde_json::from_str(line)
+                    .map_err(|e| format!("{origin} line {}: {e}", index + 1))?;
+                let origin = format!("{origin} #{}", index + 1);
+                records.push(if feed == "rows" {
+                    let Value::Object(columns) = value else {
+                        return Err(format!("{origin}: a row must be a JSON object"));
+                    };
+                    let mut row = Vec::new();
+                    for (column, value) in columns {
+                        match value {
+                            Value::String(text) => row.push((column, Some(text))),
+                            Value::Null => row.push((column, None)),
+                            _ => return Err(format!("{origin}: `{column}` must be text or null")),
+                        }
+                    }
+                    mapping.row_record(&origin, row)
+                } else {
+                    mapping.json_record(&origin, 1, value)
+                });
             }
+            records
+        }
+        Some(other) => return Err(format!("unknown feed `{other}`; expected rows or objects")),
+    };
+    for record in records {
+        match record.map(|record| mapping.apply(&record, &context)) {
+            Ok(Ok(record)) => outcome.records.push(record),
+            Ok(Err(error)) => outcome.errors.push(error.to_string()),
+            Err(error) => outcome.errors.push(error.to_string()),
         }
     }
     Ok(outcome)
