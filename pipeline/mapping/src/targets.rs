@@ -90,6 +90,7 @@ pub(crate) const TARGETS: &[Target] = &[
     target("legal_review.reviewed_on", Text, false),
     target("classification", Text, false),
     target("remarks", Text, true),
+    target("status_changed_on", Text, false),
 ];
 
 /// Fields the mapping fills itself from the source key and the context.

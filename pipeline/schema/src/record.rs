@@ -163,6 +163,10 @@ pub struct Record {
     pub classification: Classification,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remarks: Option<String>,
+    /// When a withdrawing or changing status took effect (状态变更日期): the 3-day withdrawal
+    /// deadline counts from it (absent: from the day the hub received the version).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_changed_on: Option<NaiveDate>,
     pub source: SourceRef,
 }
 

@@ -319,9 +319,16 @@ impl Checks {
         if record.decided_on > today + chrono::Days::new(1) {
             self.fail("decided_on", "lies in the future");
         }
+        if record
+            .status_changed_on
+            .is_some_and(|date| date > today + chrono::Days::new(1))
+        {
+            self.fail("status_changed_on", "lies in the future");
+        }
         for (field, date) in [
             ("valid_until", record.valid_until),
             ("publicity_until", record.publicity_until),
+            ("status_changed_on", record.status_changed_on),
         ] {
             if date.is_some_and(|date| date < record.decided_on) {
                 self.fail(field, "lies before decided_on");
@@ -471,6 +478,21 @@ mod tests {
         let errors = errors_of(&value);
         assert!(errors.iter().any(|e| e.starts_with("legal_review:")));
         assert!(errors.iter().any(|e| e.starts_with("random_check:")));
+    }
+
+    #[test]
+    fn a_status_change_cannot_precede_the_decision_nor_lie_in_the_future() {
+        let mut value = penalty();
+        value["status_changed_on"] = json!("2017-10-01");
+        assert!(errors_of(&value)
+            .iter()
+            .any(|e| e == "status_changed_on: lies before decided_on"));
+        value["status_changed_on"] = json!("2099-01-01");
+        assert!(errors_of(&value)
+            .iter()
+            .any(|e| e == "status_changed_on: lies in the future"));
+        value["status_changed_on"] = json!("2018-03-01");
+        assert!(validate_on(&value, today()).is_ok());
     }
 
     #[test]
