@@ -220,6 +220,52 @@ fn cpu_seconds_of(pid: u32) -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
+/// CPU seconds of a process's threads, grouped by what they run (from `/proc/PID/task/*/{comm,stat}`):
+/// SQLite's connection workers (sqlx), librdkafka's threads, the tokio runtime, the rest.
+fn thread_cpu_by_group(pid: u32) -> HashMap<&'static str, f64> {
+    let mut groups = HashMap::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return groups;
+    };
+    for task in tasks.flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        let group = if comm.starts_with("sqlx-sqlite") {
+            "sqlite"
+        } else if comm.starts_with("rdk:") {
+            "librdkafka"
+        } else if comm.starts_with("tokio") {
+            "tokio"
+        } else {
+            "other"
+        };
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        *groups.entry(group).or_insert(0.0) += (ticks(11) + ticks(12)) / 100.0;
+    }
+    groups
+}
+
+/// The hub's own per-stage CPU counters (`dhub_stage_cpu_seconds_total{stage}`).
+async fn stage_seconds(listen: u16) -> HashMap<String, f64> {
+    let text = fetch(&format!("http://127.0.0.1:{listen}/metrics"))
+        .await
+        .unwrap_or_default();
+    text.lines()
+        .filter_map(|line| line.strip_prefix("dhub_stage_cpu_seconds_total{stage=\""))
+        .filter_map(|rest| {
+            let (stage, value) = rest.split_once("\"} ")?;
+            Some((stage.to_string(), value.parse().ok()?))
+        })
+        .collect()
+}
+
 /// The broker's pid when it is the local tansu started by `tests/broker.sh`.
 fn broker_pid() -> Option<u32> {
     let dir = std::env::var("DHUB_BROKER_DIR")
@@ -229,6 +275,58 @@ fn broker_pid() -> Option<u32> {
         .trim()
         .parse()
         .ok()
+}
+
+/// Every message on the topics, from the start up to their current end: (topic, key, payload).
+fn read_topics(topics: &[String]) -> Vec<(String, String, Vec<u8>)> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", dhub_testkit::test_brokers())
+        .set("group.id", dhub_testkit::unique_name("bench-read"))
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("a consumer");
+    let mut assignment = TopicPartitionList::new();
+    let mut ends = HashMap::new();
+    for topic in topics {
+        let metadata = consumer
+            .fetch_metadata(Some(topic), Duration::from_secs(10))
+            .expect("topic metadata");
+        for partition in metadata.topics()[0].partitions() {
+            let (_, high) = consumer
+                .fetch_watermarks(topic, partition.id(), Duration::from_secs(10))
+                .expect("watermarks");
+            if high > 0 {
+                ends.insert((topic.clone(), partition.id()), high);
+                assignment
+                    .add_partition_offset(topic, partition.id(), Offset::Beginning)
+                    .unwrap();
+            }
+        }
+    }
+    consumer.assign(&assignment).expect("assign");
+    let mut read = Vec::new();
+    let mut done = 0;
+    let total = ends.len();
+    while done < total {
+        let Some(message) = consumer.poll(Duration::from_secs(10)) else {
+            panic!("the topics did not yield every message ({done} of {total} partitions read)");
+        };
+        let message = message.expect("a message");
+        let key = String::from_utf8_lossy(message.key().unwrap_or_default()).into_owned();
+        read.push((
+            message.topic().to_string(),
+            key,
+            message.payload().unwrap_or_default().to_vec(),
+        ));
+        if ends.get(&(message.topic().to_string(), message.partition()))
+            == Some(&(message.offset() + 1))
+        {
+            done += 1;
+        }
+    }
+    read
 }
 
 /// A plain HTTP/1.1 GET on loopback (the bench needs nothing more than the metrics text).
@@ -298,6 +396,8 @@ async fn main() {
     }
 
     // Phase 1: throughput.
+    let threads_before = thread_cpu_by_group(hub.child.id());
+    let stages_before = stage_seconds(hub.listen).await;
     let hub_cpu_before = hub.cpu_seconds();
     let broker_cpu_before = broker_pid().map(cpu_seconds_of);
     let started = Instant::now();
@@ -309,6 +409,8 @@ async fn main() {
         .await;
     let e2e_seconds = (finished - started).as_secs_f64();
     let hub_cpu = hub.cpu_seconds() - hub_cpu_before;
+    let threads_after = thread_cpu_by_group(hub.child.id());
+    let stages_after = stage_seconds(hub.listen).await;
     let broker_cpu = broker_pid()
         .map(cpu_seconds_of)
         .zip(broker_cpu_before)
@@ -320,16 +422,22 @@ async fn main() {
         .copied()
         .unwrap_or(f64::NAN);
 
-    // Phase 2: the same envelopes, produced raw with the same producer settings.
-    let pool = sqlx::SqlitePool::connect(&hub.state_url()).await.unwrap();
-    let rows = sqlx::query("SELECT o.topic, o.record_id, p.payload FROM outbox o JOIN outbox_payloads p ON p.hash = o.payload_hash ORDER BY o.id").fetch_all(&pool).await.unwrap();
-    let envelopes: Vec<(String, String, Vec<u8>)> = rows
-        .iter()
-        .map(|r| {
-            let topic: String = r.get("topic");
-            (format!("raw.{topic}"), r.get("record_id"), r.get("payload"))
-        })
-        .collect();
+    // Phase 2: the same envelopes, produced raw with the same producer settings. They are read back
+    // from the feed topics themselves (the queue prunes what was delivered).
+    let envelopes: Vec<(String, String, Vec<u8>)> = read_topics(
+        &DEMO_PLATFORMS
+            .iter()
+            .map(|p| format!("{}{}", hub.prefix, p.topic()))
+            .collect::<Vec<_>>(),
+    )
+    .into_iter()
+    .map(|(topic, key, payload)| (format!("raw.{topic}"), key, payload))
+    .collect();
+    assert_eq!(
+        envelopes.len() as u64,
+        bulk_envelopes,
+        "every envelope is on its topic once"
+    );
     let settings = KafkaSettings {
         brokers: dhub_testkit::test_brokers(),
         properties: Vec::new(),
@@ -414,7 +522,8 @@ async fn main() {
     let offered = steady.len() as f64 / tick.elapsed().as_secs_f64();
     hub.wait_published(bulk_envelopes + latency_envelopes, Duration::from_secs(600))
         .await;
-    let acked = sqlx::query("SELECT record_id, MAX(acked_at_ms) AS acked FROM outbox WHERE record_id LIKE '%-l%' GROUP BY record_id")
+    let pool = sqlx::SqlitePool::connect(&hub.state_url()).await.unwrap();
+    let acked = sqlx::query("SELECT record_id, MAX(acked_at_ms) AS acked FROM feed_state WHERE record_id LIKE '%-l%' GROUP BY record_id")
         .fetch_all(&pool)
         .await
         .unwrap();
@@ -452,6 +561,33 @@ async fn main() {
         "| CPU during the end-to-end phase: hub / broker | {hub_cpu:.1} s ({:.0} µs per case) / {} |",
         hub_cpu * 1e6 / count as f64,
         broker_cpu.map(|s| format!("{s:.1} s")).unwrap_or_else(|| "not measured (external broker)".into())
+    );
+    let per_case = |seconds: f64| seconds * 1e6 / count as f64;
+    let thread = |group: &str| {
+        threads_after.get(group).copied().unwrap_or(0.0)
+            - threads_before.get(group).copied().unwrap_or(0.0)
+    };
+    let stage = |name: &str| {
+        stages_after.get(name).copied().unwrap_or(0.0)
+            - stages_before.get(name).copied().unwrap_or(0.0)
+    };
+    let mut accounted = 0.0;
+    for name in ["read_decode", "map", "validate", "redact", "store", "relay"] {
+        accounted += stage(name);
+        println!(
+            "| hub CPU per case: {name} (measured in the stage) | {:.1} µs |",
+            per_case(stage(name))
+        );
+    }
+    for group in ["sqlite", "librdkafka"] {
+        println!(
+            "| hub CPU per case: {group} threads | {:.1} µs |",
+            per_case(thread(group))
+        );
+    }
+    println!(
+        "| hub CPU per case: the rest (runtime, scheduling, unmeasured) | {:.1} µs |",
+        per_case(hub_cpu - accounted - thread("sqlite") - thread("librdkafka"))
     );
     println!("| redaction share of end-to-end wall time | {:.1} % ({redaction_seconds:.2} s of {e2e_seconds:.1} s) |", 100.0 * redaction_seconds / e2e_seconds);
     assert_eq!(

@@ -26,9 +26,18 @@ pub struct Telemetry {
     redaction_seconds: Counter,
     producer_replacements: prometheus::IntCounter,
     task_restarts: IntCounterVec,
+    parked: IntCounterVec,
+    pruned: prometheus::IntCounter,
+    feed_waiting: prometheus::IntGaugeVec,
+    feed_oldest: prometheus::GaugeVec,
+    leases_held: IntGauge,
+    broker_errors: prometheus::IntCounter,
+    stage_cpu: prometheus::CounterVec,
     task_up: prometheus::IntGaugeVec,
     warnings: IntCounterVec,
     pub outbox_pending: IntGauge,
+    /// Each feed's waiting entries, summed into `dhub_outbox_pending`.
+    waiting_by_feed: std::sync::Mutex<std::collections::HashMap<String, u64>>,
 }
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -65,7 +74,7 @@ impl Telemetry {
             .expect("registered once");
         let outbox_pending = IntGauge::new(
             "dhub_outbox_pending",
-            "Outbox entries not yet acknowledged by the broker",
+            "Entries queued for any feed and not yet acknowledged by the broker (the sum of dhub_feed_waiting)",
         )
         .expect("static gauge definition");
         registry
@@ -97,6 +106,66 @@ impl Telemetry {
         .expect("static gauge definition");
         registry
             .register(Box::new(task_up.clone()))
+            .expect("registered once");
+        let stage_cpu = prometheus::CounterVec::new(
+            Opts::new(
+                "dhub_stage_cpu_seconds_total",
+                "CPU time of the hub's own work per pipeline stage (thread CPU clock)",
+            ),
+            &["stage"],
+        )
+        .expect("static counter definition");
+        registry
+            .register(Box::new(stage_cpu.clone()))
+            .expect("registered once");
+        for stage in dhub_support::cpu::Stage::ALL {
+            stage_cpu.with_label_values(&[stage.as_str()]);
+        }
+        let feed_waiting = prometheus::IntGaugeVec::new(
+            Opts::new(
+                "dhub_feed_waiting",
+                "Entries queued for a feed and not yet acknowledged by the broker",
+            ),
+            &["platform"],
+        )
+        .expect("static gauge definition");
+        registry
+            .register(Box::new(feed_waiting.clone()))
+            .expect("registered once");
+        let feed_oldest = prometheus::GaugeVec::new(
+            Opts::new(
+                "dhub_feed_oldest_unacked_seconds",
+                "Age of the oldest entry queued for a feed and not yet acknowledged",
+            ),
+            &["platform"],
+        )
+        .expect("static gauge definition");
+        registry
+            .register(Box::new(feed_oldest.clone()))
+            .expect("registered once");
+        let leases_held = IntGauge::new(
+            "dhub_leases_held",
+            "Leases (sources, feeds, sweeps) this instance holds",
+        )
+        .expect("static gauge definition");
+        registry
+            .register(Box::new(leases_held.clone()))
+            .expect("registered once");
+        let pruned = prometheus::IntCounter::new(
+            "dhub_outbox_pruned_total",
+            "Queue entries deleted after every feed acknowledged them",
+        )
+        .expect("static counter definition");
+        registry
+            .register(Box::new(pruned.clone()))
+            .expect("registered once");
+        let broker_errors = prometheus::IntCounter::new(
+            "dhub_broker_unavailable_total",
+            "Times the broker could not be reached to create the feed topics",
+        )
+        .expect("static counter definition");
+        registry
+            .register(Box::new(broker_errors.clone()))
             .expect("registered once");
         let telemetry = Telemetry {
             documents: counter(
@@ -171,6 +240,17 @@ impl Telemetry {
                 "Supervised tasks that failed or panicked and were started again",
                 &["task"],
             ),
+            parked: counter(
+                &registry,
+                "dhub_outbox_parked_total",
+                "Entries a feed could not take (over the broker's size limit, a permanent error), set aside",
+                &["platform"],
+            ),
+            pruned,
+            feed_waiting,
+            feed_oldest,
+            leases_held,
+            broker_errors,
             warnings: counter(
                 &registry,
                 "dhub_records_warnings_total",
@@ -178,10 +258,12 @@ impl Telemetry {
                 &["source"],
             ),
             task_up,
+            stage_cpu,
             publish_latency,
             redaction_seconds,
             producer_replacements,
             outbox_pending,
+            waiting_by_feed: Default::default(),
             registry,
         };
         // Every rule and reason is exported from the start (at 0), so a dashboard or an alert sees
@@ -197,6 +279,15 @@ impl Telemetry {
 
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
+        // The stage counters live in `dhub_support::cpu` (process-wide, bumped without a handle);
+        // bring the exported counters up to them.
+        for (stage, seconds) in dhub_support::cpu::totals() {
+            let counter = self.stage_cpu.with_label_values(&[stage.as_str()]);
+            let behind = seconds - counter.get();
+            if behind > 0.0 {
+                counter.inc_by(behind);
+            }
+        }
         TextEncoder::new()
             .encode_to_string(&self.registry.gather())
             .unwrap_or_default()
@@ -205,6 +296,28 @@ impl Telemetry {
     pub fn store_failed(&self, operation: &str, error: &dyn std::fmt::Display) {
         tracing::error!(operation, %error, "state store error");
         self.store_errors.with_label_values(&[operation]).inc();
+    }
+
+    /// The broker cannot be reached to create the feed topics; entries wait in the queue.
+    pub fn broker_unavailable(&self, error: &str) {
+        tracing::warn!(
+            error,
+            "cannot create the feed topics yet; records wait in the queue"
+        );
+        self.broker_errors.inc();
+    }
+
+    /// Queue entries every feed acknowledged were deleted.
+    pub fn pruned(&self, deleted: i64) {
+        if deleted > 0 {
+            tracing::debug!(deleted, "pruned delivered queue entries");
+            self.pruned.inc_by(deleted as u64);
+        }
+    }
+
+    /// How many leases this instance holds now.
+    pub fn leases_held(&self, count: usize) {
+        self.leases_held.set(count as i64);
     }
 
     /// A supervised task (re)started.
@@ -314,7 +427,26 @@ impl dhub_publish::RelayEvents for Telemetry {
         self.publish_failures.with_label_values(&[platform]).inc();
     }
 
+    fn parked(&self, platform: &str, reason: &str) {
+        tracing::error!(platform, reason, "the broker refuses an entry for good; parked (dhub quarantine parked), the entries behind it go on");
+        self.parked.with_label_values(&[platform]).inc();
+    }
+
     fn store_failed(&self, error: &dhub_store::StoreError) {
         Telemetry::store_failed(self, "relay", error);
+    }
+
+    fn feed_progress(&self, platform: &str, waiting: u64, oldest_unacked: Duration) {
+        self.feed_waiting
+            .with_label_values(&[platform])
+            .set(waiting as i64);
+        if let Ok(mut by_feed) = self.waiting_by_feed.lock() {
+            by_feed.insert(platform.to_string(), waiting);
+            self.outbox_pending
+                .set(by_feed.values().sum::<u64>() as i64);
+        }
+        self.feed_oldest
+            .with_label_values(&[platform])
+            .set(oldest_unacked.as_secs_f64());
     }
 }

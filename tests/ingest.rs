@@ -11,7 +11,7 @@ use dhub::telemetry::Telemetry;
 use dhub_connectors::folder::{Folder, FolderConfig, FolderConnector};
 use dhub_ingest::publicity::sweep_expired;
 use dhub_ingest::{
-    retract_by_hand, Ingestor, OutboxSignal, Platform, RetractReason, Routing, SourceConstraints,
+    retract_by_hand, Ingestor, OutboxHandoff, Platform, RetractReason, Routing, SourceConstraints,
 };
 use dhub_mapping::Mapping;
 use dhub_redaction::Policy;
@@ -158,7 +158,8 @@ impl Harness {
             policies: Arc::new(policies),
             constraints: Arc::new(constraints),
             events: telemetry.clone(),
-            signal: OutboxSignal::default(),
+            handoff: OutboxHandoff::default(),
+            handoff_order: Arc::default(),
         };
         let config = FolderConfig {
             path: inbox.clone(),
@@ -203,10 +204,16 @@ impl Harness {
 
     async fn outbox(&self, record_id: &str) -> Vec<(String, OutboxOp, i64)> {
         let history = self.store.history(record_id).await.unwrap();
+        // No relay runs here, so every queued entry is still in the queue: one row per platform.
         history
-            .outbox
+            .queued
             .iter()
-            .map(|row| (row.platform.clone(), row.op, row.version))
+            .flat_map(|entry| {
+                entry
+                    .platforms
+                    .iter()
+                    .map(move |platform| (platform.clone(), entry.op, entry.version))
+            })
             .collect()
     }
 
@@ -401,7 +408,7 @@ async fn an_unchanged_reexport_publishes_nothing_and_a_revocation_retracts_every
             .history("finance-oa:CZ-1")
             .await
             .unwrap()
-            .outbox
+            .queued
             .last()
             .unwrap()
             .payload
@@ -424,8 +431,9 @@ async fn published_envelopes_are_redacted() {
         .drop_file("a.xml", export(&[FinanceCase::valid("CZ-1")]).as_bytes())
         .await;
     let history = harness.store.history("finance-oa:CZ-1").await.unwrap();
-    for row in &history.outbox {
-        let text = String::from_utf8(row.payload.clone()).unwrap();
+    assert!(!history.queued.is_empty());
+    for entry in &history.queued {
+        let text = String::from_utf8(entry.payload.to_vec()).unwrap();
         assert!(
             !text.contains(VALID_ID) && !text.contains("13812345678") && !text.contains("张三丰"),
             "{text}"
@@ -465,6 +473,7 @@ async fn a_manual_retraction_sticks_until_the_source_changes() {
             "finance-oa:CZ-1",
             RetractReason::Manual,
             Some("复核撤回"),
+            None,
         )
         .await
         .unwrap();
@@ -486,6 +495,7 @@ async fn a_manual_retraction_sticks_until_the_source_changes() {
             &harness.routing,
             "finance-oa:CZ-1",
             RetractReason::Manual,
+            None,
             None
         )
         .await
@@ -495,6 +505,7 @@ async fn a_manual_retraction_sticks_until_the_source_changes() {
             &harness.routing,
             "finance-oa:NOPE",
             RetractReason::Manual,
+            None,
             None
         )
         .await
@@ -521,14 +532,14 @@ async fn ended_publicity_periods_are_withdrawn() {
 
     let before = chrono::NaiveDate::from_ymd_opt(2098, 12, 31).unwrap();
     assert_eq!(
-        sweep_expired(&harness.store, &harness.routing, before)
+        sweep_expired(&harness.store, &harness.routing, before, None)
             .await
             .unwrap(),
         0
     );
     let after = chrono::NaiveDate::from_ymd_opt(2099, 1, 2).unwrap();
     assert_eq!(
-        sweep_expired(&harness.store, &harness.routing, after)
+        sweep_expired(&harness.store, &harness.routing, after, None)
             .await
             .unwrap(),
         1
@@ -541,7 +552,7 @@ async fn ended_publicity_periods_are_withdrawn() {
             .history("finance-oa:CZ-1")
             .await
             .unwrap()
-            .outbox
+            .queued
             .last()
             .unwrap()
             .payload,

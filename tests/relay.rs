@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dhub::telemetry::Telemetry;
-use dhub_ingest::OutboxSignal;
+use dhub_ingest::OutboxHandoff;
 use dhub_publish::kafka::KafkaSettings;
-use dhub_publish::Relay;
-use dhub_store::{NewOutbox, NewVersion, OutboxOp, Store};
+use dhub_publish::{Feed, FeedRelay, SharedProducer};
+use dhub_store::{Entry, NewEntry, NewVersion, OutboxOp, Store};
 use rdkafka::producer::Producer;
 use tokio::sync::watch;
 
@@ -21,8 +21,22 @@ fn settings() -> KafkaSettings {
     }
 }
 
-async fn enqueue(store: &Store, topic: &str, ids: std::ops::Range<u32>) {
+fn feed(topic: &str) -> Feed {
+    Feed {
+        platform: "p".into(),
+        topic: topic.into(),
+        schema: "disclosure.v1".into(),
+    }
+}
+
+/// Queues one upsert per id for platform `p`; `payload_bytes` pads the envelope to that size.
+async fn enqueue_sized(
+    store: &Store,
+    ids: std::ops::Range<u32>,
+    payload_bytes: usize,
+) -> Vec<Entry> {
     let mut tx = store.begin().await.unwrap();
+    let mut entries = Vec::new();
     for n in ids {
         let record_id = format!("t:{n}");
         tx.insert_version(&NewVersion {
@@ -35,21 +49,38 @@ async fn enqueue(store: &Store, topic: &str, ids: std::ops::Range<u32>) {
             mapping_version: "1".into(),
             source_name: "t".into(),
             origin: "test".into(),
+            platforms: vec!["p".into()],
         })
         .await
         .unwrap();
-        tx.enqueue(&[NewOutbox {
-            record_id: record_id.clone(),
+        let mut payload = format!("{{\"record_id\":\"{record_id}\",\"pad\":\"");
+        while payload.len() + 2 < payload_bytes {
+            payload.push('x');
+        }
+        payload.push_str("\"}");
+        entries.push(NewEntry {
+            record_id,
             version: 1,
-            platform: "p".into(),
-            topic: topic.into(),
             op: OutboxOp::Upsert,
-            payload: format!("{{\"record_id\":\"{record_id}\"}}").into_bytes(),
-        }])
+            platforms: vec!["p".into()],
+            payload: payload.into_bytes().into(),
+        });
+    }
+    let queued = tx.append_entries(&entries).await.unwrap();
+    tx.commit().await.unwrap();
+    queued
+}
+
+async fn enqueue(store: &Store, ids: std::ops::Range<u32>) -> Vec<Entry> {
+    enqueue_sized(store, ids, 0).await
+}
+
+async fn sqlite_store(dir: &tempfile::TempDir) -> Store {
+    let store = Store::connect(&format!("sqlite://{}", dir.path().join("s.db").display()))
         .await
         .unwrap();
-    }
-    tx.commit().await.unwrap();
+    store.ensure_feed_marks(&["p".to_string()]).await.unwrap();
+    store
 }
 
 /// A producer in the state an idempotent producer reaches when the broker has lost its sequence
@@ -76,7 +107,8 @@ fn fatally_failed_producer(settings: &KafkaSettings) -> rdkafka::producer::Futur
 async fn wait_drained(store: &Store, timeout: Duration) -> bool {
     let start = Instant::now();
     while start.elapsed() < timeout {
-        if store.pending_count().await.unwrap() == 0 {
+        let head = store.head_seq().await.unwrap();
+        if store.feed_marks().await.unwrap().get("p").copied() == Some(head) {
             return true;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -87,9 +119,7 @@ async fn wait_drained(store: &Store, timeout: Duration) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_producer_that_fails_fatally_is_replaced_and_nothing_is_lost() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::connect(&format!("sqlite://{}", dir.path().join("s.db").display()))
-        .await
-        .unwrap();
+    let store = sqlite_store(&dir).await;
     let topic = dhub_testkit::unique_name("relay");
     let settings = settings();
     settings
@@ -99,23 +129,25 @@ async fn a_producer_that_fails_fatally_is_replaced_and_nothing_is_lost() {
 
     let producer = fatally_failed_producer(&settings);
 
-    enqueue(&store, &topic, 0..20).await;
+    enqueue(&store, 0..20).await;
     let rebuild_settings = settings.clone();
     let telemetry = Arc::new(Telemetry::new());
-    let relay = Relay::new(
+    let relay = FeedRelay::new(
         store.clone(),
-        producer,
-        Default::default(),
+        SharedProducer::new(
+            producer,
+            Some(Arc::new(move || rebuild_settings.producer())),
+        ),
+        feed(&topic),
         telemetry.clone(),
-        OutboxSignal::default(),
-    )
-    .with_rebuild(Arc::new(move || rebuild_settings.producer()));
+        &OutboxHandoff::default(),
+    );
     let (stop_tx, stop) = watch::channel(false);
     let task = tokio::spawn(relay.run(stop));
 
     assert!(
         wait_drained(&store, Duration::from_secs(30)).await,
-        "every row delivered after the producer was replaced"
+        "every entry delivered after the producer was replaced"
     );
     assert!(
         telemetry
@@ -125,22 +157,22 @@ async fn a_producer_that_fails_fatally_is_replaced_and_nothing_is_lost() {
         telemetry.render()
     );
     let history = store.history("t:19").await.unwrap();
-    let delivery = history.outbox[0].delivery.expect("delivered");
-    assert!(delivery.offset >= 0);
+    assert_eq!(history.deliveries.len(), 1);
+    assert!(history.deliveries[0].offset >= 0);
 
     let _ = stop_tx.send(true);
     tokio::time::timeout(Duration::from_secs(30), task)
         .await
         .unwrap()
+        .unwrap()
         .unwrap();
+    settings.delete_topics(&[topic]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_replacement_a_fatal_producer_delivers_nothing_and_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::connect(&format!("sqlite://{}", dir.path().join("s.db").display()))
-        .await
-        .unwrap();
+    let store = sqlite_store(&dir).await;
     let topic = dhub_testkit::unique_name("relay");
     let settings = settings();
     settings
@@ -148,13 +180,13 @@ async fn without_a_replacement_a_fatal_producer_delivers_nothing_and_loses_nothi
         .await
         .unwrap();
     let producer = fatally_failed_producer(&settings);
-    enqueue(&store, &topic, 0..5).await;
-    let relay = Relay::new(
+    enqueue(&store, 0..5).await;
+    let relay = FeedRelay::new(
         store.clone(),
-        producer,
-        Default::default(),
+        SharedProducer::new(producer, None),
+        feed(&topic),
         Arc::new(Telemetry::new()),
-        OutboxSignal::default(),
+        &OutboxHandoff::default(),
     );
     let (stop_tx, stop) = watch::channel(false);
     let task = tokio::spawn(relay.run(stop));
@@ -163,10 +195,122 @@ async fn without_a_replacement_a_fatal_producer_delivers_nothing_and_loses_nothi
         "a fatal producer cannot deliver"
     );
     assert_eq!(
-        store.pending_count().await.unwrap(),
+        store.backlog("p").await.unwrap(),
         5,
-        "the rows stay pending, not lost"
+        "the entries stay queued, not lost"
     );
     let _ = stop_tx.send(true);
     task.abort();
+    settings.delete_topics(&[topic]).await;
+}
+
+/// Regression (issue 9): an envelope over the broker's message size blocked its feed forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_the_broker_refuses_for_good_is_parked_and_later_entries_go_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(&dir).await;
+    let topic = dhub_testkit::unique_name("relay");
+    let mut settings = settings();
+    // The producer refuses what the broker would: messages over message.max.bytes.
+    settings
+        .properties
+        .push(("message.max.bytes".into(), "100000".into()));
+    settings
+        .ensure_topics(std::slice::from_ref(&topic), Duration::from_secs(30))
+        .await
+        .unwrap();
+    enqueue(&store, 0..3).await;
+    let poison = enqueue_sized(&store, 3..4, 200_000).await;
+    enqueue(&store, 4..10).await;
+    let telemetry = Arc::new(Telemetry::new());
+    let relay = FeedRelay::new(
+        store.clone(),
+        SharedProducer::new(settings.producer().unwrap(), None),
+        feed(&topic),
+        telemetry.clone(),
+        &OutboxHandoff::default(),
+    );
+    let (stop_tx, stop) = watch::channel(false);
+    let task = tokio::spawn(relay.run(stop));
+    assert!(
+        wait_drained(&store, Duration::from_secs(30)).await,
+        "the feed's mark passes the poison entry"
+    );
+    let parked = store.parked(false).await.unwrap();
+    assert_eq!(parked.len(), 1);
+    assert_eq!(parked[0].seq, poison[0].seq);
+    assert!(
+        parked[0].reason.to_lowercase().contains("size"),
+        "{}",
+        parked[0].reason
+    );
+    for n in (0..3).chain(4..10) {
+        let history = store.history(&format!("t:{n}")).await.unwrap();
+        assert_eq!(history.deliveries.len(), 1, "t:{n} delivered");
+    }
+    assert!(store.history("t:3").await.unwrap().deliveries.is_empty());
+    assert!(telemetry
+        .render()
+        .contains("dhub_outbox_parked_total{platform=\"p\"} 1"));
+    let _ = stop_tx.send(true);
+    tokio::time::timeout(Duration::from_secs(30), task)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    settings.delete_topics(&[topic]).await;
+}
+
+/// Entries handed off in memory go out without the relay reading them back; entries queued by
+/// another process (no hand-off) are found at the next look at the queue's head.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handed_off_and_elsewhere_queued_entries_both_go_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(&dir).await;
+    let topic = dhub_testkit::unique_name("relay");
+    let settings = settings();
+    settings
+        .ensure_topics(std::slice::from_ref(&topic), Duration::from_secs(30))
+        .await
+        .unwrap();
+    let handoff = OutboxHandoff::default();
+    let relay = FeedRelay::new(
+        store.clone(),
+        SharedProducer::new(settings.producer().unwrap(), None),
+        feed(&topic),
+        Arc::new(Telemetry::new()),
+        &handoff,
+    );
+    let (stop_tx, stop) = watch::channel(false);
+    let task = tokio::spawn(relay.run(stop));
+    let queued = enqueue(&store, 0..10).await;
+    handoff.send(queued);
+    assert!(wait_drained(&store, Duration::from_secs(10)).await);
+    // Queued by "another process": no hand-off.
+    enqueue(&store, 10..20).await;
+    assert!(wait_drained(&store, Duration::from_secs(10)).await);
+    // A hand-off after a gap (entries 21–30 not handed off) makes the relay read the table too.
+    enqueue(&store, 20..30).await;
+    let after_gap = enqueue(&store, 30..35).await;
+    handoff.send(after_gap);
+    assert!(wait_drained(&store, Duration::from_secs(10)).await);
+    for n in 0..35 {
+        assert_eq!(
+            store
+                .history(&format!("t:{n}"))
+                .await
+                .unwrap()
+                .deliveries
+                .len(),
+            1,
+            "t:{n}"
+        );
+    }
+    let _ = stop_tx.send(true);
+    tokio::time::timeout(Duration::from_secs(30), task)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    settings.delete_topics(&[topic]).await;
 }

@@ -112,4 +112,23 @@ impl KafkaSettings {
         }
         Ok(())
     }
+
+    /// Deletes topics (tests clean up what they created); errors are reported, not raised, since a
+    /// broker may refuse deletion by configuration.
+    pub async fn delete_topics(&self, topics: &[String]) {
+        let admin: Result<AdminClient<DefaultClientContext>, _> = self.base().create();
+        let Ok(admin) = admin else { return };
+        let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+        let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+        match admin.delete_topics(&names, &options).await {
+            Ok(results) => {
+                for result in results {
+                    if let Err((topic, code)) = result {
+                        tracing::warn!(topic, %code, "could not delete a topic");
+                    }
+                }
+            }
+            Err(error) => tracing::warn!(%error, "could not delete topics"),
+        }
+    }
 }

@@ -5,10 +5,11 @@
 //! # Layout
 //!
 //! - [`kafka`]: producer settings (idempotent, `acks=all`) and topic creation through the admin API.
-//! - [`relay`]: moves outbox rows to Kafka and marks them delivered only once the broker acknowledged
-//!   them, so a broker outage delays publishing and never loses a record.
+//! - [`relay`]: one relay per feed moves queued entries to Kafka and moves the feed's mark only over
+//!   what the broker acknowledged, so a broker outage delays publishing and never loses a record;
+//!   entries the broker refuses for good are parked.
 
 pub mod kafka;
 pub mod relay;
 
-pub use relay::{feed_headers, ProducerFactory, Relay, RelayEvents};
+pub use relay::{feed_headers, Feed, FeedRelay, ProducerFactory, RelayEvents, SharedProducer};

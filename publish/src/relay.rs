@@ -1,22 +1,32 @@
-//! The outbox relay: pending outbox rows → Kafka → marked delivered with their partition and offset.
+//! The relay: one task per feed (platform) takes the queued entries meant for it, in seq order, hands
+//! them to the producer, and moves the feed's mark over every run of acknowledged entries.
 //!
-//! Rows are sent in id order, a batch at a time, with a few batches in flight so the broker round trip
-//! does not cap throughput. A row is marked delivered only after its delivery future resolved `Ok`
-//! (rust-rdkafka's `at_least_once` pattern): a crash or a broker outage leaves it pending, and it is sent
-//! again later. Duplicates carry the same `record_id` and `version`, which platforms ignore.
+//! Where entries come from: the in-memory hand-off right after each commit of this instance
+//! ([`dhub_ingest::OutboxHandoff`]); the queue table at start, after a failure, when the relay lagged
+//! behind the hand-off, or when another process (a command, another instance) queued entries, which a
+//! cheap look at the queue's head every `idle_poll` notices. Commit order is seq order (see the
+//! store's `append_entries`), so reading forward from what was sent never skips an entry.
+//!
+//! Delivery (rust-rdkafka's `at_least_once` pattern): the mark moves only over entries whose delivery
+//! future resolved `Ok`, in seq order, so a crash or a broker outage resends from the mark; platforms
+//! see duplicates with the same `record_id` and `version`, which they ignore. An entry the broker
+//! refuses for good (over its message size limit) is parked with the reason and counted; the entries
+//! behind it go on. A producer that fails fatally (the idempotence state is lost) is replaced.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use dhub_ingest::OutboxSignal;
-use dhub_store::{Delivery, OutboxRow, Store};
+use dhub_ingest::OutboxHandoff;
+use dhub_store::{Entry, FeedAck, Store, StoreError};
+use dhub_support::cpu::{self, Stage};
+use dhub_support::retry;
+use futures::stream::{FuturesOrdered, StreamExt};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use rdkafka::types::RDKafkaErrorCode;
-use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{broadcast, watch};
 
 /// What the relay reports, so the binary can turn it into metrics and logs in one place.
 pub trait RelayEvents: Send + Sync + 'static {
@@ -24,7 +34,12 @@ pub trait RelayEvents: Send + Sync + 'static {
     fn producer_replaced(&self, error: &str);
     fn delivered(&self, platform: &str, op: &str, latency: Duration);
     fn delivery_failed(&self, platform: &str, error: &KafkaError);
-    fn store_failed(&self, error: &dhub_store::StoreError);
+    /// An entry the broker refuses for good was set aside (`reason` names the error, never content).
+    fn parked(&self, platform: &str, reason: &str);
+    fn store_failed(&self, error: &StoreError);
+    /// A feed's state: entries waiting (queued above what was acknowledged, as far as this relay
+    /// knows) and the age of the oldest one not yet acknowledged.
+    fn feed_progress(&self, platform: &str, waiting: u64, oldest_unacked: Duration);
 }
 
 /// The headers of every feed message (CONTRACT §4): `content-type: application/json` and the
@@ -45,243 +60,418 @@ pub fn feed_headers(schema: &str) -> OwnedHeaders {
 pub type ProducerFactory =
     Arc<dyn Fn() -> Result<FutureProducer, crate::kafka::KafkaSetupError> + Send + Sync>;
 
-pub struct Relay {
-    store: Store,
-    producer: FutureProducer,
-    /// An idempotent producer that hits a fatal error (e.g. the broker lost its sequence state) refuses
-    /// every later message; the relay replaces it with one from here.
+/// The producer every feed relay of an instance shares (one librdkafka client, whatever the number
+/// of platforms), replaced as a whole when it fails fatally.
+#[derive(Clone)]
+pub struct SharedProducer {
+    current: Arc<RwLock<(u64, FutureProducer)>>,
     rebuild: Option<ProducerFactory>,
-    /// platform name → envelope schema, sent as the `schema` header.
-    formats: HashMap<String, String>,
-    events: Arc<dyn RelayEvents>,
-    /// Raised by the pipeline after a commit that queued envelopes.
-    signal: OutboxSignal,
-    pub batch_size: i64,
-    pub max_batches_in_flight: usize,
-    /// How long to wait for new rows before looking again without a wake-up.
-    pub idle_poll: Duration,
 }
 
-struct InFlight {
-    rows: Vec<(i64, String, String, i64)>, // outbox id, platform, op, created_at_ms
-    futures: Vec<Option<DeliveryFuture>>,
-    _permit: OwnedSemaphorePermit,
-}
-
-impl Relay {
-    pub fn new(
-        store: Store,
-        producer: FutureProducer,
-        formats: HashMap<String, String>,
-        events: Arc<dyn RelayEvents>,
-        signal: OutboxSignal,
-    ) -> Relay {
-        Relay {
-            store,
-            producer,
-            rebuild: None,
-            formats,
-            events,
-            signal,
-            batch_size: 2000,
-            max_batches_in_flight: 4,
-            idle_poll: Duration::from_millis(500),
+impl SharedProducer {
+    pub fn new(producer: FutureProducer, rebuild: Option<ProducerFactory>) -> SharedProducer {
+        SharedProducer {
+            current: Arc::new(RwLock::new((0, producer))),
+            rebuild,
         }
     }
 
-    /// Lets the relay replace its producer after a fatal error.
-    pub fn with_rebuild(mut self, factory: ProducerFactory) -> Relay {
-        self.rebuild = Some(factory);
+    /// The producer and its generation.
+    fn get(&self) -> (u64, FutureProducer) {
+        let guard = self.current.read().unwrap_or_else(|p| p.into_inner());
+        (guard.0, guard.1.clone())
+    }
+
+    /// Replaces the producer of generation `seen` if it failed fatally (the first feed to notice
+    /// does it; the others find a newer generation). Returns the fatal error's reason if it
+    /// replaced it.
+    fn replace_if_fatal(&self, seen: u64) -> Option<String> {
+        let mut guard = self.current.write().unwrap_or_else(|p| p.into_inner());
+        if guard.0 != seen {
+            return None;
+        }
+        let (_, reason) = guard.1.client().fatal_error()?;
+        let rebuild = self.rebuild.as_ref()?;
+        match rebuild() {
+            Ok(producer) => {
+                *guard = (guard.0 + 1, producer);
+                Some(reason)
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot create a new producer; will try again");
+                None
+            }
+        }
+    }
+
+    /// Whether the broker answers a metadata request within `timeout` (for `/readyz`). Blocking:
+    /// call it on a blocking thread.
+    pub fn broker_answers(&self, timeout: Duration) -> Result<(), String> {
+        let (_, producer) = self.get();
+        producer
+            .client()
+            .fetch_metadata(None, timeout)
+            .map(|_| ())
+            .map_err(|error| error.to_string())
+    }
+
+    /// Waits up to `timeout` for what the producer holds to reach the broker.
+    pub fn flush(&self, timeout: Duration) {
+        let (_, producer) = self.get();
+        let _ = producer.flush(timeout);
+    }
+}
+
+/// One platform's feed.
+#[derive(Debug, Clone)]
+pub struct Feed {
+    pub platform: String,
+    pub topic: String,
+    /// The envelope schema, sent as the `schema` header.
+    pub schema: String,
+}
+
+/// The relay of one feed.
+pub struct FeedRelay {
+    store: Store,
+    producer: SharedProducer,
+    feed: Feed,
+    events: Arc<dyn RelayEvents>,
+    handoff: broadcast::Receiver<Arc<[Entry]>>,
+    /// `(lease, holder)`: acknowledgements are recorded only while this instance holds the feed.
+    fence: Option<(String, String)>,
+    /// Entries handed to the producer and not yet acknowledged, at most.
+    pub max_in_flight: usize,
+    /// How often acknowledgements are written to the store.
+    pub flush_interval: Duration,
+    /// How often an idle relay looks at the queue's head for entries queued elsewhere.
+    pub idle_poll: Duration,
+    /// Entries read from the queue table per page.
+    pub page: i64,
+}
+
+/// An entry on its way: what is needed to acknowledge it.
+struct Sent {
+    entry: Entry,
+    /// `None`: the producer refused it at once (the error is in `refused`).
+    future: Option<DeliveryFuture>,
+    refused: Option<KafkaError>,
+}
+
+/// Whether the broker will never take this message, however often it is sent.
+fn is_permanent(error: &KafkaError) -> bool {
+    let code = match error {
+        KafkaError::MessageProduction(code) => *code,
+        _ => return false,
+    };
+    matches!(
+        code,
+        RDKafkaErrorCode::MessageSizeTooLarge
+            | RDKafkaErrorCode::InvalidMessageSize
+            | RDKafkaErrorCode::InvalidRecord
+            | RDKafkaErrorCode::InvalidMessage
+    )
+}
+
+impl FeedRelay {
+    pub fn new(
+        store: Store,
+        producer: SharedProducer,
+        feed: Feed,
+        events: Arc<dyn RelayEvents>,
+        handoff: &OutboxHandoff,
+    ) -> FeedRelay {
+        FeedRelay {
+            store,
+            producer,
+            feed,
+            events,
+            handoff: handoff.subscribe(),
+            fence: None,
+            max_in_flight: 20_000,
+            flush_interval: Duration::from_millis(100),
+            idle_poll: Duration::from_millis(500),
+            page: 2000,
+        }
+    }
+
+    /// Acknowledgements are written only while `lease` is held by `holder`.
+    pub fn fenced_by(mut self, lease: String, holder: String) -> FeedRelay {
+        self.fence = Some((lease, holder));
         self
     }
 
-    /// Replaces the producer when it reports a fatal error. Runs only with nothing in flight.
-    fn replace_producer_if_fatal(&mut self) {
-        let Some((_, reason)) = self.producer.client().fatal_error() else {
-            return;
-        };
-        let Some(rebuild) = &self.rebuild else { return };
-        match rebuild() {
-            Ok(producer) => {
-                self.producer = producer;
-                self.events.producer_replaced(&reason);
-            }
-            Err(error) => tracing::error!(%error, "cannot create a new producer; will try again"),
-        }
-    }
-
-    /// Runs until `shutdown` turns true and every pending row has been delivered (or the caller's
-    /// timeout around this future gives up: what is left stays pending for the next start).
-    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
-        let permits = Arc::new(Semaphore::new(self.max_batches_in_flight));
-        let failed = Arc::new(AtomicBool::new(false));
-        let (in_flight_tx, in_flight_rx) = mpsc::channel::<InFlight>(self.max_batches_in_flight);
-        let acker = tokio::spawn(acknowledge(
-            self.store.clone(),
-            in_flight_rx,
-            self.events.clone(),
-            failed.clone(),
-        ));
-        let mut retry_delays =
-            dhub_support::retry::delays(Duration::from_millis(200), Duration::from_secs(10));
-        let mut cursor = 0i64;
-        let mut last_full_rescan = Instant::now();
+    /// Runs until `shutdown` turns true and everything queued for the feed is acknowledged (or the
+    /// caller's timeout around this future gives up: what is left is sent again from the mark at the
+    /// next start). `Err` for a state store it cannot read at start.
+    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> Result<(), StoreError> {
+        let platform = self.feed.platform.clone();
+        self.store
+            .ensure_feed_marks(std::slice::from_ref(&platform))
+            .await?;
+        let mut mark = self
+            .store
+            .feed_marks()
+            .await?
+            .get(&platform)
+            .copied()
+            .unwrap_or(0);
+        // `sent`: the highest seq handed to the producer (or known not to be for this feed).
+        let mut sent = mark;
+        // The highest seq this relay has seen queued anywhere: a head above it means entries it was
+        // not handed (another process, or it lagged).
+        let mut seen = mark;
+        let mut from_table = true;
+        let mut buffer: VecDeque<Entry> = VecDeque::new();
+        let mut in_flight: FuturesOrdered<_> = FuturesOrdered::new();
+        let mut acks: Vec<FeedAck> = Vec::new();
+        // The mark as last written: an idle feed writes nothing.
+        let mut flushed = mark;
+        let mut failed_at: Option<Instant> = None;
+        let mut retry_delays = retry::delays(Duration::from_millis(200), Duration::from_secs(10));
+        let mut flush = tokio::time::interval(self.flush_interval);
+        let mut poll = tokio::time::interval(self.idle_poll);
+        let (mut generation, mut producer) = self.producer.get();
         loop {
-            if failed.swap(false, Ordering::SeqCst) {
-                drain(&permits, self.max_batches_in_flight).await;
-                self.replace_producer_if_fatal();
-                let delay = retry_delays.next_delay();
-                tokio::time::sleep(delay).await;
-                cursor = 0;
+            // After a failure, once nothing is in flight: wait, replace a fatally failed producer,
+            // and send again from the mark.
+            if let Some(since) = failed_at {
+                if in_flight.is_empty() {
+                    if let Some(reason) = self.producer.replace_if_fatal(generation) {
+                        self.events.producer_replaced(&reason);
+                    }
+                    (generation, producer) = self.producer.get();
+                    let delay = retry_delays.next_delay();
+                    let mut stopping = shutdown.clone();
+                    let stopped = async move { stopping.wait_for(|stop| *stop).await.is_ok() };
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay.saturating_sub(since.elapsed())) => {}
+                        _ = stopped => {
+                            if self.flush_acks(&mut acks, mark, &mut flushed).await {
+                                return Ok(());
+                            }
+                        }
+                    }
+                    failed_at = None;
+                    buffer.clear();
+                    sent = mark;
+                    from_table = true;
+                }
             }
-            // Postgres may commit ids out of order; a periodic rescan from 0 (after draining, so nothing
-            // in flight is sent twice) picks up a row the cursor skipped.
-            if last_full_rescan.elapsed() > Duration::from_secs(5) {
-                drain(&permits, self.max_batches_in_flight).await;
-                cursor = 0;
-                last_full_rescan = Instant::now();
+            // Take more work while there is room in flight.
+            if failed_at.is_none() {
+                if buffer.is_empty() && from_table {
+                    match self.store.entries_after(sent, self.page).await {
+                        Ok(page) => {
+                            if let Some(last) = page.last() {
+                                seen = seen.max(last.seq);
+                                if (page.len() as i64) < self.page {
+                                    from_table = false;
+                                }
+                                sent = sent.max(last.seq);
+                                buffer.extend(page.into_iter().filter(|e| e.is_for(&platform)));
+                            } else {
+                                from_table = false;
+                            }
+                        }
+                        Err(error) => {
+                            self.events.store_failed(&error);
+                            failed_at = Some(Instant::now());
+                            continue;
+                        }
+                    }
+                }
+                let started = cpu::thread_nanos();
+                while in_flight.len() < self.max_in_flight {
+                    let Some(entry) = buffer.pop_front() else {
+                        break;
+                    };
+                    let sending = self.send(&producer, entry).await;
+                    in_flight.push_back(async move {
+                        let outcome = match sending.future {
+                            Some(future) => Some(future.await),
+                            None => None,
+                        };
+                        (sending.entry, sending.refused, outcome)
+                    });
+                }
+                cpu::add(Stage::Relay, cpu::thread_nanos().saturating_sub(started));
             }
-            let rows = match self.store.pending_outbox(cursor, self.batch_size).await {
-                Ok(rows) => rows,
-                Err(error) => {
-                    self.events.store_failed(&error);
-                    tokio::time::sleep(retry_delays.next_delay()).await;
-                    continue;
-                }
-            };
-            if rows.is_empty() {
-                drain(&permits, self.max_batches_in_flight).await;
-                if failed.load(Ordering::SeqCst) {
-                    continue;
-                }
-                if cursor == 0 && *shutdown.borrow() {
-                    break;
-                }
-                if cursor != 0 {
-                    cursor = 0;
-                    continue;
-                }
-                tokio::select! {
-                    _ = self.signal.raised() => {}
-                    _ = tokio::time::sleep(self.idle_poll) => {}
-                    _ = shutdown.changed() => {}
+            let waiting = (buffer.len() + in_flight.len()) as u64;
+            if *shutdown.borrow() && waiting == 0 && !from_table && failed_at.is_none() {
+                // Drained: nothing buffered, in flight or left in the table up to the head.
+                match self.store.head_seq().await {
+                    Ok(head) if head <= sent => {
+                        if self.flush_acks(&mut acks, mark, &mut flushed).await {
+                            return Ok(());
+                        }
+                    }
+                    Ok(_) => from_table = true,
+                    Err(error) => self.events.store_failed(&error),
                 }
                 continue;
             }
-            retry_delays =
-                dhub_support::retry::delays(Duration::from_millis(200), Duration::from_secs(10));
-            cursor = rows.last().map(|row| row.id + 1).unwrap_or(cursor);
-            let permit = match permits.clone().acquire_owned().await {
-                Ok(permit) => permit,
-                Err(_) => break,
-            };
-            let batch = self.send_batch(rows, permit).await;
-            if in_flight_tx.send(batch).await.is_err() {
-                break;
+            tokio::select! {
+                Some((entry, refused, outcome)) = in_flight.next(), if !in_flight.is_empty() => {
+                    let started = cpu::thread_nanos();
+                    let error = match outcome {
+                        Some(Ok(Ok(delivery))) => {
+                            let acked_at_ms = chrono::Utc::now().timestamp_millis();
+                            let latency = Duration::from_millis(
+                                acked_at_ms.saturating_sub(entry.created_at_ms).max(0) as u64,
+                            );
+                            self.events.delivered(&platform, entry.op.as_str(), latency);
+                            mark = mark.max(entry.seq);
+                            acks.push(FeedAck {
+                                record_id: entry.record_id.clone(),
+                                version: entry.version,
+                                op: entry.op,
+                                seq: entry.seq,
+                                partition: delivery.partition,
+                                offset: delivery.offset,
+                                acked_at_ms,
+                            });
+                            retry_delays = retry::delays(Duration::from_millis(200), Duration::from_secs(10));
+                            None
+                        }
+                        Some(Ok(Err((error, _)))) => Some(error),
+                        Some(Err(_canceled)) => Some(KafkaError::Canceled),
+                        None => refused,
+                    };
+                    if let Some(error) = error {
+                        if failed_at.is_none() && is_permanent(&error) {
+                            // Parked: the mark moves over it, and the entries behind it go on.
+                            let reason = error.to_string();
+                            match self.store.park(&platform, &entry, &reason).await {
+                                Ok(()) => {
+                                    self.events.parked(&platform, &reason);
+                                    mark = mark.max(entry.seq);
+                                }
+                                Err(store_error) => {
+                                    self.events.store_failed(&store_error);
+                                    failed_at = Some(Instant::now());
+                                }
+                            }
+                        } else {
+                            self.events.delivery_failed(&platform, &error);
+                            failed_at.get_or_insert_with(Instant::now);
+                        }
+                    }
+                    cpu::add(Stage::Relay, cpu::thread_nanos().saturating_sub(started));
+                }
+                handed = self.handoff.recv(), if !from_table && failed_at.is_none() => {
+                    match handed {
+                        Ok(entries) => {
+                            if let Some(last) = entries.last() {
+                                seen = seen.max(last.seq);
+                            }
+                            // The hand-off carries every entry of this instance in commit order, so
+                            // the next batch starts right after `sent`; a gap means entries queued
+                            // elsewhere (a command, another instance): the table has them all.
+                            if entries.first().is_some_and(|first| first.seq > sent + 1) {
+                                from_table = true;
+                                continue;
+                            }
+                            // What the table read already covered is skipped.
+                            for entry in entries.iter() {
+                                if entry.seq <= sent {
+                                    continue;
+                                }
+                                sent = entry.seq;
+                                if entry.is_for(&platform) {
+                                    buffer.push_back(entry.clone());
+                                }
+                            }
+                        }
+                        // Lagged: some batches were dropped for this relay; read them from the table.
+                        Err(broadcast::error::RecvError::Lagged(_)) => from_table = true,
+                        Err(broadcast::error::RecvError::Closed) => from_table = true,
+                    }
+                }
+                _ = flush.tick() => {
+                    if !self.flush_acks(&mut acks, mark, &mut flushed).await {
+                        // The feed was taken over by another instance: stop here.
+                        return Ok(());
+                    }
+                    let oldest = buffer
+                        .front()
+                        .map(|e| e.created_at_ms)
+                        .map(|at| Duration::from_millis(
+                            (chrono::Utc::now().timestamp_millis() - at).max(0) as u64,
+                        ))
+                        .unwrap_or_default();
+                    self.events.feed_progress(&platform, waiting, oldest);
+                }
+                _ = poll.tick(), if !from_table => {
+                    match self.store.head_seq().await {
+                        Ok(head) if head > seen.max(sent) => from_table = true,
+                        Ok(_) => {}
+                        Err(error) => self.events.store_failed(&error),
+                    }
+                }
+                _ = shutdown.changed() => {}
             }
         }
-        drop(in_flight_tx);
-        let _ = acker.await;
-        let _ = self.producer.flush(Duration::from_secs(10));
     }
 
-    async fn send_batch(&self, rows: Vec<OutboxRow>, permit: OwnedSemaphorePermit) -> InFlight {
-        let mut futures = Vec::with_capacity(rows.len());
-        let mut meta = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let schema = self
-                .formats
-                .get(&row.platform)
-                .map(String::as_str)
-                .unwrap_or(dhub_schema::SCHEMA_NAME);
-            let headers = feed_headers(schema);
-            let mut record = FutureRecord::to(&row.topic)
-                .key(&row.record_id)
-                .payload(&row.payload)
-                .headers(headers);
-            let future = loop {
-                match self.producer.send_result(record) {
-                    Ok(future) => break Some(future),
-                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
-                        // librdkafka's local queue is full: let it drain to the broker, then retry.
-                        record = returned;
-                        tokio::time::sleep(Duration::from_millis(5)).await;
-                    }
-                    Err((error, _)) => {
-                        self.events.delivery_failed(&row.platform, &error);
-                        break None;
+    /// Hands one entry to the producer, waiting while librdkafka's local queue is full.
+    async fn send(&self, producer: &FutureProducer, entry: Entry) -> Sent {
+        let headers = feed_headers(&self.feed.schema);
+        let record = FutureRecord::to(&self.feed.topic)
+            .key(&entry.record_id)
+            .payload(&entry.payload[..])
+            .headers(headers);
+        let mut record = record;
+        loop {
+            match producer.send_result(record) {
+                Ok(future) => {
+                    return Sent {
+                        entry,
+                        future: Some(future),
+                        refused: None,
                     }
                 }
-            };
-            futures.push(future);
-            meta.push((
-                row.id,
-                row.platform.clone(),
-                row.op.as_str().to_string(),
-                row.created_at_ms,
-            ));
-        }
-        InFlight {
-            rows: meta,
-            futures,
-            _permit: permit,
-        }
-    }
-}
-
-/// Waits until no batch is in flight.
-async fn drain(permits: &Arc<Semaphore>, total: usize) {
-    if let Ok(all) = permits.acquire_many(total as u32).await {
-        drop(all);
-    }
-}
-
-async fn acknowledge(
-    store: Store,
-    mut batches: mpsc::Receiver<InFlight>,
-    events: Arc<dyn RelayEvents>,
-    failed: Arc<AtomicBool>,
-) {
-    while let Some(batch) = batches.recv().await {
-        let mut deliveries = Vec::with_capacity(batch.rows.len());
-        for ((id, platform, op, created_at_ms), future) in batch.rows.iter().zip(batch.futures) {
-            let outcome = match future {
-                Some(future) => future.await,
-                None => {
-                    failed.store(true, Ordering::SeqCst);
-                    continue;
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
+                    // librdkafka's local queue is full: let it drain to the broker, then retry.
+                    record = returned;
+                    tokio::time::sleep(Duration::from_millis(5)).await;
                 }
-            };
-            match outcome {
-                Ok(Ok(delivery)) => {
-                    let acked_at_ms = chrono::Utc::now().timestamp_millis();
-                    let latency = Duration::from_millis(
-                        acked_at_ms.saturating_sub(*created_at_ms).max(0) as u64,
-                    );
-                    events.delivered(platform, op, latency);
-                    deliveries.push(Delivery {
-                        outbox_id: *id,
-                        partition: delivery.partition,
-                        offset: delivery.offset,
-                        acked_at_ms,
-                    });
-                }
-                Ok(Err((error, _message))) => {
-                    events.delivery_failed(platform, &error);
-                    failed.store(true, Ordering::SeqCst);
-                }
-                Err(_canceled) => {
-                    failed.store(true, Ordering::SeqCst);
+                Err((error, _)) => {
+                    return Sent {
+                        entry,
+                        future: None,
+                        refused: Some(error),
+                    }
                 }
             }
         }
-        // The broker has these; keep trying to record that, or they would be sent again after a restart
-        // (harmless duplicates, but avoidable ones).
-        let mut delays =
-            dhub_support::retry::delays(Duration::from_millis(100), Duration::from_secs(5));
-        while let Err(error) = store.mark_delivered(&deliveries).await {
-            events.store_failed(&error);
-            tokio::time::sleep(delays.next_delay()).await;
+    }
+
+    /// Writes the acknowledgements gathered so far and the feed's mark. `false` when the feed's lease
+    /// is no longer this instance's (nothing written). A store error keeps them for the next flush.
+    async fn flush_acks(&self, acks: &mut Vec<FeedAck>, mark: i64, flushed: &mut i64) -> bool {
+        if acks.is_empty() && mark == *flushed {
+            return true;
+        }
+        let fence = self
+            .fence
+            .as_ref()
+            .map(|(lease, holder)| (lease.as_str(), holder.as_str()));
+        match self
+            .store
+            .record_acks(&self.feed.platform, mark, acks, fence)
+            .await
+        {
+            Ok(true) => {
+                acks.clear();
+                *flushed = mark;
+                true
+            }
+            Ok(false) => false,
+            Err(error) => {
+                self.events.store_failed(&error);
+                true
+            }
         }
     }
 }

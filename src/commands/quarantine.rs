@@ -3,15 +3,14 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::Subcommand;
-use dhub_ingest::OutboxSignal;
+use dhub_ingest::OutboxHandoff;
 use dhub_mapping::SourceRecord;
 use dhub_schema::intake::{IntakeBatch, Origin};
 use dhub_store::{QuarantineEntry, QuarantineState, Store};
 
-use crate::hub::publish_pending;
+use crate::hub::hub_answers;
 use crate::telemetry::Telemetry;
 
 #[derive(Subcommand)]
@@ -132,7 +131,7 @@ async fn replay(id: i64, config_path: &Path) -> anyhow::Result<ExitCode> {
         &config,
         &store,
         Arc::new(Telemetry::new()),
-        OutboxSignal::default(),
+        OutboxHandoff::default(),
     );
     let batch = Arc::new(IntakeBatch {
         source: entry.source_name.clone(),
@@ -150,10 +149,7 @@ async fn replay(id: i64, config_path: &Path) -> anyhow::Result<ExitCode> {
         .map(|e| e.id)
         .max()
         .unwrap_or(0);
-    ingestor.ingest(batch, true).await?;
-    let mut tx = store.begin().await?;
-    tx.resolve_quarantine(id, QuarantineState::Replayed).await?;
-    tx.commit().await?;
+    ingestor.replay(batch, id).await?;
     let held_again: Vec<String> = store
         .quarantine_list(false)
         .await?
@@ -168,14 +164,10 @@ async fn replay(id: i64, config_path: &Path) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::FAILURE);
     }
-    let published = publish_pending(&config, &store, Duration::from_secs(30)).await?;
-    println!(
-        "replayed quarantine entry {id}: stored as a new version{}",
-        if published {
-            " and published"
-        } else {
-            "; the hub publishes it when the broker answers"
-        }
-    );
+    if hub_answers(&config).await {
+        println!("replayed quarantine entry {id}: stored as a new version; the running hub publishes it within a second");
+    } else {
+        println!("replayed quarantine entry {id}: stored as a new version; no hub answers on {}: it is published when the hub starts", config.listen);
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -2,11 +2,10 @@
 
 use std::path::Path;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use dhub_ingest::{retract_by_hand, RetractReason, Routing};
 
-use crate::hub::publish_pending;
+use crate::hub::hub_answers;
 
 pub async fn retract(
     config_path: &Path,
@@ -21,11 +20,11 @@ pub async fn retract(
     };
     let store = super::open_store(&config).await?;
     let routing = Routing::new(config.platforms.clone());
-    let platforms = retract_by_hand(&store, &routing, record_id, reason, note).await?;
-    if publish_pending(&config, &store, Duration::from_secs(30)).await? {
-        println!("retracted {record_id} from {platforms} platform(s)");
+    let platforms = retract_by_hand(&store, &routing, record_id, reason, note, None).await?;
+    if hub_answers(&config).await {
+        println!("retraction of {record_id} queued for {platforms} platform(s); the running hub sends it within a second");
     } else {
-        println!("retraction of {record_id} stored for {platforms} platform(s); the broker did not take it yet, the hub sends it when it can");
+        println!("retraction of {record_id} queued for {platforms} platform(s); no hub answers on {}: it is sent when the hub starts", config.listen);
     }
     Ok(ExitCode::SUCCESS)
 }

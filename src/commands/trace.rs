@@ -51,19 +51,54 @@ pub async fn trace(config_path: &Path, record_id: &str) -> anyhow::Result<ExitCo
             })
         })
         .collect();
+    let topic_of = |platform: &str| {
+        config
+            .platforms
+            .iter()
+            .find(|p| p.name == platform)
+            .map(|p| p.topic.clone())
+    };
     let deliveries: Vec<Value> = history
-        .outbox
+        .deliveries
         .iter()
-        .map(|row| {
+        .map(|state| {
             json!({
-                "platform": row.platform,
-                "topic": row.topic,
-                "op": row.op.as_str(),
-                "version": row.version,
-                "queued_at": time(row.created_at_ms),
-                "partition": row.delivery.map(|d| d.partition),
-                "offset": row.delivery.map(|d| d.offset),
-                "acked_at": row.delivery.map(|d| time(d.acked_at_ms)),
+                "platform": state.platform,
+                "topic": topic_of(&state.platform),
+                "op": state.op.as_str(),
+                "version": state.version,
+                "partition": state.partition,
+                "offset": state.offset,
+                "acked_at": time(state.acked_at_ms),
+                "first_acked_at": time(state.first_acked_at_ms),
+            })
+        })
+        .collect();
+    let queued: Vec<Value> = history
+        .queued
+        .iter()
+        .map(|entry| {
+            json!({
+                "seq": entry.seq,
+                "op": entry.op.as_str(),
+                "version": entry.version,
+                "platforms": entry.platforms,
+                "queued_at": time(entry.created_at_ms),
+            })
+        })
+        .collect();
+    let parked: Vec<Value> = history
+        .parked
+        .iter()
+        .map(|entry| {
+            json!({
+                "platform": entry.platform,
+                "seq": entry.seq,
+                "op": entry.op.as_str(),
+                "version": entry.version,
+                "reason": entry.reason,
+                "parked_at": time(entry.parked_at_ms),
+                "released_at": entry.released_at_ms.map(time),
             })
         })
         .collect();
@@ -81,7 +116,10 @@ pub async fn trace(config_path: &Path, record_id: &str) -> anyhow::Result<ExitCo
         "record_id": record_id,
         "retracted": history.latest.as_ref().map(|l| l.retracted),
         "versions": versions,
+        "shown_on": history.latest.as_ref().map(|l| l.platforms.clone()),
         "deliveries": deliveries,
+        "queued": queued,
+        "parked": parked,
         "quarantine": quarantine,
         "audit": audit,
     });

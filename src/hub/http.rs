@@ -12,7 +12,6 @@ use axum::routing::get;
 use axum::{Json, Router};
 use dhub_ingest::Platform;
 use dhub_store::Store;
-use rdkafka::producer::{FutureProducer, Producer};
 use serde_json::json;
 
 use crate::telemetry::Telemetry;
@@ -21,11 +20,14 @@ use crate::telemetry::Telemetry;
 pub struct HttpState {
     pub telemetry: Arc<Telemetry>,
     pub store: Store,
-    pub producer: FutureProducer,
+    pub producer: dhub_publish::SharedProducer,
     pub platforms: Vec<Platform>,
     pub sources: Vec<String>,
     /// The supervisors' view of their tasks: `/readyz` fails while one is down.
     pub health: Vec<Arc<super::supervise::TaskHealth>>,
+    /// This instance's name in the lease table, and what it holds.
+    pub holder: String,
+    pub holdings: Arc<super::leases::Holdings>,
 }
 
 pub fn router(state: HttpState) -> Router {
@@ -68,15 +70,10 @@ async fn readyz(State(state): State<HttpState>) -> Response {
             .into_response();
     }
     let producer = state.producer.clone();
-    let broker = tokio::task::spawn_blocking(move || {
-        producer
-            .client()
-            .fetch_metadata(None, Duration::from_secs(2))
-            .map(|_| ())
-            .map_err(|e| e.to_string())
-    })
-    .await
-    .unwrap_or_else(|_| Err("metadata task failed".into()));
+    let broker =
+        tokio::task::spawn_blocking(move || producer.broker_answers(Duration::from_secs(2)))
+            .await
+            .unwrap_or_else(|_| Err("metadata task failed".into()));
     match broker {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
         Err(error) => (StatusCode::SERVICE_UNAVAILABLE, format!("broker: {error}")).into_response(),
@@ -84,17 +81,21 @@ async fn readyz(State(state): State<HttpState>) -> Response {
 }
 
 async fn status(State(state): State<HttpState>) -> Response {
-    let pending = state.store.pending_count().await.ok();
-    let held = state
-        .store
-        .quarantine_list(false)
-        .await
-        .map(|list| list.len())
-        .ok();
+    // Counts and names only: nothing here loads a payload or a record.
+    let held = state.store.quarantine_count().await.ok();
+    let leases = state.store.leases().await.ok().map(|leases| {
+        leases
+            .iter()
+            .map(|l| json!({"name": l.name, "holder": l.holder, "expires_at_ms": l.expires_at_ms}))
+            .collect::<Vec<_>>()
+    });
     Json(json!({
+        "instance": state.holder,
+        "holds": state.holdings.held().keys().collect::<Vec<_>>(),
+        "leases": leases,
         "sources": state.sources,
         "platforms": state.platforms.iter().map(|p| json!({"name": p.name, "level": p.level.as_str(), "division": p.division, "topic": p.topic, "policy": p.policy})).collect::<Vec<_>>(),
-        "outbox_pending": pending,
+        "outbox_pending": state.telemetry.outbox_pending.get(),
         "quarantine_held": held,
     }))
     .into_response()

@@ -3,6 +3,7 @@
 //! in hand is finished), then the relay drains the outbox, then the process exits 0.
 
 pub mod http;
+pub mod leases;
 pub mod supervise;
 
 use std::collections::HashMap;
@@ -11,14 +12,18 @@ use std::time::Duration;
 
 use anyhow::Context;
 use dhub_connectors::SourceContext;
-use dhub_ingest::{Ingestor, OutboxSignal, Routing};
-use dhub_publish::Relay;
+use dhub_ingest::{Ingestor, OutboxHandoff, Routing};
+use dhub_publish::{Feed, FeedRelay, SharedProducer};
 use dhub_store::Store;
 use tokio::sync::watch;
 
 use crate::config::{HubConfig, SourceSetup};
 use crate::telemetry::Telemetry;
+use leases::{Class, Holdings, LeaseRunner, Leased};
 use supervise::Supervisor;
+
+/// How often delivered entries are pruned from the queue.
+const PRUNE_EVERY: Duration = Duration::from_secs(5);
 
 /// Runs the hub until `shutdown` resolves, then drains and returns.
 pub async fn run(
@@ -32,19 +37,36 @@ pub async fn run(
             redact_url(&config.state_url)
         )
     })?;
-    let routing = Arc::new(Routing::new(config.platforms.clone()));
-    let signal = OutboxSignal::default();
-    let ingestor = Arc::new(ingestor(&config, &store, telemetry.clone(), signal.clone()));
-    let producer = config
-        .kafka
-        .producer()
-        .context("cannot create the kafka producer")?;
+    // Every feed gets its mark now (a platform new to the config starts at the queue's head), so
+    // what waits for a feed is counted from the start, broker or not.
+    let feed_names: Vec<String> = config.platforms.iter().map(|p| p.name.clone()).collect();
+    store
+        .ensure_feed_marks(&feed_names)
+        .await
+        .context("cannot prepare the feed marks in the state store")?;
+    let handoff = OutboxHandoff::default();
+    let ingestor = Arc::new(ingestor(
+        &config,
+        &store,
+        telemetry.clone(),
+        handoff.clone(),
+    ));
+    let producer = SharedProducer::new(
+        config
+            .kafka
+            .producer()
+            .context("cannot create the kafka producer")?,
+        Some({
+            let settings = config.kafka.clone();
+            Arc::new(move || settings.producer())
+        }),
+    );
 
-    let (stop_sources_tx, stop_sources) = watch::channel(false);
-    let (stop_relay_tx, stop_relay) = watch::channel(false);
-    let mut sources = Supervisor::new(telemetry.clone());
-    let mut relay_tasks = Supervisor::new(telemetry.clone());
-    let health = vec![sources.health.clone(), relay_tasks.health.clone()];
+    let sources = Supervisor::new(telemetry.clone());
+    let feeds = Supervisor::new(telemetry.clone());
+    let health = vec![sources.health.clone(), feeds.health.clone()];
+    let holdings = Arc::new(Holdings::default());
+    let holder = leases::instance_name();
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -65,97 +87,142 @@ pub async fn run(
             .map(|s| s.name().to_string())
             .collect(),
         health,
+        holder: holder.clone(),
+        holdings: holdings.clone(),
     };
-    let mut http_stop = stop_relay.clone();
+    let (stop_http_tx, mut stop_http) = watch::channel(false);
     let http_task = tokio::spawn(async move {
         let app = http::router(http_state);
         let _ = axum::serve(listener, app)
             .with_graceful_shutdown(async move {
-                let _ = http_stop.wait_for(|stop| *stop).await;
+                let _ = stop_http.wait_for(|stop| *stop).await;
             })
             .await;
     });
     tracing::info!(listen = %config.listen, "serving metrics, health and dashboard");
 
-    // The relay starts once the topics exist; until then records wait in the outbox.
-    let relay_config = RelaySetup {
-        store: store.clone(),
-        kafka: config.kafka.clone(),
-        topics: config.topics(),
-        formats: config.formats(),
-        telemetry: telemetry.clone(),
-        signal: signal.clone(),
-        shutdown: stop_relay.clone(),
-    };
-    relay_tasks.spawn(
-        "relay".into(),
-        move || relay_config.clone().run(),
-        stop_relay.clone(),
-    );
+    // The feed topics are created before any relay starts; until then entries wait in the queue.
+    let topics_ready = ensure_topics_until_ready(&config, telemetry.clone());
 
+    let mut tasks = Vec::new();
     for source in &config.sources {
-        spawn_source(
-            &mut sources,
-            source,
-            &config,
-            &store,
-            &ingestor,
-            &telemetry,
-            &stop_sources,
-        )?;
+        tasks.push(source_task(source, &config, &store, &ingestor, &telemetry)?);
     }
+    for platform in &config.platforms {
+        let feed = Feed {
+            platform: platform.name.clone(),
+            topic: platform.topic.clone(),
+            schema: platform.format.clone(),
+        };
+        let (store, producer, telemetry, handoff, holder, topics_ready) = (
+            store.clone(),
+            producer.clone(),
+            telemetry.clone(),
+            handoff.clone(),
+            holder.clone(),
+            topics_ready.clone(),
+        );
+        let lease = format!("feed:{}", platform.name);
+        let task_lease = lease.clone();
+        tasks.push(Leased {
+            lease,
+            class: Class::Feed,
+            start: Box::new(move |supervisor, stop| {
+                let (store, producer, telemetry, handoff, holder, feed, lease, topics_ready) = (
+                    store.clone(),
+                    producer.clone(),
+                    telemetry.clone(),
+                    handoff.clone(),
+                    holder.clone(),
+                    feed.clone(),
+                    task_lease.clone(),
+                    topics_ready.clone(),
+                );
+                let task_stop = stop.clone();
+                supervisor.spawn(
+                    lease.clone(),
+                    move || {
+                        let relay = FeedRelay::new(
+                            store.clone(),
+                            producer.clone(),
+                            feed.clone(),
+                            telemetry.clone(),
+                            &handoff,
+                        )
+                        .fenced_by(lease.clone(), holder.clone());
+                        let (stop, mut topics_ready) = (task_stop.clone(), topics_ready.clone());
+                        async move {
+                            // Nothing to send until the topics exist; a stop meanwhile ends the task.
+                            let mut waiting_stop = stop.clone();
+                            let ready =
+                                async move { topics_ready.wait_for(|ready| *ready).await.is_ok() };
+                            let stopped =
+                                async move { waiting_stop.wait_for(|stop| *stop).await.is_ok() };
+                            tokio::select! {
+                                _ = ready => {}
+                                _ = stopped => return Ok(()),
+                            }
+                            relay.run(stop).await.map_err(|error| error.to_string())
+                        }
+                    },
+                    stop,
+                )
+            }),
+        });
+    }
+    tasks.push(publicity_task(&config, &store, &handoff));
+    tasks.push(prune_task(&config, &store, &telemetry));
 
-    let sweep_store = store.clone();
-    let sweep_routing = (*routing).clone();
-    let sweep_signal = signal.clone();
-    let sweep_interval = config.publicity_check_interval;
-    let sweep_stop = stop_sources.clone();
-    sources.spawn(
-        "publicity".into(),
-        move || {
-            let (store, routing, signal, stop) = (
-                sweep_store.clone(),
-                sweep_routing.clone(),
-                sweep_signal.clone(),
-                sweep_stop.clone(),
-            );
-            async move {
-                dhub_ingest::publicity::run(store, routing, signal, sweep_interval, stop).await;
-                Ok(())
-            }
-        },
-        stop_sources.clone(),
-    );
-
-    let gauge_store = store.clone();
-    let gauge_telemetry = telemetry.clone();
-    let gauge_task = tokio::spawn(async move {
-        loop {
-            match gauge_store.pending_count().await {
-                Ok(pending) => gauge_telemetry.outbox_pending.set(pending),
-                Err(error) => gauge_telemetry.store_failed("count pending", &error),
-            }
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
-    });
+    let (stop_tx, stop) = watch::channel(false);
+    let runner = LeaseRunner {
+        store: store.clone(),
+        holder,
+        tasks,
+        sources,
+        feeds,
+        telemetry: telemetry.clone(),
+        holdings,
+    };
+    let drain_timeout = config.drain_timeout;
+    let runner_task = tokio::spawn(runner.run(stop, drain_timeout));
 
     shutdown.await;
-    tracing::info!("shutting down: finishing the files in hand");
-    let _ = stop_sources_tx.send(true);
-    sources.join().await;
-    tracing::info!("draining the outbox to the broker");
-    let _ = stop_relay_tx.send(true);
-    match tokio::time::timeout(config.drain_timeout, relay_tasks.join()).await {
-        Ok(_) => tracing::info!("outbox drained"),
-        Err(_) => tracing::warn!(
-            timeout_ms = config.drain_timeout.as_millis() as u64,
-            "the broker did not take every pending record in time; they stay in the outbox for the next start"
-        ),
-    }
-    gauge_task.abort();
+    let _ = stop_tx.send(true);
+    let _ = runner_task.await;
+    producer.flush(Duration::from_secs(5));
+    let _ = stop_http_tx.send(true);
     let _ = http_task.await;
     store.close().await;
     Ok(())
+}
+
+/// Creates the feed topics, retrying as long as the broker does not answer; the returned signal
+/// turns true once they exist.
+fn ensure_topics_until_ready(
+    config: &HubConfig,
+    telemetry: Arc<Telemetry>,
+) -> watch::Receiver<bool> {
+    let (ready_tx, ready) = watch::channel(false);
+    let kafka = config.kafka.clone();
+    let topics = config.topics();
+    tokio::spawn(async move {
+        let mut delays =
+            dhub_support::retry::delays(Duration::from_millis(500), Duration::from_secs(30));
+        loop {
+            match kafka.ensure_topics(&topics, Duration::from_secs(10)).await {
+                Ok(()) => {
+                    tracing::info!(topics = topics.len(), "feed topics ready");
+                    let _ = ready_tx.send(true);
+                    return;
+                }
+                Err(error) => {
+                    telemetry.broker_unavailable(&error.to_string());
+                    tokio::time::sleep(delays.next_delay()).await;
+                }
+            }
+        }
+    });
+    ready
 }
 
 /// The pipeline step every source submits to, wired from the config.
@@ -163,7 +230,7 @@ pub fn ingestor(
     config: &HubConfig,
     store: &Store,
     telemetry: Arc<Telemetry>,
-    signal: OutboxSignal,
+    handoff: OutboxHandoff,
 ) -> Ingestor {
     let constraints: HashMap<String, dhub_ingest::SourceConstraints> = config
         .sources
@@ -177,21 +244,20 @@ pub fn ingestor(
         policies: Arc::new(config.policies.clone()),
         constraints: Arc::new(constraints),
         events: telemetry,
-        signal,
+        handoff,
+        handoff_order: Arc::default(),
     }
 }
 
-/// Starts one source under supervision: each (re)start builds a fresh connector and reads the
-/// source's stored positions, so it resumes after the last stored batch.
-fn spawn_source(
-    supervisor: &mut Supervisor,
+/// One source as a leased task: each (re)start builds a fresh connector and reads the source's
+/// stored positions, so it resumes after the last stored batch.
+fn source_task(
     source: &SourceSetup,
     config: &HubConfig,
     store: &Store,
     ingestor: &Arc<Ingestor>,
     telemetry: &Arc<Telemetry>,
-    shutdown: &watch::Receiver<bool>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Leased> {
     let name = source.name().to_string();
     // Built once here so a config problem stops start-up; rebuilt on every restart.
     source
@@ -199,103 +265,146 @@ fn spawn_source(
         .kind
         .build(&config.base_dir)
         .map_err(|message| anyhow::anyhow!("source `{name}`: {message}"))?;
-    tracing::info!(source = %name, kind = source.config.kind.name(), "starting source");
     let kind = source.config.kind.clone();
     let base_dir = config.base_dir.clone();
     let mapping = source.mapping.clone();
     let store = store.clone();
     let sink: Arc<dyn dhub_schema::intake::IntakeSink> = ingestor.clone();
     let events: Arc<dyn dhub_connectors::ConnectorEvents> = telemetry.clone();
-    let stop = shutdown.clone();
-    let task_name = format!("source:{name}");
-    supervisor.spawn(
-        task_name,
-        move || {
-            let (kind, base_dir, mapping, store, sink, events, stop, name) = (
+    let lease = format!("source:{name}");
+    let task_name = lease.clone();
+    Ok(Leased {
+        lease,
+        class: Class::Source,
+        start: Box::new(move |supervisor, stop| {
+            let (kind, base_dir, mapping, store, sink, events, name) = (
                 kind.clone(),
                 base_dir.clone(),
                 mapping.clone(),
                 store.clone(),
                 sink.clone(),
                 events.clone(),
-                stop.clone(),
                 name.clone(),
             );
-            async move {
-                let connector = kind.build(&base_dir)?;
-                let positions = store
-                    .source_positions(&name)
-                    .await
-                    .map_err(|error| format!("cannot read the stored position: {error}"))?;
-                let context = SourceContext {
-                    name,
-                    mapping,
-                    sink,
-                    positions,
-                    base_dir,
-                    events,
-                    shutdown: stop,
-                };
-                connector.run(context).await.map_err(|error| error.message)
-            }
-        },
-        shutdown.clone(),
-    );
-    Ok(())
-}
-
-/// What the relay task needs, cloned for each (re)start.
-#[derive(Clone)]
-struct RelaySetup {
-    store: Store,
-    kafka: dhub_publish::kafka::KafkaSettings,
-    topics: Vec<String>,
-    formats: HashMap<String, String>,
-    telemetry: Arc<Telemetry>,
-    signal: OutboxSignal,
-    shutdown: watch::Receiver<bool>,
-}
-
-impl RelaySetup {
-    /// Creates the feed topics (waiting for the broker as long as it takes), then relays until
-    /// shutdown has drained the outbox.
-    async fn run(self) -> Result<(), String> {
-        let mut delays =
-            dhub_support::retry::delays(Duration::from_millis(500), Duration::from_secs(30));
-        let mut stop = self.shutdown.clone();
-        loop {
-            match self
-                .kafka
-                .ensure_topics(&self.topics, Duration::from_secs(10))
-                .await
-            {
-                Ok(()) => break,
-                Err(error) => {
-                    tracing::warn!(%error, "cannot create the feed topics yet; records wait in the outbox");
-                    tokio::select! {
-                        _ = tokio::time::sleep(delays.next_delay()) => {}
-                        _ = stop.wait_for(|stop| *stop) => return Ok(()),
+            tracing::info!(source = %name, kind = kind.name(), "starting source");
+            let task_stop = stop.clone();
+            supervisor.spawn(
+                task_name.clone(),
+                move || {
+                    let (kind, base_dir, mapping, store, sink, events, stop, name) = (
+                        kind.clone(),
+                        base_dir.clone(),
+                        mapping.clone(),
+                        store.clone(),
+                        sink.clone(),
+                        events.clone(),
+                        task_stop.clone(),
+                        name.clone(),
+                    );
+                    async move {
+                        let connector = kind.build(&base_dir)?;
+                        let positions = store
+                            .source_positions(&name)
+                            .await
+                            .map_err(|error| format!("cannot read the stored position: {error}"))?;
+                        let context = SourceContext {
+                            name,
+                            mapping,
+                            sink,
+                            positions,
+                            base_dir,
+                            events,
+                            shutdown: stop,
+                        };
+                        connector.run(context).await.map_err(|error| error.message)
                     }
-                }
-            }
-        }
-        tracing::info!(topics = self.topics.len(), "feed topics ready");
-        let producer = self
-            .kafka
-            .producer()
-            .map_err(|error| format!("cannot create the kafka producer: {error}"))?;
-        let rebuild_settings = self.kafka.clone();
-        Relay::new(
-            self.store,
-            producer,
-            self.formats,
-            self.telemetry,
-            self.signal,
-        )
-        .with_rebuild(Arc::new(move || rebuild_settings.producer()))
-        .run(self.shutdown)
-        .await;
-        Ok(())
+                },
+                stop,
+            )
+        }),
+    })
+}
+
+/// The publicity sweep, run by one instance.
+fn publicity_task(config: &HubConfig, store: &Store, handoff: &OutboxHandoff) -> Leased {
+    let (store, routing, handoff, interval) = (
+        store.clone(),
+        Routing::new(config.platforms.clone()),
+        handoff.clone(),
+        config.publicity_check_interval,
+    );
+    Leased {
+        lease: "sweep:publicity".into(),
+        class: Class::Source,
+        start: Box::new(move |supervisor, stop| {
+            let (store, routing, handoff) = (store.clone(), routing.clone(), handoff.clone());
+            let task_stop = stop.clone();
+            supervisor.spawn(
+                "sweep:publicity".into(),
+                move || {
+                    let (store, routing, handoff, stop) = (
+                        store.clone(),
+                        routing.clone(),
+                        handoff.clone(),
+                        task_stop.clone(),
+                    );
+                    async move {
+                        dhub_ingest::publicity::run(store, routing, handoff, interval, stop).await;
+                        Ok(())
+                    }
+                },
+                stop,
+            )
+        }),
+    }
+}
+
+/// Deletes queue entries every feed has acknowledged, run by one instance.
+fn prune_task(config: &HubConfig, store: &Store, telemetry: &Arc<Telemetry>) -> Leased {
+    let platforms: Vec<String> = config.platforms.iter().map(|p| p.name.clone()).collect();
+    let (store, telemetry) = (store.clone(), telemetry.clone());
+    Leased {
+        lease: "sweep:prune".into(),
+        class: Class::Source,
+        start: Box::new(move |supervisor, stop| {
+            let (store, telemetry, platforms) =
+                (store.clone(), telemetry.clone(), platforms.clone());
+            let task_stop = stop.clone();
+            supervisor.spawn(
+                "sweep:prune".into(),
+                move || {
+                    let (store, telemetry, platforms, mut stop) = (
+                        store.clone(),
+                        telemetry.clone(),
+                        platforms.clone(),
+                        task_stop.clone(),
+                    );
+                    async move {
+                        loop {
+                            loop {
+                                match store.prune(&platforms).await {
+                                    Ok(deleted) => {
+                                        telemetry.pruned(deleted);
+                                        if deleted < dhub_store::PRUNE_PER_STATEMENT {
+                                            break;
+                                        }
+                                    }
+                                    Err(error) => {
+                                        telemetry.store_failed("prune the outbox", &error);
+                                        break;
+                                    }
+                                }
+                            }
+                            tokio::select! {
+                                _ = tokio::time::sleep(PRUNE_EVERY) => {}
+                                _ = stop.wait_for(|stop| *stop) => return Ok(()),
+                            }
+                        }
+                    }
+                },
+                stop,
+            )
+        }),
     }
 }
 
@@ -325,29 +434,12 @@ pub async fn termination_signal() {
     }
 }
 
-/// For one-shot commands (`dhub retract`, `dhub quarantine replay`): sends what is pending in the outbox
-/// and returns whether everything was acknowledged within `timeout`. What is not stays in the outbox, and
-/// a running hub's relay (or the next start) sends it.
-pub async fn publish_pending(
-    config: &HubConfig,
-    store: &Store,
-    timeout: Duration,
-) -> anyhow::Result<bool> {
-    let telemetry = Arc::new(Telemetry::new());
-    let topics = config.topics();
-    if let Err(error) = config.kafka.ensure_topics(&topics, timeout).await {
-        tracing::warn!(%error, "broker not reachable now");
-        return Ok(false);
-    }
-    let producer = config.kafka.producer()?;
-    let relay = Relay::new(
-        store.clone(),
-        producer,
-        config.formats(),
-        telemetry,
-        OutboxSignal::default(),
-    );
-    let (_stop_tx, stop) = watch::channel(true);
-    let drained = tokio::time::timeout(timeout, relay.run(stop)).await.is_ok();
-    Ok(drained && store.pending_count().await.unwrap_or(1) == 0)
+/// Whether a hub answers on the config's address (the commands queue their entries and say whether
+/// a running hub will publish them now).
+pub async fn hub_answers(config: &HubConfig) -> bool {
+    let connect = tokio::net::TcpStream::connect(config.listen);
+    matches!(
+        tokio::time::timeout(Duration::from_secs(1), connect).await,
+        Ok(Ok(_))
+    )
 }

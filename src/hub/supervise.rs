@@ -42,6 +42,15 @@ impl TaskHealth {
     }
 }
 
+/// Aborts a task when dropped: a supervised attempt ends with its supervisor.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Starts tasks and keeps them running until shutdown.
 pub struct Supervisor {
     pub health: Arc<TaskHealth>,
@@ -65,8 +74,13 @@ impl Supervisor {
 
     /// Runs `start()` as task `name` until `shutdown` turns true. `start` is called again after the
     /// task returned an error, panicked, or returned before shutdown (a task is meant to run until
-    /// then).
-    pub fn spawn<F, Fut>(&mut self, name: String, mut start: F, mut shutdown: watch::Receiver<bool>)
+    /// then). The handle stops it at once (a lease lost to another instance).
+    pub fn spawn<F, Fut>(
+        &mut self,
+        name: String,
+        mut start: F,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> tokio::task::AbortHandle
     where
         F: FnMut() -> Fut + Send + 'static,
         Fut: Future<Output = Result<(), String>> + Send + 'static,
@@ -78,8 +92,11 @@ impl Supervisor {
             let mut delays = retry::delays(min_delay, max_delay);
             telemetry.task_started(&name);
             loop {
-                // Its own task, so a panic ends only this attempt and is seen as a JoinError.
-                let outcome = tokio::spawn(start()).await;
+                // Its own task, so a panic ends only this attempt and is seen as a JoinError; aborting
+                // the supervising task aborts the attempt with it.
+                let attempt = tokio::spawn(start());
+                let _abort_with_me = AbortOnDrop(attempt.abort_handle());
+                let outcome = attempt.await;
                 if *shutdown.borrow() {
                     health.set_up(&name);
                     return;
@@ -105,7 +122,7 @@ impl Supervisor {
                 health.set_up(&name);
                 telemetry.task_started(&name);
             }
-        });
+        })
     }
 
     /// Waits until every task has returned (after shutdown).
@@ -153,7 +170,13 @@ mod tests {
             health.down().get("source:oa").map(String::as_str),
             Some("the folder is gone")
         );
-        tokio::time::sleep(Duration::from_millis(900)).await;
+        // Two restarts, each after a delay of 200–400 ms (jitter); polled, never timed.
+        for _ in 0..100 {
+            if attempts.load(Ordering::SeqCst) == 3 && health.down().is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         assert_eq!(
             attempts.load(Ordering::SeqCst),
             3,

@@ -92,6 +92,10 @@ pub enum StoreError {
         id: i64,
     },
 
+    /// Releasing a parked entry that is not (or no longer) parked.
+    #[error("no parked entry {seq} for platform {platform}: `dhub quarantine parked` lists them")]
+    ParkedNotFound { platform: String, seq: i64 },
+
     /// Replaying or dropping an entry that was already replayed or dropped.
     #[error(
         "quarantine entry {id} is already {state}: only held entries can be replayed or dropped"
@@ -141,6 +145,7 @@ impl StoreError {
             | StoreError::VersionExists { .. }
             | StoreError::RecordNotFound { .. }
             | StoreError::QuarantineNotFound { .. }
+            | StoreError::ParkedNotFound { .. }
             | StoreError::QuarantineNotHeld { .. }
             | StoreError::InvalidResolution { .. }
             | StoreError::Corrupt { .. } => false,

@@ -48,7 +48,9 @@
 mod audit;
 mod connect;
 mod error;
+mod leases;
 mod model;
+mod queue;
 mod rows;
 mod store;
 mod tx;
@@ -56,9 +58,10 @@ mod tx;
 pub use audit::GENESIS_HASH;
 pub use error::StoreError;
 pub use model::{
-    AuditBreak, AuditCheck, AuditEntry, Backend, CurrentRecord, Delivery, DeliveryInfo, NewOutbox,
-    NewQuarantine, NewVersion, OutboxOp, OutboxRow, QuarantineEntry, QuarantineStage,
+    AuditBreak, AuditCheck, AuditEntry, Backend, CurrentRecord, Entry, FeedAck, FeedState, Lease,
+    NewEntry, NewQuarantine, NewVersion, OutboxOp, ParkedEntry, QuarantineEntry, QuarantineStage,
     QuarantineState, RecordHistory, RecordVersion, VersionRow,
 };
+pub use queue::PRUNE_PER_STATEMENT;
 pub use store::Store;
 pub use tx::StoreTx;

@@ -5,6 +5,7 @@
 //! hold personal data that must not reach logs.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// Which database engine a [`crate::Store`] talks to, chosen by the URL scheme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -35,6 +36,9 @@ pub struct VersionRow {
     pub status: String,
     /// Whether the record is currently withdrawn from the platforms.
     pub retracted: bool,
+    /// The platforms that show the record now (the last entry queued for them was an upsert), in
+    /// name order: a retraction goes to exactly these.
+    pub platforms: Vec<String>,
 }
 
 /// A version to store. The store stamps `created_at_ms`.
@@ -58,6 +62,9 @@ pub struct NewVersion {
     pub source_name: String,
     /// Where in the source the record came from, e.g. `file.xml:12`.
     pub origin: String,
+    /// The platforms that show the record once this version's entries are sent (stored with the
+    /// record when this version becomes its latest).
+    pub platforms: Vec<String>,
 }
 
 impl fmt::Debug for NewVersion {
@@ -72,6 +79,7 @@ impl fmt::Debug for NewVersion {
             .field("mapping_version", &self.mapping_version)
             .field("source_name", &self.source_name)
             .field("origin", &self.origin)
+            .field("platforms", &self.platforms)
             .finish()
     }
 }
@@ -178,97 +186,140 @@ impl fmt::Display for OutboxOp {
     }
 }
 
-/// An envelope to publish, written in the same transaction as the version it announces.
+/// An envelope to queue, written in the same transaction as the version it announces: one per record
+/// version and payload variant, fanned out by the relay to every platform it names.
 #[derive(Clone, PartialEq, Eq)]
-pub struct NewOutbox {
+pub struct NewEntry {
     /// The record (the Kafka key).
     pub record_id: String,
     /// The version the envelope carries.
     pub version: i64,
-    /// The platform's configured name.
-    pub platform: String,
-    /// The platform's topic, prefix included.
-    pub topic: String,
     /// Upsert or retract.
     pub op: OutboxOp,
-    /// The serialized envelope, already redacted for this platform.
-    pub payload: Vec<u8>,
+    /// The platforms (configured names) whose feeds get these bytes.
+    pub platforms: Vec<String>,
+    /// The serialized envelope, already redacted for these platforms.
+    pub payload: Arc<[u8]>,
 }
 
-impl fmt::Debug for NewOutbox {
+impl fmt::Debug for NewEntry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NewOutbox")
+        f.debug_struct("NewEntry")
             .field("record_id", &self.record_id)
             .field("version", &self.version)
-            .field("platform", &self.platform)
-            .field("topic", &self.topic)
             .field("op", &self.op)
+            .field("platforms", &self.platforms)
             .field("payload", &Elided(self.payload.len()))
             .finish()
     }
 }
 
-/// Where the broker put a delivered envelope.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DeliveryInfo {
-    /// Kafka partition.
-    pub partition: i32,
-    /// Kafka offset in that partition.
-    pub offset: i64,
-    /// When the broker acknowledged it (Unix ms).
-    pub acked_at_ms: i64,
-}
-
-/// An outbox row: pending when `delivery` is `None`, else the per-platform delivery.
+/// A queued envelope, as the relay takes it.
 #[derive(Clone, PartialEq, Eq)]
-pub struct OutboxRow {
-    /// Increasing id; the relay publishes in id order.
-    pub id: i64,
-    /// The record (the Kafka key).
+pub struct Entry {
+    /// Its place in the queue: commit order, increasing.
+    pub seq: i64,
     pub record_id: String,
-    /// The version the envelope carries.
     pub version: i64,
-    /// The platform's configured name.
-    pub platform: String,
-    /// The topic.
-    pub topic: String,
-    /// Upsert or retract.
     pub op: OutboxOp,
-    /// The serialized envelope.
-    pub payload: Vec<u8>,
-    /// When it was enqueued (Unix ms).
+    pub platforms: Vec<String>,
+    pub payload: Arc<[u8]>,
+    /// When it was queued (Unix ms).
     pub created_at_ms: i64,
-    /// Set once the broker acknowledged it.
-    pub delivery: Option<DeliveryInfo>,
 }
 
-impl fmt::Debug for OutboxRow {
+impl Entry {
+    /// Whether the entry goes to this platform's feed.
+    pub fn is_for(&self, platform: &str) -> bool {
+        self.platforms.iter().any(|p| p == platform)
+    }
+}
+
+impl fmt::Debug for Entry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OutboxRow")
-            .field("id", &self.id)
+        f.debug_struct("Entry")
+            .field("seq", &self.seq)
             .field("record_id", &self.record_id)
             .field("version", &self.version)
-            .field("platform", &self.platform)
-            .field("topic", &self.topic)
             .field("op", &self.op)
+            .field("platforms", &self.platforms)
             .field("payload", &Elided(self.payload.len()))
             .field("created_at_ms", &self.created_at_ms)
-            .field("delivery", &self.delivery)
             .finish()
     }
 }
 
-/// A broker acknowledgement for one outbox row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Delivery {
-    /// The acknowledged row.
-    pub outbox_id: i64,
-    /// Kafka partition.
+/// The broker's acknowledgement of one entry on one feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedAck {
+    pub record_id: String,
+    pub version: i64,
+    pub op: OutboxOp,
+    pub seq: i64,
+    /// Kafka partition and offset.
     pub partition: i32,
-    /// Kafka offset.
     pub offset: i64,
     /// When the broker acknowledged it (Unix ms).
     pub acked_at_ms: i64,
+}
+
+/// What a platform was last sent of a record, as the broker acknowledged it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedState {
+    pub platform: String,
+    pub record_id: String,
+    pub version: i64,
+    pub op: OutboxOp,
+    pub seq: i64,
+    pub partition: i32,
+    pub offset: i64,
+    pub acked_at_ms: i64,
+    /// When the record first appeared on this platform (Unix ms).
+    pub first_acked_at_ms: i64,
+}
+
+/// An entry a feed could not take, set aside with the reason.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ParkedEntry {
+    pub platform: String,
+    pub seq: i64,
+    pub record_id: String,
+    pub version: i64,
+    pub op: OutboxOp,
+    pub payload: Arc<[u8]>,
+    /// Why the broker or the producer refused it (never content).
+    pub reason: String,
+    pub parked_at_ms: i64,
+    /// Set once an operator released it (queued again).
+    pub released_at_ms: Option<i64>,
+}
+
+impl fmt::Debug for ParkedEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ParkedEntry")
+            .field("platform", &self.platform)
+            .field("seq", &self.seq)
+            .field("record_id", &self.record_id)
+            .field("version", &self.version)
+            .field("op", &self.op)
+            .field("payload", &Elided(self.payload.len()))
+            .field("reason", &self.reason)
+            .field("parked_at_ms", &self.parked_at_ms)
+            .field("released_at_ms", &self.released_at_ms)
+            .finish()
+    }
+}
+
+/// Who holds a lease, until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// What it is for: `source:<name>`, `feed:<platform>`, `sweep:<name>`.
+    pub name: String,
+    /// The instance holding it.
+    pub holder: String,
+    /// When it runs out unless renewed (Unix ms, the database's clock).
+    pub expires_at_ms: i64,
+    pub acquired_at_ms: i64,
 }
 
 /// The pipeline stage that held a record back.
@@ -523,8 +574,12 @@ pub struct RecordHistory {
     pub latest: Option<VersionRow>,
     /// All versions, oldest first.
     pub versions: Vec<RecordVersion>,
-    /// All outbox rows (pending and delivered), in id order.
-    pub outbox: Vec<OutboxRow>,
+    /// Entries still queued for the record (not yet pruned), in seq order.
+    pub queued: Vec<Entry>,
+    /// What each platform was last sent of the record, as acknowledged, in platform order.
+    pub deliveries: Vec<FeedState>,
+    /// Entries of the record a feed could not take.
+    pub parked: Vec<ParkedEntry>,
     /// Quarantine entries that name the record, in id order.
     pub quarantine: Vec<QuarantineEntry>,
     /// Audit entries that name the record, in seq order.
@@ -557,14 +612,14 @@ mod tests {
             mapping_version: "1".into(),
             source_name: "finance-oa".into(),
             origin: "a.xml:3".into(),
+            platforms: vec!["p".into()],
         };
-        let outbox = NewOutbox {
+        let outbox = NewEntry {
             record_id: "finance-oa:1".into(),
             version: 1,
-            platform: "p".into(),
-            topic: "t".into(),
             op: OutboxOp::Upsert,
-            payload: secret.as_bytes().to_vec(),
+            platforms: vec!["p".into()],
+            payload: secret.as_bytes().into(),
         };
         let quarantine = NewQuarantine {
             source_name: "s".into(),
@@ -605,6 +660,8 @@ mod tests {
             QuarantineStage::Mapping,
             QuarantineStage::Validation,
             QuarantineStage::Redaction,
+            QuarantineStage::Constraint,
+            QuarantineStage::Stale,
         ] {
             assert_eq!(QuarantineStage::parse(stage.as_str()), Some(stage));
         }

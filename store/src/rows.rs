@@ -7,14 +7,14 @@
 //! One exception: the multi-row statements use plain `?` on SQLite. SQLite keeps `$N` names in
 //! a list that `sqlite3_bind_parameter_name` searches linearly, and sqlx asks for every
 //! parameter's name on every execution, so a 7,000-parameter insert cost O(n²): 60–170 ms
-//! instead of 10 ms per 1,000 rows (measured with `examples/store_bench.rs`).
+//! instead of 10 ms per 1,000 rows.
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::error::StoreError;
 use crate::model::{
-    AuditEntry, Backend, DeliveryInfo, OutboxOp, OutboxRow, QuarantineEntry, QuarantineStage,
+    AuditEntry, Backend, Entry, FeedState, OutboxOp, ParkedEntry, QuarantineEntry, QuarantineStage,
     QuarantineState, RecordVersion, VersionRow,
 };
 
@@ -68,67 +68,101 @@ fn push_param(sql: &mut String, backend: Backend, n: usize) {
     }
 }
 
-/// Outbox columns with the envelope; use with [`OUTBOX_FROM`].
-pub(crate) const OUTBOX_COLUMNS: &str = "o.id, o.record_id, o.version, o.platform, o.topic, o.op, \
-     p.payload, o.created_at_ms, o.delivered, o.kafka_partition, o.kafka_offset, o.acked_at_ms";
+/// The columns of `outbox_entries`, for [`entry`].
+pub(crate) const ENTRY_COLUMNS: &str =
+    "seq, record_id, version, op, platforms, payload, created_at_ms";
 
-/// The outbox joined with its envelopes, aliased `o` and `p`.
-pub(crate) const OUTBOX_FROM: &str = "outbox o JOIN outbox_payloads p ON p.hash = o.payload_hash";
-
-pub(crate) fn outbox_row(row: &AnyRow) -> Result<OutboxRow, StoreError> {
-    let decode = || StoreError::db("read outbox rows");
-    let id: i64 = row.try_get("id").map_err(decode())?;
+pub(crate) fn entry(row: &AnyRow) -> Result<Entry, StoreError> {
+    let decode = || StoreError::db("read outbox entries");
+    let seq: i64 = row.try_get("seq").map_err(decode())?;
     let op_text: String = row.try_get("op").map_err(decode())?;
     let op = OutboxOp::parse(&op_text).ok_or(StoreError::Corrupt {
-        table: "outbox",
+        table: "outbox_entries",
         column: "op",
-        key: id.to_string(),
+        key: seq.to_string(),
     })?;
-    let delivered: i64 = row.try_get("delivered").map_err(decode())?;
-    let delivery = if delivered != 0 {
-        let partition: Option<i64> = row.try_get("kafka_partition").map_err(decode())?;
-        let offset: Option<i64> = row.try_get("kafka_offset").map_err(decode())?;
-        let acked_at_ms: Option<i64> = row.try_get("acked_at_ms").map_err(decode())?;
-        match (
-            partition.and_then(|p| i32::try_from(p).ok()),
-            offset,
-            acked_at_ms,
-        ) {
-            (Some(partition), Some(offset), Some(acked_at_ms)) => Some(DeliveryInfo {
-                partition,
-                offset,
-                acked_at_ms,
-            }),
-            _ => {
-                return Err(StoreError::Corrupt {
-                    table: "outbox",
-                    column: "kafka_partition",
-                    key: id.to_string(),
-                })
-            }
-        }
-    } else {
-        None
-    };
-    Ok(OutboxRow {
-        id,
+    let platforms: String = row.try_get("platforms").map_err(decode())?;
+    let payload: Vec<u8> = row.try_get("payload").map_err(decode())?;
+    Ok(Entry {
+        seq,
         record_id: row.try_get("record_id").map_err(decode())?,
         version: row.try_get("version").map_err(decode())?,
-        platform: row.try_get("platform").map_err(decode())?,
-        topic: row.try_get("topic").map_err(decode())?,
         op,
-        payload: row.try_get("payload").map_err(decode())?,
+        platforms: split_platforms(&platforms),
+        payload: payload.into(),
         created_at_ms: row.try_get("created_at_ms").map_err(decode())?,
-        delivery,
+    })
+}
+
+/// Platform names as stored: space-separated (names are config identifiers without spaces).
+pub(crate) fn join_platforms(platforms: &[String]) -> String {
+    platforms.join(" ")
+}
+
+pub(crate) fn split_platforms(text: &str) -> Vec<String> {
+    text.split_whitespace().map(str::to_string).collect()
+}
+
+pub(crate) const FEED_STATE_COLUMNS: &str = "platform, record_id, version, op, seq, \
+     kafka_partition, kafka_offset, acked_at_ms, first_acked_at_ms";
+
+pub(crate) fn feed_state(row: &AnyRow) -> Result<FeedState, StoreError> {
+    let decode = || StoreError::db("read feed state");
+    let record_id: String = row.try_get("record_id").map_err(decode())?;
+    let op_text: String = row.try_get("op").map_err(decode())?;
+    let corrupt = |column| StoreError::Corrupt {
+        table: "feed_state",
+        column,
+        key: record_id.clone(),
+    };
+    let op = OutboxOp::parse(&op_text).ok_or_else(|| corrupt("op"))?;
+    let partition: i64 = row.try_get("kafka_partition").map_err(decode())?;
+    Ok(FeedState {
+        platform: row.try_get("platform").map_err(decode())?,
+        version: row.try_get("version").map_err(decode())?,
+        op,
+        seq: row.try_get("seq").map_err(decode())?,
+        partition: i32::try_from(partition).map_err(|_| corrupt("kafka_partition"))?,
+        offset: row.try_get("kafka_offset").map_err(decode())?,
+        acked_at_ms: row.try_get("acked_at_ms").map_err(decode())?,
+        first_acked_at_ms: row.try_get("first_acked_at_ms").map_err(decode())?,
+        record_id,
+    })
+}
+
+pub(crate) const PARKED_COLUMNS: &str =
+    "platform, seq, record_id, version, op, payload, reason, parked_at_ms, released_at_ms";
+
+pub(crate) fn parked_entry(row: &AnyRow) -> Result<ParkedEntry, StoreError> {
+    let decode = || StoreError::db("read parked entries");
+    let seq: i64 = row.try_get("seq").map_err(decode())?;
+    let op_text: String = row.try_get("op").map_err(decode())?;
+    let op = OutboxOp::parse(&op_text).ok_or(StoreError::Corrupt {
+        table: "outbox_parked",
+        column: "op",
+        key: seq.to_string(),
+    })?;
+    let payload: Vec<u8> = row.try_get("payload").map_err(decode())?;
+    Ok(ParkedEntry {
+        platform: row.try_get("platform").map_err(decode())?,
+        seq,
+        record_id: row.try_get("record_id").map_err(decode())?,
+        version: row.try_get("version").map_err(decode())?,
+        op,
+        payload: payload.into(),
+        reason: row.try_get("reason").map_err(decode())?,
+        parked_at_ms: row.try_get("parked_at_ms").map_err(decode())?,
+        released_at_ms: row.try_get("released_at_ms").map_err(decode())?,
     })
 }
 
 pub(crate) const VERSION_ROW_COLUMNS: &str =
-    "record_id, latest_version, latest_hash, latest_status, retracted";
+    "record_id, latest_version, latest_hash, latest_status, retracted, platforms";
 
 pub(crate) fn version_row(row: &AnyRow) -> Result<(String, VersionRow), StoreError> {
     let decode = || StoreError::db("read the latest version");
     let retracted: i64 = row.try_get("retracted").map_err(decode())?;
+    let platforms: String = row.try_get("platforms").map_err(decode())?;
     Ok((
         row.try_get("record_id").map_err(decode())?,
         VersionRow {
@@ -136,6 +170,7 @@ pub(crate) fn version_row(row: &AnyRow) -> Result<(String, VersionRow), StoreErr
             content_hash: row.try_get("latest_hash").map_err(decode())?,
             status: row.try_get("latest_status").map_err(decode())?,
             retracted: retracted != 0,
+            platforms: split_platforms(&platforms),
         },
     ))
 }

@@ -7,10 +7,9 @@ use crate::audit::ChainCheck;
 use crate::connect;
 use crate::error::StoreError;
 use crate::model::{
-    AuditCheck, Backend, CurrentRecord, Delivery, OutboxRow, QuarantineEntry, RecordHistory,
-    VersionRow,
+    AuditCheck, Backend, CurrentRecord, QuarantineEntry, RecordHistory, VersionRow,
 };
-use crate::rows::{self, ROWS_PER_STATEMENT};
+use crate::rows;
 use crate::tx::StoreTx;
 
 /// Audit entries read per round trip while verifying: bounded memory for any chain length.
@@ -94,74 +93,19 @@ impl Store {
         tx.map_err(StoreError::db("begin a read transaction"))
     }
 
-    /// Up to `limit` undelivered outbox rows with `id >= from_id`, in id order.
-    ///
-    /// `from_id` lets the relay skip rows it already has in flight. On SQLite ids commit in
-    /// order (one writer), so a cursor never misses a row. On Postgres two transactions may
-    /// commit ids out of order (the later id first), so a relay that only moves its cursor
-    /// forward could pass over a row committed late: it must rescan from 0 now and then
-    /// (e.g. whenever it has nothing in flight), which stays cheap because the scan only
-    /// touches the partial index of pending rows.
-    pub async fn pending_outbox(
-        &self,
-        from_id: i64,
-        limit: i64,
-    ) -> Result<Vec<OutboxRow>, StoreError> {
-        let sql = format!(
-            "SELECT {} FROM {} WHERE o.delivered = 0 AND o.id >= $1 ORDER BY o.id LIMIT $2",
-            rows::OUTBOX_COLUMNS,
-            rows::OUTBOX_FROM
-        );
-        let found = sqlx::query(&sql)
-            .bind(from_id)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(StoreError::db("scan the outbox"))?;
-        found.iter().map(rows::outbox_row).collect()
+    /// The pool, for the other `impl Store` blocks of this crate.
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
     }
 
-    /// Records broker acknowledgements: each row becomes delivered with its partition and
-    /// offset. One transaction, one statement per 1,000 acknowledgements. Acknowledging a row
-    /// twice (at-least-once) keeps the latest position.
-    pub async fn mark_delivered(&self, acks: &[Delivery]) -> Result<(), StoreError> {
-        if acks.is_empty() {
-            return Ok(());
-        }
-        let mut tx = self.write_tx().await?;
-        for chunk in acks.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!(
-                "UPDATE outbox SET delivered = 1, kafka_partition = v.column2, \
-                 kafka_offset = v.column3, acked_at_ms = v.column4 \
-                 FROM (VALUES {}) AS v WHERE outbox.id = v.column1",
-                rows::values_list(self.backend, chunk.len(), 4)
-            );
-            let mut query = sqlx::query(&sql);
-            for ack in chunk {
-                query = query
-                    .bind(ack.outbox_id)
-                    .bind(i64::from(ack.partition))
-                    .bind(ack.offset)
-                    .bind(ack.acked_at_ms);
-            }
-            query
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::db("mark outbox rows delivered"))?;
-        }
-        tx.commit()
-            .await
-            .map_err(StoreError::db("commit outbox deliveries"))
-    }
-
-    /// How many outbox rows wait for delivery (a gauge for the dashboard and `/metrics`).
+    /// How many entries wait for any feed: the sum of every platform's backlog (for commands and
+    /// the status page; the running relay keeps its own count). Counts rows, never loads payloads.
     pub async fn pending_count(&self) -> Result<i64, StoreError> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM outbox WHERE delivered = 0")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(StoreError::db("count pending outbox rows"))?;
-        row.try_get("n")
-            .map_err(StoreError::db("count pending outbox rows"))
+        let mut total = 0;
+        for platform in self.feed_marks().await?.keys() {
+            total += self.backlog(platform).await?;
+        }
+        Ok(total)
     }
 
     /// Where a source connector left off: every scope it stored a position for (one, under the empty
@@ -240,18 +184,43 @@ impl Store {
             .map(rows::record_version)
             .collect::<Result<Vec<_>, _>>()?;
 
-        let outbox_sql = format!(
-            "SELECT {} FROM {} WHERE o.record_id = $1 ORDER BY o.id",
-            rows::OUTBOX_COLUMNS,
-            rows::OUTBOX_FROM
+        let queued_sql = format!(
+            "SELECT {} FROM outbox_entries WHERE record_id = $1 ORDER BY seq",
+            rows::ENTRY_COLUMNS
         );
-        let outbox = sqlx::query(&outbox_sql)
+        let queued = sqlx::query(&queued_sql)
             .bind(record_id)
             .fetch_all(&mut *tx)
             .await
-            .map_err(StoreError::db("read outbox rows"))?
+            .map_err(StoreError::db("read outbox entries"))?
             .iter()
-            .map(rows::outbox_row)
+            .map(rows::entry)
+            .collect::<Result<Vec<_>, _>>()?;
+
+        let deliveries_sql = format!(
+            "SELECT {} FROM feed_state WHERE record_id = $1 ORDER BY platform",
+            rows::FEED_STATE_COLUMNS
+        );
+        let deliveries = sqlx::query(&deliveries_sql)
+            .bind(record_id)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(StoreError::db("read feed state"))?
+            .iter()
+            .map(rows::feed_state)
+            .collect::<Result<Vec<_>, _>>()?;
+
+        let parked_sql = format!(
+            "SELECT {} FROM outbox_parked WHERE record_id = $1 ORDER BY platform, seq",
+            rows::PARKED_COLUMNS
+        );
+        let parked = sqlx::query(&parked_sql)
+            .bind(record_id)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(StoreError::db("read parked entries"))?
+            .iter()
+            .map(rows::parked_entry)
             .collect::<Result<Vec<_>, _>>()?;
 
         let quarantine_sql = format!(
@@ -287,10 +256,22 @@ impl Store {
             record_id: record_id.to_owned(),
             latest,
             versions,
-            outbox,
+            queued,
+            deliveries,
+            parked,
             quarantine,
             audit,
         })
+    }
+
+    /// How many entries are held in quarantine (a count: no payload is read).
+    pub async fn quarantine_count(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM quarantine WHERE state = 'held'")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(StoreError::db("count quarantine entries"))?;
+        row.try_get("n")
+            .map_err(StoreError::db("count quarantine entries"))
     }
 
     /// Quarantine entries in id order: only held ones, or all of them.

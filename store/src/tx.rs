@@ -3,12 +3,13 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use sha2::{Digest, Sha256};
 use sqlx::{Any, Row, Transaction};
 
 use crate::audit::entry_hash;
 use crate::error::StoreError;
-use crate::model::{Backend, NewOutbox, NewQuarantine, NewVersion, QuarantineState, VersionRow};
+use crate::model::{
+    Backend, Entry, NewEntry, NewQuarantine, NewVersion, QuarantineState, VersionRow,
+};
 use crate::rows::{self, now_ms, param_list, values_list, ROWS_PER_STATEMENT};
 
 /// A write transaction; see [`crate::Store::begin`]. Dropping it without
@@ -153,12 +154,13 @@ impl StoreTx {
         for chunk in newest.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
                 "INSERT INTO records (record_id, latest_version, latest_hash, latest_status, \
-                 retracted, updated_at_ms) VALUES {} \
+                 retracted, updated_at_ms, platforms) VALUES {} \
                  ON CONFLICT (record_id) DO UPDATE SET latest_version = excluded.latest_version, \
                  latest_hash = excluded.latest_hash, latest_status = excluded.latest_status, \
-                 retracted = 0, updated_at_ms = excluded.updated_at_ms \
+                 retracted = 0, updated_at_ms = excluded.updated_at_ms, \
+                 platforms = excluded.platforms \
                  WHERE records.latest_version < excluded.latest_version",
-                values_list(self.backend, chunk.len(), 6)
+                values_list(self.backend, chunk.len(), 7)
             );
             let mut query = sqlx::query(&sql);
             for v in chunk {
@@ -168,7 +170,8 @@ impl StoreTx {
                     .bind(v.content_hash.as_str())
                     .bind(v.status.as_str())
                     .bind(0_i64)
-                    .bind(created_at_ms);
+                    .bind(created_at_ms)
+                    .bind(rows::join_platforms(&v.platforms));
             }
             query
                 .execute(&mut *self.tx)
@@ -201,83 +204,101 @@ impl StoreTx {
         Ok(())
     }
 
-    /// The platforms that were ever sent an upsert of the record (delivered or still pending),
-    /// sorted: the ones a retraction must reach.
-    pub async fn routed_platforms(&mut self, record_id: &str) -> Result<Vec<String>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT DISTINCT platform FROM outbox WHERE record_id = $1 AND op = 'upsert' \
-             ORDER BY platform",
-        )
-        .bind(record_id)
-        .fetch_all(&mut *self.tx)
-        .await
-        .map_err(StoreError::db("read routed platforms"))?;
-        rows.iter()
-            .map(|row| row.try_get("platform"))
-            .collect::<Result<_, _>>()
-            .map_err(StoreError::db("read routed platforms"))
-    }
-
-    /// Queues envelopes for the relay, one statement per 1,000. Identical envelopes (platforms
-    /// that share a policy get the same bytes) are stored once, keyed by their sha256.
-    pub async fn enqueue(&mut self, entries: &[NewOutbox]) -> Result<(), StoreError> {
+    /// Queues envelopes for the relay, one statement per 1,000. Takes the queue's head first: that
+    /// serializes appenders until commit, so seq order is commit order (see the migration), and a
+    /// relay reading forward never passes over an entry committed later. Returns the entries with
+    /// their seqs, for the in-memory hand-off to the relay after commit. On Postgres it also
+    /// notifies `dhub_outbox`, delivered at commit, which wakes the relays of other instances.
+    pub async fn append_entries(&mut self, entries: &[NewEntry]) -> Result<Vec<Entry>, StoreError> {
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let count = entries.len() as i64;
+        let head = sqlx::query("UPDATE outbox_head SET seq = seq + $1 WHERE id = 1 RETURNING seq")
+            .bind(count)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(StoreError::db("take the outbox head"))?
+            .ok_or(StoreError::Corrupt {
+                table: "outbox_head",
+                column: "id",
+                key: "1".into(),
+            })?;
+        let last: i64 = head
+            .try_get("seq")
+            .map_err(StoreError::db("take the outbox head"))?;
+        let first = last - count + 1;
         let created_at_ms = now_ms();
-        for chunk in entries.chunks(ROWS_PER_STATEMENT) {
-            // The platforms of one record usually follow each other with the same bytes: hash
-            // each run of equal envelopes once.
-            let mut hashes: Vec<String> = Vec::with_capacity(chunk.len());
-            for (i, entry) in chunk.iter().enumerate() {
-                let hash = match (i.checked_sub(1).map(|p| &chunk[p]), hashes.last()) {
-                    (Some(previous), Some(hash)) if previous.payload == entry.payload => {
-                        hash.clone()
-                    }
-                    _ => hex::encode(Sha256::digest(&entry.payload)),
-                };
-                hashes.push(hash);
-            }
-            let mut unique: Vec<(&str, &[u8])> = Vec::with_capacity(chunk.len());
-            let mut seen = HashSet::with_capacity(chunk.len());
-            for (hash, entry) in hashes.iter().zip(chunk) {
-                if seen.insert(hash.as_str()) {
-                    unique.push((hash.as_str(), entry.payload.as_slice()));
-                }
-            }
+        let mut queued = Vec::with_capacity(entries.len());
+        for (n, entry) in entries.iter().enumerate() {
+            queued.push(Entry {
+                seq: first + n as i64,
+                record_id: entry.record_id.clone(),
+                version: entry.version,
+                op: entry.op,
+                platforms: entry.platforms.clone(),
+                payload: entry.payload.clone(),
+                created_at_ms,
+            });
+        }
+        for chunk in queued.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
-                "INSERT INTO outbox_payloads (hash, payload) VALUES {} \
-                 ON CONFLICT (hash) DO NOTHING",
-                values_list(self.backend, unique.len(), 2)
-            );
-            let mut query = sqlx::query(&sql);
-            for (hash, payload) in &unique {
-                query = query.bind(*hash).bind(*payload);
-            }
-            query
-                .execute(&mut *self.tx)
-                .await
-                .map_err(StoreError::db("store outbox envelopes"))?;
-
-            let sql = format!(
-                "INSERT INTO outbox (record_id, version, platform, topic, op, payload_hash, \
-                 created_at_ms) VALUES {}",
+                "INSERT INTO outbox_entries ({}) VALUES {}",
+                rows::ENTRY_COLUMNS,
                 values_list(self.backend, chunk.len(), 7)
             );
             let mut query = sqlx::query(&sql);
-            for (entry, hash) in chunk.iter().zip(&hashes) {
+            for entry in chunk {
                 query = query
+                    .bind(entry.seq)
                     .bind(entry.record_id.as_str())
                     .bind(entry.version)
-                    .bind(entry.platform.as_str())
-                    .bind(entry.topic.as_str())
                     .bind(entry.op.as_str())
-                    .bind(hash.as_str())
-                    .bind(created_at_ms);
+                    .bind(rows::join_platforms(&entry.platforms))
+                    .bind(&entry.payload[..])
+                    .bind(entry.created_at_ms);
             }
             query
                 .execute(&mut *self.tx)
                 .await
-                .map_err(StoreError::db("enqueue outbox rows"))?;
+                .map_err(StoreError::db("queue outbox entries"))?;
         }
-        Ok(())
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_notify('dhub_outbox', $1)")
+                .bind(last.to_string())
+                .execute(&mut *self.tx)
+                .await
+                .map_err(StoreError::db("notify the relays"))?;
+        }
+        Ok(queued)
+    }
+
+    /// Marks a parked entry released and returns it (the caller queues it again in this
+    /// transaction).
+    pub async fn release_parked(
+        &mut self,
+        platform: &str,
+        seq: i64,
+    ) -> Result<crate::model::ParkedEntry, StoreError> {
+        let sql = format!(
+            "UPDATE outbox_parked SET released_at_ms = $1 \
+             WHERE platform = $2 AND seq = $3 AND released_at_ms IS NULL RETURNING {}",
+            rows::PARKED_COLUMNS
+        );
+        sqlx::query(&sql)
+            .bind(now_ms())
+            .bind(platform)
+            .bind(seq)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(StoreError::db("release a parked entry"))?
+            .as_ref()
+            .map(rows::parked_entry)
+            .transpose()?
+            .ok_or_else(|| StoreError::ParkedNotFound {
+                platform: platform.to_string(),
+                seq,
+            })
     }
 
     /// Holds a record back; returns the entry's id.

@@ -2,11 +2,9 @@
 
 mod common;
 
-use std::collections::HashSet;
-
 use common::{on_both_backends, TestDb};
 use dhub_store::{
-    AuditBreak, AuditCheck, Backend, Delivery, NewOutbox, NewQuarantine, NewVersion, OutboxOp,
+    AuditBreak, AuditCheck, Backend, FeedAck, NewEntry, NewQuarantine, NewVersion, OutboxOp,
     QuarantineStage, QuarantineState, Store, StoreError,
 };
 use sqlx::Executor;
@@ -22,23 +20,35 @@ fn version(record_id: &str, version: i64, hash: &str) -> NewVersion {
         mapping_version: "3".into(),
         source_name: "finance-bureau-oa".into(),
         origin: "export-0001.xml:12".into(),
+        platforms: vec!["county".into()],
     }
 }
 
-fn outbox(
+fn entry(
     record_id: &str,
     version: i64,
-    platform: &str,
+    platforms: &[&str],
     op: OutboxOp,
     payload: &[u8],
-) -> NewOutbox {
-    NewOutbox {
+) -> NewEntry {
+    NewEntry {
         record_id: record_id.into(),
         version,
-        platform: platform.into(),
-        topic: format!("disclosure.county.{platform}"),
         op,
-        payload: payload.to_vec(),
+        platforms: platforms.iter().map(|p| p.to_string()).collect(),
+        payload: payload.into(),
+    }
+}
+
+fn ack(record_id: &str, seq: i64, offset: i64) -> FeedAck {
+    FeedAck {
+        record_id: record_id.into(),
+        version: 1,
+        op: OutboxOp::Upsert,
+        seq,
+        partition: 0,
+        offset,
+        acked_at_ms: 1000 + offset,
     }
 }
 
@@ -281,144 +291,216 @@ async fn retraction_flag_is_set_and_a_newer_version_clears_it() {
 }
 
 #[tokio::test]
-async fn routed_platforms_are_those_that_got_an_upsert() {
+async fn the_platforms_showing_a_record_are_kept_with_its_latest_version() {
     on_both_backends(|db: TestDb| async move {
         let store = &db.store;
         let mut tx = store.begin().await.unwrap();
-        assert!(tx.routed_platforms("r:1").await.unwrap().is_empty());
-        tx.enqueue(&[
-            outbox("r:1", 1, "province", OutboxOp::Upsert, b"{}"),
-            outbox("r:1", 1, "county", OutboxOp::Upsert, b"{}"),
-            outbox("r:1", 2, "county", OutboxOp::Upsert, b"{}"),
-            outbox("r:1", 3, "city", OutboxOp::Retract, b"{}"),
-            outbox("r:2", 1, "other", OutboxOp::Upsert, b"{}"),
-        ])
-        .await
-        .unwrap();
+        let mut v1 = version("r:1", 1, "h1");
+        v1.platforms = vec!["county".into(), "province".into()];
+        tx.insert_version(&v1).await.unwrap();
         tx.commit().await.unwrap();
-
-        // Delivered rows count as much as pending ones.
-        let pending = store.pending_outbox(0, 100).await.unwrap();
-        let first = pending
-            .iter()
-            .find(|row| row.platform == "province")
-            .unwrap();
-        store
-            .mark_delivered(&[Delivery {
-                outbox_id: first.id,
-                partition: 0,
-                offset: 1,
-                acked_at_ms: 1,
-            }])
-            .await
-            .unwrap();
-
-        let mut tx = store.begin().await.unwrap();
         assert_eq!(
-            tx.routed_platforms("r:1").await.unwrap(),
-            vec!["county", "province"]
+            store.latest("r:1").await.unwrap().unwrap().platforms,
+            ["county", "province"]
         );
-        assert_eq!(tx.routed_platforms("r:2").await.unwrap(), vec!["other"]);
+        let mut tx = store.begin().await.unwrap();
+        let mut v2 = version("r:1", 2, "h2");
+        v2.platforms = Vec::new();
+        tx.insert_version(&v2).await.unwrap();
+        let latest = tx.latest_many(&["r:1"]).await.unwrap();
+        assert!(latest["r:1"].platforms.is_empty(), "withdrawn everywhere");
+        tx.commit().await.unwrap();
     })
     .await;
 }
 
 #[tokio::test]
-async fn outbox_rows_come_out_in_order_and_leave_once_delivered() {
+async fn entries_come_out_in_seq_order_and_a_feed_mark_moves_over_acknowledgements() {
     on_both_backends(|db: TestDb| async move {
         let store = &db.store;
         assert_eq!(store.pending_count().await.unwrap(), 0);
-        store.mark_delivered(&[]).await.unwrap();
-
-        // 2,500 rows in one call: more than one statement's worth. Payloads are bytes, not
-        // necessarily UTF-8.
-        let entries: Vec<NewOutbox> = (0..2500)
-            .map(|i| {
-                let op = if i % 5 == 0 {
-                    OutboxOp::Retract
-                } else {
-                    OutboxOp::Upsert
-                };
-                let mut payload = format!("envelope {i}").into_bytes();
-                payload.extend_from_slice(&[0, 0xff, 0xfe]);
-                outbox(
-                    &format!("r:{i}"),
-                    i,
-                    if i % 2 == 0 { "county" } else { "city" },
-                    op,
-                    &payload,
-                )
-            })
-            .collect();
-        let mut tx = store.begin().await.unwrap();
-        tx.enqueue(&entries).await.unwrap();
-        tx.commit().await.unwrap();
-        assert_eq!(store.pending_count().await.unwrap(), 2500);
-
-        let pending = store.pending_outbox(0, 10_000).await.unwrap();
-        assert_eq!(pending.len(), 2500);
-        assert!(pending.windows(2).all(|w| w[0].id < w[1].id), "ids ascend");
-        for (row, entry) in pending.iter().zip(&entries) {
-            assert_eq!(row.record_id, entry.record_id);
-            assert_eq!(row.version, entry.version);
-            assert_eq!(row.platform, entry.platform);
-            assert_eq!(row.topic, entry.topic);
-            assert_eq!(row.op, entry.op);
-            assert_eq!(row.payload, entry.payload);
-            assert_eq!(row.delivery, None);
-        }
-
-        // from_id and limit.
-        let from = pending[100].id;
-        let page = store.pending_outbox(from, 10).await.unwrap();
-        let page_ids: Vec<i64> = page.iter().map(|r| r.id).collect();
-        let expected: Vec<i64> = pending[100..110].iter().map(|r| r.id).collect();
-        assert_eq!(page_ids, expected);
-
-        // Acknowledge the first 1,500 (two statements) at made-up partitions/offsets.
-        let acks: Vec<Delivery> = pending[..1500]
-            .iter()
-            .enumerate()
-            .map(|(i, row)| Delivery {
-                outbox_id: row.id,
-                partition: (i % 3) as i32,
-                offset: 10_000 + i as i64,
-                acked_at_ms: 1_700_000_000_000 + i as i64,
-            })
-            .collect();
-        store.mark_delivered(&acks).await.unwrap();
-        assert_eq!(store.pending_count().await.unwrap(), 1000);
-        let rest = store.pending_outbox(0, 10_000).await.unwrap();
-        assert_eq!(rest.len(), 1000);
-        assert_eq!(rest[0].id, pending[1500].id);
-        let delivered: HashSet<i64> = acks.iter().map(|a| a.outbox_id).collect();
-        assert!(rest.iter().all(|r| !delivered.contains(&r.id)));
-
-        // The delivered row is the per-platform delivery: trace shows topic, partition, offset.
-        let history = store.history("r:7").await.unwrap();
-        assert_eq!(history.outbox.len(), 1);
-        let row = &history.outbox[0];
-        assert_eq!(row.topic, "disclosure.county.city");
-        let delivery = row.delivery.expect("delivered");
-        assert_eq!((delivery.partition, delivery.offset), (1, 10_007));
-        assert_eq!(delivery.acked_at_ms, 1_700_000_000_007);
-
-        // A second acknowledgement (at-least-once) is harmless and keeps the latest position.
+        assert_eq!(store.head_seq().await.unwrap(), 0);
         store
-            .mark_delivered(&[Delivery {
-                outbox_id: row.id,
-                partition: 2,
-                offset: 99,
-                acked_at_ms: 5,
-            }])
+            .ensure_feed_marks(&["county".to_string(), "city".to_string()])
             .await
             .unwrap();
-        let again = store.history("r:7").await.unwrap();
+        // Three transactions; a fourth rolled back leaves no gap in the seqs.
+        for batch in 0..3 {
+            let mut tx = store.begin().await.unwrap();
+            let entries: Vec<NewEntry> = (0..1200)
+                .map(|i| {
+                    let platforms: &[&str] = if i % 2 == 0 {
+                        &["county", "city"]
+                    } else {
+                        &["city"]
+                    };
+                    entry(
+                        &format!("r:{batch}:{i}"),
+                        1,
+                        platforms,
+                        OutboxOp::Upsert,
+                        b"{}",
+                    )
+                })
+                .collect();
+            let queued = tx.append_entries(&entries).await.unwrap();
+            assert_eq!(queued.len(), 1200);
+            assert_eq!(queued[0].seq, batch * 1200 + 1);
+            tx.commit().await.unwrap();
+        }
+        let mut tx = store.begin().await.unwrap();
+        tx.append_entries(&[entry("r:x", 1, &["city"], OutboxOp::Upsert, b"{}")])
+            .await
+            .unwrap();
+        tx.rollback().await.unwrap();
+        assert_eq!(store.head_seq().await.unwrap(), 3600);
+        assert_eq!(store.backlog("county").await.unwrap(), 1800);
+        assert_eq!(store.backlog("city").await.unwrap(), 3600);
+        assert_eq!(store.pending_count().await.unwrap(), 5400);
+
+        let page = store.entries_after(1190, 20).await.unwrap();
+        let seqs: Vec<i64> = page.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, (1191..=1210).collect::<Vec<_>>());
         assert_eq!(
-            again.outbox[0].delivery.map(|d| (d.partition, d.offset)),
-            Some((2, 99))
+            page[0].platforms,
+            ["county", "city"],
+            "seq 1191 is r:0:1190 (even i)"
         );
-        assert_eq!(store.pending_count().await.unwrap(), 1000);
+        assert_eq!(page[1].platforms, ["city"]);
+        assert!(page.iter().all(|e| e.payload.as_ref() == b"{}"));
+
+        // County acknowledges its first 600 entries (seqs 1, 3, …, 1199): mark 1199.
+        let acks: Vec<FeedAck> = (0..600)
+            .map(|i| ack(&format!("r:0:{}", 2 * i), 2 * i + 1, i))
+            .collect();
+        assert!(store
+            .record_acks("county", 1199, &acks, None)
+            .await
+            .unwrap());
+        assert_eq!(store.feed_marks().await.unwrap()["county"], 1199);
+        assert_eq!(store.backlog("county").await.unwrap(), 1200);
+        let states = store.feed_states("r:0:4").await.unwrap();
+        assert_eq!(states.len(), 1);
+        assert_eq!(
+            (states[0].platform.as_str(), states[0].seq, states[0].offset),
+            ("county", 5, 2)
+        );
+        // A mark never moves back, and an older acknowledgement never overwrites a newer one.
+        let stale = FeedAck {
+            seq: 1,
+            offset: 99,
+            ..ack("r:0:4", 1, 99)
+        };
+        assert!(store
+            .record_acks("county", 3, &[stale], None)
+            .await
+            .unwrap());
+        assert_eq!(store.feed_marks().await.unwrap()["county"], 1199);
+        assert_eq!(store.feed_states("r:0:4").await.unwrap()[0].offset, 2);
+
+        // Nothing is pruned while the city feed has acknowledged nothing; then up to the lower mark.
+        let both = ["county".to_string(), "city".to_string()];
+        assert_eq!(store.prune(&both).await.unwrap(), 0);
+        assert!(store.record_acks("city", 2000, &[], None).await.unwrap());
+        assert_eq!(store.prune(&both).await.unwrap(), 1199);
+        assert_eq!(store.entries_after(0, 1).await.unwrap()[0].seq, 1200);
+        let history = store.history("r:2:0").await.unwrap();
+        assert_eq!(history.queued.len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn acknowledgements_are_written_only_while_the_feed_lease_is_held() {
+    on_both_backends(|db: TestDb| async move {
+        let store = &db.store;
+        assert!(store
+            .acquire_lease("feed:county", "a", 60_000)
+            .await
+            .unwrap());
+        assert!(
+            !store
+                .acquire_lease("feed:county", "b", 60_000)
+                .await
+                .unwrap(),
+            "held by a"
+        );
+        assert!(store
+            .record_acks("county", 5, &[ack("r:1", 5, 1)], Some(("feed:county", "a")))
+            .await
+            .unwrap());
+        assert!(
+            !store
+                .record_acks("county", 9, &[ack("r:1", 9, 2)], Some(("feed:county", "b")))
+                .await
+                .unwrap(),
+            "b does not hold the feed: nothing written"
+        );
+        assert_eq!(store.feed_marks().await.unwrap()["county"], 5);
+        // An expired lease is taken over; the holder's name and times are listed.
+        assert!(store.acquire_lease("feed:city", "a", -1).await.unwrap());
+        assert!(
+            store.acquire_lease("feed:city", "b", 60_000).await.unwrap(),
+            "expired: taken over"
+        );
+        let leases = store.leases().await.unwrap();
+        let holders: Vec<(&str, &str)> = leases
+            .iter()
+            .map(|l| (l.name.as_str(), l.holder.as_str()))
+            .collect();
+        assert_eq!(holders, [("feed:city", "b"), ("feed:county", "a")]);
+        let claimed = store
+            .claim_leases(&["feed:county".into(), "feed:other".into()], "b", 60_000)
+            .await
+            .unwrap();
+        assert_eq!(claimed, [false, true]);
+        store.release_lease("feed:county", "a").await.unwrap();
+        assert!(
+            store
+                .acquire_lease("feed:county", "b", 60_000)
+                .await
+                .unwrap(),
+            "released: free"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_parked_entry_is_kept_and_released_as_a_new_entry() {
+    on_both_backends(|db: TestDb| async move {
+        let store = &db.store;
+        let mut tx = store.begin().await.unwrap();
+        let queued = tx
+            .append_entries(&[entry(
+                "r:1",
+                1,
+                &["county", "city"],
+                OutboxOp::Upsert,
+                b"{big}",
+            )])
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        store
+            .park("county", &queued[0], "Broker: Message size too large")
+            .await
+            .unwrap();
+        let parked = store.parked(false).await.unwrap();
+        assert_eq!(parked.len(), 1);
+        assert_eq!(parked[0].reason, "Broker: Message size too large");
+        let released = store.release_parked("county", queued[0].seq).await.unwrap();
+        assert_eq!(released.platforms, ["county"]);
+        assert_eq!(released.payload.as_ref(), b"{big}");
+        assert!(released.seq > queued[0].seq);
+        assert!(store.parked(false).await.unwrap().is_empty());
+        assert_eq!(store.parked(true).await.unwrap().len(), 1);
+        assert!(matches!(
+            store.release_parked("county", queued[0].seq).await,
+            Err(StoreError::ParkedNotFound { .. })
+        ));
+        let history = store.history("r:1").await.unwrap();
+        assert!(history.audit.iter().any(|a| a.kind == "outbox.released"));
     })
     .await;
 }
@@ -430,7 +512,7 @@ async fn a_transaction_dropped_without_commit_leaves_nothing_behind() {
         {
             let mut tx = store.begin().await.unwrap();
             tx.insert_version(&version("r:1", 1, "h1")).await.unwrap();
-            tx.enqueue(&[outbox("r:1", 1, "county", OutboxOp::Upsert, b"{}")])
+            tx.append_entries(&[entry("r:1", 1, &["county"], OutboxOp::Upsert, b"{}")])
                 .await
                 .unwrap();
             tx.quarantine(&quarantined(Some("r:2"), QuarantineStage::Mapping))
@@ -702,9 +784,15 @@ async fn concurrent_transactions_append_one_unbroken_chain() {
                         )
                         .await
                         .unwrap();
-                        tx.enqueue(&[outbox(&record, 1, "county", OutboxOp::Upsert, b"{}")])
-                            .await
-                            .unwrap();
+                        tx.append_entries(&[entry(
+                            &record,
+                            1,
+                            &["county"],
+                            OutboxOp::Upsert,
+                            b"{}",
+                        )])
+                        .await
+                        .unwrap();
                         tx.audit(
                             "record.routed",
                             Some(&record),
@@ -724,7 +812,11 @@ async fn concurrent_transactions_append_one_unbroken_chain() {
             db.store.audit_verify().await.unwrap(),
             AuditCheck::Intact { entries: 192 }
         );
-        assert_eq!(db.store.pending_count().await.unwrap(), 96);
+        assert_eq!(
+            db.store.head_seq().await.unwrap(),
+            96,
+            "no seq lost or taken twice"
+        );
         // Each transaction's two entries are adjacent: appenders took turns per transaction.
         let history = db.store.history("r:3:7").await.unwrap();
         assert_eq!(history.audit.len(), 2);
@@ -813,57 +905,6 @@ async fn writers_of_one_record_take_turns() {
             (latest.version, latest.content_hash.as_str()),
             (3, "second")
         );
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn identical_envelopes_are_stored_once_and_read_back_for_every_row() {
-    on_both_backends(|db: TestDb| async move {
-        let mut tx = db.store.begin().await.unwrap();
-        tx.insert_version(&version("finance-oa:1", 1, "h1"))
-            .await
-            .unwrap();
-        let shared = b"{\"op\":\"upsert\",\"record_id\":\"finance-oa:1\"}";
-        tx.enqueue(&[
-            outbox("finance-oa:1", 1, "371523", OutboxOp::Upsert, shared),
-            outbox("finance-oa:1", 1, "371500", OutboxOp::Upsert, shared),
-            outbox(
-                "finance-oa:1",
-                1,
-                "370000",
-                OutboxOp::Upsert,
-                b"{\"other\":true}",
-            ),
-        ])
-        .await
-        .unwrap();
-        tx.commit().await.unwrap();
-        // The same envelope again in a later transaction is not stored a second time either.
-        let mut tx = db.store.begin().await.unwrap();
-        tx.enqueue(&[outbox(
-            "finance-oa:1",
-            1,
-            "371524",
-            OutboxOp::Upsert,
-            shared,
-        )])
-        .await
-        .unwrap();
-        tx.commit().await.unwrap();
-
-        let mut raw = db.raw().await;
-        let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox_payloads")
-            .fetch_one(&mut raw)
-            .await
-            .unwrap();
-        assert_eq!(stored, 2, "two distinct envelopes");
-        let pending = db.store.pending_outbox(0, 10).await.unwrap();
-        assert_eq!(pending.len(), 4);
-        assert_eq!(pending[0].payload, shared);
-        assert_eq!(pending[1].payload, shared);
-        assert_eq!(pending[2].payload, b"{\"other\":true}");
-        assert_eq!(pending[3].payload, shared);
     })
     .await;
 }

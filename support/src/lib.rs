@@ -3,6 +3,7 @@
 //!
 //! # Layout
 //!
+//! - [`cpu`]: CPU time per pipeline stage, for the metrics and the benchmark's breakdown.
 //! - [`secret`]: [`Secret`] (a config value given inline, from the environment or a file) and
 //!   [`SecretString`] (its resolved value), neither of which ever prints its content.
 //! - [`url`]: [`redact_url`], a URL without its password, for messages.
@@ -11,6 +12,7 @@
 //! - [`sqlite`]: [`sqlite::lock_for_migration`], the lock file that serializes SQLite migrations
 //!   across processes.
 
+pub mod cpu;
 pub mod retry;
 pub mod secret;
 pub mod sqlite;

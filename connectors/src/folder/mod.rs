@@ -27,6 +27,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use dhub_mapping::Mapping;
 use dhub_schema::intake::{IntakeBatch, IntakeSink, Position};
+use dhub_support::cpu::{self, Stage};
 use dhub_support::retry;
 use futures::future::BoxFuture;
 use notify::{RecursiveMode, Watcher};
@@ -662,17 +663,18 @@ pub fn map_document(
     bytes: &[u8],
     origin: &str,
 ) -> Result<IntakeBatch, String> {
-    let records = mapping
-        .read_document(bytes, origin)
+    let records = cpu::measure(Stage::ReadDecode, || mapping.read_document(bytes, origin))
         .map_err(|error| error.to_string())?;
     let context = map_context(source);
-    let items = records
-        .into_iter()
-        .map(|record| {
-            let origin = file_origin(&record);
-            to_intake(mapping, source, record, origin, &context)
-        })
-        .collect();
+    let items = cpu::measure(Stage::Map, || {
+        records
+            .into_iter()
+            .map(|record| {
+                let origin = file_origin(&record);
+                to_intake(mapping, source, record, origin, &context)
+            })
+            .collect()
+    });
     let positions = Path::new(origin)
         .file_name()
         .map(|n| Position::whole(n.to_string_lossy()))

@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// Why a record is withdrawn from a platform.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RetractReason {
     Revoked,

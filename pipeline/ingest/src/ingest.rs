@@ -17,16 +17,17 @@ use dhub_schema::intake::{
 };
 use dhub_schema::{content_hash, validate, Record};
 use dhub_store::{
-    NewOutbox, NewQuarantine, NewVersion, OutboxOp, QuarantineStage, Store, StoreError, VersionRow,
+    NewEntry, NewQuarantine, NewVersion, OutboxOp, QuarantineStage, Store, StoreError, VersionRow,
 };
+use dhub_support::cpu::{self, Stage};
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
 use crate::constraints::SourceConstraints;
 use crate::envelope::{upsert_envelope, RetractReason};
 use crate::events::IngestEvents;
-use crate::outbox_signal::OutboxSignal;
-use crate::retract::retract_entry;
+use crate::handoff::OutboxHandoff;
+use crate::retract::Retractions;
 use crate::routing::Routing;
 
 /// Validates, versions, redacts and routes batches into the state store.
@@ -39,8 +40,11 @@ pub struct Ingestor {
     /// What each source may submit, by source name; a source not listed may submit anything.
     pub constraints: Arc<HashMap<String, SourceConstraints>>,
     pub events: Arc<dyn IngestEvents>,
-    /// Raised after a commit that queued envelopes.
-    pub signal: OutboxSignal,
+    /// Where committed entries go at once (the relays of this instance).
+    pub handoff: OutboxHandoff,
+    /// Held from queuing entries until they are handed off, so hand-offs leave in commit order (the
+    /// queue's head lock orders the commits; this keeps the sends in the same order).
+    pub handoff_order: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl IntakeSink for Ingestor {
@@ -81,8 +85,10 @@ struct Held {
 
 /// What to store for one accepted record.
 struct Plan {
+    /// The version, with the platforms that show the record once its entries are sent.
     version: NewVersion,
-    outbox: Vec<NewOutbox>,
+    /// One entry per payload variant: upserts per (policy, format), retractions per (format, reason).
+    entries: Vec<NewEntry>,
     retracted: bool,
     withheld: Option<String>,
 }
@@ -91,7 +97,7 @@ struct Plan {
 #[derive(Default)]
 struct Writes {
     versions: Vec<NewVersion>,
-    outbox: Vec<NewOutbox>,
+    entries: Vec<NewEntry>,
     quarantines: Vec<NewQuarantine>,
     /// Record id → whether the batch's last version of it withdraws it.
     final_retracted: HashMap<String, bool>,
@@ -108,12 +114,32 @@ fn withdrawal(record: &Record, today: chrono::NaiveDate) -> Option<RetractReason
 }
 
 impl Ingestor {
-    /// Stores one batch. `force` stores a new version even when the content is unchanged (a quarantine
-    /// replay after a policy fix).
+    /// Stores one batch. `force` stores a new version even when the content is unchanged.
     pub async fn ingest(
         &self,
         batch: Arc<IntakeBatch>,
         force: bool,
+    ) -> Result<IntakeReport, IngestError> {
+        self.ingest_resolving(batch, force, None).await
+    }
+
+    /// Replays a quarantined record (after a fix of the mapping or the policy): stored as a new
+    /// version even when its content is unchanged, and the quarantine entry marked replayed, in one
+    /// transaction.
+    pub async fn replay(
+        &self,
+        batch: Arc<IntakeBatch>,
+        quarantine_id: i64,
+    ) -> Result<IntakeReport, IngestError> {
+        self.ingest_resolving(batch, true, Some(quarantine_id))
+            .await
+    }
+
+    async fn ingest_resolving(
+        &self,
+        batch: Arc<IntakeBatch>,
+        force: bool,
+        replayed: Option<i64>,
     ) -> Result<IntakeReport, IngestError> {
         let source = batch.source.as_str();
         self.events.records_received(source, batch.items.len());
@@ -139,7 +165,6 @@ impl Ingestor {
         let mut latest: HashMap<String, VersionRow> = tx.latest_many(&ids).await?;
         let emitted_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let today = chrono::Utc::now().date_naive();
-        let mut routed_in_batch: HashMap<String, BTreeSet<String>> = HashMap::new();
         for prepared in prepared {
             let index = prepared.index;
             let record_id = prepared.record.record_id.clone();
@@ -149,21 +174,15 @@ impl Ingestor {
                 outcomes[index] = Some(ItemOutcome::Unchanged { record_id });
                 continue;
             }
-            // Only a record seen before can have platforms to withdraw it from: those stored, and
-            // those an earlier version in this same batch is about to be sent to.
-            let mut routed = match previous {
-                Some(_) => tx.routed_platforms(&record_id).await?,
-                None => Vec::new(),
-            };
-            for platform in routed_in_batch.get(&record_id).into_iter().flatten() {
-                if !routed.contains(platform) {
-                    routed.push(platform.clone());
-                }
-            }
+            // The platforms showing the record now: stored with its latest version, or set by an
+            // earlier version of it in this same batch (`latest` is updated below).
+            let shown: Vec<String> = previous.map(|p| p.platforms.clone()).unwrap_or_default();
             let version = previous.map_or(1, |p| p.version + 1);
             let origin = prepared.origin.clone();
             let raw = prepared.raw.clone();
-            let plan = self.plan(prepared, version, &routed, &batch, &emitted_at, today);
+            let plan = cpu::measure(Stage::Redact, || {
+                self.plan(prepared, version, &shown, &batch, &emitted_at, today)
+            });
             if let Some(reason) = &plan.withheld {
                 writes.quarantines.push(NewQuarantine {
                     source_name: source.into(),
@@ -186,23 +205,18 @@ impl Ingestor {
                     content_hash: plan.version.content_hash.clone(),
                     status: plan.version.status.clone(),
                     retracted: plan.retracted,
+                    platforms: plan.version.platforms.clone(),
                 },
             );
             writes
                 .audited
                 .push(json!([record_id, version, plan.version.content_hash]));
             self.events.record_stored(source);
-            for entry in plan.outbox.iter().filter(|e| e.op == OutboxOp::Upsert) {
-                routed_in_batch
-                    .entry(entry.record_id.clone())
-                    .or_default()
-                    .insert(entry.platform.clone());
-            }
             outcomes[index] = Some(ItemOutcome::Accepted { record_id, version });
             writes.versions.push(plan.version);
-            writes.outbox.extend(plan.outbox);
+            writes.entries.extend(plan.entries);
         }
-        self.store(tx, &batch, &writes).await?;
+        self.store(tx, &batch, &writes, replayed).await?;
         self.report_stored(source, &writes);
         Ok(IntakeReport {
             // Every item got an outcome above: prepare sorts each into prepared or held.
@@ -254,7 +268,7 @@ impl Ingestor {
                 }
                 Intake::Mapped { value, raw, .. } => (value, raw),
             };
-            let validated = match validate(value) {
+            let validated = match cpu::measure(Stage::Validate, || validate(value)) {
                 Ok(validated) => validated,
                 Err(errors) => {
                     let record_id = value
@@ -287,8 +301,10 @@ impl Ingestor {
                 ));
                 continue;
             }
-            let hash = content_hash(&record);
-            let record_json = match serde_json::to_value(&record) {
+            let (hash, record_json) = cpu::measure(Stage::Validate, || {
+                (content_hash(&record), serde_json::to_value(&record))
+            });
+            let record_json = match record_json {
                 Ok(json) => json,
                 Err(error) => {
                     // A typed record always serializes; fail closed rather than store an empty one.
@@ -303,7 +319,9 @@ impl Ingestor {
                     continue;
                 }
             };
-            let outcomes = self.redact_for_platforms(&record, &record_json, today);
+            let outcomes = cpu::measure(Stage::Redact, || {
+                self.redact_for_platforms(&record, &record_json, today)
+            });
             prepared.push(Prepared {
                 index,
                 record,
@@ -347,12 +365,13 @@ impl Ingestor {
         outcomes
     }
 
-    /// Decides what one new version means for each platform. Pure: no I/O.
+    /// Decides what one new version means for each platform. Pure: no I/O. `shown` are the platforms
+    /// that show the record now.
     fn plan(
         &self,
         prepared: Prepared,
         version: i64,
-        routed: &[String],
+        shown: &[String],
         batch: &IntakeBatch,
         emitted_at: &str,
         today: chrono::NaiveDate,
@@ -366,60 +385,36 @@ impl Ingestor {
             ..
         } = prepared;
         record_json["version"] = json!(version);
-        let mut outbox = Vec::new();
-        let mut withheld_reasons = BTreeSet::new();
         let record_id = record.record_id.clone();
-        let retract = |platform: &str, reason: RetractReason, note: Option<&str>| {
-            let platform = self.routing.get(platform)?;
-            Some(retract_entry(
-                platform, &record_id, version, emitted_at, reason, note,
-            ))
-        };
+        let mut retractions = Retractions::new(&record_id, version, emitted_at);
+        let mut withheld_reasons = BTreeSet::new();
+        let mut showing: BTreeSet<String> = BTreeSet::new();
+        let mut entries = Vec::new();
 
         let retracted = if let Some(reason) = withdrawal(&record, today) {
             // Revoked, annulled, redecided or past its publicity period: withdraw it from every
-            // platform that was sent it.
-            outbox.extend(
-                routed
-                    .iter()
-                    .filter_map(|platform| retract(platform, reason, None)),
-            );
+            // platform that shows it.
+            for platform in shown.iter().filter_map(|name| self.routing.get(name)) {
+                retractions.add(platform, reason, None);
+            }
             true
         } else {
+            // Upserts: one entry per (policy, format), naming every platform it goes to.
+            let mut variants: Vec<((&str, &str), Vec<String>)> = Vec::new();
             let mut targets = BTreeSet::new();
-            let mut envelopes: HashMap<(&str, &str), Vec<u8>> = HashMap::new();
             for platform in self.routing.route(&record.division_code) {
                 targets.insert(platform.name.as_str());
                 let Some(policy) = self.policies.get(&platform.name) else {
                     continue;
                 };
                 match outcomes.get(policy.name()) {
-                    Some(Outcome::Publish {
-                        record: redacted, ..
-                    }) => {
-                        // Platforms sharing a policy and a format get the same bytes: build them once.
-                        let payload = envelopes
-                            .entry((policy.name(), platform.format.as_str()))
-                            .or_insert_with(|| {
-                                let mut redacted = redacted.clone();
-                                redacted["version"] = json!(version);
-                                upsert_envelope(
-                                    &platform.format,
-                                    &record_id,
-                                    version as u64,
-                                    emitted_at,
-                                    &redacted,
-                                )
-                            })
-                            .clone();
-                        outbox.push(NewOutbox {
-                            record_id: record_id.clone(),
-                            version,
-                            platform: platform.name.clone(),
-                            topic: platform.topic.clone(),
-                            op: OutboxOp::Upsert,
-                            payload,
-                        });
+                    Some(Outcome::Publish { .. }) => {
+                        let key = (policy.name(), platform.format.as_str());
+                        match variants.iter_mut().find(|(k, _)| *k == key) {
+                            Some((_, platforms)) => platforms.push(platform.name.clone()),
+                            None => variants.push((key, vec![platform.name.clone()])),
+                        }
+                        showing.insert(platform.name.clone());
                     }
                     Some(Outcome::Withhold { reason, detail }) => {
                         self.events.withheld(&platform.name, reason.code());
@@ -429,27 +424,56 @@ impl Ingestor {
                             reason.code()
                         ));
                         // A version that may no longer be shown must come down where the last one is up.
-                        if routed.iter().any(|p| p == &platform.name) {
-                            outbox.extend(retract(
-                                &platform.name,
+                        if shown.iter().any(|p| p == &platform.name) {
+                            retractions.add(
+                                platform,
                                 RetractReason::Manual,
                                 Some("withheld by redaction policy"),
-                            ));
+                            );
                         }
                     }
                     None => {}
                 }
             }
             // The agency's division changed: the platforms it no longer belongs to withdraw it.
-            for platform in routed.iter().filter(|p| !targets.contains(p.as_str())) {
-                outbox.extend(retract(
+            for platform in shown
+                .iter()
+                .filter(|p| !targets.contains(p.as_str()))
+                .filter_map(|name| self.routing.get(name))
+            {
+                retractions.add(
                     platform,
                     RetractReason::Manual,
                     Some("no longer in this platform's area"),
-                ));
+                );
+            }
+            for ((policy, format), platforms) in variants {
+                let Some(Outcome::Publish {
+                    record: redacted, ..
+                }) = outcomes.get(policy)
+                else {
+                    continue;
+                };
+                let mut redacted = redacted.clone();
+                redacted["version"] = json!(version);
+                entries.push(NewEntry {
+                    record_id: record_id.clone(),
+                    version,
+                    op: OutboxOp::Upsert,
+                    platforms,
+                    payload: upsert_envelope(
+                        format,
+                        &record_id,
+                        version as u64,
+                        emitted_at,
+                        &redacted,
+                    )
+                    .into(),
+                });
             }
             false
         };
+        entries.extend(retractions.into_entries());
         let withheld = (!withheld_reasons.is_empty())
             .then(|| withheld_reasons.into_iter().collect::<Vec<_>>().join("; "));
         Plan {
@@ -463,8 +487,9 @@ impl Ingestor {
                 mapping_version: batch.mapping_version.clone(),
                 source_name: batch.source.clone(),
                 origin,
+                platforms: showing.into_iter().collect(),
             },
-            outbox,
+            entries,
             retracted,
             withheld,
         }
@@ -477,6 +502,7 @@ impl Ingestor {
         mut tx: dhub_store::StoreTx,
         batch: &IntakeBatch,
         writes: &Writes,
+        replayed: Option<i64>,
     ) -> Result<(), IngestError> {
         // Versions are inserted in batch order, so of a record stored twice in one batch the later
         // version becomes its latest.
@@ -484,7 +510,14 @@ impl Ingestor {
         for (record_id, _) in writes.final_retracted.iter().filter(|(_, r)| **r) {
             tx.mark_retracted(record_id, true).await?;
         }
-        tx.enqueue(&writes.outbox).await?;
+        // Taken before the queue's head: whoever holds the head holds this too, so no two
+        // appenders wait on each other in opposite order.
+        let _in_order = if writes.entries.is_empty() {
+            None
+        } else {
+            Some(self.handoff_order.lock().await)
+        };
+        let queued = tx.append_entries(&writes.entries).await?;
         for quarantine in &writes.quarantines {
             tx.quarantine(quarantine).await?;
         }
@@ -501,11 +534,16 @@ impl Ingestor {
             )
             .await?;
         }
+        if let Some(id) = replayed {
+            tx.resolve_quarantine(id, dhub_store::QuarantineState::Replayed)
+                .await?;
+        }
         for position in &batch.positions {
             tx.set_source_position(&batch.source, &position.scope, &position.value)
                 .await?;
         }
         tx.commit().await?;
+        self.handoff.send(queued);
         Ok(())
     }
 
@@ -518,12 +556,10 @@ impl Ingestor {
                 &quarantine.reason,
             );
         }
-        for entry in &writes.outbox {
-            self.events
-                .outbox_enqueued(&entry.platform, entry.op.as_str());
-        }
-        if !writes.outbox.is_empty() {
-            self.signal.raise();
+        for entry in &writes.entries {
+            for platform in &entry.platforms {
+                self.events.outbox_enqueued(platform, entry.op.as_str());
+            }
         }
     }
 }

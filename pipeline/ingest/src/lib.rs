@@ -18,13 +18,13 @@
 //!   shares.
 //! - [`publicity`]: withdrawal at the end of the publicity period.
 //! - [`events`]: what the pipeline reports, turned into logs and metrics by the binary.
-//! - [`outbox_signal`]: how a commit wakes the relay.
+//! - [`handoff`]: committed entries handed to the relay in memory.
 
 pub mod constraints;
 pub mod envelope;
 pub mod events;
+pub mod handoff;
 pub mod ingest;
-pub mod outbox_signal;
 pub mod publicity;
 pub mod retract;
 pub mod routing;
@@ -32,7 +32,7 @@ pub mod routing;
 pub use constraints::SourceConstraints;
 pub use envelope::{retract_envelope, upsert_envelope, RetractReason};
 pub use events::IngestEvents;
+pub use handoff::OutboxHandoff;
 pub use ingest::{IngestError, Ingestor};
-pub use outbox_signal::OutboxSignal;
 pub use retract::{retract_by_hand, RetractError};
 pub use routing::{Platform, Routing};

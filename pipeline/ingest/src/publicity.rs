@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::envelope::RetractReason;
-use crate::outbox_signal::OutboxSignal;
+use crate::handoff::OutboxHandoff;
 use crate::routing::Routing;
 use dhub_store::{Store, StoreError};
 use tokio::sync::watch;
@@ -17,6 +17,7 @@ pub async fn sweep_expired(
     store: &Store,
     routing: &Routing,
     today: chrono::NaiveDate,
+    handoff: Option<&OutboxHandoff>,
 ) -> Result<usize, StoreError> {
     let mut after: Option<String> = None;
     let mut expired = Vec::new();
@@ -47,6 +48,7 @@ pub async fn sweep_expired(
             &record_id,
             RetractReason::PublicityExpired,
             None,
+            handoff,
         )
         .await
         {
@@ -63,16 +65,22 @@ pub async fn sweep_expired(
 pub async fn run(
     store: Store,
     routing: Routing,
-    signal: OutboxSignal,
+    handoff: OutboxHandoff,
     interval: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
-        match sweep_expired(&store, &routing, chrono::Utc::now().date_naive()).await {
+        match sweep_expired(
+            &store,
+            &routing,
+            chrono::Utc::now().date_naive(),
+            Some(&handoff),
+        )
+        .await
+        {
             Ok(0) => {}
             Ok(count) => {
                 tracing::info!(count, "withdrew records whose publicity period ended");
-                signal.raise();
             }
             Err(error) => {
                 tracing::error!(%error, "cannot check publicity periods now; will try again")

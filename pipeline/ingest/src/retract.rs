@@ -1,47 +1,77 @@
-//! Withdrawing a record by hand (`dhub retract`, and the publicity sweep), and the outbox entry every
-//! retraction shares.
+//! Withdrawing a record by hand (`dhub retract`, and the publicity sweep), and the retraction entries
+//! every withdrawal shares.
 
-use dhub_store::{NewOutbox, NewVersion, OutboxOp, Store, StoreError, StoreTx};
+use std::collections::BTreeMap;
+
+use dhub_schema::intake::Origin;
+use dhub_store::{NewEntry, NewVersion, OutboxOp, Store, StoreError, StoreTx};
 use serde_json::{json, Value};
 
 use crate::envelope::{retract_envelope, RetractReason};
+use crate::handoff::OutboxHandoff;
 use crate::routing::{Platform, Routing};
 
-/// The outbox entry that withdraws `record_id` at `version` from one platform.
-pub(crate) fn retract_entry(
-    platform: &Platform,
-    record_id: &str,
+/// The retraction entries of one record version: platforms that get the same bytes (same envelope
+/// schema, reason and note) share one entry.
+pub(crate) struct Retractions<'a> {
+    record_id: &'a str,
     version: i64,
-    emitted_at: &str,
-    reason: RetractReason,
-    note: Option<&str>,
-) -> NewOutbox {
-    NewOutbox {
-        record_id: record_id.to_string(),
-        version,
-        platform: platform.name.clone(),
-        topic: platform.topic.clone(),
-        op: OutboxOp::Retract,
-        payload: retract_envelope(
-            &platform.format,
+    emitted_at: &'a str,
+    groups: BTreeMap<(String, RetractReason, Option<String>), Vec<String>>,
+}
+
+impl<'a> Retractions<'a> {
+    pub(crate) fn new(record_id: &'a str, version: i64, emitted_at: &'a str) -> Retractions<'a> {
+        Retractions {
             record_id,
-            version as u64,
+            version,
             emitted_at,
-            reason,
-            note,
-        ),
+            groups: BTreeMap::new(),
+        }
+    }
+
+    /// Withdraws the record from `platform`. The note is written by the hub or an official, never
+    /// copied from the record.
+    pub(crate) fn add(&mut self, platform: &Platform, reason: RetractReason, note: Option<&str>) {
+        self.groups
+            .entry((platform.format.clone(), reason, note.map(str::to_string)))
+            .or_default()
+            .push(platform.name.clone());
+    }
+
+    pub(crate) fn into_entries(self) -> Vec<NewEntry> {
+        self.groups
+            .into_iter()
+            .map(|((format, reason, note), platforms)| NewEntry {
+                record_id: self.record_id.to_string(),
+                version: self.version,
+                op: OutboxOp::Retract,
+                platforms,
+                payload: retract_envelope(
+                    &format,
+                    self.record_id,
+                    self.version as u64,
+                    self.emitted_at,
+                    reason,
+                    note.as_deref(),
+                )
+                .into(),
+            })
+            .collect()
     }
 }
 
-/// Withdraws a record by hand (`dhub retract`): a new version with the same content (so an unchanged
-/// re-export does not bring it back), a retract envelope for every platform that was sent it, and an
-/// audit entry naming the reason. Returns the number of platforms it is withdrawn from.
+/// Withdraws a record by hand: a new version with the same content (so an unchanged re-export does not
+/// bring it back), a retract entry for every platform that shows it, and an audit entry naming the
+/// reason, in one transaction; then hands the entries to the running relay (`handoff`), if any.
+/// Returns the number of platforms it is withdrawn from.
 pub async fn retract_by_hand(
     store: &Store,
     routing: &Routing,
     record_id: &str,
     reason: RetractReason,
     note: Option<&str>,
+    handoff: Option<&OutboxHandoff>,
 ) -> Result<usize, RetractError> {
     // The stored versions are read before the transaction: a transaction must not wait on a second
     // pooled connection. A version stored in between is caught below, and the read is repeated.
@@ -77,13 +107,17 @@ pub async fn retract_by_hand(
             key: format!("{record_id} v{}", current.version),
         })?;
     record_json["version"] = json!(version);
-    let routed = tx.routed_platforms(record_id).await?;
     let emitted_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let outbox: Vec<NewOutbox> = routed
+    let platforms: Vec<&Platform> = latest
+        .platforms
         .iter()
         .filter_map(|name| routing.get(name))
-        .map(|platform| retract_entry(platform, record_id, version, &emitted_at, reason, note))
         .collect();
+    let mut retractions = Retractions::new(record_id, version, &emitted_at);
+    for platform in &platforms {
+        retractions.add(platform, reason, note);
+    }
+    let entries = retractions.into_entries();
     tx.insert_version(&NewVersion {
         record_id: record_id.to_string(),
         version,
@@ -93,22 +127,26 @@ pub async fn retract_by_hand(
         mapping_name: current.mapping_name.clone(),
         mapping_version: current.mapping_version.clone(),
         source_name: current.source_name.clone(),
-        origin: dhub_schema::intake::Origin::Command {
+        origin: Origin::Command {
             name: "dhub retract".into(),
         }
         .to_string(),
+        platforms: Vec::new(),
     })
     .await?;
     tx.mark_retracted(record_id, true).await?;
-    tx.enqueue(&outbox).await?;
+    let queued = tx.append_entries(&entries).await?;
     tx.audit(
         "record.retracted",
         Some(record_id),
-        &json!({"version": version, "reason": reason.as_str(), "platforms": routed}),
+        &json!({"version": version, "reason": reason.as_str(), "platforms": latest.platforms}),
     )
     .await?;
     tx.commit().await?;
-    Ok(outbox.len())
+    if let Some(handoff) = handoff {
+        handoff.send(queued);
+    }
+    Ok(platforms.len())
 }
 
 #[derive(Debug, thiserror::Error)]
