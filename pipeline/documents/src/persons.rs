@@ -95,7 +95,13 @@ const COUNTERPARTY_LABELS: &[&str] = &[
 const LEGAL_REP_LABELS: &[&str] = &["法定代表人", "主要负责人", "负责人"];
 
 /// Characters that end a name: particles and the verbs decision documents put after one.
-pub const STOPS: &str = "于在对向将把被从到与和及或等的了是系为称说证陈供负承提出所已曾亦也均都即就则并而且但因由以作签确表经同担现住家户居持未无有到去来自该其之某";
+pub const STOPS: &str = "于在对向将把被从到与和及或等的了是系为称说证陈供负承提出所已曾亦也均都即就则并而且但因由以作签确表经同担现住家户居持未无有到去来自该其之某当应须需要可能会";
+
+/// Words that read as surname + given name after a label but are not names.
+const NOT_NAMES: &[&str] = &[
+    "应当", "应该", "应予", "时任", "全部", "共同", "共计", "关于", "高于", "低于", "万元", "金额",
+    "车辆", "经营", "经查", "管理", "安全", "单位", "方面", "程序", "明确", "包括", "成立", "相关",
+];
 
 /// Labels of a natural person's home address. `住所` counts only for a natural-person
 /// counterparty: an organisation's 住所 is its public registered address.
@@ -143,14 +149,22 @@ impl CounterpartyKind {
         }
     }
 
-    /// From the document itself: an organisation's 当事人 block names its code or representative.
+    /// From the document itself: an organisation's 当事人 block has a line that opens with its
+    /// code or its representative. Only line openings count: the facts may name another
+    /// company's code (「为某公司（统一社会信用代码…）代理记账」).
     pub fn infer(paragraphs: &[String]) -> CounterpartyKind {
-        let head = paragraphs.iter().take(12);
-        let organisation = head
-            .flat_map(|p| {
-                ["统一社会信用代码", "法定代表人", "营业执照", "注册号"].map(|m| p.contains(m))
-            })
-            .any(|b| b);
+        const MARKERS: [&str; 6] = [
+            "统一社会信用代码",
+            "法定代表人",
+            "营业执照",
+            "注册号",
+            "负责人",
+            "经营者",
+        ];
+        let organisation = paragraphs
+            .iter()
+            .take(12)
+            .any(|p| MARKERS.iter().any(|m| p.starts_with(m)));
         if organisation {
             CounterpartyKind::Organisation
         } else {
@@ -243,7 +257,15 @@ fn collect_names(text: &str, labels: &[&str], names: &mut Vec<String>) {
         while j < chars.len() && j - i - label.chars().count() < 2 && "：: ".contains(chars[j]) {
             j += 1;
         }
-        if let Some(len) = name_at(&chars[j..], counterparty) {
+        // A counterparty's name is taken from the 当事人 block's own form only
+        // (「当事人：张三，男」): in the body, 「当事人应当…」 would read as a name 应当.
+        let labelled = j > i + label.chars().count();
+        let found = if counterparty && !labelled {
+            None
+        } else {
+            name_at(&chars[j..], counterparty)
+        };
+        if let Some(len) = found {
             names.push(chars[j..j + len].iter().collect());
             i = j + len;
         } else {
@@ -270,19 +292,19 @@ fn name_at(s: &[char], needs_delimiter: bool) -> Option<usize> {
         _ => return None,
     };
     if needs_delimiter {
-        // 「当事人：聊城市鑫源…」 is not a name: a counterparty's name stands before a delimiter or
-        // a particle (「当事人：张三，男」, 「当事人张三于…」).
-        let open = |i: usize| {
-            given
-                .get(i)
-                .is_some_and(|c| is_han(*c) && !STOPS.contains(*c))
-        };
+        // 「当事人：聊城市鑫源…」 is not a name: a counterparty's name stands before a delimiter
+        // (「当事人：张三，男」).
+        let open = |i: usize| given.get(i).is_some_and(|c| is_han(*c));
         if open(len) {
             len = 1;
             if open(len) {
                 return None;
             }
         }
+    }
+    let name: String = s[..surname_len + len].iter().collect();
+    if NOT_NAMES.contains(&name.as_str()) {
+        return None;
     }
     Some(surname_len + len)
 }
@@ -343,10 +365,12 @@ fn mask_lodging(chars: &mut [char]) -> u32 {
             end += 1;
         }
         let value = &mut chars[start..end];
+        // A number, or one the engine's address detector already masked.
         let has_number = value
             .iter()
-            .any(|c| c.is_ascii_digit() || ('０'..='９').contains(c));
-        if value.len() >= 6 && has_number && !starts_with(value, "所") {
+            .any(|c| c.is_ascii_digit() || ('０'..='９').contains(c) || *c == '*');
+        if value.len() >= 6 && has_number && !starts_with(value, "所") && !starts_with(value, "址")
+        {
             count += mask(value, |_| true);
         }
     }
@@ -447,12 +471,17 @@ mod tests {
         let (out, _) = run(
             &[
                 "当事人：司马建国，男，1980年1月1日出生，汉族",
-                "当事人司马建国未按规定填制会计凭证。",
+                "当事人司马建国未按规定填制会计凭证。当事人应当自收到本决定书之日起十五日内缴纳。",
+                "该公司员工应当遵守规定。",
             ],
             CounterpartyKind::NaturalPerson,
         );
         assert_eq!(out[0], "当事人：司马某，男，*********出生，汉族");
-        assert_eq!(out[1], "当事人司马某未按规定填制会计凭证。");
+        assert_eq!(
+            out[1],
+            "当事人司马某未按规定填制会计凭证。当事人应当自收到本决定书之日起十五日内缴纳。"
+        );
+        assert_eq!(out[2], "该公司员工应当遵守规定。");
         // Not a name: a company after a counterparty label.
         let (out, _) = run(
             &["申请人：山东茌平恒达建材有限公司"],
@@ -466,21 +495,24 @@ mod tests {
         let (out, report) = run(
             &[
                 "住址：聊城市茌平区振兴路某号",
-                "当事人之妻（住聊城市茌平区信发街88号3单元502室）到场。",
+                "当事人之妻（住聊城市茌平区信发街88号3单元502室）到场，证人（住花园路*****）。",
                 "身份证号码：371523198001011234，出生日期：1980年1月1日。",
                 "住所：聊城市东昌府区柳园路100号",
             ],
             CounterpartyKind::Organisation,
         );
         assert_eq!(out[0], "住址：***********");
-        assert_eq!(out[1], "当事人之妻（住*******************）到场。");
+        assert_eq!(
+            out[1],
+            "当事人之妻（住*******************）到场，证人（住********）。"
+        );
         assert_eq!(
             out[2],
             "身份证号码：******************，出生日期：*********。"
         );
         // An organisation's registered address is public.
         assert_eq!(out[3], "住所：聊城市东昌府区柳园路100号");
-        assert_eq!(report, [("labelled_value", 4)]);
+        assert_eq!(report, [("labelled_value", 5)]);
         let (out, _) = run(
             &["住所：聊城市东昌府区柳园路100号"],
             CounterpartyKind::NaturalPerson,
@@ -521,7 +553,10 @@ mod tests {
             CounterpartyKind::infer(&org),
             CounterpartyKind::Organisation
         );
-        let person = ["当事人：张三，男".to_string()];
+        let person = [
+            "当事人：张三，男".to_string(),
+            "经查，当事人为某公司（统一社会信用代码91…）记账。".to_string(),
+        ];
         assert_eq!(
             CounterpartyKind::infer(&person),
             CounterpartyKind::NaturalPerson

@@ -262,8 +262,18 @@ fn is_seal(text: &str) -> bool {
     )
 }
 
+/// A label and its colon: 「当事人：…」, 「法定代表人（负责人）：…」; not 「当事人应当…」.
 fn is_party_line(text: &str) -> bool {
-    PARTY_LABELS.iter().any(|l| text.starts_with(l))
+    PARTY_LABELS.iter().any(|l| {
+        text.strip_prefix(l).is_some_and(|rest| {
+            let rest = rest.trim_start();
+            let rest = match rest.strip_prefix(['（', '(']) {
+                Some(inner) => inner.split_once(['）', ')']).map_or("", |(_, after)| after),
+                None => rest,
+            };
+            rest.starts_with(['：', ':'])
+        })
+    })
 }
 
 /// Short, without sentence punctuation: an agency's name in the closing.

@@ -289,7 +289,7 @@ mod tests {
             texts(&docx(body, true)),
             [
                 ("行政处罚决定书".to_string(), Align::Center),
-                ("当事人： 张三".to_string(), Align::Unknown),
+                ("当事人：张三".to_string(), Align::Unknown),
                 ("住址：略".to_string(), Align::Unknown),
                 ("A&B 一".to_string(), Align::Unknown),
             ]

@@ -18,8 +18,9 @@ const SKIPPED: [&str; 10] = [
     "head", "script", "style", "template", "noscript", "iframe", "object", "svg", "math", "select",
 ];
 
-/// Elements that start and end a paragraph.
-const BLOCKS: [&str; 34] = [
+/// Elements that start and end a paragraph. Table cells too, as in a DOCX, where every cell
+/// holds its own paragraphs.
+const BLOCKS: [&str; 36] = [
     "address",
     "article",
     "aside",
@@ -52,6 +53,8 @@ const BLOCKS: [&str; 34] = [
     "pre",
     "section",
     "table",
+    "td",
+    "th",
     "tr",
     "ul",
 ];
@@ -78,8 +81,6 @@ pub(super) fn extract(
                         if let Some(align) = inline_align(&e) {
                             sink.align(align);
                         }
-                    } else if name == "td" || name == "th" {
-                        sink.push(' ')?;
                     }
                 }
                 Node::Text(t) if skipping == 0 => sink.push_str(&t.text)?,
@@ -159,7 +160,8 @@ mod tests {
                 ("当事人：张三，男".to_string(), Align::Unknown),
                 ("住址：略".to_string(), Align::Unknown),
                 ("2017年10月12日".to_string(), Align::Right),
-                ("证据 笔录".to_string(), Align::Unknown),
+                ("证据".to_string(), Align::Unknown),
+                ("笔录".to_string(), Align::Unknown),
             ]
         );
     }

@@ -306,7 +306,14 @@ impl Sink {
         }
         if self.pending_space {
             self.pending_space = false;
-            self.add(' ')?;
+            // Chinese puts no spaces between characters: one there is layout (a tab after
+            // 「当事人：」, letter spacing), and dropping it makes a DOCX and its PDF read the same.
+            let prev = self.current.chars().next_back();
+            let cjk_pair = prev.is_some_and(is_cjk) && is_cjk(c);
+            let by_punctuation = prev.is_some_and(is_cjk_punctuation) || is_cjk_punctuation(c);
+            if !(cjk_pair || by_punctuation) {
+                self.add(' ')?;
+            }
         }
         self.add(radicals::ideograph_of(c))
     }
@@ -353,6 +360,12 @@ pub(crate) fn is_cjk(c: char) -> bool {
         | 0xF900..=0xFAFF | 0xFF00..=0xFFEF | 0x20000..=0x3134F)
 }
 
+/// Full-width punctuation (「：」「，」「（」), which carries its own spacing.
+fn is_cjk_punctuation(c: char) -> bool {
+    matches!(c as u32,
+        0x3000..=0x303F | 0xFF01..=0xFF0F | 0xFF1A..=0xFF20 | 0xFF3B..=0xFF40 | 0xFF5B..=0xFF65)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -362,12 +375,16 @@ mod tests {
         let mut sink = Sink::new(100);
         sink.push_str("  当事人：\t司马建国 \u{3000}").unwrap();
         sink.end_paragraph();
-        sink.push_str("\u{2F8F}政处罚 人\u{2EA0}币").unwrap();
+        sink.push_str("身份证号码： 371523 （已核实）").unwrap();
+        sink.end_paragraph();
+        sink.push_str("\u{2F8F}政处罚 人\u{2EA0}币 A4 纸 B")
+            .unwrap();
         sink.align(Align::Center);
         let paragraphs = sink.finish();
-        assert_eq!(paragraphs[0].text, "当事人： 司马建国");
-        assert_eq!(paragraphs[1].text, "行政处罚 人民币");
-        assert_eq!(paragraphs[1].align, Align::Center);
+        assert_eq!(paragraphs[0].text, "当事人：司马建国");
+        assert_eq!(paragraphs[1].text, "身份证号码：371523（已核实）");
+        assert_eq!(paragraphs[2].text, "行政处罚人民币 A4 纸 B");
+        assert_eq!(paragraphs[2].align, Align::Center);
     }
 
     #[test]

@@ -261,6 +261,8 @@ CASES = {
                       "JY13715240001234", "2020年3月10日"],
     },
 }
+# Only in a tracked deletion of the DOCX: not in the document's text, and never to appear.
+CASES["penalty-person"]["hidden_in_source"] = [OLD_ID]
 CASES["penalty-long"] = CASES["penalty-person"]
 
 # ---------------------------------------------------------------------------------------------
