@@ -78,7 +78,7 @@ pub(super) fn extract(
                         skipping += 1;
                     } else if BLOCKS.contains(&name) {
                         sink.end_paragraph();
-                        if let Some(align) = inline_align(&e) {
+                        if let Some(align) = inline_align(e) {
                             sink.align(align);
                         }
                     }

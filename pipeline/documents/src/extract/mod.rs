@@ -169,6 +169,8 @@ pub enum ExtractError {
         encoding: &'static str,
         offset: usize,
     },
+    #[error("the declared charset is not one dhub knows: declare utf-8, gbk or gb18030")]
+    UnknownCharset,
     #[error("the document has no text")]
     Empty,
 }
