@@ -422,7 +422,7 @@ mod s3 {
             let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
             if bucket.is_empty() {
                 return Err(StoreError::Location {
-                    location: location.to_string(),
+                    location: dhub_support::url::redact_url(location),
                     reason: "no bucket: write s3://bucket/prefix".to_string(),
                 });
             }
@@ -443,7 +443,7 @@ mod s3 {
                 builder = builder.with_allow_http(true);
             }
             let store = builder.build().map_err(|e| StoreError::Location {
-                location: location.to_string(),
+                location: dhub_support::url::redact_url(location),
                 reason: e.to_string(),
             })?;
             Ok(S3Store {

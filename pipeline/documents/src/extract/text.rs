@@ -46,23 +46,26 @@ pub(super) fn decode(bytes: &[u8], charset: Option<&str>) -> Result<String, Extr
 }
 
 /// The offset of the first undecodable byte, for the error message (an offset, never text).
+/// Decodes into a fixed buffer: the output's size never decides whether the loop advances.
 fn first_error(encoding: &'static Encoding, bytes: &[u8]) -> (&'static Encoding, usize) {
     let mut decoder = encoding.new_decoder_without_bom_handling();
-    let mut out = String::with_capacity(bytes.len() * 3);
+    let mut buf = [0u8; 4096];
     let mut offset = 0;
-    while offset < bytes.len() {
-        let (result, read) =
-            decoder.decode_to_string_without_replacement(&bytes[offset..], &mut out, true);
-        match result {
-            encoding_rs::DecoderResult::Malformed(bad, _) => {
-                return (encoding, (offset + read).saturating_sub(bad as usize))
-            }
-            encoding_rs::DecoderResult::InputEmpty => break,
-            encoding_rs::DecoderResult::OutputFull => out.reserve(bytes.len()),
-        }
+    loop {
+        let (result, read, _) =
+            decoder.decode_to_utf8_without_replacement(&bytes[offset..], &mut buf, true);
         offset += read;
+        match result {
+            encoding_rs::DecoderResult::Malformed(bad, after) => {
+                return (
+                    encoding,
+                    offset.saturating_sub(bad as usize + after as usize),
+                )
+            }
+            encoding_rs::DecoderResult::InputEmpty => return (encoding, bytes.len()),
+            encoding_rs::DecoderResult::OutputFull => {}
+        }
     }
-    (encoding, bytes.len())
 }
 
 #[cfg(test)]
@@ -112,6 +115,30 @@ mod tests {
             utf16.extend(u.to_le_bytes());
         }
         assert_eq!(lines(&utf16, None).unwrap(), ["丙", "丁"]);
+    }
+
+    /// Regression: a lone GBK lead byte at the end made the offset search loop forever.
+    #[test]
+    fn a_truncated_gbk_character_is_refused_not_looped_on() {
+        let (gbk, _, _) = GB18030.encode("茌平县");
+        let err = lines(&gbk[..3], None).unwrap_err();
+        assert_eq!(
+            err,
+            ExtractError::Undecodable {
+                encoding: "gb18030",
+                offset: 2
+            }
+        );
+        let long = "甲".repeat(5000);
+        let (gbk, _, _) = GB18030.encode(&long);
+        let mut cut = gbk[..gbk.len() - 1].to_vec();
+        let err = lines(&cut, None).unwrap_err();
+        assert!(
+            matches!(err, ExtractError::Undecodable { offset: 9998, .. }),
+            "{err:?}"
+        );
+        cut.truncate(1);
+        assert!(lines(&cut, None).is_err());
     }
 
     #[test]
