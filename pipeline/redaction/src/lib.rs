@@ -73,6 +73,7 @@
 //! no grouping or country code survives to hint at what was there.
 
 mod command;
+pub mod document;
 mod engine;
 pub mod ids;
 mod names;
