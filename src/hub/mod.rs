@@ -193,11 +193,12 @@ fn spawn_source(
     shutdown: &watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let name = source.name().to_string();
+    let settings = config.source_settings();
     // Built once here so a config problem stops start-up; rebuilt on every restart.
     source
         .config
         .kind
-        .build(&config.base_dir)
+        .build(&config.base_dir, &settings)
         .map_err(|message| anyhow::anyhow!("source `{name}`: {message}"))?;
     tracing::info!(source = %name, kind = source.config.kind.name(), "starting source");
     let kind = source.config.kind.clone();
@@ -211,9 +212,10 @@ fn spawn_source(
     supervisor.spawn(
         task_name,
         move || {
-            let (kind, base_dir, mapping, store, sink, events, stop, name) = (
+            let (kind, base_dir, settings, mapping, store, sink, events, stop, name) = (
                 kind.clone(),
                 base_dir.clone(),
+                settings.clone(),
                 mapping.clone(),
                 store.clone(),
                 sink.clone(),
@@ -222,7 +224,7 @@ fn spawn_source(
                 name.clone(),
             );
             async move {
-                let connector = kind.build(&base_dir)?;
+                let connector = kind.build(&base_dir, &settings)?;
                 let positions = store
                     .source_positions(&name)
                     .await
