@@ -17,7 +17,7 @@ use std::time::Duration;
 use dhub_connectors::HubSettings;
 use dhub_schema::intake::{IntakeBatch, IntakeError, IntakeReport, IntakeSink, Origin, Position};
 use dhub_store::{OutboxOp, QuarantineStage, Store};
-use dhub_testkit::kafka::{create_topic, delete_groups, delete_topics, produce, Message};
+use dhub_testkit::kafka::{create_topic, produce, Cleanup, Message};
 use dhub_testkit::{test_brokers, unique_name};
 use futures::future::BoxFuture;
 use intake::{ingestor, outbox, platforms_of, repo, sqlite_store, wait_until, Running};
@@ -124,9 +124,13 @@ fn committed(group: &str, topic: &str, partitions: i32) -> BTreeMap<i32, Offset>
         .collect()
 }
 
-async fn clean_up(topics: &[&str], groups: &[&str]) {
-    delete_topics(&test_brokers(), topics).await.unwrap();
-    delete_groups(&test_brokers(), groups).await.unwrap();
+/// Deletes what a test created on the broker when the test ends, passed or not.
+fn cleanup(topics: &[&str], groups: &[&str]) -> Cleanup {
+    Cleanup {
+        brokers: test_brokers(),
+        topics: topics.iter().map(|t| t.to_string()).collect(),
+        groups: groups.iter().map(|g| g.to_string()).collect(),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -136,6 +140,7 @@ async fn messages_are_stored_once_with_their_origin_and_bad_ones_held_without_bl
     let ingestor = ingestor(&store);
     let topic = unique_name("djt.cases");
     let group = unique_name("dhub-djt");
+    let _cleanup = cleanup(&[&topic], &[&group]);
     create_topic(&test_brokers(), &[], &topic, 3).await.unwrap();
 
     // The sample cases keyed by case id, then a malformed and an oversized message on partition 0,
@@ -321,8 +326,6 @@ async fn messages_are_stored_once_with_their_origin_and_bad_ones_held_without_bl
         3,
         "nothing held twice"
     );
-
-    clean_up(&[&topic], &[&group]).await;
 }
 
 /// What the store must hold after `cases` cases were sent once and the first `updated` of them a
@@ -431,6 +434,7 @@ async fn two_consumers_in_one_group_store_every_message_once_when_one_stops_mid_
     let dir = tempfile::tempdir().unwrap();
     let topic = unique_name("djt.cases");
     let group = unique_name("dhub-djt");
+    let _cleanup = cleanup(&[&topic], &[&group]);
     create_topic(&test_brokers(), &[], &topic, 4).await.unwrap();
     let (cases, updated) = (1800, 600);
     let placed = produce(&test_brokers(), &[], &topic, &load_messages(cases, updated))
@@ -548,7 +552,6 @@ async fn two_consumers_in_one_group_store_every_message_once_when_one_stops_mid_
     assert!(store.quarantine_list(true).await.unwrap().is_empty());
     store.close().await;
     db.drop().await.unwrap();
-    clean_up(&[&topic], &[&group]).await;
 }
 
 /// Messages stored so far, from the stored positions (every partition starts at offset 0).
@@ -652,6 +655,8 @@ properties = {{ "session.timeout.ms" = "6000", "heartbeat.interval.ms" = "500" }
         ),
     )
     .unwrap();
+    let feed = format!("{prefix}disclosure.county.371524");
+    let _cleanup = cleanup(&[&topic, &feed], &[&group]);
     create_topic(&test_brokers(), &[], &topic, 3).await.unwrap();
     let (cases, updated) = (1500, 500);
     let messages = load_messages(cases, updated);
@@ -698,6 +703,4 @@ properties = {{ "session.timeout.ms" = "6000", "heartbeat.interval.ms" = "500" }
         "every version published"
     );
     store.close().await;
-    let feed = format!("{prefix}disclosure.county.371524");
-    clean_up(&[&topic, &feed], &[&group]).await;
 }

@@ -80,8 +80,12 @@ pub async fn create_topic(
 }
 
 /// Deletes the topics (those that do not exist are no error): tests delete what they created.
-pub async fn delete_topics(brokers: &str, topics: &[&str]) -> anyhow::Result<()> {
-    let admin = admin(brokers, &[])?;
+pub async fn delete_topics(
+    brokers: &str,
+    properties: &[(String, String)],
+    topics: &[&str],
+) -> anyhow::Result<()> {
+    let admin = admin(brokers, properties)?;
     let results = admin
         .delete_topics(topics, &options())
         .await
@@ -109,6 +113,40 @@ pub async fn delete_groups(brokers: &str, groups: &[&str]) -> anyhow::Result<()>
         }
     }
     Ok(())
+}
+
+/// Deletes topics and consumer groups when dropped, also when a test panics first (on a helper
+/// thread with its own runtime: `Drop` cannot await, and blocking the test's runtime could deadlock
+/// it). Failures are printed, not raised: a test's outcome does not hang on its cleanup.
+pub struct Cleanup {
+    pub brokers: String,
+    pub topics: Vec<String>,
+    pub groups: Vec<String>,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let brokers = self.brokers.clone();
+        let topics = std::mem::take(&mut self.topics);
+        let groups = std::mem::take(&mut self.groups);
+        let worker = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            let Ok(runtime) = runtime else { return };
+            runtime.block_on(async {
+                let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
+                let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
+                if let Err(error) = delete_topics(&brokers, &[], &topics).await {
+                    eprintln!("dhub-testkit: could not delete test topics {topics:?}: {error:#}");
+                }
+                if let Err(error) = delete_groups(&brokers, &groups).await {
+                    eprintln!("dhub-testkit: could not delete test groups {groups:?}: {error:#}");
+                }
+            });
+        });
+        let _ = worker.join();
+    }
 }
 
 /// The messages of a JSONL text: one per non-blank line, its value the line as written. With

@@ -5,15 +5,20 @@ use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::Duration;
 
-use dhub_testkit::kafka::delete_topics;
+use dhub_testkit::kafka::Cleanup;
 use dhub_testkit::{test_brokers, unique_name};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
-/// Every message of the topic, by partition, as (key, value).
-fn read_all(topic: &str, partitions: i32) -> BTreeMap<i32, Vec<(String, String)>> {
+/// The messages of the topic, by partition, as (key, value): until `count` came, or `wait` passed.
+fn read_all(
+    topic: &str,
+    partitions: i32,
+    count: usize,
+    wait: Duration,
+) -> BTreeMap<i32, Vec<(String, String)>> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", test_brokers())
         .set("group.id", unique_name("kafka-produce-check"))
@@ -28,8 +33,9 @@ fn read_all(topic: &str, partitions: i32) -> BTreeMap<i32, Vec<(String, String)>
     }
     consumer.assign(&assignment).unwrap();
     let mut all: BTreeMap<i32, Vec<(String, String)>> = BTreeMap::new();
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while all.values().map(Vec::len).sum::<usize>() < 4 && std::time::Instant::now() < deadline {
+    let deadline = std::time::Instant::now() + wait;
+    while all.values().map(Vec::len).sum::<usize>() < count && std::time::Instant::now() < deadline
+    {
         if let Some(Ok(message)) = consumer.poll(Duration::from_millis(200)) {
             let text = |bytes: Option<&[u8]>| {
                 String::from_utf8_lossy(bytes.unwrap_or_default()).into_owned()
@@ -52,6 +58,11 @@ async fn a_jsonl_file_becomes_one_message_per_line_keyed_by_the_pointer() {
     )
     .unwrap();
     let topic = unique_name("kafka-produce");
+    let _cleanup = Cleanup {
+        brokers: test_brokers(),
+        topics: vec![topic.clone()],
+        groups: Vec::new(),
+    };
     let output = Command::new(env!("CARGO_BIN_EXE_kafka-produce"))
         .args(["--brokers", &test_brokers(), "--topic", &topic])
         .args(["--key-pointer", "/case_id", "--partitions", "3"])
@@ -66,7 +77,7 @@ async fn a_jsonl_file_becomes_one_message_per_line_keyed_by_the_pointer() {
     );
     assert!(String::from_utf8_lossy(&output.stderr).contains("created topic"));
 
-    let all = read_all(&topic, 3);
+    let all = read_all(&topic, 3, 4, Duration::from_secs(20));
     let mut by_key: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for messages in all.values() {
         for (key, value) in messages {
@@ -107,5 +118,23 @@ async fn a_jsonl_file_becomes_one_message_per_line_keyed_by_the_pointer() {
         stderr.contains("cases.jsonl: line 2: no string or number at /case_id"),
         "{stderr}"
     );
-    delete_topics(&test_brokers(), &[&topic]).await.unwrap();
+
+    // --recreate: the earlier messages are gone, only the file's are there.
+    std::fs::write(&file, "{\"case_id\": \"D\"}\n").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_kafka-produce"))
+        .args([
+            "--brokers",
+            &test_brokers(),
+            "--topic",
+            &topic,
+            "--recreate",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    // Read a little longer than one message would take, so that left-overs would show.
+    let all = read_all(&topic, 1, 5, Duration::from_secs(3));
+    let values: Vec<&str> = all.values().flatten().map(|(_, v)| v.as_str()).collect();
+    assert_eq!(values, ["{\"case_id\": \"D\"}"]);
 }

@@ -2,13 +2,15 @@
 //! publishing its cases would (for the demo and benchmarks; Debian's kcat cannot talk to tansu).
 //!
 //! ```text
-//! kafka-produce --brokers 127.0.0.1:9092 --topic djt.cases [--key-pointer /case_id] [--partitions 3] FILE.jsonl
+//! kafka-produce --brokers 127.0.0.1:9092 --topic djt.cases [--key-pointer /case_id] [--partitions 3] [--recreate] FILE.jsonl
 //! ```
 //!
 //! The topic is created through the admin API when it is missing (`--partitions`, replication 1):
 //! brokers such as tansu, like production clusters, do not create topics on first use. With
 //! `--key-pointer`, each line's value at that JSON pointer is its key, so every version of a case
-//! goes to one partition, in order. Prints how many messages each partition received. Exits 1 with
+//! goes to one partition, in order. `--recreate` deletes the topic first (a demo that starts from an
+//! empty state store must not find an earlier run's messages; an empty FILE then just resets the
+//! topic). Prints how many messages each partition received. Exits 1 with
 //! the line at fault when a line has no key, or when the broker does not take every message.
 
 use std::path::PathBuf;
@@ -17,7 +19,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 
-use dhub_testkit::kafka::{create_topic, jsonl_messages, produce};
+use dhub_testkit::kafka::{create_topic, delete_topics, jsonl_messages, produce};
 
 #[derive(Debug, Parser)]
 #[command(about = "Send a JSONL file to a Kafka topic, one line per message")]
@@ -34,6 +36,9 @@ struct Args {
     /// Partitions of the topic when it has to be created.
     #[arg(long, default_value_t = 1)]
     partitions: i32,
+    /// Delete the topic (with every message in it) before creating it again.
+    #[arg(long)]
+    recreate: bool,
     /// A librdkafka property, as KEY=VALUE (SASL, TLS); may be repeated.
     #[arg(long = "property", value_parser = parse_property)]
     properties: Vec<(String, String)>,
@@ -66,6 +71,9 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     }
     let text = std::fs::read_to_string(&args.file).context("cannot read the file as UTF-8")?;
     let messages = jsonl_messages(&text, args.key_pointer.as_deref())?;
+    if args.recreate {
+        delete_topics(&args.brokers, &args.properties, &[&args.topic]).await?;
+    }
     if create_topic(
         &args.brokers,
         &args.properties,
