@@ -165,7 +165,10 @@ impl Hub {
                     start.elapsed().as_secs_f64()
                 );
             }
-            if published >= envelopes {
+            // Acknowledgements count resends too: done when every envelope was acknowledged and
+            // nothing waits for any feed any more.
+            let waiting = metrics.get("dhub_outbox_pending").copied().unwrap_or(1.0);
+            if published >= envelopes && waiting == 0.0 {
                 return Instant::now();
             }
             assert!(
@@ -285,6 +288,10 @@ fn read_topics(topics: &[String]) -> Vec<(String, String, Vec<u8>)> {
         .set("bootstrap.servers", dhub_testkit::test_brokers())
         .set("group.id", dhub_testkit::unique_name("bench-read"))
         .set("enable.auto.commit", "false")
+        // Whole record batches per fetch: tansu 0.6 answers a fetch that starts inside a batch
+        // with the next batch, so a partial batch would lose the rest of it for this reader.
+        .set("max.partition.fetch.bytes", "67108864")
+        .set("fetch.max.bytes", "134217728")
         .create()
         .expect("a consumer");
     let mut assignment = TopicPartitionList::new();
@@ -294,9 +301,12 @@ fn read_topics(topics: &[String]) -> Vec<(String, String, Vec<u8>)> {
             .fetch_metadata(Some(topic), Duration::from_secs(10))
             .expect("topic metadata");
         for partition in metadata.topics()[0].partitions() {
-            let (_, high) = consumer
+            let (low, high) = consumer
                 .fetch_watermarks(topic, partition.id(), Duration::from_secs(10))
                 .expect("watermarks");
+            if std::env::var_os("DHUB_BENCH_TRACE").is_some() {
+                println!("  {topic}/{}: offsets {low}..{high}", partition.id());
+            }
             if high > 0 {
                 ends.insert((topic.clone(), partition.id()), high);
                 assignment
@@ -561,6 +571,16 @@ async fn main() {
         "| CPU during the end-to-end phase: hub / broker | {hub_cpu:.1} s ({:.0} µs per case) / {} |",
         hub_cpu * 1e6 / count as f64,
         broker_cpu.map(|s| format!("{s:.1} s")).unwrap_or_else(|| "not measured (external broker)".into())
+    );
+    let final_metrics = hub.metrics().await;
+    let metric = |name: &str| final_metrics.get(name).copied().unwrap_or(0.0);
+    println!(
+        "| acknowledgements beyond the envelopes (resends) / delivery failures / task restarts / producer replacements / parked | {} / {} / {} / {} / {} |",
+        metric("dhub_records_published_total") as u64 - bulk_envelopes - latency_envelopes,
+        metric("dhub_publish_failures_total"),
+        metric("dhub_task_restarts_total"),
+        metric("dhub_producer_replacements_total"),
+        metric("dhub_outbox_parked_total"),
     );
     let per_case = |seconds: f64| seconds * 1e6 / count as f64;
     let thread = |group: &str| {

@@ -110,7 +110,7 @@ fn default_format() -> String {
     dhub_schema::SCHEMA_NAME.into()
 }
 
-pub use dhub_connectors::{SourceConfig, SourceKind};
+pub use dhub_connectors::{HubSettings, SourceConfig, SourceKind};
 
 /// A source ready to start: its config and its compiled mapping.
 pub struct SourceSetup {
@@ -166,6 +166,15 @@ impl HubConfig {
     /// Every platform's feed topic, for creating them.
     pub fn topics(&self) -> Vec<String> {
         self.platforms.iter().map(|p| p.topic.clone()).collect()
+    }
+
+    /// What sources take from the hub's own sections: `[kafka]` brokers and properties, the
+    /// default cluster of `kafka` sources.
+    pub fn source_settings(&self) -> HubSettings {
+        HubSettings {
+            kafka_brokers: self.kafka.brokers.clone(),
+            kafka_properties: self.kafka.properties.clone(),
+        }
     }
 
     /// Platform name → envelope schema, for the relay's `schema` header.

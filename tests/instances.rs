@@ -69,7 +69,9 @@ async fn fetch(url: &str) -> std::io::Result<String> {
     let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
     let mut stream = tokio::net::TcpStream::connect(host).await?;
     stream
-        .write_all(format!("GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes())
+        .write_all(
+            format!("GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
         .await?;
     let mut body = String::new();
     stream.read_to_string(&mut body).await?;
@@ -153,7 +155,9 @@ async fn two_instances_share_the_work_and_the_survivor_of_a_sigkill_takes_over()
     }
     let takeover = killed_at.elapsed();
     setup.deliver(&staged.path().join("second"));
-    platforms.wait_for(&expected, Duration::from_secs(120)).await;
+    platforms
+        .wait_for(&expected, Duration::from_secs(120))
+        .await;
     for (topic, view) in &platforms.views {
         for record_id in &expected[topic] {
             let held = view.held(record_id).await.unwrap().expect("held");

@@ -14,6 +14,10 @@
 //! - [`folder`]: the engine of the folder kinds: settle, claim, read within limits, store, move to
 //!   `done/` or `failed/`.
 //! - [`xml_dir`]: a folder of XML exports (UTF-8, GBK, GB18030), `done/` and `failed/` beside them.
+//! - [`spreadsheet`]: a folder of CSV / XLSX sheets in the national 双公示 template layout (the
+//!   folder engine, with the mapping's format as the default extension).
+//! - [`kafka`]: a topic read in a consumer group, one case per message, positions per partition
+//!   in the state store, placed at every assignment.
 //!
 //! Every kind has a typed `config` (unknown keys are errors) and a connector whose `run` ends on
 //! shutdown, reporting what happens through [`ConnectorEvents`] so that logs and metrics stay in one
@@ -21,14 +25,16 @@
 
 pub mod context;
 pub mod folder;
+pub mod kafka;
 pub mod mapped;
 pub mod registry;
+pub mod spreadsheet;
 pub mod xml_dir;
 
 use futures::future::BoxFuture;
 
 pub use context::{ConnectorEvents, SourceContext};
-pub use registry::{SourceConfig, SourceKind};
+pub use registry::{HubSettings, SourceConfig, SourceKind};
 
 /// A running source. Built from its config by [`SourceKind::build`], started once with its context.
 pub trait Connector: Send + 'static {

@@ -7,8 +7,20 @@ use std::path::{Path, PathBuf};
 use dhub_mapping::SourceFormat;
 use serde::Deserialize;
 
+use crate::kafka::{self, KafkaConfig};
+use crate::spreadsheet::{self, SpreadsheetConfig};
 use crate::xml_dir::{self, XmlDirConfig};
 use crate::Connector;
+
+/// What sources may take from the hub's own sections of the config. Holds resolved secrets: no
+/// `Debug`.
+#[derive(Clone, Default)]
+pub struct HubSettings {
+    /// `[kafka] brokers`: the cluster of `kafka` sources that name none of their own.
+    pub kafka_brokers: String,
+    /// `[kafka.properties]`, resolved; they go with `kafka_brokers`.
+    pub kafka_properties: Vec<(String, String)>,
+}
 
 /// One `[[source]]` table: the keys every kind shares, and the kind's own keys (flattened from the
 /// same table; each kind's struct refuses keys it does not know).
@@ -34,6 +46,11 @@ pub struct SourceConfig {
 pub enum SourceKind {
     /// A folder of export files; a file moves to `done/` or `failed/`.
     XmlDir(XmlDirConfig),
+    /// A topic department systems publish their cases to, one per message, read in a consumer
+    /// group.
+    Kafka(KafkaConfig),
+    /// A folder of CSV / XLSX sheets in the national 双公示 template layout.
+    Spreadsheet(SpreadsheetConfig),
 }
 
 impl SourceKind {
@@ -41,6 +58,8 @@ impl SourceKind {
     pub fn name(&self) -> &'static str {
         match self {
             SourceKind::XmlDir(_) => "xml_dir",
+            SourceKind::Kafka(_) => "kafka",
+            SourceKind::Spreadsheet(_) => "spreadsheet",
         }
     }
 
@@ -53,21 +72,30 @@ impl SourceKind {
                 SourceFormat::Jsonl,
                 SourceFormat::Csv,
             ],
+            SourceKind::Kafka(_) => &[SourceFormat::Json, SourceFormat::Jsonl, SourceFormat::Xml],
+            SourceKind::Spreadsheet(_) => &spreadsheet::FORMATS,
         }
     }
 
     /// Every problem with the kind's own keys, as messages without a location (the caller adds the
     /// file and line). Resolves secrets, so a missing environment variable is found by `dhub check`.
-    pub fn check(&self, _base_dir: &Path) -> Vec<String> {
+    pub fn check(&self, base_dir: &Path) -> Vec<String> {
         match self {
             SourceKind::XmlDir(config) => config.check(),
+            SourceKind::Kafka(config) => config.check(base_dir),
+            SourceKind::Spreadsheet(config) => config.check(),
         }
     }
 
-    /// The connector, ready to run.
-    pub fn build(&self, base_dir: &Path) -> Result<Box<dyn Connector>, String> {
+    /// The connector, ready to run. `hub` lends what the kind takes from the hub's own sections
+    /// (a `kafka` source's default cluster).
+    pub fn build(&self, base_dir: &Path, hub: &HubSettings) -> Result<Box<dyn Connector>, String> {
         match self {
             SourceKind::XmlDir(config) => Ok(Box::new(xml_dir::connector(config, base_dir))),
+            SourceKind::Kafka(config) => Ok(Box::new(kafka::connector(config, base_dir, hub)?)),
+            SourceKind::Spreadsheet(config) => {
+                Ok(Box::new(spreadsheet::connector(config, base_dir)))
+            }
         }
     }
 }
@@ -89,7 +117,9 @@ mod tests {
         assert_eq!(config.name, "oa");
         assert_eq!(config.division.as_deref(), Some("371523"));
         assert_eq!(config.kind.name(), "xml_dir");
-        let SourceKind::XmlDir(xml) = &config.kind;
+        let SourceKind::XmlDir(xml) = &config.kind else {
+            panic!("an xml_dir source");
+        };
         assert_eq!(xml.path, PathBuf::from("in"));
     }
 
@@ -101,6 +131,54 @@ mod tests {
             error.contains("unknown field `poll_intervall_ms`"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn kafka_and_spreadsheet_sources_parse_with_their_own_keys() {
+        let config = parse(
+            "name = \"djt\"\nkind = \"kafka\"\nmapping = \"dept-kafka.toml\"\ntopic = \"djt.cases\"\ngroup = \"dhub-djt\"\nbatch_messages = 100\n",
+        )
+        .unwrap();
+        assert_eq!(config.kind.name(), "kafka");
+        assert!(config.kind.check(Path::new(".")).is_empty());
+        assert_eq!(
+            config.kind.formats(),
+            [SourceFormat::Json, SourceFormat::Jsonl, SourceFormat::Xml]
+        );
+        let hub = HubSettings {
+            kafka_brokers: "127.0.0.1:9092".into(),
+            kafka_properties: Vec::new(),
+        };
+        assert!(config.kind.build(Path::new("."), &hub).is_ok());
+        assert_eq!(
+            config
+                .kind
+                .build(Path::new("."), &HubSettings::default())
+                .err(),
+            Some(
+                "no brokers: set `brokers` on the source or [kafka] brokers for the hub"
+                    .to_string()
+            )
+        );
+
+        let config = parse(
+            "name = \"sgs\"\nkind = \"spreadsheet\"\nmapping = \"sgs-penalty.toml\"\npath = \"in/sgs\"\nfailed_dir = \"rejected\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.kind.name(), "spreadsheet");
+        assert_eq!(
+            config.kind.formats(),
+            [SourceFormat::Csv, SourceFormat::Xlsx]
+        );
+        let SourceKind::Spreadsheet(folder) = &config.kind else {
+            panic!("a spreadsheet source");
+        };
+        assert_eq!(folder.failed_dir, Some(PathBuf::from("rejected")));
+        let error = parse(
+            "name = \"sgs\"\nkind = \"spreadsheet\"\nmapping = \"m.toml\"\npath = \"in\"\ntopic = \"t\"\n",
+        )
+        .unwrap_err();
+        assert!(error.contains("unknown field `topic`"), "{error}");
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! `dhub quarantine list|show ID|replay ID|drop ID --config FILE`.
+//! `dhub quarantine list|show ID|replay ID|drop ID|parked|release PLATFORM SEQ --config FILE`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -38,6 +38,23 @@ pub enum Action {
     /// Give up on the entry (an audit entry records it).
     Drop {
         id: i64,
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Envelopes a feed could not take (over the broker's size limit, a permanent error).
+    Parked {
+        #[arg(long)]
+        config: PathBuf,
+        /// Also list entries already released.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Queue a parked envelope again for its platform (after the broker's limit was raised, say).
+    Release {
+        /// The platform (as configured).
+        platform: String,
+        /// The entry's seq, as `dhub quarantine parked` shows it.
+        seq: i64,
         #[arg(long)]
         config: PathBuf,
     },
@@ -85,6 +102,46 @@ pub async fn execute(action: Action) -> anyhow::Result<ExitCode> {
             tx.resolve_quarantine(id, QuarantineState::Dropped).await?;
             tx.commit().await?;
             println!("dropped quarantine entry {id}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Action::Parked { config, all } => {
+            let config = super::load_config(&config)?;
+            let store = super::open_store(&config).await?;
+            for entry in store.parked(all).await? {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "platform": entry.platform,
+                        "seq": entry.seq,
+                        "record_id": entry.record_id,
+                        "version": entry.version,
+                        "op": entry.op.as_str(),
+                        "bytes": entry.payload.len(),
+                        "reason": entry.reason,
+                        "parked_at": chrono::DateTime::from_timestamp_millis(entry.parked_at_ms).map(|t| t.to_rfc3339()),
+                        "released_at": entry.released_at_ms.and_then(chrono::DateTime::from_timestamp_millis).map(|t| t.to_rfc3339()),
+                    })
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Action::Release {
+            platform,
+            seq,
+            config,
+        } => {
+            let config = super::load_config(&config)?;
+            let store = super::open_store(&config).await?;
+            let queued = store.release_parked(&platform, seq).await?;
+            let when = if hub_answers(&config).await {
+                "the running hub sends it within a second"
+            } else {
+                "it is sent when the hub starts"
+            };
+            println!(
+                "released parked entry {seq} of {platform}: queued again as {}; {when}",
+                queued.seq
+            );
             Ok(ExitCode::SUCCESS)
         }
     }

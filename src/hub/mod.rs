@@ -259,11 +259,12 @@ fn source_task(
     telemetry: &Arc<Telemetry>,
 ) -> anyhow::Result<Leased> {
     let name = source.name().to_string();
+    let settings = config.source_settings();
     // Built once here so a config problem stops start-up; rebuilt on every restart.
     source
         .config
         .kind
-        .build(&config.base_dir)
+        .build(&config.base_dir, &settings)
         .map_err(|message| anyhow::anyhow!("source `{name}`: {message}"))?;
     let kind = source.config.kind.clone();
     let base_dir = config.base_dir.clone();
@@ -277,9 +278,10 @@ fn source_task(
         lease,
         class: Class::Source,
         start: Box::new(move |supervisor, stop| {
-            let (kind, base_dir, mapping, store, sink, events, name) = (
+            let (kind, base_dir, settings, mapping, store, sink, events, name) = (
                 kind.clone(),
                 base_dir.clone(),
+                settings.clone(),
                 mapping.clone(),
                 store.clone(),
                 sink.clone(),
@@ -291,9 +293,10 @@ fn source_task(
             supervisor.spawn(
                 task_name.clone(),
                 move || {
-                    let (kind, base_dir, mapping, store, sink, events, stop, name) = (
+                    let (kind, base_dir, settings, mapping, store, sink, events, stop, name) = (
                         kind.clone(),
                         base_dir.clone(),
+                        settings.clone(),
                         mapping.clone(),
                         store.clone(),
                         sink.clone(),
@@ -302,7 +305,7 @@ fn source_task(
                         name.clone(),
                     );
                     async move {
-                        let connector = kind.build(&base_dir)?;
+                        let connector = kind.build(&base_dir, &settings)?;
                         let positions = store
                             .source_positions(&name)
                             .await

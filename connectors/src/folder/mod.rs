@@ -342,7 +342,8 @@ impl Folder {
         (ready, wait)
     }
 
-    /// Wanted files directly in `folder` (not hidden, a wanted extension), in name order.
+    /// Wanted files directly in `folder` (not hidden, not an Office lock file, a wanted
+    /// extension), in name order.
     fn wanted_files(&self, folder: &Path) -> Vec<PathBuf> {
         let Ok(entries) = std::fs::read_dir(folder) else {
             return Vec::new();
@@ -352,10 +353,12 @@ impl Folder {
             .filter(|entry| entry.file_type().is_ok_and(|t| t.is_file()))
             .map(|entry| entry.path())
             .filter(|path| {
+                // `~$name.xlsx` is the lock file Excel and WPS keep beside a workbook that is
+                // open on a shared folder: never an export.
                 let hidden = path
                     .file_name()
                     .and_then(|n| n.to_str())
-                    .is_none_or(|n| n.starts_with('.'));
+                    .is_none_or(|n| n.starts_with('.') || n.starts_with("~$"));
                 !hidden && self.wanted(path)
             })
             .collect();

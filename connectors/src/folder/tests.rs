@@ -114,7 +114,14 @@ const EXPORT_TWO: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<执法信
 async fn only_settled_export_files_are_taken_in_name_order() {
     let mut s = setup(200);
     let inbox = s.dir.path().join("inbox");
-    for name in ["b.xml", "a.XML", ".hidden.xml", "c.xml.tmp", "notes.txt"] {
+    for name in [
+        "b.xml",
+        "a.XML",
+        ".hidden.xml",
+        "~$b.xml",
+        "c.xml.tmp",
+        "notes.txt",
+    ] {
         std::fs::write(inbox.join(name), EXPORT).unwrap();
     }
     // First sight: nothing has been seen unchanged for the settle time yet.
@@ -137,10 +144,11 @@ async fn only_settled_export_files_are_taken_in_name_order() {
     assert_eq!(
         positions,
         ["a.XML", "b.xml"],
-        "hidden, temporary and other files stay"
+        "hidden, Office lock, temporary and other files stay"
     );
     assert!(inbox.join("done/a.XML").exists() && inbox.join("done/b.xml").exists());
     assert!(inbox.join(".hidden.xml").exists() && inbox.join("notes.txt").exists());
+    assert!(inbox.join("~$b.xml").exists());
 }
 
 /// Regression: a file still being written (its size changing between scans) used to be read as soon

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use dhub_redaction::{Outcome, Policy};
 use dhub_schema::intake::{
-    HoldStage, Intake, IntakeBatch, IntakeError, IntakeReport, IntakeSink, ItemOutcome,
+    HoldStage, Intake, IntakeBatch, IntakeError, IntakeReport, IntakeSink, ItemOutcome, Position,
 };
 use dhub_schema::{content_hash, validate, Record};
 use dhub_store::{
@@ -58,6 +58,25 @@ impl IntakeSink for Ingestor {
                     message: error.to_string(),
                 }
             })
+        })
+    }
+
+    fn positions<'a>(
+        &'a self,
+        source: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<Position>, IntakeError>> {
+        Box::pin(async move {
+            let stored = self.store.source_positions(source).await.map_err(|error| {
+                self.events.store_failed("read source positions", &error);
+                IntakeError {
+                    retryable: error.is_retryable(),
+                    message: error.to_string(),
+                }
+            })?;
+            Ok(stored
+                .into_iter()
+                .map(|(scope, value)| Position { scope, value })
+                .collect())
         })
     }
 }
@@ -261,6 +280,17 @@ impl Ingestor {
                         origin,
                         record_id.clone(),
                         QuarantineStage::Mapping,
+                        reason.clone(),
+                        raw,
+                    ));
+                    continue;
+                }
+                Intake::Unreadable { reason, raw, .. } => {
+                    held.push(hold(
+                        index,
+                        origin,
+                        None,
+                        QuarantineStage::Document,
                         reason.clone(),
                         raw,
                     ));

@@ -78,12 +78,23 @@ pub enum Intake {
         reason: String,
         raw: Raw,
     },
+    /// The source document could not be read at all (a Kafka message that is not JSON, or over the
+    /// source's size limit): held at the document stage. Sources whose documents are files set such a
+    /// file aside in `failed/` instead; a message cannot be set aside, so it is held here, and its
+    /// partition goes on. `raw` is what is worth keeping of it (never more than the source's limit).
+    Unreadable {
+        origin: Origin,
+        reason: String,
+        raw: Raw,
+    },
 }
 
 impl Intake {
     pub fn origin(&self) -> &Origin {
         match self {
-            Intake::Mapped { origin, .. } | Intake::Unmapped { origin, .. } => origin,
+            Intake::Mapped { origin, .. }
+            | Intake::Unmapped { origin, .. }
+            | Intake::Unreadable { origin, .. } => origin,
         }
     }
 }
@@ -233,6 +244,22 @@ pub struct IntakeError {
 /// copying it.
 pub trait IntakeSink: Send + Sync + 'static {
     fn submit(&self, batch: Arc<IntakeBatch>) -> BoxFuture<'_, Result<IntakeReport, IntakeError>>;
+
+    /// Where `source` stands now: every position stored with its batches, read afresh. A source whose
+    /// parts can move between instances (Kafka partitions in a consumer group) reads it each time it
+    /// is handed a part, since another instance may have stored batches of it since this one started.
+    /// A sink that keeps no positions says so with a non-retryable error.
+    fn positions<'a>(
+        &'a self,
+        source: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<Position>, IntakeError>> {
+        Box::pin(async move {
+            Err(IntakeError {
+                message: format!("this sink keeps no positions for source `{source}`"),
+                retryable: false,
+            })
+        })
+    }
 }
 
 #[cfg(test)]

@@ -18,10 +18,14 @@
 //!   written here independently of `dhub-schema` so the two cannot share a bug.
 //! - [`services`]: the broker and Postgres of the integration tests (`test_brokers`,
 //!   `fresh_postgres_db`, `unique_name`).
+//! - [`kafka`]: topics created and deleted through the admin API, JSONL files as messages, an
+//!   idempotent producer (what `kafka-produce` and the Kafka source's tests use).
 //! - [`rng`]: SplitMix64, the only source of randomness in generation.
 //! - `vocab` (private): names, places, violations and sentence templates.
 //! - `src/bin/gen-exports.rs`: writes a first and a revocation export to a folder, with a summary;
 //!   `mappings/samples/` is its committed output.
+//! - `src/bin/kafka-produce.rs`: sends a JSONL file to a topic, one line per message (the demo's
+//!   department system publishing its cases; Debian's kcat cannot talk to tansu).
 //!
 //! Every person, company and number produced here is invented.
 
@@ -30,6 +34,7 @@ pub mod expect;
 pub mod export;
 pub mod generate;
 pub mod ids;
+pub mod kafka;
 pub mod rng;
 pub mod services;
 mod vocab;
