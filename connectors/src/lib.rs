@@ -7,13 +7,18 @@
 //!
 //! - [`registry`]: [`SourceConfig`] (the keys every source shares) and [`SourceKind`] (one variant per
 //!   kind, `#[serde(tag = "kind")]`): the one list of kinds, matched exhaustively. Adding a kind is
-//!   its own folder plus one line there.
+//!   its own folder plus one line there. [`SourceKind::build`] says how the hub runs it
+//!   ([`Built`]: a supervised task, or a push endpoint on the hub's HTTP server).
 //! - [`context`]: [`SourceContext`], what the hub hands a connector when it starts it (sink, stored
 //!   positions, mapping, events, shutdown), and [`ConnectorEvents`].
 //! - [`mapped`]: turning mapped source records into intake items, shared by every kind.
 //! - [`folder`]: the engine of the folder kinds: settle, claim, read within limits, store, move to
 //!   `done/` or `failed/`.
 //! - [`xml_dir`]: a folder of XML exports (UTF-8, GBK, GB18030), `done/` and `failed/` beside them.
+//! - [`http_push`]: departments POST their records to `POST /ingest/<source>`; an endpoint the hub
+//!   mounts on its HTTP server ([`registry::Built::Push`]), not a task.
+//! - [`http_pull`]: the hub polls a department's API page after page, storing the cursor with each
+//!   page's records; retries with backoff, honours `Retry-After`.
 //!
 //! Every kind has a typed `config` (unknown keys are errors) and a connector whose `run` ends on
 //! shutdown, reporting what happens through [`ConnectorEvents`] so that logs and metrics stay in one
@@ -21,6 +26,8 @@
 
 pub mod context;
 pub mod folder;
+pub mod http_pull;
+pub mod http_push;
 pub mod mapped;
 pub mod registry;
 pub mod xml_dir;
@@ -28,7 +35,7 @@ pub mod xml_dir;
 use futures::future::BoxFuture;
 
 pub use context::{ConnectorEvents, SourceContext};
-pub use registry::{SourceConfig, SourceKind};
+pub use registry::{Built, SourceConfig, SourceKind};
 
 /// A running source. Built from its config by [`SourceKind::build`], started once with its context.
 pub trait Connector: Send + 'static {

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use dhub_mapping::SourceFormat;
 use serde::Deserialize;
 
+use crate::http_pull::{HttpPullConfig, PullConnector};
+use crate::http_push::{HttpPushConfig, PushEndpoint};
 use crate::xml_dir::{self, XmlDirConfig};
 use crate::Connector;
 
@@ -34,6 +36,28 @@ pub struct SourceConfig {
 pub enum SourceKind {
     /// A folder of export files; a file moves to `done/` or `failed/`.
     XmlDir(XmlDirConfig),
+    /// Departments POST their records to `POST /ingest/<name>` (CONTRACT §1).
+    HttpPush(HttpPushConfig),
+    /// The hub polls a department's API, page after page, and stores the cursor with each page.
+    HttpPull(HttpPullConfig),
+}
+
+/// What a source kind gives the hub to run: a task that reads its system until shutdown, or an
+/// endpoint that answers requests on the hub's HTTP server.
+pub enum Built {
+    /// Run under supervision ([`Connector::run`]), restarted after a failure.
+    Task(Box<dyn Connector>),
+    /// Mounted on the hub's HTTP server ([`crate::http_push::router`]); runs nothing of its own.
+    Push(PushEndpoint),
+}
+
+impl std::fmt::Debug for Built {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Built::Task(_) => f.write_str("Built::Task"),
+            Built::Push(endpoint) => f.debug_tuple("Built::Push").field(endpoint).finish(),
+        }
+    }
 }
 
 impl SourceKind {
@@ -41,6 +65,8 @@ impl SourceKind {
     pub fn name(&self) -> &'static str {
         match self {
             SourceKind::XmlDir(_) => "xml_dir",
+            SourceKind::HttpPush(_) => "http_push",
+            SourceKind::HttpPull(_) => "http_pull",
         }
     }
 
@@ -53,21 +79,34 @@ impl SourceKind {
                 SourceFormat::Jsonl,
                 SourceFormat::Csv,
             ],
+            SourceKind::HttpPush(_) => {
+                &[SourceFormat::Json, SourceFormat::Jsonl, SourceFormat::Xml]
+            }
+            // A page must say where the next one starts: a JSON member or an XML element.
+            SourceKind::HttpPull(_) => &[SourceFormat::Json, SourceFormat::Xml],
         }
     }
 
     /// Every problem with the kind's own keys, as messages without a location (the caller adds the
     /// file and line). Resolves secrets, so a missing environment variable is found by `dhub check`.
-    pub fn check(&self, _base_dir: &Path) -> Vec<String> {
+    pub fn check(&self, base_dir: &Path) -> Vec<String> {
         match self {
             SourceKind::XmlDir(config) => config.check(),
+            SourceKind::HttpPush(config) => config.check(base_dir),
+            SourceKind::HttpPull(config) => config.check(base_dir),
         }
     }
 
-    /// The connector, ready to run.
-    pub fn build(&self, base_dir: &Path) -> Result<Box<dyn Connector>, String> {
+    /// The connector or endpoint, ready to run or mount. Resolves secrets.
+    pub fn build(&self, base_dir: &Path) -> Result<Built, String> {
         match self {
-            SourceKind::XmlDir(config) => Ok(Box::new(xml_dir::connector(config, base_dir))),
+            SourceKind::XmlDir(config) => {
+                Ok(Built::Task(Box::new(xml_dir::connector(config, base_dir))))
+            }
+            SourceKind::HttpPush(config) => PushEndpoint::new(config, base_dir).map(Built::Push),
+            SourceKind::HttpPull(config) => {
+                Ok(Built::Task(Box::new(PullConnector::new(config, base_dir)?)))
+            }
         }
     }
 }
@@ -89,7 +128,9 @@ mod tests {
         assert_eq!(config.name, "oa");
         assert_eq!(config.division.as_deref(), Some("371523"));
         assert_eq!(config.kind.name(), "xml_dir");
-        let SourceKind::XmlDir(xml) = &config.kind;
+        let SourceKind::XmlDir(xml) = &config.kind else {
+            panic!("an xml_dir source: {:?}", config.kind);
+        };
         assert_eq!(xml.path, PathBuf::from("in"));
     }
 

@@ -1,5 +1,5 @@
 //! `dhub run`: wires the compiled config into running parts (connectors → ingest → store → relay →
-//! Kafka, plus the HTTP endpoints) and stops them in order on SIGINT/SIGTERM: connectors first (the file
+//! Kafka, plus the HTTP endpoints, among them the `http_push` sources' `POST /ingest/<source>`) and stops them in order on SIGINT/SIGTERM: connectors first (the file
 //! in hand is finished), then the relay drains the outbox, then the process exits 0.
 
 pub mod http;
@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use dhub_connectors::SourceContext;
+use dhub_connectors::{Built, SourceContext};
 use dhub_ingest::{Ingestor, OutboxSignal, Routing};
 use dhub_publish::Relay;
 use dhub_store::Store;
@@ -46,6 +46,33 @@ pub async fn run(
     let mut relay_tasks = Supervisor::new(telemetry.clone());
     let health = vec![sources.health.clone(), relay_tasks.health.clone()];
 
+    // Every source is built before anything runs, so a config problem stops start-up. Push sources
+    // answer on the HTTP server; the others run as supervised tasks, started below.
+    let mut tasks = Vec::new();
+    let mut pushes = Vec::new();
+    for source in &config.sources {
+        let name = source.name().to_string();
+        let built = source
+            .config
+            .kind
+            .build(&config.base_dir)
+            .map_err(|message| anyhow::anyhow!("source `{name}`: {message}"))?;
+        tracing::info!(source = %name, kind = source.config.kind.name(), "starting source");
+        match built {
+            Built::Task(_) => tasks.push(source),
+            Built::Push(endpoint) => pushes.push(endpoint.bind(SourceContext {
+                name,
+                mapping: source.mapping.clone(),
+                sink: ingestor.clone(),
+                positions: Vec::new(),
+                base_dir: config.base_dir.clone(),
+                events: telemetry.clone(),
+                shutdown: stop_sources.clone(),
+            })),
+        }
+    }
+    let push_routes = dhub_connectors::http_push::router(pushes).map_err(anyhow::Error::msg)?;
+
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| {
@@ -68,14 +95,14 @@ pub async fn run(
     };
     let mut http_stop = stop_relay.clone();
     let http_task = tokio::spawn(async move {
-        let app = http::router(http_state);
+        let app = http::router(http_state, push_routes);
         let _ = axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 let _ = http_stop.wait_for(|stop| *stop).await;
             })
             .await;
     });
-    tracing::info!(listen = %config.listen, "serving metrics, health and dashboard");
+    tracing::info!(listen = %config.listen, "serving metrics, health, dashboard and push endpoints");
 
     // The relay starts once the topics exist; until then records wait in the outbox.
     let relay_config = RelaySetup {
@@ -93,7 +120,7 @@ pub async fn run(
         stop_relay.clone(),
     );
 
-    for source in &config.sources {
+    for source in tasks {
         spawn_source(
             &mut sources,
             source,
@@ -102,7 +129,7 @@ pub async fn run(
             &ingestor,
             &telemetry,
             &stop_sources,
-        )?;
+        );
     }
 
     let sweep_store = store.clone();
@@ -181,8 +208,9 @@ pub fn ingestor(
     }
 }
 
-/// Starts one source under supervision: each (re)start builds a fresh connector and reads the
-/// source's stored positions, so it resumes after the last stored batch.
+/// Starts one source that runs as a task under supervision: each (re)start builds a fresh connector
+/// and reads the source's stored positions, so it resumes after the last stored batch. (It was
+/// built once already, so a config problem stopped start-up.)
 fn spawn_source(
     supervisor: &mut Supervisor,
     source: &SourceSetup,
@@ -191,15 +219,8 @@ fn spawn_source(
     ingestor: &Arc<Ingestor>,
     telemetry: &Arc<Telemetry>,
     shutdown: &watch::Receiver<bool>,
-) -> anyhow::Result<()> {
+) {
     let name = source.name().to_string();
-    // Built once here so a config problem stops start-up; rebuilt on every restart.
-    source
-        .config
-        .kind
-        .build(&config.base_dir)
-        .map_err(|message| anyhow::anyhow!("source `{name}`: {message}"))?;
-    tracing::info!(source = %name, kind = source.config.kind.name(), "starting source");
     let kind = source.config.kind.clone();
     let base_dir = config.base_dir.clone();
     let mapping = source.mapping.clone();
@@ -222,7 +243,12 @@ fn spawn_source(
                 name.clone(),
             );
             async move {
-                let connector = kind.build(&base_dir)?;
+                let connector = match kind.build(&base_dir)? {
+                    Built::Task(connector) => connector,
+                    Built::Push(_) => {
+                        return Err("a push source is served on the HTTP server, not run".into())
+                    }
+                };
                 let positions = store
                     .source_positions(&name)
                     .await
@@ -241,7 +267,6 @@ fn spawn_source(
         },
         shutdown.clone(),
     );
-    Ok(())
 }
 
 /// What the relay task needs, cloned for each (re)start.
