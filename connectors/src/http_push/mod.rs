@@ -614,21 +614,25 @@ fn unreadable(format: SourceFormat, bytes: &[u8], error: &DocumentError) -> Refu
     )
 }
 
-/// The column of a JSON syntax error the mapping's reader found at `line`: serde_json knows it, the
-/// reader's message leaves it out. Only on the error path, so parsing again costs nothing.
+/// The column (in characters, from 1) of a JSON syntax error the mapping's reader found at `line`:
+/// serde_json knows it (in bytes), the reader's message leaves it out. Only on the error path, so
+/// parsing again costs nothing that matters.
 fn json_error_column(format: SourceFormat, bytes: &[u8], line: u64) -> Option<u64> {
-    let parsed = match format {
-        SourceFormat::Json => serde_json::from_slice::<serde::de::IgnoredAny>(bytes).err()?,
-        SourceFormat::Jsonl => {
-            let text = bytes
-                .split(|b| *b == b'\n')
-                .nth(line.checked_sub(1)? as usize)?;
-            let error = serde_json::from_slice::<serde::de::IgnoredAny>(text).err()?;
-            return Some(error.column() as u64);
+    let text = bytes
+        .split(|b| *b == b'\n')
+        .nth(line.checked_sub(1)? as usize)?;
+    let byte_column = match format {
+        SourceFormat::Json => {
+            let error = serde_json::from_slice::<serde::de::IgnoredAny>(bytes).err()?;
+            (error.line() as u64 == line).then_some(error.column())?
         }
+        SourceFormat::Jsonl => serde_json::from_slice::<serde::de::IgnoredAny>(text)
+            .err()?
+            .column(),
         _ => return None,
     };
-    (parsed.line() as u64 == line).then_some(parsed.column() as u64)
+    let before = &text[..byte_column.saturating_sub(1).min(text.len())];
+    Some(String::from_utf8_lossy(before).chars().count() as u64 + 1)
 }
 
 #[cfg(test)]
