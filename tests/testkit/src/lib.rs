@@ -22,6 +22,8 @@
 //! - `vocab` (private): names, places, violations and sentence templates.
 //! - `src/bin/gen-exports.rs`: writes a first and a revocation export to a folder, with a summary;
 //!   `mappings/samples/` is its committed output.
+//! - `src/bin/dept-api.rs`: a department case API (pages with cursors, bearer token, stages switched
+//!   at run time) for the demo and tests of the `http_pull` source.
 //!
 //! Every person, company and number produced here is invented.
 
