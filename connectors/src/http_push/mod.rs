@@ -15,7 +15,8 @@
 //!    without a length is read only up to the limit, then refused with 413;
 //! 5. the body is read and mapped on a blocking thread; a document that cannot be read (bad JSON,
 //!    XML, encoding, limits) → 422 naming line (and column, for JSON);
-//! 6. the batch is submitted to the sink; only when it has been stored does the answer go out:
+//! 6. the batch is submitted to the sink ([`group`]: with the source's other requests waiting at that
+//!    moment, in one transaction); only when it has been stored does the answer go out:
 //!    202 `{"accepted": n}` when every record was taken (stored, or unchanged), 422 `{"accepted": n,
 //!    "rejected": [{"index", "record_id", "origin", "stage", "reason"}]}` when some were held back
 //!    (mapping, validation, the source's `agencies`/`division`): the others are stored all the same.
@@ -28,10 +29,11 @@
 //! A timeout (`request_timeout_ms`, answered 408) and a limit on requests worked on at once
 //! (`max_concurrent_requests`, the others wait) are tower layers on the source's route. The body
 //! limit is checked in the handler instead of by a layer, so that an unauthenticated request is told
-//! 401 rather than how large a body may be. The store is written by a task of its own, so a request
-//! cut by its timeout or a dropped connection never cuts a transaction in half.
+//! 401 rather than how large a body may be. The store is written by a task of its own ([`group`]),
+//! so a request cut by its timeout or a dropped connection never cuts a transaction in half.
 
 pub mod config;
+pub mod group;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -53,6 +55,7 @@ use subtle::ConstantTimeEq;
 use tower::ServiceBuilder;
 
 pub use config::HttpPushConfig;
+use group::GroupCommit;
 
 use crate::context::SourceContext;
 use crate::mapped::{map_context, to_intake};
@@ -163,6 +166,8 @@ struct Endpoint {
     others: Vec<TokenDigest>,
     max_body_bytes: u64,
     limits: ReadLimits,
+    /// Stores the source's requests, several in one transaction when they come together.
+    writer: GroupCommit,
 }
 
 /// The routes of every push source: `POST /ingest/<name>` each, with its timeout and concurrency
@@ -201,6 +206,7 @@ pub fn router(sources: Vec<PushSource>) -> Result<Router, String> {
                 max_document_bytes: endpoint.max_body_bytes,
                 ..ReadLimits::default()
             },
+            writer: GroupCommit::new(context.sink.clone()),
             context,
         });
         let timeout = endpoint.request_timeout;
@@ -355,21 +361,8 @@ async fn serve(
                 "mapping the body failed unexpectedly (a bug: please report it); nothing was stored",
             )
         })??;
-    let batch = Arc::new(batch);
-
-    // Its own task: a request dropped by its client or cut by the timeout must not cancel a
-    // transaction half-way; the store finishes or rolls back on its own.
-    let sink = endpoint.context.sink.clone();
-    let submitted = batch.clone();
-    let stored = tokio::spawn(async move { sink.submit(submitted).await })
-        .await
-        .map_err(|_| {
-            Refusal::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "storing the records failed unexpectedly (a bug: please report it); send them again",
-            )
-        })?;
-    let report = match stored {
+    let count = batch.items.len();
+    let report = match endpoint.writer.submit(batch).await {
         Ok(report) => report,
         Err(error) if error.retryable => {
             endpoint
@@ -392,15 +385,12 @@ async fn serve(
             ))
         }
     };
-    endpoint
-        .context
-        .events
-        .document_done(&endpoint.name, report.outcomes.len());
-    Ok(report_answer(&batch, &report, request_id))
+    endpoint.context.events.document_done(&endpoint.name, count);
+    Ok(report_answer(&request_name, &report, request_id))
 }
 
 /// 202 when every record was taken, else 422 listing the ones held back.
-fn report_answer(batch: &IntakeBatch, report: &IntakeReport, request_id: &str) -> Response {
+fn report_answer(request_name: &str, report: &IntakeReport, request_id: &str) -> Response {
     let accepted = report.outcomes.iter().filter(|o| o.is_accepted()).count();
     let rejected: Vec<Value> = report
         .outcomes
@@ -414,7 +404,7 @@ fn report_answer(batch: &IntakeBatch, report: &IntakeReport, request_id: &str) -
             } => Some(json!({
                 "index": i + 1,
                 "record_id": record_id,
-                "origin": batch.items.get(i).map(|item| item.origin().to_string()),
+                "origin": Origin::Request { request: request_name.to_string(), index: i + 1 }.to_string(),
                 "stage": stage.as_str(),
                 "reason": reason,
             })),

@@ -500,3 +500,59 @@ fn the_kind_parses_from_a_source_table() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn requests_waiting_together_are_stored_in_one_batch_and_answered_each_their_own() {
+    let s = setup_with(
+        Sink {
+            // Holds back the second record of every request, wherever it sits in the batch.
+            respond: Box::new(|batch| {
+                let mut report = accept_all(batch)?;
+                for (i, item) in batch.items.iter().enumerate() {
+                    if matches!(item.origin(), Origin::Request { index: 2, .. }) {
+                        report.outcomes[i] = ItemOutcome::Quarantined {
+                            record_id: None,
+                            stage: HoldStage::Validation,
+                            reason: "decided_on: required".into(),
+                        };
+                    }
+                }
+                Ok(report)
+            }),
+            delay: Duration::from_millis(300),
+            batches: Mutex::default(),
+        },
+        |_| {},
+    );
+    let requests: Vec<_> = (0..4)
+        .map(|_| {
+            let router = s.router.clone();
+            tokio::spawn(async move { send(&router, json_post(Some(TOKEN), sample())).await })
+        })
+        .collect();
+    for request in requests {
+        let (status, headers, body) = request.await.unwrap();
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(body["accepted"], 3);
+        let request_id = headers[REQUEST_ID_HEADER].to_str().unwrap();
+        assert_eq!(body["rejected"][0]["index"], 2);
+        assert_eq!(
+            body["rejected"][0]["origin"],
+            format!("POST /ingest/county-push {request_id}#2")
+        );
+    }
+    let sizes: Vec<usize> = s
+        .sink
+        .batches
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|b| b.items.len())
+        .collect();
+    assert_eq!(sizes.iter().sum::<usize>(), 16);
+    assert!(
+        sizes.len() < 4,
+        "the requests that waited went in together: {sizes:?}"
+    );
+    assert_eq!(s.events.done.load(Ordering::SeqCst), 4);
+}
