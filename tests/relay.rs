@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use dhub::telemetry::Telemetry;
 use dhub_ingest::OutboxHandoff;
 use dhub_publish::kafka::KafkaSettings;
-use dhub_publish::{Feed, FeedRelay, SharedProducer};
+use dhub_publish::{AckWriter, Feed, FeedRelay, SharedProducer};
 use dhub_store::{Entry, NewEntry, NewVersion, OutboxOp, Store};
 use rdkafka::producer::Producer;
 use tokio::sync::watch;
@@ -134,6 +134,7 @@ async fn a_producer_that_fails_fatally_is_replaced_and_nothing_is_lost() {
     let telemetry = Arc::new(Telemetry::new());
     let relay = FeedRelay::new(
         store.clone(),
+        AckWriter::start(store.clone(), Arc::new(Telemetry::new())),
         SharedProducer::new(
             producer,
             Some(Arc::new(move || rebuild_settings.producer())),
@@ -183,6 +184,7 @@ async fn without_a_replacement_a_fatal_producer_delivers_nothing_and_loses_nothi
     enqueue(&store, 0..5).await;
     let relay = FeedRelay::new(
         store.clone(),
+        AckWriter::start(store.clone(), Arc::new(Telemetry::new())),
         SharedProducer::new(producer, None),
         feed(&topic),
         Arc::new(Telemetry::new()),
@@ -225,6 +227,7 @@ async fn an_entry_the_broker_refuses_for_good_is_parked_and_later_entries_go_out
     let telemetry = Arc::new(Telemetry::new());
     let relay = FeedRelay::new(
         store.clone(),
+        AckWriter::start(store.clone(), Arc::new(Telemetry::new())),
         SharedProducer::new(settings.producer().unwrap(), None),
         feed(&topic),
         telemetry.clone(),
@@ -276,6 +279,7 @@ async fn handed_off_and_elsewhere_queued_entries_both_go_out() {
     let handoff = OutboxHandoff::default();
     let relay = FeedRelay::new(
         store.clone(),
+        AckWriter::start(store.clone(), Arc::new(Telemetry::new())),
         SharedProducer::new(settings.producer().unwrap(), None),
         feed(&topic),
         Arc::new(Telemetry::new()),

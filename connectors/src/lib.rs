@@ -7,7 +7,8 @@
 //!
 //! - [`registry`]: [`SourceConfig`] (the keys every source shares) and [`SourceKind`] (one variant per
 //!   kind, `#[serde(tag = "kind")]`): the one list of kinds, matched exhaustively. Adding a kind is
-//!   its own folder plus one line there.
+//!   its own folder plus one line there. [`SourceKind::build`] says how the hub runs it
+//!   ([`Built`]: a supervised task, or a push endpoint on the hub's HTTP server).
 //! - [`context`]: [`SourceContext`], what the hub hands a connector when it starts it (sink, stored
 //!   positions, mapping, events, shutdown), and [`ConnectorEvents`].
 //! - [`mapped`]: turning mapped source records into intake items, shared by every kind.
@@ -18,6 +19,10 @@
 //!   folder engine, with the mapping's format as the default extension).
 //! - [`kafka`]: a topic read in a consumer group, one case per message, positions per partition
 //!   in the state store, placed at every assignment.
+//! - [`http_push`]: departments POST their records to `POST /ingest/<source>`; an endpoint the hub
+//!   mounts on its HTTP server ([`registry::Built::Push`]), not a task.
+//! - [`http_pull`]: the hub polls a department's API page after page, storing the cursor with each
+//!   page's records; retries with backoff, honours `Retry-After`.
 //!
 //! Every kind has a typed `config` (unknown keys are errors) and a connector whose `run` ends on
 //! shutdown, reporting what happens through [`ConnectorEvents`] so that logs and metrics stay in one
@@ -25,6 +30,8 @@
 
 pub mod context;
 pub mod folder;
+pub mod http_pull;
+pub mod http_push;
 pub mod kafka;
 pub mod mapped;
 pub mod registry;
@@ -34,7 +41,7 @@ pub mod xml_dir;
 use futures::future::BoxFuture;
 
 pub use context::{ConnectorEvents, SourceContext};
-pub use registry::{HubSettings, SourceConfig, SourceKind};
+pub use registry::{Built, HubSettings, SourceConfig, SourceKind};
 
 /// A running source. Built from its config by [`SourceKind::build`], started once with its context.
 pub trait Connector: Send + 'static {

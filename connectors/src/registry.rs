@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use dhub_mapping::SourceFormat;
 use serde::Deserialize;
 
+use crate::http_pull::{HttpPullConfig, PullConnector};
+use crate::http_push::{HttpPushConfig, PushEndpoint};
 use crate::kafka::{self, KafkaConfig};
 use crate::spreadsheet::{self, SpreadsheetConfig};
 use crate::xml_dir::{self, XmlDirConfig};
@@ -51,6 +53,28 @@ pub enum SourceKind {
     Kafka(KafkaConfig),
     /// A folder of CSV / XLSX sheets in the national 双公示 template layout.
     Spreadsheet(SpreadsheetConfig),
+    /// Departments POST their records to `POST /ingest/<name>` (CONTRACT §1).
+    HttpPush(HttpPushConfig),
+    /// The hub polls a department's API, page after page, and stores the cursor with each page.
+    HttpPull(HttpPullConfig),
+}
+
+/// What a source kind gives the hub to run: a task that reads its system until shutdown, or an
+/// endpoint that answers requests on the hub's HTTP server.
+pub enum Built {
+    /// Run under supervision ([`Connector::run`]), restarted after a failure.
+    Task(Box<dyn Connector>),
+    /// Mounted on the hub's HTTP server ([`crate::http_push::router`]); runs nothing of its own.
+    Push(PushEndpoint),
+}
+
+impl std::fmt::Debug for Built {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Built::Task(_) => f.write_str("Built::Task"),
+            Built::Push(endpoint) => f.debug_tuple("Built::Push").field(endpoint).finish(),
+        }
+    }
 }
 
 impl SourceKind {
@@ -60,6 +84,8 @@ impl SourceKind {
             SourceKind::XmlDir(_) => "xml_dir",
             SourceKind::Kafka(_) => "kafka",
             SourceKind::Spreadsheet(_) => "spreadsheet",
+            SourceKind::HttpPush(_) => "http_push",
+            SourceKind::HttpPull(_) => "http_pull",
         }
     }
 
@@ -74,6 +100,11 @@ impl SourceKind {
             ],
             SourceKind::Kafka(_) => &[SourceFormat::Json, SourceFormat::Jsonl, SourceFormat::Xml],
             SourceKind::Spreadsheet(_) => &spreadsheet::FORMATS,
+            SourceKind::HttpPush(_) => {
+                &[SourceFormat::Json, SourceFormat::Jsonl, SourceFormat::Xml]
+            }
+            // A page must say where the next one starts: a JSON member or an XML element.
+            SourceKind::HttpPull(_) => &[SourceFormat::Json, SourceFormat::Xml],
         }
     }
 
@@ -84,17 +115,27 @@ impl SourceKind {
             SourceKind::XmlDir(config) => config.check(),
             SourceKind::Kafka(config) => config.check(base_dir),
             SourceKind::Spreadsheet(config) => config.check(),
+            SourceKind::HttpPush(config) => config.check(base_dir),
+            SourceKind::HttpPull(config) => config.check(base_dir),
         }
     }
 
-    /// The connector, ready to run. `hub` lends what the kind takes from the hub's own sections
-    /// (a `kafka` source's default cluster).
-    pub fn build(&self, base_dir: &Path, hub: &HubSettings) -> Result<Box<dyn Connector>, String> {
+    /// The connector or endpoint, ready to run or mount. Resolves secrets. `hub` lends what the
+    /// kind takes from the hub's own sections (a `kafka` source's default cluster).
+    pub fn build(&self, base_dir: &Path, hub: &HubSettings) -> Result<Built, String> {
         match self {
-            SourceKind::XmlDir(config) => Ok(Box::new(xml_dir::connector(config, base_dir))),
-            SourceKind::Kafka(config) => Ok(Box::new(kafka::connector(config, base_dir, hub)?)),
-            SourceKind::Spreadsheet(config) => {
-                Ok(Box::new(spreadsheet::connector(config, base_dir)))
+            SourceKind::XmlDir(config) => {
+                Ok(Built::Task(Box::new(xml_dir::connector(config, base_dir))))
+            }
+            SourceKind::Kafka(config) => Ok(Built::Task(Box::new(kafka::connector(
+                config, base_dir, hub,
+            )?))),
+            SourceKind::Spreadsheet(config) => Ok(Built::Task(Box::new(spreadsheet::connector(
+                config, base_dir,
+            )))),
+            SourceKind::HttpPush(config) => PushEndpoint::new(config, base_dir).map(Built::Push),
+            SourceKind::HttpPull(config) => {
+                Ok(Built::Task(Box::new(PullConnector::new(config, base_dir)?)))
             }
         }
     }
@@ -118,7 +159,7 @@ mod tests {
         assert_eq!(config.division.as_deref(), Some("371523"));
         assert_eq!(config.kind.name(), "xml_dir");
         let SourceKind::XmlDir(xml) = &config.kind else {
-            panic!("an xml_dir source");
+            panic!("an xml_dir source: {:?}", config.kind);
         };
         assert_eq!(xml.path, PathBuf::from("in"));
     }

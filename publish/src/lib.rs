@@ -12,4 +12,6 @@
 pub mod kafka;
 pub mod relay;
 
-pub use relay::{feed_headers, Feed, FeedRelay, ProducerFactory, RelayEvents, SharedProducer};
+pub use relay::{
+    feed_headers, AckWriter, Feed, FeedRelay, ProducerFactory, RelayEvents, SharedProducer,
+};

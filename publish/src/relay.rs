@@ -18,7 +18,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use dhub_ingest::OutboxHandoff;
-use dhub_store::{Entry, FeedAck, Store, StoreError};
+use dhub_store::{Entry, FeedAck, FeedAcks, Store, StoreError};
 use dhub_support::cpu::{self, Stage};
 use dhub_support::retry;
 use futures::stream::{FuturesOrdered, StreamExt};
@@ -26,7 +26,7 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use rdkafka::types::RDKafkaErrorCode;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 /// What the relay reports, so the binary can turn it into metrics and logs in one place.
 pub trait RelayEvents: Send + Sync + 'static {
@@ -122,6 +122,75 @@ impl SharedProducer {
     }
 }
 
+/// Writes the acknowledgements of every feed relay of an instance, one transaction per round for all
+/// feeds: a relay hands its acknowledgements over and goes on sending, never waiting on the state
+/// store (whose single SQLite writer the ingest transactions also want). Written in the order
+/// received; marks and per-platform state only ever move forward, so a batch written late is
+/// harmless.
+#[derive(Clone)]
+pub struct AckWriter {
+    batches: mpsc::UnboundedSender<AckBatch>,
+}
+
+struct AckBatch {
+    platform: String,
+    mark: i64,
+    acks: Vec<FeedAck>,
+    fence: Option<(String, String)>,
+    /// Told whether it was written (`false`: the feed's lease is another instance's now).
+    written: Option<oneshot::Sender<bool>>,
+}
+
+impl AckWriter {
+    /// Starts the writer task; it ends when every handle is dropped and the queue is written.
+    pub fn start(store: Store, events: Arc<dyn RelayEvents>) -> AckWriter {
+        let (batches, mut queue) = mpsc::unbounded_channel::<AckBatch>();
+        tokio::spawn(async move {
+            while let Some(first) = queue.recv().await {
+                let mut round = vec![first];
+                while let Ok(more) = queue.try_recv() {
+                    round.push(more);
+                }
+                let mut delays = retry::delays(Duration::from_millis(100), Duration::from_secs(5));
+                let written = loop {
+                    let feeds: Vec<FeedAcks<'_>> = round
+                        .iter()
+                        .map(|batch| FeedAcks {
+                            platform: &batch.platform,
+                            mark: batch.mark,
+                            acks: &batch.acks,
+                            fence: batch
+                                .fence
+                                .as_ref()
+                                .map(|(lease, holder)| (lease.as_str(), holder.as_str())),
+                        })
+                        .collect();
+                    match store.record_acks_of_feeds(&feeds).await {
+                        Ok(written) => break written,
+                        // The broker has these: keep trying to record that, or they would be sent
+                        // again after a restart (harmless duplicates, but avoidable ones).
+                        Err(error) => {
+                            events.store_failed(&error);
+                            tokio::time::sleep(delays.next_delay()).await;
+                        }
+                    }
+                };
+                for (batch, written) in round.into_iter().zip(written) {
+                    if let Some(tell) = batch.written {
+                        let _ = tell.send(written);
+                    }
+                }
+            }
+        });
+        AckWriter { batches }
+    }
+
+    fn hand_over(&self, batch: AckBatch) {
+        // The writer ends only when every handle is gone: a send cannot fail while we hold one.
+        let _ = self.batches.send(batch);
+    }
+}
+
 /// One platform's feed.
 #[derive(Debug, Clone)]
 pub struct Feed {
@@ -134,6 +203,7 @@ pub struct Feed {
 /// The relay of one feed.
 pub struct FeedRelay {
     store: Store,
+    acks: AckWriter,
     producer: SharedProducer,
     feed: Feed,
     events: Arc<dyn RelayEvents>,
@@ -176,6 +246,7 @@ fn is_permanent(error: &KafkaError) -> bool {
 impl FeedRelay {
     pub fn new(
         store: Store,
+        acks: AckWriter,
         producer: SharedProducer,
         feed: Feed,
         events: Arc<dyn RelayEvents>,
@@ -183,6 +254,7 @@ impl FeedRelay {
     ) -> FeedRelay {
         FeedRelay {
             store,
+            acks,
             producer,
             feed,
             events,
@@ -225,8 +297,10 @@ impl FeedRelay {
         let mut buffer: VecDeque<Entry> = VecDeque::new();
         let mut in_flight: FuturesOrdered<_> = FuturesOrdered::new();
         let mut acks: Vec<FeedAck> = Vec::new();
-        // The mark as last written: an idle feed writes nothing.
+        // The mark as last handed to the writer: an idle feed writes nothing.
         let mut flushed = mark;
+        // The writer's answer to one batch in flight: `false` means the lease went elsewhere.
+        let mut lost: Option<oneshot::Receiver<bool>> = None;
         let mut failed_at: Option<Instant> = None;
         let mut retry_delays = retry::delays(Duration::from_millis(200), Duration::from_secs(10));
         let mut flush = tokio::time::interval(self.flush_interval);
@@ -247,9 +321,9 @@ impl FeedRelay {
                     tokio::select! {
                         _ = tokio::time::sleep(delay.saturating_sub(since.elapsed())) => {}
                         _ = stopped => {
-                            if self.flush_acks(&mut acks, mark, &mut flushed).await {
-                                return Ok(());
-                            }
+                            self.flush_acks(&mut acks, mark, &mut flushed, &mut lost, true)
+                                .await;
+                            return Ok(());
                         }
                     }
                     failed_at = None;
@@ -302,9 +376,9 @@ impl FeedRelay {
                 // Drained: nothing buffered, in flight or left in the table up to the head.
                 match self.store.head_seq().await {
                     Ok(head) if head <= sent => {
-                        if self.flush_acks(&mut acks, mark, &mut flushed).await {
-                            return Ok(());
-                        }
+                        self.flush_acks(&mut acks, mark, &mut flushed, &mut lost, true)
+                            .await;
+                        return Ok(());
                     }
                     Ok(_) => from_table = true,
                     Err(error) => self.events.store_failed(&error),
@@ -389,7 +463,10 @@ impl FeedRelay {
                     }
                 }
                 _ = flush.tick() => {
-                    if !self.flush_acks(&mut acks, mark, &mut flushed).await {
+                    if !self
+                        .flush_acks(&mut acks, mark, &mut flushed, &mut lost, false)
+                        .await
+                    {
                         // The feed was taken over by another instance: stop here.
                         return Ok(());
                     }
@@ -447,31 +524,43 @@ impl FeedRelay {
         }
     }
 
-    /// Writes the acknowledgements gathered so far and the feed's mark. `false` when the feed's lease
-    /// is no longer this instance's (nothing written). A store error keeps them for the next flush.
-    async fn flush_acks(&self, acks: &mut Vec<FeedAck>, mark: i64, flushed: &mut i64) -> bool {
-        if acks.is_empty() && mark == *flushed {
+    /// Hands the acknowledgements gathered so far and the feed's mark to the writer. `wait`: until
+    /// written (the last flush before the relay returns), `false` if the feed's lease is another
+    /// instance's now. Without waiting, `false` if an earlier batch found the lease lost.
+    async fn flush_acks(
+        &self,
+        acks: &mut Vec<FeedAck>,
+        mark: i64,
+        flushed: &mut i64,
+        lost: &mut Option<oneshot::Receiver<bool>>,
+        wait: bool,
+    ) -> bool {
+        // An earlier batch's answer: the lease went elsewhere.
+        if let Some(answer) = lost.as_mut() {
+            match answer.try_recv() {
+                Ok(false) => return false,
+                Ok(true) | Err(oneshot::error::TryRecvError::Closed) => *lost = None,
+                Err(oneshot::error::TryRecvError::Empty) => {}
+            }
+        }
+        if acks.is_empty() && mark == *flushed && !wait {
             return true;
         }
-        let fence = self
-            .fence
-            .as_ref()
-            .map(|(lease, holder)| (lease.as_str(), holder.as_str()));
-        match self
-            .store
-            .record_acks(&self.feed.platform, mark, acks, fence)
-            .await
-        {
-            Ok(true) => {
-                acks.clear();
-                *flushed = mark;
-                true
-            }
-            Ok(false) => false,
-            Err(error) => {
-                self.events.store_failed(&error);
-                true
-            }
+        let (tell, answer) = oneshot::channel();
+        self.acks.hand_over(AckBatch {
+            platform: self.feed.platform.clone(),
+            mark,
+            acks: std::mem::take(acks),
+            fence: self.fence.clone(),
+            written: Some(tell),
+        });
+        *flushed = mark;
+        if wait {
+            return answer.await.unwrap_or(false);
         }
+        if lost.is_none() {
+            *lost = Some(answer);
+        }
+        true
     }
 }

@@ -1,6 +1,7 @@
 //! The hub's HTTP endpoints: `/metrics` (Prometheus text), `/healthz` (the process answers), `/readyz`
 //! (the state store and the broker answer), `/` (the live operator dashboard) and `/api/status` (what
-//! the dashboard shows, as JSON).
+//! the dashboard shows, as JSON), and `POST /ingest/<source>` of each `http_push` source (routes,
+//! timeouts and concurrency limits built by `dhub_connectors::http_push::router`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,7 +31,8 @@ pub struct HttpState {
     pub holdings: Arc<super::leases::Holdings>,
 }
 
-pub fn router(state: HttpState) -> Router {
+/// The hub's routes, with `push` (the `http_push` sources' routes) merged in.
+pub fn router(state: HttpState, push: Router) -> Router {
     Router::new()
         .route("/", get(dashboard))
         .route("/metrics", get(metrics))
@@ -38,6 +40,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/readyz", get(readyz))
         .route("/api/status", get(status))
         .with_state(state)
+        .merge(push)
 }
 
 async fn metrics(State(state): State<HttpState>) -> Response {

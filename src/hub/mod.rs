@@ -11,9 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use dhub_connectors::SourceContext;
+use dhub_connectors::{Built, SourceContext};
 use dhub_ingest::{Ingestor, OutboxHandoff, Routing};
-use dhub_publish::{Feed, FeedRelay, SharedProducer};
+use dhub_publish::{AckWriter, Feed, FeedRelay, SharedProducer};
 use dhub_store::Store;
 use tokio::sync::watch;
 
@@ -62,11 +62,45 @@ pub async fn run(
         }),
     );
 
+    let acks = AckWriter::start(store.clone(), telemetry.clone());
     let sources = Supervisor::new(telemetry.clone());
     let feeds = Supervisor::new(telemetry.clone());
     let health = vec![sources.health.clone(), feeds.health.clone()];
     let holdings = Arc::new(Holdings::default());
     let holder = leases::instance_name();
+
+    // Every source is built before anything runs, so a config problem stops start-up. Push sources
+    // answer on the HTTP server of every instance (each request is its own transaction: no lease);
+    // the others run as leased tasks, set up below.
+    let (stop_push_tx, stop_push) = watch::channel(false);
+    let mut pushes = Vec::new();
+    let mut tasks = Vec::new();
+    for source in &config.sources {
+        let name = source.name().to_string();
+        let built = source
+            .config
+            .kind
+            .build(&config.base_dir, &config.source_settings())
+            .map_err(|message| anyhow::anyhow!("source `{name}`: {message}"))?;
+        match built {
+            Built::Task(_) => {
+                tasks.push(source_task(source, &config, &store, &ingestor, &telemetry))
+            }
+            Built::Push(endpoint) => {
+                tracing::info!(source = %name, "answering pushes on POST /ingest/{name}");
+                pushes.push(endpoint.bind(SourceContext {
+                    name,
+                    mapping: source.mapping.clone(),
+                    sink: ingestor.clone(),
+                    positions: Vec::new(),
+                    base_dir: config.base_dir.clone(),
+                    events: telemetry.clone(),
+                    shutdown: stop_push.clone(),
+                }))
+            }
+        }
+    }
+    let push_routes = dhub_connectors::http_push::router(pushes).map_err(anyhow::Error::msg)?;
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -92,7 +126,7 @@ pub async fn run(
     };
     let (stop_http_tx, mut stop_http) = watch::channel(false);
     let http_task = tokio::spawn(async move {
-        let app = http::router(http_state);
+        let app = http::router(http_state, push_routes);
         let _ = axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 let _ = stop_http.wait_for(|stop| *stop).await;
@@ -104,18 +138,15 @@ pub async fn run(
     // The feed topics are created before any relay starts; until then entries wait in the queue.
     let topics_ready = ensure_topics_until_ready(&config, telemetry.clone());
 
-    let mut tasks = Vec::new();
-    for source in &config.sources {
-        tasks.push(source_task(source, &config, &store, &ingestor, &telemetry)?);
-    }
     for platform in &config.platforms {
         let feed = Feed {
             platform: platform.name.clone(),
             topic: platform.topic.clone(),
             schema: platform.format.clone(),
         };
-        let (store, producer, telemetry, handoff, holder, topics_ready) = (
+        let (store, acks, producer, telemetry, handoff, holder, topics_ready) = (
             store.clone(),
+            acks.clone(),
             producer.clone(),
             telemetry.clone(),
             handoff.clone(),
@@ -128,8 +159,9 @@ pub async fn run(
             lease,
             class: Class::Feed,
             start: Box::new(move |supervisor, stop| {
-                let (store, producer, telemetry, handoff, holder, feed, lease, topics_ready) = (
+                let (store, acks, producer, telemetry, handoff, holder, feed, lease, topics_ready) = (
                     store.clone(),
+                    acks.clone(),
                     producer.clone(),
                     telemetry.clone(),
                     handoff.clone(),
@@ -144,6 +176,7 @@ pub async fn run(
                     move || {
                         let relay = FeedRelay::new(
                             store.clone(),
+                            acks.clone(),
                             producer.clone(),
                             feed.clone(),
                             telemetry.clone(),
@@ -187,6 +220,8 @@ pub async fn run(
     let runner_task = tokio::spawn(runner.run(stop, drain_timeout));
 
     shutdown.await;
+    // Pushes are refused (503, retry later) from now on; the tasks finish what they hold.
+    let _ = stop_push_tx.send(true);
     let _ = stop_tx.send(true);
     let _ = runner_task.await;
     producer.flush(Duration::from_secs(5));
@@ -250,22 +285,17 @@ pub fn ingestor(
 }
 
 /// One source as a leased task: each (re)start builds a fresh connector and reads the source's
-/// stored positions, so it resumes after the last stored batch.
+/// stored positions, so it resumes after the last stored batch. (It was built once at start-up
+/// already, so a config problem stopped the hub there.)
 fn source_task(
     source: &SourceSetup,
     config: &HubConfig,
     store: &Store,
     ingestor: &Arc<Ingestor>,
     telemetry: &Arc<Telemetry>,
-) -> anyhow::Result<Leased> {
+) -> Leased {
     let name = source.name().to_string();
     let settings = config.source_settings();
-    // Built once here so a config problem stops start-up; rebuilt on every restart.
-    source
-        .config
-        .kind
-        .build(&config.base_dir, &settings)
-        .map_err(|message| anyhow::anyhow!("source `{name}`: {message}"))?;
     let kind = source.config.kind.clone();
     let base_dir = config.base_dir.clone();
     let mapping = source.mapping.clone();
@@ -274,7 +304,7 @@ fn source_task(
     let events: Arc<dyn dhub_connectors::ConnectorEvents> = telemetry.clone();
     let lease = format!("source:{name}");
     let task_name = lease.clone();
-    Ok(Leased {
+    Leased {
         lease,
         class: Class::Source,
         start: Box::new(move |supervisor, stop| {
@@ -305,7 +335,11 @@ fn source_task(
                         name.clone(),
                     );
                     async move {
-                        let connector = kind.build(&base_dir, &settings)?;
+                        let Built::Task(connector) = kind.build(&base_dir, &settings)? else {
+                            return Err(
+                                "a push source answers on the HTTP server; it is not run".into()
+                            );
+                        };
                         let positions = store
                             .source_positions(&name)
                             .await
@@ -325,7 +359,7 @@ fn source_task(
                 stop,
             )
         }),
-    })
+    }
 }
 
 /// The publicity sweep, run by one instance.

@@ -62,6 +62,6 @@ pub use model::{
     NewEntry, NewQuarantine, NewVersion, OutboxOp, ParkedEntry, QuarantineEntry, QuarantineStage,
     QuarantineState, RecordHistory, RecordVersion, VersionRow,
 };
-pub use queue::PRUNE_PER_STATEMENT;
+pub use queue::{FeedAcks, PRUNE_PER_STATEMENT};
 pub use store::Store;
 pub use tx::StoreTx;

@@ -15,6 +15,17 @@ use crate::model::{Backend, Entry, FeedAck, FeedState, NewEntry, ParkedEntry};
 use crate::rows::{self, now_ms, param_list, values_list, ROWS_PER_STATEMENT};
 use crate::store::Store;
 
+/// One feed's acknowledgements for [`Store::record_acks_of_feeds`].
+#[derive(Debug, Clone, Copy)]
+pub struct FeedAcks<'a> {
+    pub platform: &'a str,
+    /// The feed's new mark: every entry for it up to here is acknowledged or parked.
+    pub mark: i64,
+    pub acks: &'a [FeedAck],
+    /// `(lease, holder)`: written only while `holder` holds `lease`.
+    pub fence: Option<(&'a str, &'a str)>,
+}
+
 /// Entries deleted per statement while pruning: keeps each transaction short, so the writer lock is
 /// never held long.
 pub const PRUNE_PER_STATEMENT: i64 = 5000;
@@ -88,61 +99,83 @@ impl Store {
         acks: &[FeedAck],
         fence: Option<(&str, &str)>,
     ) -> Result<bool, StoreError> {
+        let written = self
+            .record_acks_of_feeds(&[FeedAcks {
+                platform,
+                mark,
+                acks,
+                fence,
+            }])
+            .await?;
+        Ok(written.first().copied().unwrap_or(false))
+    }
+
+    /// [`Store::record_acks`] for several feeds in one transaction (one commit for every feed of an
+    /// instance): whether each feed's acknowledgements were written, in the order given.
+    pub async fn record_acks_of_feeds(
+        &self,
+        feeds: &[FeedAcks<'_>],
+    ) -> Result<Vec<bool>, StoreError> {
         let mut tx = self.write_tx().await?;
-        if let Some((lease, holder)) = fence {
-            let held = sqlx::query("SELECT holder FROM leases WHERE name = $1 AND holder = $2")
-                .bind(lease)
-                .bind(holder)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(StoreError::db("check a lease"))?;
-            if held.is_none() {
-                return Ok(false);
+        let mut written = Vec::with_capacity(feeds.len());
+        for feed in feeds {
+            if let Some((lease, holder)) = feed.fence {
+                let held = sqlx::query("SELECT holder FROM leases WHERE name = $1 AND holder = $2")
+                    .bind(lease)
+                    .bind(holder)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(StoreError::db("check a lease"))?;
+                if held.is_none() {
+                    written.push(false);
+                    continue;
+                }
             }
-        }
-        for chunk in acks.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!(
-                "INSERT INTO feed_state ({}) VALUES {} \
-                 ON CONFLICT (platform, record_id) DO UPDATE SET version = excluded.version, \
-                 op = excluded.op, seq = excluded.seq, kafka_partition = excluded.kafka_partition, \
-                 kafka_offset = excluded.kafka_offset, acked_at_ms = excluded.acked_at_ms \
-                 WHERE feed_state.seq <= excluded.seq",
-                rows::FEED_STATE_COLUMNS,
-                values_list(self.backend(), chunk.len(), 9)
-            );
-            let mut query = sqlx::query(&sql);
-            for ack in chunk {
-                query = query
-                    .bind(platform)
-                    .bind(ack.record_id.as_str())
-                    .bind(ack.version)
-                    .bind(ack.op.as_str())
-                    .bind(ack.seq)
-                    .bind(i64::from(ack.partition))
-                    .bind(ack.offset)
-                    .bind(ack.acked_at_ms)
-                    .bind(ack.acked_at_ms);
+            for chunk in feed.acks.chunks(ROWS_PER_STATEMENT) {
+                let sql = format!(
+                    "INSERT INTO feed_state ({}) VALUES {} \
+                     ON CONFLICT (platform, record_id) DO UPDATE SET version = excluded.version, \
+                     op = excluded.op, seq = excluded.seq, kafka_partition = excluded.kafka_partition, \
+                     kafka_offset = excluded.kafka_offset, acked_at_ms = excluded.acked_at_ms \
+                     WHERE feed_state.seq <= excluded.seq",
+                    rows::FEED_STATE_COLUMNS,
+                    values_list(self.backend(), chunk.len(), 9)
+                );
+                let mut query = sqlx::query(&sql);
+                for ack in chunk {
+                    query = query
+                        .bind(feed.platform)
+                        .bind(ack.record_id.as_str())
+                        .bind(ack.version)
+                        .bind(ack.op.as_str())
+                        .bind(ack.seq)
+                        .bind(i64::from(ack.partition))
+                        .bind(ack.offset)
+                        .bind(ack.acked_at_ms)
+                        .bind(ack.acked_at_ms);
+                }
+                query
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::db("record feed state"))?;
             }
-            query
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::db("record feed state"))?;
+            sqlx::query(
+                "INSERT INTO feed_marks (platform, seq, updated_at_ms) VALUES ($1, $2, $3) \
+                 ON CONFLICT (platform) DO UPDATE SET seq = excluded.seq, \
+                 updated_at_ms = excluded.updated_at_ms WHERE feed_marks.seq < excluded.seq",
+            )
+            .bind(feed.platform)
+            .bind(feed.mark)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db("move a feed mark"))?;
+            written.push(true);
         }
-        sqlx::query(
-            "INSERT INTO feed_marks (platform, seq, updated_at_ms) VALUES ($1, $2, $3) \
-             ON CONFLICT (platform) DO UPDATE SET seq = excluded.seq, \
-             updated_at_ms = excluded.updated_at_ms WHERE feed_marks.seq < excluded.seq",
-        )
-        .bind(platform)
-        .bind(mark)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::db("move a feed mark"))?;
         tx.commit()
             .await
             .map_err(StoreError::db("commit feed acknowledgements"))?;
-        Ok(true)
+        Ok(written)
     }
 
     /// Deletes entries every listed feed has acknowledged (at most a few thousand per call; call

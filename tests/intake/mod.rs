@@ -111,7 +111,10 @@ impl Running {
         assert!(errors.is_empty(), "{errors:?}");
         let mapping = Arc::new(Mapping::load(&repo().join(&config.mapping)).unwrap());
         assert!(config.kind.formats().contains(&mapping.format()));
-        let connector = config.kind.build(base_dir, hub).unwrap();
+        let dhub_connectors::Built::Task(connector) = config.kind.build(base_dir, hub).unwrap()
+        else {
+            panic!("source `{}` runs as a task", config.name);
+        };
         let (stop, shutdown) = watch::channel(false);
         let context = SourceContext {
             name: config.name.clone(),

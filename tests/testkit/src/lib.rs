@@ -26,6 +26,8 @@
 //!   `mappings/samples/` is its committed output.
 //! - `src/bin/kafka-produce.rs`: sends a JSONL file to a topic, one line per message (the demo's
 //!   department system publishing its cases; Debian's kcat cannot talk to tansu).
+//! - `src/bin/dept-api.rs`: a department case API (pages with cursors, bearer token, stages switched
+//!   at run time) for the demo and tests of the `http_pull` source.
 //!
 //! Every person, company and number produced here is invented.
 
