@@ -87,7 +87,7 @@ impl Hub {
         let prefix = format!("{}.", dhub_testkit::unique_name("bench"));
         let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut text = format!(
-            "[hub]\nstate = \"sqlite://{}\"\nlisten = \"127.0.0.1:{listen}\"\n\n[kafka]\nbrokers = \"{}\"\ntopic_prefix = \"{prefix}\"\npartitions = 3\n",
+            "[hub]\nstate = \"sqlite://{}\"\nlisten = \"127.0.0.1:{listen}\"\n# the raw-produce phase reads the delivered envelopes back\nkeep_delivered_ms = 86400000\n\n[kafka]\nbrokers = \"{}\"\ntopic_prefix = \"{prefix}\"\npartitions = 3\n",
             dir.path().join("state.db").display(),
             dhub_testkit::test_brokers()
         );
@@ -280,65 +280,6 @@ fn broker_pid() -> Option<u32> {
         .ok()
 }
 
-/// Every message on the topics, from the start up to their current end: (topic, key, payload).
-fn read_topics(topics: &[String]) -> Vec<(String, String, Vec<u8>)> {
-    use rdkafka::consumer::{BaseConsumer, Consumer};
-    use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", dhub_testkit::test_brokers())
-        .set("group.id", dhub_testkit::unique_name("bench-read"))
-        .set("enable.auto.commit", "false")
-        // Whole record batches per fetch: tansu 0.6 answers a fetch that starts inside a batch
-        // with the next batch, so a partial batch would lose the rest of it for this reader.
-        .set("max.partition.fetch.bytes", "67108864")
-        .set("fetch.max.bytes", "134217728")
-        .create()
-        .expect("a consumer");
-    let mut assignment = TopicPartitionList::new();
-    let mut ends = HashMap::new();
-    for topic in topics {
-        let metadata = consumer
-            .fetch_metadata(Some(topic), Duration::from_secs(10))
-            .expect("topic metadata");
-        for partition in metadata.topics()[0].partitions() {
-            let (low, high) = consumer
-                .fetch_watermarks(topic, partition.id(), Duration::from_secs(10))
-                .expect("watermarks");
-            if std::env::var_os("DHUB_BENCH_TRACE").is_some() {
-                println!("  {topic}/{}: offsets {low}..{high}", partition.id());
-            }
-            if high > 0 {
-                ends.insert((topic.clone(), partition.id()), high);
-                assignment
-                    .add_partition_offset(topic, partition.id(), Offset::Beginning)
-                    .unwrap();
-            }
-        }
-    }
-    consumer.assign(&assignment).expect("assign");
-    let mut read = Vec::new();
-    let mut done = 0;
-    let total = ends.len();
-    while done < total {
-        let Some(message) = consumer.poll(Duration::from_secs(10)) else {
-            panic!("the topics did not yield every message ({done} of {total} partitions read)");
-        };
-        let message = message.expect("a message");
-        let key = String::from_utf8_lossy(message.key().unwrap_or_default()).into_owned();
-        read.push((
-            message.topic().to_string(),
-            key,
-            message.payload().unwrap_or_default().to_vec(),
-        ));
-        if ends.get(&(message.topic().to_string(), message.partition()))
-            == Some(&(message.offset() + 1))
-        {
-            done += 1;
-        }
-    }
-    read
-}
-
 /// A plain HTTP/1.1 GET on loopback (the bench needs nothing more than the metrics text).
 async fn fetch(url: &str) -> std::io::Result<String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -433,21 +374,30 @@ async fn main() {
         .unwrap_or(f64::NAN);
 
     // Phase 2: the same envelopes, produced raw with the same producer settings. They are read back
-    // from the feed topics themselves (the queue prunes what was delivered).
-    let envelopes: Vec<(String, String, Vec<u8>)> = read_topics(
-        &DEMO_PLATFORMS
-            .iter()
-            .map(|p| format!("{}{}", hub.prefix, p.topic()))
-            .collect::<Vec<_>>(),
-    )
-    .into_iter()
-    .map(|(topic, key, payload)| (format!("raw.{topic}"), key, payload))
-    .collect();
-    assert_eq!(
-        envelopes.len() as u64,
-        bulk_envelopes,
-        "every envelope is on its topic once"
-    );
+    // from the hub's queue (the bench keeps delivered entries), one per platform an entry goes to.
+    let pool = sqlx::SqlitePool::connect(&hub.state_url()).await.unwrap();
+    let topic_of: HashMap<String, String> = DEMO_PLATFORMS
+        .iter()
+        .map(|p| {
+            (
+                format!("{}-{}", p.level.as_str(), p.division),
+                format!("raw.{}{}", hub.prefix, p.topic()),
+            )
+        })
+        .collect();
+    let rows = sqlx::query("SELECT record_id, platforms, payload FROM outbox_entries ORDER BY seq")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    let mut envelopes: Vec<(String, String, Vec<u8>)> = Vec::new();
+    for row in &rows {
+        let platforms: String = row.get("platforms");
+        let payload: Vec<u8> = row.get("payload");
+        for platform in platforms.split_whitespace() {
+            envelopes.push((topic_of[platform].clone(), row.get("record_id"), payload.clone()));
+        }
+    }
+    assert_eq!(envelopes.len() as u64, bulk_envelopes, "every envelope read back from the queue");
     let settings = KafkaSettings {
         brokers: dhub_testkit::test_brokers(),
         properties: Vec::new(),
@@ -532,7 +482,6 @@ async fn main() {
     let offered = steady.len() as f64 / tick.elapsed().as_secs_f64();
     hub.wait_published(bulk_envelopes + latency_envelopes, Duration::from_secs(600))
         .await;
-    let pool = sqlx::SqlitePool::connect(&hub.state_url()).await.unwrap();
     let acked = sqlx::query("SELECT record_id, MAX(acked_at_ms) AS acked FROM feed_state WHERE record_id LIKE '%-l%' GROUP BY record_id")
         .fetch_all(&pool)
         .await

@@ -43,6 +43,10 @@ struct HubSection {
     /// How often to look for records whose `publicity_until` has passed, to withdraw them.
     #[serde(default = "default_publicity_check_interval_ms")]
     publicity_check_interval_ms: u64,
+    /// How long a delivered queue entry is kept before it is pruned (0: as soon as every feed has
+    /// it). Keeping some lets `dhub trace` show recently sent envelopes.
+    #[serde(default)]
+    keep_delivered_ms: u64,
 }
 
 impl Default for HubSection {
@@ -52,6 +56,7 @@ impl Default for HubSection {
             listen: default_listen(),
             drain_timeout_ms: default_drain_timeout_ms(),
             publicity_check_interval_ms: default_publicity_check_interval_ms(),
+            keep_delivered_ms: 0,
         }
     }
 }
@@ -140,6 +145,8 @@ pub struct HubConfig {
     pub listen: SocketAddr,
     pub drain_timeout: std::time::Duration,
     pub publicity_check_interval: std::time::Duration,
+    /// How long delivered queue entries are kept before pruning.
+    pub keep_delivered: std::time::Duration,
     pub kafka: KafkaSettings,
     pub topic_prefix: String,
     pub platforms: Vec<Platform>,
@@ -462,6 +469,7 @@ fn compile(raw: RawConfig, text: &str, path: &Path) -> Result<HubConfig, ConfigE
         publicity_check_interval: std::time::Duration::from_millis(
             raw.hub.publicity_check_interval_ms.max(100),
         ),
+        keep_delivered: std::time::Duration::from_millis(raw.hub.keep_delivered_ms),
         kafka: KafkaSettings {
             brokers: raw.kafka.brokers,
             properties,

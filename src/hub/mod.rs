@@ -399,6 +399,7 @@ fn publicity_task(config: &HubConfig, store: &Store, handoff: &OutboxHandoff) ->
 /// Deletes queue entries every feed has acknowledged, run by one instance.
 fn prune_task(config: &HubConfig, store: &Store, telemetry: &Arc<Telemetry>) -> Leased {
     let platforms: Vec<String> = config.platforms.iter().map(|p| p.name.clone()).collect();
+    let keep_ms = config.keep_delivered.as_millis() as i64;
     let (store, telemetry) = (store.clone(), telemetry.clone());
     Leased {
         lease: "sweep:prune".into(),
@@ -419,7 +420,8 @@ fn prune_task(config: &HubConfig, store: &Store, telemetry: &Arc<Telemetry>) -> 
                     async move {
                         loop {
                             loop {
-                                match store.prune(&platforms).await {
+                                let cutoff = chrono::Utc::now().timestamp_millis() - keep_ms;
+                                match store.prune(&platforms, cutoff).await {
                                     Ok(deleted) => {
                                         telemetry.pruned(deleted);
                                         if deleted < dhub_store::PRUNE_PER_STATEMENT {

@@ -12,7 +12,7 @@ use sqlx::Row;
 
 use crate::error::StoreError;
 use crate::model::{Backend, Entry, FeedAck, FeedState, NewEntry, ParkedEntry};
-use crate::rows::{self, now_ms, param_list, values_list, ROWS_PER_STATEMENT};
+use crate::rows::{self, now_ms, values_list, ROWS_PER_STATEMENT};
 use crate::store::Store;
 
 /// One feed's acknowledgements for [`Store::record_acks_of_feeds`].
@@ -178,21 +178,42 @@ impl Store {
         Ok(written)
     }
 
-    /// Deletes entries every listed feed has acknowledged (at most a few thousand per call; call
-    /// again while it returns a full count). Returns how many went.
-    pub async fn prune(&self, platforms: &[String]) -> Result<i64, StoreError> {
+    /// Deletes entries every listed feed has acknowledged and that were queued before
+    /// `queued_before_ms` (delivered entries may be kept a while: `[hub] keep_delivered_ms`), at
+    /// most a few thousand per call; call again while it returns a full count. Returns how many went.
+    pub async fn prune(
+        &self,
+        platforms: &[String],
+        queued_before_ms: i64,
+    ) -> Result<i64, StoreError> {
         if platforms.is_empty() {
             return Ok(0);
         }
+        let (marks, cutoff) = match self.backend() {
+            Backend::Postgres => (
+                (2..=platforms.len() + 1)
+                    .map(|n| format!("${n}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                "$1".to_string(),
+            ),
+            Backend::Sqlite => (vec!["?"; platforms.len()].join(", "), "?".to_string()),
+        };
+        // SQLite binds `?` in order of appearance: there the cutoff is bound after the platforms.
         let sql = format!(
             "DELETE FROM outbox_entries WHERE seq IN (SELECT seq FROM outbox_entries \
-             WHERE seq <= (SELECT MIN(seq) FROM feed_marks WHERE platform IN ({})) \
-             ORDER BY seq LIMIT {PRUNE_PER_STATEMENT})",
-            param_list(self.backend(), platforms.len())
+             WHERE seq <= (SELECT MIN(seq) FROM feed_marks WHERE platform IN ({marks})) \
+             AND created_at_ms < {cutoff} ORDER BY seq LIMIT {PRUNE_PER_STATEMENT})"
         );
         let mut query = sqlx::query(&sql);
+        if self.backend() == Backend::Postgres {
+            query = query.bind(queued_before_ms);
+        }
         for platform in platforms {
             query = query.bind(platform.as_str());
+        }
+        if self.backend() == Backend::Sqlite {
+            query = query.bind(queued_before_ms);
         }
         let deleted = query
             .execute(self.pool())

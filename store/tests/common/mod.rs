@@ -1,3 +1,4 @@
+#![allow(dead_code)]
 //! Runs one test body against both backends: a fresh SQLite file in a temp directory, and a
 //! fresh Postgres database created for the test and dropped after it, also when it fails.
 //!
