@@ -169,7 +169,22 @@ impl Hub {
             // nothing waits for any feed any more.
             let waiting = metrics.get("dhub_outbox_pending").copied().unwrap_or(1.0);
             if published >= envelopes && waiting == 0.0 {
-                return Instant::now();
+                let finished = Instant::now();
+                // The acknowledgements are recorded a moment later: wait for every feed's mark to
+                // reach the queue's head, so what the bench reads from the state store is complete.
+                let pool = sqlx::SqlitePool::connect(&self.state_url()).await.unwrap();
+                loop {
+                    let behind: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM feed_marks WHERE seq < (SELECT seq FROM outbox_head)",
+                    )
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+                    if behind == 0 {
+                        return finished;
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
             }
             assert!(
                 start.elapsed() < timeout,
@@ -394,10 +409,18 @@ async fn main() {
         let platforms: String = row.get("platforms");
         let payload: Vec<u8> = row.get("payload");
         for platform in platforms.split_whitespace() {
-            envelopes.push((topic_of[platform].clone(), row.get("record_id"), payload.clone()));
+            envelopes.push((
+                topic_of[platform].clone(),
+                row.get("record_id"),
+                payload.clone(),
+            ));
         }
     }
-    assert_eq!(envelopes.len() as u64, bulk_envelopes, "every envelope read back from the queue");
+    assert_eq!(
+        envelopes.len() as u64,
+        bulk_envelopes,
+        "every envelope read back from the queue"
+    );
     let settings = KafkaSettings {
         brokers: dhub_testkit::test_brokers(),
         properties: Vec::new(),

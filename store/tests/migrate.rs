@@ -7,8 +7,8 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use dhub_store::{OutboxOp, Store};
-use sqlx::AnyConnection;
 use sqlx::migrate::Migrator;
+use sqlx::AnyConnection;
 use sqlx::{Connection, Executor};
 
 /// A folder with the migrations before 0003 only, for one dialect.
@@ -48,7 +48,10 @@ async fn check_carry_over(url: &str, dialect: &str) {
     sqlx::any::install_default_drivers();
     let mut connection = AnyConnection::connect(url).await.unwrap();
     migrator.run(&mut connection).await.unwrap();
-    connection.execute(old_rows(dialect).as_str()).await.unwrap();
+    connection
+        .execute(old_rows(dialect).as_str())
+        .await
+        .unwrap();
     connection.close().await.unwrap();
 
     let store = Store::connect(url).await.unwrap();
@@ -69,8 +72,22 @@ async fn check_carry_over(url: &str, dialect: &str) {
     assert_eq!(
         shape,
         vec![
-            (2, "r:1", 1, OutboxOp::Upsert, vec!["city".to_string()], b"upsert-1".to_vec()),
-            (4, "r:1", 2, OutboxOp::Retract, vec!["city".to_string()], b"retract-2".to_vec()),
+            (
+                2,
+                "r:1",
+                1,
+                OutboxOp::Upsert,
+                vec!["city".to_string()],
+                b"upsert-1".to_vec()
+            ),
+            (
+                4,
+                "r:1",
+                2,
+                OutboxOp::Retract,
+                vec!["city".to_string()],
+                b"retract-2".to_vec()
+            ),
         ],
         "the pending rows, with their envelopes"
     );
@@ -81,7 +98,11 @@ async fn check_carry_over(url: &str, dialect: &str) {
     let state = store.feed_states("r:1").await.unwrap();
     assert_eq!(state.len(), 1);
     assert_eq!(
-        (state[0].platform.as_str(), state[0].offset, state[0].first_acked_at_ms),
+        (
+            state[0].platform.as_str(),
+            state[0].offset,
+            state[0].first_acked_at_ms
+        ),
         ("county", 7, 100)
     );
     assert_eq!(
@@ -89,7 +110,10 @@ async fn check_carry_over(url: &str, dialect: &str) {
         ["county"],
         "retracted from the city (pending), still shown on the county"
     );
-    assert_eq!(store.latest("r:2").await.unwrap().unwrap().platforms, ["county"]);
+    assert_eq!(
+        store.latest("r:2").await.unwrap().unwrap().platforms,
+        ["county"]
+    );
     // A new entry continues after the old ids.
     let mut tx = store.begin().await.unwrap();
     let queued = tx

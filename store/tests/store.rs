@@ -402,7 +402,11 @@ async fn entries_come_out_in_seq_order_and_a_feed_mark_moves_over_acknowledgemen
         let both = ["county".to_string(), "city".to_string()];
         assert_eq!(store.prune(&both, i64::MAX).await.unwrap(), 0);
         assert!(store.record_acks("city", 2000, &[], None).await.unwrap());
-        assert_eq!(store.prune(&both, 0).await.unwrap(), 0, "kept: queued after the cutoff");
+        assert_eq!(
+            store.prune(&both, 0).await.unwrap(),
+            0,
+            "kept: queued after the cutoff"
+        );
         assert_eq!(store.prune(&both, i64::MAX).await.unwrap(), 1199);
         assert_eq!(store.entries_after(0, 1).await.unwrap()[0].seq, 1200);
         let history = store.history("r:2:0").await.unwrap();

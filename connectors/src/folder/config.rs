@@ -20,9 +20,9 @@ pub struct FolderConfig {
     /// How often to rescan even without a file-system event (events can be lost on network shares).
     #[serde(default = "default_poll_interval_ms")]
     pub poll_interval_ms: u64,
-    /// A file is read only once its size and modification time have stayed the same for this long, so
-    /// a half-written export is waited for, never parsed. Writers that create the file under another
-    /// name and rename it in can set 0.
+    /// A file is read only once it has not been written to for this long (by its modification time),
+    /// so a half-written export is waited for, never parsed. Writers that create the file under
+    /// another name and rename it in can set 0.
     #[serde(default = "default_settle_ms")]
     pub settle_ms: u64,
     /// File name extensions to read (case-insensitive); default by kind: `xml` for `xml_dir`, the

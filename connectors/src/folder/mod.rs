@@ -1,7 +1,7 @@
 //! A folder of export files, the engine behind `xml_dir` and `spreadsheet`.
 //!
-//! A file's life: it lands in the inbox; once its size and modification time have stayed the same for
-//! `settle_ms` it is **claimed** (renamed into `<inbox>/.work/`, so a department re-sending a file of
+//! A file's life: it lands in the inbox; once it has not been written to for `settle_ms` (its
+//! modification time is that old) it is **claimed** (renamed into `<inbox>/.work/`, so a department re-sending a file of
 //! the same name does not touch the one being read); it is read (never more than `max_file_bytes`),
 //! split into records and mapped by the source's mapping, then submitted to the sink as one batch.
 //! Only after the sink answered that the batch is durably stored, and the file is still exactly the
@@ -134,7 +134,6 @@ impl Connector for FolderConnector {
                 settle: self.settle,
                 extensions: self.extensions.clone(),
                 max_file_bytes: self.max_file_bytes,
-                sizes: HashMap::new(),
                 stuck: HashMap::new(),
             };
             folder.watch(self.poll_interval, context.shutdown).await;
@@ -153,8 +152,6 @@ pub struct Folder {
     pub settle: Duration,
     pub extensions: Vec<String>,
     pub max_file_bytes: u64,
-    /// Inbox files not yet ready: what their size and modification time were, and since when.
-    sizes: HashMap<PathBuf, (FileStamp, Instant)>,
     /// Files in `.work/` whose move to `done/` or `failed/` failed: tried again later.
     stuck: HashMap<PathBuf, Stuck>,
 }
@@ -238,7 +235,6 @@ impl Folder {
             settle,
             extensions,
             max_file_bytes,
-            sizes: HashMap::new(),
             stuck: HashMap::new(),
         }
     }
@@ -309,34 +305,28 @@ impl Folder {
         earliest(settle_wait, self.next_stuck_move())
     }
 
-    /// Inbox files whose size and modification time have not changed for `settle`, in name order,
-    /// and how long until the next one settles.
+    /// Inbox files not written to for `settle` (their modification time is that old), in name order,
+    /// and how long until the next one settles. A writer still writing keeps moving the
+    /// modification time, so a half-written export is waited for; a file renamed in whole keeps its
+    /// (older) time and is taken at once.
     fn settled_files(&mut self) -> (Vec<PathBuf>, Option<Duration>) {
-        let now = Instant::now();
         let mut ready = Vec::new();
         let mut wait = None;
-        let present = self.wanted_files(&self.paths.inbox);
-        self.sizes.retain(|path, _| present.contains(path));
-        for path in present {
+        let now = SystemTime::now();
+        for path in self.wanted_files(&self.paths.inbox) {
             let Ok(metadata) = std::fs::metadata(&path) else {
                 continue;
             };
-            let stamp = FileStamp::of(&metadata);
-            // Ready once seen unchanged for `settle` across scans: a writer that pauses longer than
-            // a scan but shorter than `settle` is waited for.
-            let since = match self.sizes.get(&path) {
-                Some((seen, since)) if *seen == stamp => *since,
-                _ => {
-                    self.sizes.insert(path.clone(), (stamp, now));
-                    now
-                }
-            };
-            let unchanged_for = now.duration_since(since);
-            if unchanged_for >= self.settle {
-                self.sizes.remove(&path);
+            // A time in the future (a clock set back) counts as just written.
+            let age = metadata
+                .modified()
+                .ok()
+                .and_then(|modified| now.duration_since(modified).ok())
+                .unwrap_or_default();
+            if age >= self.settle {
                 ready.push(path);
             } else {
-                wait = earliest(wait, Some(self.settle - unchanged_for));
+                wait = earliest(wait, Some(self.settle - age));
             }
         }
         (ready, wait)
