@@ -249,10 +249,27 @@ impl Policy {
                 .collect(),
             codes: Default::default(),
             public_addresses: Vec::new(),
+            kept_names: Vec::new(),
+            business_addresses_public: false,
         };
+        // Names the policy publishes in their own fields (the legal representative's, CONTRACT
+        // §5; an individual business's name, which may be its operator's) are not another
+        // person's name to hide where they recur in text.
+        for path in ["counterparty.legal_rep.name", "counterparty.name"] {
+            if self.action_for(path, kind) != Action::Keep {
+                continue;
+            }
+            if let Some(name) = get_path(record, path).and_then(Value::as_str) {
+                let (name, _) = names::split_name(name);
+                if name.chars().count() >= 2 {
+                    ctx.kept_names.push(name.to_string());
+                }
+            }
+        }
         if kind == Kind::LegalPerson
             && self.action_for("counterparty.address", kind) == Action::Keep
         {
+            ctx.business_addresses_public = true;
             if let Some(address) = get_path(record, "counterparty.address").and_then(Value::as_str)
             {
                 let address = address.trim();

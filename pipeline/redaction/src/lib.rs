@@ -41,7 +41,7 @@
 //!
 //! [detect]                     # which free-text detectors run (default: all of them)
 //! detectors = ["resident_id", "mobile", "landline", "bank_card", "bank_account", "email",
-//!              "vehicle_plate", "qq", "wechat", "address"]
+//!              "vehicle_plate", "qq", "wechat", "address", "person_name", "passport"]
 //!
 //! [allow]                      # what the detectors must leave
 //! phones = ["0635-8512345"]    # the agency's public numbers (with or without area code in text)
@@ -131,7 +131,7 @@ pub struct Redaction {
 }
 
 /// Every redaction rule name, the label set of the redaction metric.
-pub const RULES: [&str; 15] = [
+pub const RULES: [&str; 17] = [
     "resident_id",
     "mobile",
     "landline",
@@ -142,6 +142,8 @@ pub const RULES: [&str; 15] = [
     "qq",
     "wechat",
     "address",
+    "person_name",
+    "passport",
     "counterparty_name",
     "removed_value",
     "field_remove",

@@ -226,15 +226,25 @@ fn org_code() -> impl Strategy<Value = String> {
         ),
         any::<bool>(),
     )
-        .prop_map(|(body, hyphen)| {
-            let body: String = body.into_iter().collect();
-            let check = org_code_check(&body);
-            if hyphen {
-                format!("{body}-{check}")
-            } else {
-                format!("{body}{check}")
-            }
-        })
+        .prop_filter_map(
+            "an unlabelled code shaped like a passport number (E + 8 digits) is masked by design",
+            |(body, hyphen)| {
+                let body: String = body.into_iter().collect();
+                let check = org_code_check(&body);
+                if hyphen {
+                    return Some(format!("{body}-{check}"));
+                }
+                let code = format!("{body}{check}");
+                let digits = |from: usize| code[from..].chars().all(|c| c.is_ascii_digit());
+                let passport_shaped = (code.starts_with(['E', 'G', 'D', 'S', 'P']) && digits(1))
+                    || (code.starts_with('E')
+                        && code[1..2]
+                            .chars()
+                            .all(|c| c.is_ascii_uppercase() && c != 'I' && c != 'O')
+                        && digits(2));
+                (!passport_shaped).then_some(code)
+            },
+        )
 }
 
 fn document_no() -> impl Strategy<Value = String> {

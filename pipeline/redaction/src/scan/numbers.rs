@@ -282,11 +282,8 @@ fn is_protected(protected: &[Protected], c: &Hit) -> bool {
 
 fn hit(rule: Rule, prio: u8, start: usize, end: usize) -> Hit {
     Hit {
-        start,
-        end,
-        rule,
         prio,
-        pseudonym: None,
+        ..Hit::mask(rule, start, end)
     }
 }
 
