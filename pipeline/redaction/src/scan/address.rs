@@ -8,7 +8,7 @@
 //! `茌平县贾寨镇[张庄村]`.
 
 use super::cjk::{self, CharSet};
-use super::{char_before, classify_alnum, Class, Hit, Rule, Scratch, TextContext};
+use super::{atom_end, char_before, classify_alnum, Class, Hit, Rule, Scratch, TextContext};
 
 /// Unit markers after a number, longest first. Strong markers (building, unit, room) make a
 /// residential address on their own; weak ones need a road before the number (`振兴路12号`), which
@@ -115,7 +115,14 @@ fn is_layout_after(text: &str, pos: usize) -> bool {
     }
 }
 
+/// First characters of [`MARKERS`]: most numbers are followed by none of them (年, 元, 日), and
+/// one bit test says so.
+const MARKER_FIRST: CharSet = CharSet::of("号单栋幢室座楼层弄组");
+
 fn marker_at(text: &str, pos: usize) -> Option<(&'static str, bool)> {
+    if !cjk::at(text, pos).is_some_and(|c| MARKER_FIRST.contains(c)) {
+        return None;
+    }
     let rest = &text[pos..];
     let (marker, strong) = MARKERS.iter().copied().find(|(m, _)| rest.starts_with(m))?;
     if marker == "室" && is_layout_after(text, pos + marker.len()) {
@@ -208,9 +215,11 @@ struct Chain {
     parts: usize,
 }
 
-fn chain_at(text: &str, start: usize) -> Option<Chain> {
-    let first = number_part(text, start)?;
-    let (first_marker, first_strong) = marker_at(text, first.end)?;
+/// The chain starting at `start`; without one, where the number part there ends (`Err`), so
+/// that the scan skips the rest of it (`CZCF-2017-0001` is read once, not from each token).
+fn chain_at(text: &str, start: usize) -> Result<Chain, usize> {
+    let first = number_part(text, start).ok_or(start)?;
+    let (first_marker, first_strong) = marker_at(text, first.end).ok_or(first.end)?;
     let mut chain = Chain {
         end: first.end + first_marker.len(),
         first_marker,
@@ -239,7 +248,7 @@ fn chain_at(text: &str, start: usize) -> Option<Chain> {
             None => break,
         }
     }
-    Some(chain)
+    Ok(chain)
 }
 
 /// Whether a chain starting at `start` with digits or letters is an address: a strong marker, or
@@ -272,6 +281,12 @@ fn accept_chinese_chain(text: &str, start: usize, c: &Chain) -> bool {
 
 /// The start of a Chinese-numeral run that ends right before the marker at `pos`.
 fn chinese_run_before(text: &str, pos: usize) -> Option<usize> {
+    // Most anchors are not markers after a numeral: rule that out on the raw bytes first (every
+    // numeral is three bytes, so this never misses one; other bytes may pass and are decoded).
+    let b = text.as_bytes();
+    if pos < 3 || !CN_NUMERALS.contains_utf8_3(b[pos - 3], b[pos - 2], b[pos - 1]) {
+        return None;
+    }
     let mut start = pos;
     while let Some(c) = cjk::before(text, start).filter(|c| CN_NUMERALS.contains(*c)) {
         start -= c.len_utf8();
@@ -300,7 +315,7 @@ fn find_house_numbers(text: &str, s: &mut Scratch) {
     loop {
         let token_start = s.tokens.get(k).map(|t| t.start);
         let chinese_start = loop {
-            let Some(&anchor) = s.anchors.get(a) else {
+            let Some(&(anchor, _)) = s.anchors.get(a) else {
                 break None;
             };
             match chinese_run_before(text, anchor) {
@@ -318,12 +333,28 @@ fn find_house_numbers(text: &str, s: &mut Scratch) {
             a += 1;
         } else {
             k += 1;
+            // Most atoms (years, amounts, codes) are followed by neither a marker nor a hyphen:
+            // they start no chain and are skipped whole without being read again.
+            if start >= covered {
+                let last = atom_end(&s.tokens, k - 1);
+                let end = s.tokens[last].end;
+                let next = cjk::at(text, end);
+                if !next.is_some_and(|c| MARKER_FIRST.contains(c) || c == '-' || c == '－') {
+                    covered = end;
+                    k = last + 1;
+                    continue;
+                }
+            }
         }
         if start < covered {
             continue;
         }
-        let Some(chain) = chain_at(text, start) else {
-            continue;
+        let chain = match chain_at(text, start) {
+            Ok(chain) => chain,
+            Err(end) => {
+                covered = covered.max(end);
+                continue;
+            }
         };
         let accepted = if chinese {
             accept_chinese_chain(text, start, &chain)
@@ -464,8 +495,8 @@ fn residence_span(text: &str, label_end: usize) -> Option<(usize, usize)> {
 /// Addresses after a residence label.
 fn find_residences(text: &str, s: &mut Scratch) {
     let mut last_label_end = 0;
-    for &anchor in &s.anchors {
-        if !matches!(cjk::at(text, anchor), Some('住' | '居' | '籍' | '址')) {
+    for &(anchor, c) in &s.anchors {
+        if !matches!(c, '住' | '居' | '籍' | '址') {
             continue;
         }
         let Some(label_end) = residence_label_at(text, anchor) else {

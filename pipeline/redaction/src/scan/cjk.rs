@@ -123,16 +123,39 @@ pub(crate) fn is_ideograph(c: char) -> bool {
     matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}')
 }
 
-/// The character starting at byte `pos`, if any.
+/// The three-byte character `b0 b1 b2` (a lead byte 0xE0–0xEF and two continuation bytes).
 #[inline]
-pub(crate) fn at(text: &str, pos: usize) -> Option<char> {
-    text.get(pos..)?.chars().next()
+fn decode3(b0: u8, b1: u8, b2: u8) -> Option<char> {
+    char::from_u32(((b0 as u32 & 0x0F) << 12) | ((b1 as u32 & 0x3F) << 6) | (b2 as u32 & 0x3F))
 }
 
-/// The character ending at byte `pos`, if any.
+/// The character starting at byte `pos`, if any (`None` inside a character). The detectors read
+/// characters one at a time around their anchors, almost all of them ASCII or three-byte CJK: those
+/// two are decoded directly, the rest by the standard decoder.
+#[inline]
+pub(crate) fn at(text: &str, pos: usize) -> Option<char> {
+    let b = text.as_bytes();
+    match *b.get(pos)? {
+        b0 @ 0..=0x7F => Some(b0 as char),
+        b0 @ 0xE0..=0xEF if pos + 2 < b.len() => decode3(b0, b[pos + 1], b[pos + 2]),
+        _ => text.get(pos..)?.chars().next(),
+    }
+}
+
+/// The character ending at byte `pos`, if any (`None` inside a character).
 #[inline]
 pub(crate) fn before(text: &str, pos: usize) -> Option<char> {
-    text.get(..pos)?.chars().next_back()
+    let b = text.as_bytes();
+    if pos == 0 || !text.is_char_boundary(pos) {
+        return None;
+    }
+    match b[pos - 1] {
+        b0 @ 0..=0x7F => Some(b0 as char),
+        _ if pos >= 3 && (0xE0..=0xEF).contains(&b[pos - 3]) => {
+            decode3(b[pos - 3], b[pos - 2], b[pos - 1])
+        }
+        _ => text[..pos].chars().next_back(),
+    }
 }
 
 #[cfg(test)]
@@ -163,6 +186,16 @@ mod tests {
     fn reading_around_a_position() {
         let t = "证人王";
         assert_eq!(at(t, 3), Some('人'));
+        let mixed = "a©人😀z";
+        let chars: Vec<char> = mixed.chars().collect();
+        let mut pos = 0;
+        for (i, c) in chars.iter().enumerate() {
+            assert_eq!(at(mixed, pos), Some(*c));
+            pos += c.len_utf8();
+            assert_eq!(before(mixed, pos), Some(*c), "{i}");
+        }
+        assert_eq!(before(mixed, 2), None, "inside ©");
+        assert_eq!(at(mixed, 4), None, "inside 人");
         assert_eq!(before(t, 3), Some('证'));
         assert_eq!(before(t, 0), None);
         assert_eq!(at(t, t.len()), None);

@@ -315,9 +315,9 @@ struct Protected {
 pub struct Scratch {
     tokens: Vec<Token>,
     norm: Vec<u8>,
-    /// Byte positions of the CJK characters in [`ANCHORS`]: where the name and address detectors
-    /// look closer.
-    anchors: Vec<usize>,
+    /// Byte positions of the CJK characters in [`ANCHORS`], with the characters: where the name
+    /// and address detectors look closer.
+    anchors: Vec<(usize, char)>,
     /// Names found by the person-name detector, merged with the needles' names in one sweep.
     persons: Vec<Hit>,
     /// Byte position and length of every `@` / `＠`.
@@ -425,40 +425,20 @@ fn spare_public_addresses(text: &str, ctx: &TextContext, s: &mut Scratch) {
 /// persons found by the detector join the counterparty's before overlaps are settled.
 fn find_needles(text: &str, ctx: &TextContext, s: &mut Scratch) {
     let hay = text.as_bytes();
-    if !ctx.names.is_empty() || !s.persons.is_empty() {
-        let first = s.hits.len();
-        for (index, name) in ctx.names.iter().enumerate() {
-            let len = name.finder.needle().len();
-            for at in name.finder.find_iter(hay) {
-                s.hits.push(Hit {
-                    start: at,
-                    end: at + len,
-                    rule: Rule::CounterpartyName,
-                    prio: 0,
-                    replace: Replace::Needle(index),
-                });
-            }
+    for (index, name) in ctx.names.iter().enumerate() {
+        let len = name.finder.needle().len();
+        for at in name.finder.find_iter(hay) {
+            s.hits.push(Hit {
+                start: at,
+                end: at + len,
+                rule: Rule::CounterpartyName,
+                prio: 0,
+                replace: Replace::Needle(index),
+            });
         }
-        s.hits.append(&mut s.persons);
-        // A shorter name inside a longer one found at the same place (`欧阳` inside `欧阳娜娜`) is
-        // the same occurrence, not a second one, and two readings of one name (the counterparty's
-        // `王明` inside a witness's `王明华`) give one pseudonym, of the longer reading: masking
-        // their union would hide a name that a pseudonym already hides. On equal spans the
-        // counterparty's own pseudonym wins. Sort, then sweep (linear, whatever the input).
-        let names = &mut s.hits[first..];
-        names.sort_unstable_by_key(|h| (h.start, Reverse(h.end), h.replace));
-        let mut reach = 0;
-        let mut kept = first;
-        for i in first..s.hits.len() {
-            let h = s.hits[i];
-            if h.end > reach {
-                reach = h.end;
-                s.hits[kept] = h;
-                kept += 1;
-            }
-        }
-        s.hits.truncate(kept);
     }
+    // Where two names overlap is settled in `apply_hits`.
+    s.hits.append(&mut s.persons);
     for value in &ctx.values {
         let len = value.needle().len();
         for at in value.find_iter(hay) {
@@ -470,6 +450,11 @@ fn find_needles(text: &str, ctx: &TextContext, s: &mut Scratch) {
 /// Writes the text with every hit replaced. Overlapping hits are merged and the union masked,
 /// also when one of them was a pseudonym: hiding more is the safe side of a disagreement.
 ///
+/// One exception: a name inside another name that starts there or before (`欧阳` inside
+/// `欧阳娜娜`, the counterparty's `王明` inside a witness's `王明华`) is the same occurrence read
+/// twice, not a second secret: it is dropped, and the longer name gets its pseudonym (on equal
+/// spans the counterparty's own). Masking their union would hide a name a pseudonym hides already.
+///
 /// A merged span is one secret seen by several rules (an ID number that is also the removed
 /// `id_number` value), so it counts once, for the rule of its longest hit (on a tie, the earlier
 /// rule in [`Rule::ALL`], a detector before a recurrence).
@@ -479,7 +464,7 @@ fn apply_hits(
     hits: &mut [Hit],
     counts: &mut [u32; Rule::COUNT],
 ) -> String {
-    hits.sort_unstable_by_key(|h| (h.start, Reverse(h.end)));
+    hits.sort_unstable_by_key(|h| (h.start, Reverse(h.end), h.replace));
     let mut out = String::with_capacity(text.len());
     let mut cursor = 0;
     let mut i = 0;
@@ -489,10 +474,15 @@ fn apply_hits(
         let mut merged = false;
         let mut j = i + 1;
         let mut credited = hits[i];
+        let pseudonym = hits[i].replace != Replace::Mask;
         while j < hits.len() && hits[j].start < end {
-            end = end.max(hits[j].end);
-            merged = true;
             let h = hits[j];
+            if pseudonym && !merged && h.replace != Replace::Mask && h.end <= end {
+                j += 1; // the same name read twice: see above
+                continue;
+            }
+            end = end.max(h.end);
+            merged = true;
             let longer = h.end - h.start > credited.end - credited.start;
             let tie = h.end - h.start == credited.end - credited.start;
             if longer || (tie && h.rule.index() < credited.rule.index()) {
@@ -594,6 +584,10 @@ fn classify_alnum(b: &[u8], i: usize) -> Option<(Class, u8, usize)> {
 fn tokenize<const ANCHORED: bool>(text: &str, s: &mut Scratch) {
     let b = text.as_bytes();
     let n = b.len();
+    if ANCHORED {
+        // Anchors come about once in 20 bytes of case text: one allocation, not a dozen doublings.
+        s.anchors.reserve(n / 24);
+    }
     let mut i = 0;
     while i < n {
         let info = BYTE_INFO[b[i] as usize];
@@ -604,7 +598,9 @@ fn tokenize<const ANCHORED: bool>(text: &str, s: &mut Scratch) {
                 && i + 2 < n
                 && ANCHORS.contains_utf8_3(b[i], b[i + 1], b[i + 2])
             {
-                s.anchors.push(i);
+                if let Some(c) = cjk::at(text, i) {
+                    s.anchors.push((i, c));
+                }
             }
             i += (info & STEP_MASK) as usize;
             continue;
@@ -714,8 +710,15 @@ fn label_before(text: &str, pos: usize, labels: &[&str]) -> bool {
         }
         end -= c.len_utf8();
     }
-    let head = &head[..end];
-    labels.iter().any(|l| head.ends_with(l))
+    let head = &head.as_bytes()[..end];
+    // Comparing the last byte first spares a call to `memcmp` for almost every label.
+    let Some(last) = head.last() else {
+        return false;
+    };
+    labels.iter().any(|l| {
+        let l = l.as_bytes();
+        l.last() == Some(last) && head.ends_with(l)
+    })
 }
 
 /// Whether `[start, end)` overlaps any span of a list sorted by start.

@@ -1,5 +1,6 @@
 //! Detectors that read more than digits: e-mail, WeChat ids, vehicle plates, passports.
 
+use super::cjk::CharSet;
 use super::{
     atom_end, char_after, char_before, classify_alnum, label_before, Class, Hit, Rule, ScanConfig,
     Scratch, TextContext,
@@ -109,7 +110,9 @@ pub(super) fn find_wechat_ids(text: &str, s: &mut Scratch) {
 }
 
 /// Province characters that open a civilian plate (embassy plates, 使/领, are a different format).
-const PLATE_PROVINCES: &str = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼";
+/// A bit set: tested before every letter token.
+const PLATE_PROVINCES: CharSet =
+    CharSet::of("京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼");
 
 /// Plate body after the province: a letter, then five characters with at least two digits
 /// (ordinary), or six with `D`/`F` first or last and at least four digits (new-energy).
@@ -250,15 +253,18 @@ pub(super) fn find_passports(text: &str, ctx: &TextContext, s: &mut Scratch) {
         k = last + 1;
         let end = toks[last].end;
         let atom = &s.norm[t.norm_start..toks[last].norm_start + toks[last].norm_len];
+        // Most atoms (years, amounts) are too short or too long for any reading below.
+        if !(6..=12).contains(&atom.len()) {
+            continue;
+        }
         // `CZCF-E1234567` or `a_E12345678` are parts of a longer code, not a passport.
         let glued = matches!(char_before(text, t.start), Some('-' | '_' | '/' | '－'))
             || matches!(char_after(text, end), Some('-' | '_' | '/' | '－'));
         if glued || super::overlaps_sorted(&s.claimed, t.start, end) {
             continue;
         }
-        let labelled = (6..=12).contains(&atom.len())
-            && atom.iter().any(u8::is_ascii_digit)
-            && label_before(text, t.start, PASSPORT_LABELS);
+        let labelled =
+            atom.iter().any(u8::is_ascii_digit) && label_before(text, t.start, PASSPORT_LABELS);
         let code = || {
             ids::is_valid_org_code(atom)
                 && (ctx.codes.contains(atom) || label_before(text, t.start, &["代码"]))

@@ -23,7 +23,7 @@
 //! recur, and a name found once is replaced wherever else it stands in the same string.
 //! Already pseudonymised names (`张某`, `张某某`) are left as they are.
 
-use memchr::memmem;
+use std::sync::OnceLock;
 
 use super::cjk::{self, CharSet};
 use super::{Hit, Replace, Rule, Scratch, TextContext};
@@ -255,6 +255,8 @@ const ORG_WORDS: &[&str] = &[
     "委员会",
 ];
 
+const ORG_FIRST: CharSet = CharSet::first_chars(ORG_WORDS);
+
 /// The last character of an organisation or place name.
 static PLACE_END: CharSet =
     CharSet::of("省市县区镇乡村路街巷旗州盟厂店局司行部处所院馆站社楼场园苑港");
@@ -291,18 +293,24 @@ struct Found {
 /// to `s.persons`, where they join the counterparty's name (`find_needles`).
 pub(super) fn find_person_names(text: &str, ctx: &TextContext, s: &mut Scratch) {
     let mut found: Vec<Found> = Vec::new();
-    for &p in &s.anchors {
-        let Some(c) = cjk::at(text, p) else { continue };
+    let lex = surnames();
+    // Anchors are common characters (人, 用, 作, 证): each test below starts with the cheapest
+    // question that rules a name out (does a surname follow? could the character before end a
+    // given name?), and reads words only when that passes.
+    for &(p, c) in &s.anchors {
         if ROLE_LAST.contains(c) {
-            after_role(text, p + c.len_utf8(), &mut found);
+            let end = p + c.len_utf8();
+            let start = skip_role_filler(text, end);
+            if cjk::at(text, start).is_some_and(|n| lex.starts.contains(n)) {
+                after_role(lex, text, end, start, &mut found);
+            }
         }
-        if SAID_FIRST.contains(c) && !not_a_statement(text, p) {
-            if let Some(f) = SAID_AFTER
-                .iter()
-                .any(|w| text[p..].starts_with(w))
-                .then(|| name_before(text, p, false))
-                .flatten()
-            {
+        if SAID_FIRST.contains(c)
+            && cjk::before(text, p).is_some_and(could_end_a_name)
+            && SAID_AFTER.iter().any(|w| text[p..].starts_with(w))
+            && !not_a_statement(text, p)
+        {
+            if let Some(f) = name_before(lex, text, p, false) {
                 found.push(f);
             }
         }
@@ -310,7 +318,8 @@ pub(super) fn find_person_names(text: &str, ctx: &TextContext, s: &mut Scratch) 
             // Only a sex (`（男，`) says for certain that a person stands before it: a name read
             // before it needs no word boundary. `（身份证号` may follow a company too.
             let strong = matches!(c, '男' | '女');
-            if let Some(f) = bracket_before(text, p).and_then(|end| name_before(text, end, strong))
+            if let Some(f) =
+                bracket_before(text, p).and_then(|end| name_before(lex, text, end, strong))
             {
                 found.push(f);
             }
@@ -324,44 +333,140 @@ pub(super) fn find_person_names(text: &str, ctx: &TextContext, s: &mut Scratch) 
     if found.is_empty() {
         return;
     }
-    // The same name elsewhere in the string, where nothing announces it (`证人王小明称…，王小明还…`).
-    let mut seen: Vec<&str> = Vec::new();
-    for i in 0..found.len() {
-        let f = found[i];
-        let name = &text[f.start..f.end];
-        if seen.contains(&name) {
-            continue;
-        }
-        seen.push(name);
-        for at in memmem::find_iter(text.as_bytes(), name.as_bytes()) {
-            let end = at + name.len();
-            if at != f.start && !cjk::at(text, end).is_some_and(|c| PLACE.contains(c)) {
-                found.push(Found {
-                    start: at,
-                    end,
-                    surname: f.surname,
-                });
-            }
-        }
-    }
+    recurrences(text, &mut found);
     s.persons.extend(found.into_iter().map(|f| Hit {
         replace: Replace::Surname(f.surname as u8),
         ..Hit::mask(Rule::PersonName, f.start, f.end)
     }));
 }
 
-/// After a role word ending at `end`: the name, and further names listed with 、 和 及 与.
-fn after_role(text: &str, end: usize, found: &mut Vec<Found>) {
-    let Some(role) = ROLES_BEFORE.iter().find(|r| text[..end].ends_with(*r)) else {
-        return;
-    };
-    let role_start = end - role.len();
-    if NOT_ROLES
+/// Beyond this many different first characters, recurrences are found in one pass over the text
+/// instead of one SIMD search per character.
+const MAX_SEARCHED_FIRSTS: usize = 8;
+
+/// The same names elsewhere in the string, where nothing announces them (`证人王小明称…，王小明还…`).
+/// Every name starts with a surname character: with few different ones (the usual case, one to
+/// three persons), each is searched for with `memmem`; with many (a long text naming dozens), one
+/// pass tests each CJK character against a bit set of them, so the cost never grows with the
+/// number of names. The search finds the occurrences already found too (each is an occurrence of
+/// its own name, followed by no place character): `found` is rebuilt from it, without duplicates.
+fn recurrences(text: &str, found: &mut Vec<Found>) {
+    let mut names: Vec<(&str, usize)> = Vec::new();
+    for f in found.iter() {
+        let name = &text[f.start..f.end];
+        if !names.iter().rev().any(|(n, _)| *n == name) {
+            names.push((name, f.surname));
+        }
+    }
+    let mut firsts: Vec<&str> = names
         .iter()
-        .any(|w| w.starts_with(role) && text[role_start..].starts_with(w))
-    {
+        .filter_map(|(n, _)| n.get(..n.chars().next()?.len_utf8()))
+        .collect();
+    firsts.sort_unstable();
+    firsts.dedup();
+    found.clear();
+    let b = text.as_bytes();
+    let at_position = |i: usize, found: &mut Vec<Found>| {
+        for &(name, surname) in &names {
+            let end = i + name.len();
+            // The first character (three bytes) decides for most names: compare it inline.
+            if b[i..].get(..3) == name.as_bytes().get(..3)
+                && b[i..].starts_with(name.as_bytes())
+                && !cjk::at(text, end).is_some_and(|c| PLACE.contains(c))
+            {
+                found.push(Found {
+                    start: i,
+                    end,
+                    surname,
+                });
+            }
+        }
+    };
+    if firsts.len() <= MAX_SEARCHED_FIRSTS {
+        for first in firsts {
+            for i in memchr::memmem::find_iter(b, first.as_bytes()) {
+                at_position(i, found);
+            }
+        }
         return;
     }
+    let mut set = CharSet::EMPTY;
+    for first in &firsts {
+        if let Some(c) = first.chars().next() {
+            set.insert(c);
+        }
+    }
+    let mut i = 0;
+    while i < b.len() {
+        let lead = b[i];
+        let step = usize::from(super::BYTE_INFO[usize::from(lead)] & super::STEP_MASK);
+        if step == 3 && i + 2 < b.len() && set.contains_utf8_3(lead, b[i + 1], b[i + 2]) {
+            at_position(i, found);
+        }
+        i += step.max(1);
+    }
+}
+
+/// The surnames the detector reads, built once from `data/` (without [`WORD_SURNAMES`]): sets
+/// and a sorted list, so a lookup is a bit test or a binary search, never a hash.
+struct Surnames {
+    single: CharSet,
+    /// First characters of compound surnames.
+    compound_first: CharSet,
+    compound: Vec<[char; 2]>,
+    /// Characters a name may start with: `single` and `compound_first`.
+    starts: CharSet,
+    /// [`COMMON_WORDS`], sorted.
+    common: Vec<[char; 2]>,
+}
+
+fn surnames() -> &'static Surnames {
+    static SURNAMES: OnceLock<Surnames> = OnceLock::new();
+    SURNAMES.get_or_init(|| {
+        let mut single = CharSet::EMPTY;
+        for c in ('\u{3400}'..='\u{9FFF}')
+            .filter(|c| names::single_surnames().contains(*c) && !WORD_SURNAMES.contains(*c))
+        {
+            single.insert(c);
+        }
+        let mut compound: Vec<[char; 2]> = names::compound_surnames()
+            .iter()
+            .filter_map(|s| {
+                let mut chars = s.chars();
+                Some([chars.next()?, chars.next()?])
+            })
+            .collect();
+        compound.sort_unstable();
+        let mut compound_first = CharSet::EMPTY;
+        for [c, _] in &compound {
+            compound_first.insert(*c);
+        }
+        let starts = single.clone().union(&compound_first);
+        let mut common: Vec<[char; 2]> = COMMON_WORDS
+            .iter()
+            .filter_map(|w| {
+                let mut chars = w.chars();
+                Some([chars.next()?, chars.next()?])
+            })
+            .collect();
+        common.sort_unstable();
+        Surnames {
+            single,
+            compound_first,
+            compound,
+            starts,
+            common,
+        }
+    })
+}
+
+/// Whether `c` may be the last character of a name: an ideograph that given names use.
+fn could_end_a_name(c: char) -> bool {
+    cjk::is_ideograph(c) && !NOT_GIVEN.contains(c) && !PLACE.contains(c)
+}
+
+/// Where a name after a role word ending at `end` starts: after `：`, a space, or 为/是/系.
+fn skip_role_filler(text: &str, end: usize) -> usize {
     let mut start = end;
     for _ in 0..2 {
         match cjk::at(text, start) {
@@ -371,8 +476,36 @@ fn after_role(text: &str, end: usize, found: &mut Vec<Found>) {
             _ => break,
         }
     }
+    start
+}
+
+/// After a role word ending at `end`: the name at `start`, and further names listed with 、 和
+/// 及 与.
+fn after_role(lex: &Surnames, text: &str, end: usize, mut start: usize, found: &mut Vec<Found>) {
+    // The name's shape first: it fails on most text (`当事人于2017年`, `当事人于本`); then the role
+    // (a list of a hundred words); then the costly word checks (`本机关责令` stops at the role).
+    let Some(first) = name_after(lex, text, start) else {
+        return;
+    };
+    // Every role ends with a three-byte character: compare those bytes inline before `memcmp`.
+    let head = &text.as_bytes()[..end];
+    let tail = &head[end.saturating_sub(3)..];
+    let Some(role) = ROLES_BEFORE.iter().find(|r| {
+        let r = r.as_bytes();
+        r[r.len() - 3..] == *tail && head.ends_with(r)
+    }) else {
+        return;
+    };
+    let role_start = end - role.len();
+    if NOT_ROLES
+        .iter()
+        .any(|w| w.starts_with(role) && text[role_start..].starts_with(w))
+    {
+        return;
+    }
+    let mut next = Some(first).filter(|f| is_plausible(lex, text, f));
     for _ in 0..8 {
-        let Some(f) = name_after(text, start) else {
+        let Some(f) = next else {
             return;
         };
         found.push(f);
@@ -380,37 +513,44 @@ fn after_role(text: &str, end: usize, found: &mut Vec<Found>) {
             Some(c @ ('、' | '和' | '及' | '与')) => start = f.end + c.len_utf8(),
             _ => return,
         }
+        next = name_after(lex, text, start).filter(|f| is_plausible(lex, text, f));
     }
 }
 
 /// The surname lengths to try at `pos`, in bytes: a compound surname of the list first, then a
 /// single one.
-fn surnames_at(text: &str, pos: usize) -> [Option<usize>; 2] {
-    let Some(c0) = cjk::at(text, pos).filter(|c| cjk::is_ideograph(*c)) else {
+fn surnames_at(lex: &Surnames, text: &str, pos: usize) -> [Option<usize>; 2] {
+    let Some(c0) = cjk::at(text, pos).filter(|c| lex.starts.contains(*c)) else {
         return [None, None];
     };
     let l0 = c0.len_utf8();
-    let compound = cjk::at(text, pos + l0).and_then(|c1| {
-        let pair = &text[pos..pos + l0 + c1.len_utf8()];
-        names::compound_surnames()
-            .contains(pair)
-            .then_some(pair.len())
-    });
-    let single =
-        (names::single_surnames().contains(c0) && !WORD_SURNAMES.contains(c0)).then_some(l0);
-    [compound, single]
+    let compound = if lex.compound_first.contains(c0) {
+        cjk::at(text, pos + l0).and_then(|c1| {
+            lex.compound
+                .binary_search(&[c0, c1])
+                .is_ok()
+                .then_some(l0 + c1.len_utf8())
+        })
+    } else {
+        None
+    };
+    [compound, lex.single.contains(c0).then_some(l0)]
 }
 
-fn is_common_word(text: &str, start: usize) -> bool {
-    COMMON_WORDS.iter().any(|w| text[start..].starts_with(w))
+fn is_common_word(lex: &Surnames, text: &str, start: usize) -> bool {
+    let Some(c0) = cjk::at(text, start) else {
+        return false;
+    };
+    cjk::at(text, start + c0.len_utf8())
+        .is_some_and(|c1| lex.common.binary_search(&[c0, c1]).is_ok())
 }
 
 /// A name read forwards from `start`: surname, one given-name character, and a second one unless
 /// it is a word that follows names ([`CUT`]). Without a word to stop at, two given-name characters
 /// are taken, the common length: a wrong cut swallows a character of the text, never leaves one
 /// of the name.
-fn name_after(text: &str, start: usize) -> Option<Found> {
-    for surname in surnames_at(text, start).into_iter().flatten() {
+fn name_after(lex: &Surnames, text: &str, start: usize) -> Option<Found> {
+    for surname in surnames_at(lex, text, start).into_iter().flatten() {
         let g = start + surname;
         let Some(g1) = cjk::at(text, g).filter(|c| cjk::is_ideograph(*c)) else {
             continue;
@@ -422,9 +562,6 @@ fn name_after(text: &str, start: usize) -> Option<Found> {
         if NOT_GIVEN.contains(g1) || PLACE.contains(g1) {
             continue;
         }
-        if surname == g1.len_utf8() && is_common_word(text, start) {
-            return None;
-        }
         let mut end = g + g1.len_utf8();
         if let Some(g2) = cjk::at(text, end).filter(|c| cjk::is_ideograph(*c)) {
             if PLACE.contains(g2) {
@@ -434,7 +571,7 @@ fn name_after(text: &str, start: usize) -> Option<Found> {
                 end += g2.len_utf8();
             }
         }
-        if cjk::at(text, end).is_some_and(|c| PLACE.contains(c)) || is_organisation(text, start) {
+        if cjk::at(text, end).is_some_and(|c| PLACE.contains(c)) {
             return None;
         }
         return Some(Found {
@@ -444,6 +581,15 @@ fn name_after(text: &str, start: usize) -> Option<Found> {
         });
     }
     None
+}
+
+/// The word-level checks of a name read forwards, after its shape passed: not a common word
+/// (`高新`, `应当`), not the start of an organisation or a place. Kept apart from [`name_after`]
+/// because they cost the most and most shapes fail earlier (or their role word does).
+fn is_plausible(lex: &Surnames, text: &str, f: &Found) -> bool {
+    let single = f.surname < 6;
+    let common = single && is_common_word(lex, text, f.start);
+    !common && !is_organisation(text, f.start)
 }
 
 /// Whether the words from `start` up to the next verb or punctuation (16 characters at most)
@@ -463,15 +609,16 @@ fn is_organisation(text: &str, start: usize) -> bool {
         }
     }
     let run = &text[start..end];
+    let org_word = run
+        .char_indices()
+        .any(|(i, c)| ORG_FIRST.contains(c) && ORG_WORDS.iter().any(|w| run[i..].starts_with(w)));
     // `鲁政办发〔2017〕32号`, `鲁政办发（2017）32号`: an issuing office's abbreviation, right before
     // a document number's bracketed year.
     let document_no = cjk::at(text, end)
         .filter(|c| matches!(c, '〔' | '[' | '【' | '［' | '（' | '('))
         .and_then(|c| cjk::at(text, end + c.len_utf8()))
         .is_some_and(|c| c.is_ascii_digit() || ('０'..='９').contains(&c));
-    document_no
-        || ORG_WORDS.iter().any(|w| run.contains(w))
-        || last.is_some_and(|c| PLACE_END.contains(c))
+    document_no || org_word || last.is_some_and(|c| PLACE_END.contains(c))
 }
 
 /// `称`, `说` and `系` after some words are not a person speaking (`名称`, `简称`, `据说`, `说明`,
@@ -512,7 +659,7 @@ fn bracket_before(text: &str, p: usize) -> Option<usize> {
 /// several readings fit, the one with a word boundary before it wins, the longest first
 /// (`证人王小明称` → 王小明); `经查王明称` reads 王明, not 查王明, since 查 ends a word. `strong`
 /// (a sex in brackets after the name) takes the longest reading even without a boundary.
-fn name_before(text: &str, end: usize, strong: bool) -> Option<Found> {
+fn name_before(lex: &Surnames, text: &str, end: usize, strong: bool) -> Option<Found> {
     // Start positions of the 1st..4th character before `end`.
     let mut pos = [0usize; 5];
     pos[0] = end;
@@ -539,7 +686,7 @@ fn name_before(text: &str, end: usize, strong: bool) -> Option<Found> {
             return None;
         }
         let start = pos[len];
-        let surname = surnames_at(text, start)
+        let surname = surnames_at(lex, text, start)
             .into_iter()
             .flatten()
             .find(|&sl| start + sl < end && (sl > 3 || len <= 3))?;
@@ -549,7 +696,7 @@ fn name_before(text: &str, end: usize, strong: bool) -> Option<Found> {
             || given
                 .chars()
                 .any(|g| NOT_GIVEN.contains(g) || PLACE.contains(g))
-            || (surname == 3 && is_common_word(text, start))
+            || (surname == 3 && is_common_word(lex, text, start))
         {
             return None;
         }
@@ -603,14 +750,21 @@ mod tests {
     fn common_words_start_with_a_surname_character() {
         // A common word that no surname starts is dead weight in the list.
         for w in COMMON_WORDS {
-            assert!(surnames_at(w, 0).iter().any(Option::is_some), "{w}");
+            assert_eq!(w.chars().count(), 2, "{w}: looked up as a pair");
+            assert!(
+                surnames_at(surnames(), w, 0).iter().any(Option::is_some),
+                "{w}"
+            );
+            assert!(is_common_word(surnames(), w, 0), "{w}");
         }
     }
 
     #[test]
     fn reading_forwards_stops_at_words_that_follow_names() {
         fn read(t: &str) -> Option<(&str, usize)> {
-            name_after(t, 0).map(|f| (&t[f.start..f.end], f.surname))
+            name_after(surnames(), t, 0)
+                .filter(|f| is_plausible(surnames(), t, f))
+                .map(|f| (&t[f.start..f.end], f.surname))
         }
         assert_eq!(read("王小明称"), Some(("王小明", 3)));
         assert_eq!(read("王芳在场"), Some(("王芳", 3)));
@@ -627,7 +781,7 @@ mod tests {
     fn reading_backwards_prefers_a_word_boundary() {
         fn read(t: &str, strong: bool) -> Option<&str> {
             let end = t.find('称').or_else(|| t.find('（')).unwrap();
-            name_before(t, end, strong).map(|f| &t[f.start..f.end])
+            name_before(surnames(), t, end, strong).map(|f| &t[f.start..f.end])
         }
         assert_eq!(read("证人王小明称", false), Some("王小明"));
         assert_eq!(read("经查王明称", false), Some("王明"));

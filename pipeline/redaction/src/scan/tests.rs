@@ -608,6 +608,23 @@ fn a_found_name_is_replaced_wherever_it_recurs_in_the_string() {
 }
 
 #[test]
+fn recurrences_of_many_names_are_found_too() {
+    // More different surnames than are searched one by one: the single pass finds them.
+    let surnames = ["王", "李", "赵", "钱", "孙", "周", "吴", "郑", "冯", "陈"];
+    let mut text = String::new();
+    let mut expected = String::new();
+    for s in surnames {
+        text.push_str(&format!("证人{s}建华称，"));
+        expected.push_str(&format!("证人{s}某称，"));
+    }
+    for s in surnames {
+        text.push_str(&format!("{s}建华到场。"));
+        expected.push_str(&format!("{s}某到场。"));
+    }
+    names(&text, &expected, 20);
+}
+
+#[test]
 fn pseudonyms_and_kept_names_are_left() {
     leaves("经询问张某某（男，1980年生），");
     leaves("证人王某称，其妻李某到场，王氏在场。");
