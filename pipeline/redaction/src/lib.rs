@@ -15,8 +15,10 @@
 //! - `engine.rs`: [`Policy::redact`]: withholding rules, then field rules, then every remaining
 //!   string through the scanner.
 //! - `scan/`: the free-text scanner, one pass over the bytes (`mod.rs`), then numbers
-//!   (`numbers.rs`: IDs, phones, cards, and the enterprise codes that look like them) and patterns
-//!   (`patterns.rs`: e-mail, WeChat, plates, addresses).
+//!   (`numbers.rs`: IDs, phones, cards, and the enterprise codes that look like them), patterns
+//!   (`patterns.rs`: e-mail, WeChat, plates, passports), addresses (`address.rs`: house numbers in
+//!   digits or Chinese numerals, residences after a label) and other persons' names
+//!   (`persons.rs`: after a role word, before a statement); `cjk.rs`: character sets.
 //! - `ids.rs`: check-digit arithmetic (GB 11643, GB 32100, GB 11714, MOD 11,10, Luhn).
 //! - `names.rs`: pseudonyms (surname + 某) with the compound surnames of `data/`.
 //! - `command.rs`: [`run_redact_command`], the body of `dhub redact`.

@@ -6,13 +6,21 @@
 //! *tokens*, maximal runs of digits or of letters, normalised to ASCII. Every detector then works on
 //! that short token list: digit runs joined by single separators become *chains* whose sub-ranges
 //! are tested as IDs, cards and phone numbers (`numbers.rs`); letter tokens after a province
-//! character are tested as plates, digit tokens before 号/栋/单元/室 as addresses, `@` positions as
-//! e-mail (`patterns.rs`). Labels (`QQ号：`, `电话`) are looked up backwards from a candidate only
-//! when its shape needs one. The per-record needles (the counterparty's name, removed field values)
-//! are found with `memchr::memmem`, a SIMD substring search, since there are only a handful.
+//! character are tested as plates, letter-and-digit atoms as passports, `@` positions as e-mail
+//! (`patterns.rs`). Labels (`QQ号：`, `电话`) are looked up backwards from a candidate only when its
+//! shape needs one. The per-record needles (the counterparty's name, removed field values) are found
+//! with `memchr::memmem`, a SIMD substring search, since there are only a handful.
+//!
+//! Names and addresses are written in CJK characters, so the same pass also records *anchors*: the
+//! few CJK characters where one can start or end (the last character of a role word like 证人, a
+//! statement like 称, a house-number marker like 号 or 室, a residence label's 住), one bitmap test
+//! per character. The name detector (`persons.rs`) and the address detector (`address.rs`, digits
+//! and Chinese numerals, residence labels) look only around those; `cjk.rs` holds the character
+//! sets and the reading of characters around a position.
 //!
 //! Every detection becomes a [`Hit`] (byte span + rule). Overlapping hits are merged and the union is
-//! masked: when two detectors disagree about where a secret ends, both ends stay hidden.
+//! masked: when two detectors disagree about where a secret ends, both ends stay hidden. Names are
+//! replaced by surname + 某 instead, unless a mask overlaps them.
 
 mod address;
 pub(crate) mod cjk;
