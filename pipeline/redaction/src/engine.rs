@@ -711,6 +711,31 @@ mod tests {
     }
 
     #[test]
+    fn reports_never_carry_a_detected_name_or_passport() {
+        let public = Policy::builtin("public").unwrap();
+        let mut record = legal_person_record();
+        record["facts"] = json!("证人王小明称，其妻李秀英（护照号码E12345678）家住张庄村2组15号。");
+        let (out, redactions) = published(&public, &record);
+        assert_eq!(
+            out["facts"],
+            json!(format!(
+                "证人王某称，其妻李某（护照号码{}）家住{}。",
+                "*".repeat(9),
+                "*".repeat(8)
+            ))
+        );
+        let report = format!(
+            "{redactions:?} {}",
+            serde_json::to_string(&redactions).unwrap()
+        );
+        for secret in ["王小明", "小明", "李秀英", "秀英", "E12345678", "张庄村"] {
+            assert!(!report.contains(secret), "{report}");
+        }
+        let rules: Vec<&str> = redactions.iter().map(|r| r.rule).collect();
+        assert_eq!(rules, ["address", "person_name", "passport"]);
+    }
+
+    #[test]
     fn mask_keeping_ends() {
         assert_eq!(
             mask_keeping("371523198001011234", 6, 4),
