@@ -249,10 +249,27 @@ impl Policy {
                 .collect(),
             codes: Default::default(),
             public_addresses: Vec::new(),
+            kept_names: Vec::new(),
+            business_addresses_public: false,
         };
+        // Names the policy publishes in their own fields (the legal representative's, CONTRACT
+        // §5; an individual business's name, which may be its operator's) are not another
+        // person's name to hide where they recur in text.
+        for path in ["counterparty.legal_rep.name", "counterparty.name"] {
+            if self.action_for(path, kind) != Action::Keep {
+                continue;
+            }
+            if let Some(name) = get_path(record, path).and_then(Value::as_str) {
+                let (name, _) = names::split_name(name);
+                if name.chars().count() >= 2 {
+                    ctx.kept_names.push(name.to_string());
+                }
+            }
+        }
         if kind == Kind::LegalPerson
             && self.action_for("counterparty.address", kind) == Action::Keep
         {
+            ctx.business_addresses_public = true;
             if let Some(address) = get_path(record, "counterparty.address").and_then(Value::as_str)
             {
                 let address = address.trim();
@@ -691,6 +708,31 @@ mod tests {
         for secret in [id, "王小明", "2005"] {
             assert!(!debug.contains(secret), "{debug}");
         }
+    }
+
+    #[test]
+    fn reports_never_carry_a_detected_name_or_passport() {
+        let public = Policy::builtin("public").unwrap();
+        let mut record = legal_person_record();
+        record["facts"] = json!("证人王小明称，其妻李秀英（护照号码E12345678）家住张庄村2组15号。");
+        let (out, redactions) = published(&public, &record);
+        assert_eq!(
+            out["facts"],
+            json!(format!(
+                "证人王某称，其妻李某（护照号码{}）家住{}。",
+                "*".repeat(9),
+                "*".repeat(8)
+            ))
+        );
+        let report = format!(
+            "{redactions:?} {}",
+            serde_json::to_string(&redactions).unwrap()
+        );
+        for secret in ["王小明", "小明", "李秀英", "秀英", "E12345678", "张庄村"] {
+            assert!(!report.contains(secret), "{report}");
+        }
+        let rules: Vec<&str> = redactions.iter().map(|r| r.rule).collect();
+        assert_eq!(rules, ["address", "person_name", "passport"]);
     }
 
     #[test]

@@ -15,8 +15,10 @@
 //! - `engine.rs`: [`Policy::redact`]: withholding rules, then field rules, then every remaining
 //!   string through the scanner.
 //! - `scan/`: the free-text scanner, one pass over the bytes (`mod.rs`), then numbers
-//!   (`numbers.rs`: IDs, phones, cards, and the enterprise codes that look like them) and patterns
-//!   (`patterns.rs`: e-mail, WeChat, plates, addresses).
+//!   (`numbers.rs`: IDs, phones, cards, and the enterprise codes that look like them), patterns
+//!   (`patterns.rs`: e-mail, WeChat, plates, passports), addresses (`address.rs`: house numbers in
+//!   digits or Chinese numerals, residences after a label) and other persons' names
+//!   (`persons.rs`: after a role word, before a statement); `cjk.rs`: character sets.
 //! - `ids.rs`: check-digit arithmetic (GB 11643, GB 32100, GB 11714, MOD 11,10, Luhn).
 //! - `names.rs`: pseudonyms (surname + 某) with the compound surnames of `data/`.
 //! - `command.rs`: [`run_redact_command`], the body of `dhub redact`.
@@ -41,7 +43,7 @@
 //!
 //! [detect]                     # which free-text detectors run (default: all of them)
 //! detectors = ["resident_id", "mobile", "landline", "bank_card", "bank_account", "email",
-//!              "vehicle_plate", "qq", "wechat", "address"]
+//!              "vehicle_plate", "qq", "wechat", "address", "person_name", "passport"]
 //!
 //! [allow]                      # what the detectors must leave
 //! phones = ["0635-8512345"]    # the agency's public numbers (with or without area code in text)
@@ -132,7 +134,7 @@ pub struct Redaction {
 }
 
 /// Every redaction rule name, the label set of the redaction metric.
-pub const RULES: [&str; 15] = [
+pub const RULES: [&str; 17] = [
     "resident_id",
     "mobile",
     "landline",
@@ -143,6 +145,8 @@ pub const RULES: [&str; 15] = [
     "qq",
     "wechat",
     "address",
+    "person_name",
+    "passport",
     "counterparty_name",
     "removed_value",
     "field_remove",

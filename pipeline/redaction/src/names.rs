@@ -8,7 +8,37 @@
 use std::collections::HashSet;
 use std::sync::OnceLock;
 
+use crate::scan::cjk::CharSet;
+
 const SURNAMES_CSV: &str = include_str!("../data/baijiaxing-surnames.csv");
+
+/// Common modern surnames that 百家姓 lacks (肖 and 付 are among today's hundred most frequent),
+/// for the detector of other persons' names. Characters that are mostly ordinary words (原, 来,
+/// 门, 位) are left out on purpose: each would start a false name after every role word.
+const MODERN_SURNAMES: &str = "肖付覃兰芦麦苟隋丛苑迟邝栗谌粟冼仝";
+
+/// The single-character surnames of the embedded list, with [`MODERN_SURNAMES`].
+pub(crate) fn single_surnames() -> &'static CharSet {
+    static SET: OnceLock<CharSet> = OnceLock::new();
+    SET.get_or_init(|| {
+        let mut set = CharSet::EMPTY;
+        for line in SURNAMES_CSV.lines().skip(1) {
+            let mut cols = line.split(',');
+            let (Some(_seq), Some(surname), Some(_traditional), Some("false")) =
+                (cols.next(), cols.next(), cols.next(), cols.next())
+            else {
+                continue;
+            };
+            if let Some(c) = surname.chars().next() {
+                set.insert(c);
+            }
+        }
+        for c in MODERN_SURNAMES.chars() {
+            set.insert(c);
+        }
+        set
+    })
+}
 
 /// The compound surnames of the embedded list (`is_compound = true`).
 pub fn compound_surnames() -> &'static HashSet<&'static str> {
@@ -82,6 +112,17 @@ mod tests {
             assert!(set.contains(s), "{s}");
         }
         assert!(!set.contains("张"));
+    }
+
+    #[test]
+    fn single_surname_set_has_the_list_and_the_modern_additions() {
+        let set = single_surnames();
+        for c in ['王', '张', '欧', '肖', '付'] {
+            assert!(set.contains(c), "{c}");
+        }
+        for c in ['的', '某', '原'] {
+            assert!(!set.contains(c), "{c}");
+        }
     }
 
     #[test]

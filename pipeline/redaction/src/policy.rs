@@ -711,8 +711,8 @@ keep_back = 4
     #[test]
     fn errors_name_file_and_line() {
         assert_eq!(
-            error_of("name = \"x\"\n\n[detect]\ndetectors = [\"mobile\", \"passport\"]\n"),
-            "test.toml:4: unknown detector `passport`: use one of resident_id, mobile, landline, bank_card, bank_account, email, vehicle_plate, qq, wechat, address"
+            error_of("name = \"x\"\n\n[detect]\ndetectors = [\"mobile\", \"face\"]\n"),
+            "test.toml:4: unknown detector `face`: use one of resident_id, mobile, landline, bank_card, bank_account, email, vehicle_plate, qq, wechat, address, person_name, passport"
         );
         assert!(error_of(
             "name = \"x\"\n[[field]]\npath = \"counterparty.id_numbr\"\naction = \"remove\"\n"

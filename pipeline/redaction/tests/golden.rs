@@ -3,7 +3,8 @@
 //! `expected.json` (the lines `dhub redact --report` writes for them). See `tests/golden/README.md`.
 //!
 //! `DHUB_BLESS=1 cargo test -p dhub-redaction --test golden` rewrites `expected.json` from the
-//! engine's output; review the diff before committing it.
+//! engine's output (only the value `1` does; `DHUB_BLESS=0` compares); review the diff before
+//! committing it.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -52,9 +53,24 @@ fn run_case(dir: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// Whether the golden files are to be rewritten: only with `DHUB_BLESS=1` exactly. Any other value
+/// (`0`, empty, `true`) compares, so that `DHUB_BLESS=0` never rewrites what it should check.
+fn bless_requested(value: Option<&std::ffi::OsStr>) -> bool {
+    value.is_some_and(|v| v == "1")
+}
+
+#[test]
+fn bless_only_with_one() {
+    assert!(bless_requested(Some("1".as_ref())));
+    for value in ["0", "", "true", "yes", " 1", "1 "] {
+        assert!(!bless_requested(Some(value.as_ref())), "{value:?}");
+    }
+    assert!(!bless_requested(None));
+}
+
 #[test]
 fn golden_cases() {
-    let bless = std::env::var_os("DHUB_BLESS").is_some();
+    let bless = bless_requested(std::env::var_os("DHUB_BLESS").as_deref());
     let mut failures = Vec::new();
     let dirs = case_dirs();
     assert!(dirs.len() >= 15, "golden cases missing");
@@ -64,7 +80,11 @@ fn golden_cases() {
         if bless {
             let mut text = serde_json::to_string_pretty(&actual).expect("serializable");
             text.push('\n');
-            std::fs::write(&expected_path, text).expect("writable");
+            // Written aside and renamed: the other tests of this file read the same files, in
+            // parallel, and must never see a half-written one.
+            let fresh = dir.join("expected.json.new");
+            std::fs::write(&fresh, text).expect("writable");
+            std::fs::rename(&fresh, &expected_path).expect("renamable");
             continue;
         }
         let expected = read_json(&expected_path);

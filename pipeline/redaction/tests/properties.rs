@@ -1,6 +1,8 @@
 //! Property tests (issue 3): any valid resident ID, mobile or bank card number embedded anywhere in
 //! any text field, between Chinese characters, punctuation, in full-width digits or grouped, is
-//! always masked; enterprise codes and document numbers never are.
+//! always masked; enterprise codes and document numbers never are. Issue 9: another person's name
+//! in any role context is always pseudonymised, place and company names never change, passport
+//! numbers are always masked, and masking keeps a text's length (only pseudonyms shorten it).
 //!
 //! The generators compute check digits with their own code (not the crate's), and build records
 //! of a legal-person counterparty so that nothing but the detectors changes the text.
@@ -226,15 +228,25 @@ fn org_code() -> impl Strategy<Value = String> {
         ),
         any::<bool>(),
     )
-        .prop_map(|(body, hyphen)| {
-            let body: String = body.into_iter().collect();
-            let check = org_code_check(&body);
-            if hyphen {
-                format!("{body}-{check}")
-            } else {
-                format!("{body}{check}")
-            }
-        })
+        .prop_filter_map(
+            "an unlabelled code shaped like a passport number (E + 8 digits) is masked by design",
+            |(body, hyphen)| {
+                let body: String = body.into_iter().collect();
+                let check = org_code_check(&body);
+                if hyphen {
+                    return Some(format!("{body}-{check}"));
+                }
+                let code = format!("{body}{check}");
+                let digits = |from: usize| code[from..].chars().all(|c| c.is_ascii_digit());
+                let passport_shaped = (code.starts_with(['E', 'G', 'D', 'S', 'P']) && digits(1))
+                    || (code.starts_with('E')
+                        && code[1..2]
+                            .chars()
+                            .all(|c| c.is_ascii_uppercase() && c != 'I' && c != 'O')
+                        && digits(2));
+                (!passport_shaped).then_some(code)
+            },
+        )
 }
 
 fn document_no() -> impl Strategy<Value = String> {
@@ -311,6 +323,177 @@ const FILLER_PIECES: [&str; 39] = [
     // Keep last: left out by `filler_without_bank_labels`.
     "银行卡",
 ];
+
+// --------------------------------------------------------------------------------------------
+// Other persons, places, passports (issue 9).
+
+/// Common surnames, single and compound. Left out: surname characters that are everyday words
+/// (有, 经, 于, 向, 查 …), which the detector reads only where they cannot be a word.
+const SURNAMES: [&str; 62] = [
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
+    "何", "林", "罗", "郑", "梁", "谢", "宋", "唐", "许", "韩", "冯", "邓", "曹", "彭", "曾", "田",
+    "董", "袁", "潘", "蒋", "蔡", "杜", "叶", "苏", "魏", "吕", "沈", "姚", "卢", "姜", "崔", "钟",
+    "谭", "陆", "汪", "金", "石", "肖", "付", "孔", "欧阳", "司马", "诸葛", "上官", "慕容", "东方",
+];
+
+/// Characters of given names.
+const GIVEN: &str = "明华国建军平英秀文海伟强芳丽娟敏静刚勇杰涛磊超霞燕红玲辉鹏斌飞洋宇浩欣林新春云龙兰凤梅玉宝贵德忠志永立祥庆兴学光才振晓丹萍";
+
+fn person_name() -> impl Strategy<Value = (String, String)> {
+    let given = prop::sample::select(GIVEN.chars().collect::<Vec<_>>());
+    (
+        prop::sample::select(&SURNAMES[..]),
+        prop::collection::vec(given, 1..=2),
+    )
+        .prop_map(|(surname, given)| {
+            let name = format!("{surname}{}", given.into_iter().collect::<String>());
+            (name, format!("{surname}某"))
+        })
+}
+
+/// Role words a name follows, with what may stand between, and how they come out (a list after
+/// one role word names a first person too).
+const ROLES: [(&str, &str); 22] = [
+    ("证人", "证人"),
+    ("其妻", "其妻"),
+    ("丈夫", "丈夫"),
+    ("之子", "之子"),
+    ("之女", "之女"),
+    ("父亲", "父亲"),
+    ("母亲", "母亲"),
+    ("代理人", "代理人"),
+    ("委托代理人：", "委托代理人："),
+    ("员工", "员工"),
+    ("店员", "店员"),
+    ("负责人", "负责人"),
+    ("经营者", "经营者"),
+    ("举报人", "举报人"),
+    ("投诉人", "投诉人"),
+    ("当事人", "当事人"),
+    ("法定代表人", "法定代表人"),
+    ("姓名：", "姓名："),
+    ("证人李秀英、", "证人李某、"),
+    ("雇佣", "雇佣"),
+    ("驾驶员", "驾驶员"),
+    ("消费者", "消费者"),
+];
+
+/// What follows a name in a sentence (each starts with a word that ends a name).
+const AFTER_NAME: [&str; 14] = [
+    "称",
+    "，",
+    "。",
+    "到场",
+    "在场",
+    "签字确认",
+    "（男，1980年生）",
+    "陈述",
+    "驾驶车辆",
+    "的",
+    "系该店员工",
+    "现住院治疗",
+    "供述",
+    "（女）",
+];
+
+/// What may stand before a name that a statement or a bracket follows: a word boundary.
+const BEFORE_STATEMENT: [&str; 7] = ["", "经查，", "据", "另查明，", "经询问", "；", "证人"];
+const STATEMENTS: [&str; 7] = [
+    "称",
+    "供述",
+    "陈述",
+    "签字",
+    "（男，1980年生）",
+    "（女）",
+    "，男，",
+];
+
+/// Place and company names (the issue's list, in the forms case text writes them).
+const PLACES: [&str; 20] = [
+    "张家口市",
+    "王府井大街",
+    "王府井百货大楼",
+    "李宁体育用品有限公司",
+    "马鞍山市",
+    "马鞍山钢铁股份有限公司",
+    "黄山风景区",
+    "高新区",
+    "周村区",
+    "文化路",
+    "石家庄市",
+    "金华市",
+    "常州市",
+    "白银市",
+    "张店区",
+    "山东省",
+    "东营市",
+    "宁夏回族自治区",
+    "张家港市",
+    "王家庄村",
+];
+const BEFORE_PLACE: [&str; 10] = [
+    "",
+    "位于",
+    "，",
+    "当事人",
+    "经营者",
+    "负责人：",
+    "举报人",
+    "在",
+    "前往",
+    "来自",
+];
+const AFTER_PLACE: [&str; 9] = [
+    "",
+    "。",
+    "的",
+    "于2017年",
+    "开设",
+    "人民政府",
+    "（统一社会信用代码）",
+    "称",
+    "、",
+];
+
+/// A passport or travel-permit number as text writes it: the shapes read anywhere, and labelled
+/// numbers of any shape.
+fn passport() -> impl Strategy<Value = String> {
+    let letter = prop::sample::select("ABCDEFGHJKLMNPQRSTUVWXYZ".chars().collect::<Vec<_>>());
+    let alnum = prop::sample::select(
+        "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"
+            .chars()
+            .collect::<Vec<_>>(),
+    );
+    prop_oneof![
+        (
+            prop::sample::select(&['E', 'G', 'D', 'S', 'P'][..]),
+            0u32..100_000_000
+        )
+            .prop_map(|(l, n)| format!("{l}{n:08}")),
+        (letter, 0u32..10_000_000).prop_map(|(l, n)| format!("E{l}{n:07}")),
+        (
+            prop::sample::select(
+                &[
+                    "护照号码：",
+                    "护照",
+                    "护照号",
+                    "港澳通行证",
+                    "回乡证号码：",
+                    "Passport No. "
+                ][..]
+            ),
+            prop::collection::vec(alnum, 5..=11),
+            0u8..10,
+        )
+            .prop_map(|(label, body, digit)| {
+                // At least one digit, anywhere in the number.
+                let mut body: String = body.into_iter().collect();
+                let at = usize::from(digit) % (body.len() + 1);
+                body.insert(at, char::from(b'0' + digit));
+                format!("{label}\u{0}{body}")
+            }),
+    ]
+}
 
 fn filler_from(pieces: &'static [&'static str]) -> impl Strategy<Value = String> {
     prop::collection::vec(prop::sample::select(pieces), 0..6).prop_map(|v| v.concat())
@@ -480,6 +663,67 @@ proptest! {
     #[test]
     fn arbitrary_text_never_panics(text in ".{0,200}") {
         let _ = redacted_field("facts", &text);
+    }
+
+    /// A name after a role word, or before a statement, is always surname + 某, wherever the
+    /// sentence stands and in whichever text field.
+    #[test]
+    fn other_persons_in_role_contexts_are_always_pseudonymised(
+        (name, pseudonym) in person_name(),
+        role in prop::sample::select(&ROLES[..]),
+        after in prop::sample::select(&AFTER_NAME[..]),
+        before_statement in prop::sample::select(&BEFORE_STATEMENT[..]),
+        statement in prop::sample::select(&STATEMENTS[..]),
+        field in prop::sample::select(&TEXT_FIELDS[..]),
+        lead in prop::sample::select(&["", "经查，", "另查明，", "。"][..]),
+    ) {
+        let (role, role_out) = role;
+        let text = format!("{lead}{role}{name}{after}");
+        prop_assert_eq!(
+            redacted_field(field, &text),
+            format!("{lead}{role_out}{pseudonym}{after}")
+        );
+        let text = format!("{before_statement}{name}{statement}");
+        prop_assert_eq!(
+            redacted_field(field, &text),
+            format!("{before_statement}{pseudonym}{statement}")
+        );
+    }
+
+    /// Place and company names never change, with or without a role word before them.
+    #[test]
+    fn place_and_company_names_are_never_changed(
+        place in prop::sample::select(&PLACES[..]),
+        before in prop::sample::select(&BEFORE_PLACE[..]),
+        after in prop::sample::select(&AFTER_PLACE[..]),
+        field in prop::sample::select(&TEXT_FIELDS[..]),
+    ) {
+        check_left(field, before, place, after)?;
+    }
+
+    /// Passport and permit numbers are always masked, their length kept.
+    #[test]
+    fn passports_are_always_masked(
+        number in passport(), fw in any::<bool>(), field in prop::sample::select(&TEXT_FIELDS[..]),
+        before in filler(), after in filler(),
+    ) {
+        // `\0` separates a label from the number it labels: only the number is masked.
+        let (label, number) = number.split_once('\0').unwrap_or(("", &number));
+        let before = format!("{before}{label}");
+        check_masked(field, &before, &spell(number, Spelling { full_width: fw }), &after)?;
+    }
+
+    /// Without pseudonyms, redaction never changes a text's length; with them it only shortens
+    /// it (surname + 某 replaces a longer name).
+    #[test]
+    fn masks_keep_length_and_pseudonyms_only_shorten(
+        text in "(证人|其妻|员工|王|小|明|李|秀英|欧阳|娜娜|称|，|（男，|张家口市|幸福路|十二|号|三|单元|室|护照|E12345678|13812345678|住址：|张庄村| ){0,24}",
+        plain in "[0-9０-９a-zA-Z@.\\- 一二三十〇号路栋室单元楼组村鲁P+（）()护照]{0,80}",
+    ) {
+        let out = redacted_field("facts", &text);
+        prop_assert!(out.chars().count() <= text.chars().count(), "{} -> {}", text, out);
+        let out = redacted_field("facts", &plain);
+        prop_assert_eq!(out.chars().count(), plain.chars().count());
     }
 
     /// Masking never changes a text's length in characters when no pseudonym is involved.

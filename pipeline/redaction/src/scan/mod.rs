@@ -6,16 +6,27 @@
 //! *tokens*, maximal runs of digits or of letters, normalised to ASCII. Every detector then works on
 //! that short token list: digit runs joined by single separators become *chains* whose sub-ranges
 //! are tested as IDs, cards and phone numbers (`numbers.rs`); letter tokens after a province
-//! character are tested as plates, digit tokens before 号/栋/单元/室 as addresses, `@` positions as
-//! e-mail (`patterns.rs`). Labels (`QQ号：`, `电话`) are looked up backwards from a candidate only
-//! when its shape needs one. The per-record needles (the counterparty's name, removed field values)
-//! are found with `memchr::memmem`, a SIMD substring search, since there are only a handful.
+//! character are tested as plates, letter-and-digit atoms as passports, `@` positions as e-mail
+//! (`patterns.rs`). Labels (`QQ号：`, `电话`) are looked up backwards from a candidate only when its
+//! shape needs one. The per-record needles (the counterparty's name, removed field values) are found
+//! with `memchr::memmem`, a SIMD substring search, since there are only a handful.
+//!
+//! Names and addresses are written in CJK characters, so the same pass also records *anchors*: the
+//! few CJK characters where one can start or end (the last character of a role word like 证人, a
+//! statement like 称, a house-number marker like 号 or 室, a residence label's 住), one bitmap test
+//! per character. The name detector (`persons.rs`) and the address detector (`address.rs`, digits
+//! and Chinese numerals, residence labels) look only around those; `cjk.rs` holds the character
+//! sets and the reading of characters around a position.
 //!
 //! Every detection becomes a [`Hit`] (byte span + rule). Overlapping hits are merged and the union is
-//! masked: when two detectors disagree about where a secret ends, both ends stay hidden.
+//! masked: when two detectors disagree about where a secret ends, both ends stay hidden. Names are
+//! replaced by surname + 某 instead, unless a mask overlaps them.
 
+mod address;
+pub(crate) mod cjk;
 mod numbers;
 mod patterns;
+mod persons;
 #[cfg(test)]
 mod tests;
 
@@ -38,6 +49,10 @@ pub enum Rule {
     Qq,
     Wechat,
     Address,
+    /// A natural person other than the counterparty, named in text next to a role word
+    /// (`证人王小明`) or a statement (`王小明称`): surname + 某.
+    PersonName,
+    Passport,
     /// The counterparty's name (or another pseudonymised field value) recurring in text.
     CounterpartyName,
     /// A value a field rule removed or masked (ID, phone, address …) recurring in text.
@@ -48,7 +63,7 @@ pub enum Rule {
 }
 
 impl Rule {
-    pub const COUNT: usize = 15;
+    pub const COUNT: usize = 17;
     pub const ALL: [Rule; Rule::COUNT] = [
         Rule::ResidentId,
         Rule::Mobile,
@@ -60,6 +75,8 @@ impl Rule {
         Rule::Qq,
         Rule::Wechat,
         Rule::Address,
+        Rule::PersonName,
+        Rule::Passport,
         Rule::CounterpartyName,
         Rule::RemovedValue,
         Rule::FieldRemove,
@@ -79,6 +96,8 @@ impl Rule {
             Rule::Qq => "qq",
             Rule::Wechat => "wechat",
             Rule::Address => "address",
+            Rule::PersonName => "person_name",
+            Rule::Passport => "passport",
             Rule::CounterpartyName => "counterparty_name",
             Rule::RemovedValue => "removed_value",
             Rule::FieldRemove => "field_remove",
@@ -105,10 +124,12 @@ pub enum Detector {
     Qq,
     Wechat,
     Address,
+    PersonName,
+    Passport,
 }
 
 impl Detector {
-    pub const ALL: [Detector; 10] = [
+    pub const ALL: [Detector; 12] = [
         Detector::ResidentId,
         Detector::Mobile,
         Detector::Landline,
@@ -119,6 +140,8 @@ impl Detector {
         Detector::Qq,
         Detector::Wechat,
         Detector::Address,
+        Detector::PersonName,
+        Detector::Passport,
     ];
 
     pub fn rule(self) -> Rule {
@@ -133,6 +156,8 @@ impl Detector {
             Detector::Qq => Rule::Qq,
             Detector::Wechat => Rule::Wechat,
             Detector::Address => Rule::Address,
+            Detector::PersonName => Rule::PersonName,
+            Detector::Passport => Rule::Passport,
         }
     }
 
@@ -222,6 +247,12 @@ pub struct TextContext {
     pub codes: HashSet<Vec<u8>>,
     /// A legal person's registered address, published in its own field: not an address to hide.
     pub public_addresses: Vec<Finder<'static>>,
+    /// Names the record publishes in its own fields (the legal representative's, an individual
+    /// business's name when kept): never pseudonymised where they recur in text.
+    pub kept_names: Vec<String>,
+    /// The counterparty is a legal person whose address is public: an address given as its
+    /// business premises (`经营场所：`, `注册地址：`) is left whole.
+    pub business_addresses_public: bool,
 }
 
 /// Character class of a token.
@@ -242,16 +273,39 @@ struct Token {
     class: Class,
 }
 
+/// What a hit is replaced with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Replace {
+    /// One `*` per character.
+    Mask,
+    /// The pseudonym of [`TextContext::names`] at this index.
+    Needle(usize),
+    /// The first this many bytes of the match (the surname) followed by 某.
+    Surname(u8),
+}
+
 /// One detection: a byte span of the text and the rule that found it. `prio` orders competing
-/// number readings of the same digits (lower wins); `pseudonym` indexes [`TextContext::names`] for a
-/// replacement instead of a mask.
+/// number readings of the same digits (lower wins); `replace` says whether it is masked or
+/// replaced by a pseudonym.
 #[derive(Clone, Copy, Debug)]
 struct Hit {
     start: usize,
     end: usize,
     rule: Rule,
     prio: u8,
-    pseudonym: Option<usize>,
+    replace: Replace,
+}
+
+impl Hit {
+    fn mask(rule: Rule, start: usize, end: usize) -> Hit {
+        Hit {
+            start,
+            end,
+            rule,
+            prio: 0,
+            replace: Replace::Mask,
+        }
+    }
 }
 
 /// A span that must not be masked as a number: an enterprise code. `strong` codes (the record's own,
@@ -269,6 +323,11 @@ struct Protected {
 pub struct Scratch {
     tokens: Vec<Token>,
     norm: Vec<u8>,
+    /// Byte positions of the CJK characters in [`ANCHORS`], with the characters: where the name
+    /// and address detectors look closer.
+    anchors: Vec<(usize, char)>,
+    /// Names found by the person-name detector, merged with the needles' names in one sweep.
+    persons: Vec<Hit>,
     /// Byte position and length of every `@` / `＠`.
     ats: Vec<(usize, usize)>,
     hits: Vec<Hit>,
@@ -285,6 +344,8 @@ impl Scratch {
     fn reset(&mut self) {
         self.tokens.clear();
         self.norm.clear();
+        self.anchors.clear();
+        self.persons.clear();
         self.ats.clear();
         self.hits.clear();
         self.claimed.clear();
@@ -314,7 +375,11 @@ impl ScanConfig {
         s.reset();
         let det = self.detectors;
         if !det.is_empty() {
-            tokenize(text, s);
+            if det.has(Detector::PersonName) || det.has(Detector::Address) {
+                tokenize::<true>(text, s);
+            } else {
+                tokenize::<false>(text, s);
+            }
             if det.has(Detector::Email) {
                 patterns::find_emails(text, self, s);
             }
@@ -327,8 +392,14 @@ impl ScanConfig {
             if det.has(Detector::VehiclePlate) {
                 patterns::find_plates(text, s);
             }
+            if det.has(Detector::Passport) {
+                patterns::find_passports(text, ctx, s);
+            }
             if det.has(Detector::Address) {
-                patterns::find_addresses(text, s);
+                address::find_addresses(text, ctx, s);
+            }
+            if det.has(Detector::PersonName) {
+                persons::find_person_names(text, ctx, s);
             }
         }
         if !ctx.public_addresses.is_empty() {
@@ -358,55 +429,39 @@ fn spare_public_addresses(text: &str, ctx: &TextContext, s: &mut Scratch) {
     }
 }
 
-/// The counterparty's name and removed field values, wherever they recur.
+/// The counterparty's name and removed field values, wherever they recur; the names of other
+/// persons found by the detector join the counterparty's before overlaps are settled.
 fn find_needles(text: &str, ctx: &TextContext, s: &mut Scratch) {
     let hay = text.as_bytes();
-    if !ctx.names.is_empty() {
-        let first = s.hits.len();
-        for (index, name) in ctx.names.iter().enumerate() {
-            let len = name.finder.needle().len();
-            for at in name.finder.find_iter(hay) {
-                s.hits.push(Hit {
-                    start: at,
-                    end: at + len,
-                    rule: Rule::CounterpartyName,
-                    prio: 0,
-                    pseudonym: Some(index),
-                });
-            }
-        }
-        // A shorter name inside a longer one found at the same place (`欧阳` inside `欧阳娜娜`) is
-        // the same occurrence, not a second one: sort, then sweep (linear, whatever the input).
-        let names = &mut s.hits[first..];
-        names.sort_unstable_by_key(|h| (h.start, Reverse(h.end)));
-        let mut reach = 0;
-        let mut kept = first;
-        for i in first..s.hits.len() {
-            let h = s.hits[i];
-            if h.end > reach {
-                reach = h.end;
-                s.hits[kept] = h;
-                kept += 1;
-            }
-        }
-        s.hits.truncate(kept);
-    }
-    for value in &ctx.values {
-        let len = value.needle().len();
-        for at in value.find_iter(hay) {
+    for (index, name) in ctx.names.iter().enumerate() {
+        let len = name.finder.needle().len();
+        for at in name.finder.find_iter(hay) {
             s.hits.push(Hit {
                 start: at,
                 end: at + len,
-                rule: Rule::RemovedValue,
+                rule: Rule::CounterpartyName,
                 prio: 0,
-                pseudonym: None,
+                replace: Replace::Needle(index),
             });
+        }
+    }
+    // Where two names overlap is settled in `apply_hits`.
+    s.hits.append(&mut s.persons);
+    for value in &ctx.values {
+        let len = value.needle().len();
+        for at in value.find_iter(hay) {
+            s.hits.push(Hit::mask(Rule::RemovedValue, at, at + len));
         }
     }
 }
 
 /// Writes the text with every hit replaced. Overlapping hits are merged and the union masked,
 /// also when one of them was a pseudonym: hiding more is the safe side of a disagreement.
+///
+/// One exception: a name inside another name that starts there or before (`欧阳` inside
+/// `欧阳娜娜`, the counterparty's `王明` inside a witness's `王明华`) is the same occurrence read
+/// twice, not a second secret: it is dropped, and the longer name gets its pseudonym (on equal
+/// spans the counterparty's own). Masking their union would hide a name a pseudonym hides already.
 ///
 /// A merged span is one secret seen by several rules (an ID number that is also the removed
 /// `id_number` value), so it counts once, for the rule of its longest hit (on a tie, the earlier
@@ -417,7 +472,7 @@ fn apply_hits(
     hits: &mut [Hit],
     counts: &mut [u32; Rule::COUNT],
 ) -> String {
-    hits.sort_unstable_by_key(|h| (h.start, Reverse(h.end)));
+    hits.sort_unstable_by_key(|h| (h.start, Reverse(h.end), h.replace));
     let mut out = String::with_capacity(text.len());
     let mut cursor = 0;
     let mut i = 0;
@@ -427,10 +482,15 @@ fn apply_hits(
         let mut merged = false;
         let mut j = i + 1;
         let mut credited = hits[i];
+        let pseudonym = hits[i].replace != Replace::Mask;
         while j < hits.len() && hits[j].start < end {
-            end = end.max(hits[j].end);
-            merged = true;
             let h = hits[j];
+            if pseudonym && !merged && h.replace != Replace::Mask && h.end <= end {
+                j += 1; // the same name read twice: see above
+                continue;
+            }
+            end = end.max(h.end);
+            merged = true;
             let longer = h.end - h.start > credited.end - credited.start;
             let tie = h.end - h.start == credited.end - credited.start;
             if longer || (tie && h.rule.index() < credited.rule.index()) {
@@ -441,8 +501,12 @@ fn apply_hits(
         counts[credited.rule.index()] += 1;
         // Hits never start before the cursor: the merge above swallowed every overlap.
         out.push_str(&text[cursor..start]);
-        match (merged, hits[i].pseudonym) {
-            (false, Some(index)) => out.push_str(&ctx.names[index].pseudonym),
+        match (merged, hits[i].replace) {
+            (false, Replace::Needle(index)) => out.push_str(&ctx.names[index].pseudonym),
+            (false, Replace::Surname(len)) => {
+                out.push_str(&text[start..start + usize::from(len)]);
+                out.push('某');
+            }
             _ => out.extend(std::iter::repeat_n('*', text[start..end].chars().count())),
         }
         cursor = end;
@@ -457,10 +521,19 @@ fn apply_hits(
 
 const STEP_MASK: u8 = 0b0111;
 const INTERESTING: u8 = 0b1000;
+/// Lead bytes 0xE4–0xE9: CJK Unified Ideographs (U+4000–U+9FFF), where anchors are.
+const CJK_LEAD: u8 = 0b1_0000;
+
+/// The characters the name and address detectors start from: the last character of a role word
+/// (`证人`), the first of a statement (`称`, `（男`), house-number markers (`号`, `室`) and the
+/// characters of residence labels (`住`, `籍`). The tokenizer records where they occur, so those
+/// detectors look only there instead of walking the text again.
+static ANCHORS: cjk::CharSet = persons::ANCHOR_CHARS.union(&address::ANCHOR_CHARS);
 
 /// Per first byte: how far to jump to the next character, and whether the character may start a
 /// token or an `@`. Only ASCII alphanumerics, `@` and the 0xEF lead byte of full-width forms are
-/// interesting; CJK characters are skipped three bytes at a time.
+/// interesting; CJK characters are skipped three bytes at a time, after one bitmap test for an
+/// anchor when the name or address detector runs.
 const BYTE_INFO: [u8; 256] = {
     let mut table = [1u8; 256];
     let mut b = 0usize;
@@ -472,6 +545,8 @@ const BYTE_INFO: [u8; 256] = {
             1
         } else if byte < 0xE0 {
             2
+        } else if matches!(byte, 0xE4..=0xE9) {
+            3 | CJK_LEAD
         } else if byte < 0xEF {
             3
         } else if byte == 0xEF {
@@ -513,13 +588,28 @@ fn classify_alnum(b: &[u8], i: usize) -> Option<(Class, u8, usize)> {
     None
 }
 
-fn tokenize(text: &str, s: &mut Scratch) {
+/// The single pass: tokens, `@` positions and, with `ANCHORED`, the anchors.
+fn tokenize<const ANCHORED: bool>(text: &str, s: &mut Scratch) {
     let b = text.as_bytes();
     let n = b.len();
+    if ANCHORED {
+        // Anchors come about once in 20 bytes of case text: one allocation, not a dozen doublings.
+        s.anchors.reserve(n / 24);
+    }
     let mut i = 0;
     while i < n {
         let info = BYTE_INFO[b[i] as usize];
         if info & INTERESTING == 0 {
+            // A lead byte of valid UTF-8 is followed by its continuation bytes.
+            if ANCHORED
+                && info & CJK_LEAD != 0
+                && i + 2 < n
+                && ANCHORS.contains_utf8_3(b[i], b[i + 1], b[i + 2])
+            {
+                if let Some(c) = cjk::at(text, i) {
+                    s.anchors.push((i, c));
+                }
+            }
             i += (info & STEP_MASK) as usize;
             continue;
         }
@@ -562,6 +652,15 @@ fn tokenize(text: &str, s: &mut Scratch) {
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers shared by the detectors.
+
+/// Index of the last token of the atom (adjacent tokens) starting at `k`.
+fn atom_end(toks: &[Token], k: usize) -> usize {
+    let mut last = k;
+    while last + 1 < toks.len() && toks[last + 1].start == toks[last].end {
+        last += 1;
+    }
+    last
+}
 
 fn char_before(text: &str, pos: usize) -> Option<char> {
     text[..pos].chars().next_back()
@@ -619,8 +718,15 @@ fn label_before(text: &str, pos: usize, labels: &[&str]) -> bool {
         }
         end -= c.len_utf8();
     }
-    let head = &head[..end];
-    labels.iter().any(|l| head.ends_with(l))
+    let head = &head.as_bytes()[..end];
+    // Comparing the last byte first spares a call to `memcmp` for almost every label.
+    let Some(last) = head.last() else {
+        return false;
+    };
+    labels.iter().any(|l| {
+        let l = l.as_bytes();
+        l.last() == Some(last) && head.ends_with(l)
+    })
 }
 
 /// Whether `[start, end)` overlaps any span of a list sorted by start.
@@ -663,7 +769,7 @@ mod unit_tests {
     #[test]
     fn tokenizer_normalises_full_width_and_skips_cjk() {
         let mut s = Scratch::default();
-        tokenize("电话１３８ab，X9", &mut s);
+        tokenize::<false>("电话１３８ab，X9", &mut s);
         let norms: Vec<String> = s
             .tokens
             .iter()

@@ -87,7 +87,8 @@ pub(super) fn find_protected(text: &str, ctx: &TextContext, s: &mut Scratch) {
         k = last + 1;
         let (start, end) = (toks[first].start, toks[last].end);
         let atom = &s.norm[toks[first].norm_start..toks[last].norm_start + toks[last].norm_len];
-        let own_code = ctx.codes.contains(atom);
+        // Codes are 8 characters or more (see `text_context`): a shorter atom needs no hashing.
+        let own_code = atom.len() >= 8 && ctx.codes.contains(atom);
         let protected = match atom.len() {
             18 if ids::is_wellformed_uscc(atom) => Some(Protected {
                 start,
@@ -282,11 +283,8 @@ fn is_protected(protected: &[Protected], c: &Hit) -> bool {
 
 fn hit(rule: Rule, prio: u8, start: usize, end: usize) -> Hit {
     Hit {
-        start,
-        end,
-        rule,
         prio,
-        pseudonym: None,
+        ..Hit::mask(rule, start, end)
     }
 }
 

@@ -1,9 +1,11 @@
-//! Detectors that read more than digits: e-mail, WeChat ids, vehicle plates, residential addresses.
+//! Detectors that read more than digits: e-mail, WeChat ids, vehicle plates, passports.
 
+use super::cjk::CharSet;
 use super::{
-    char_after, char_before, classify_alnum, label_before, single_separator_between, Class, Hit,
-    Rule, ScanConfig, Scratch, Token,
+    atom_end, char_after, char_before, classify_alnum, label_before, Class, Hit, Rule, ScanConfig,
+    Scratch, TextContext,
 };
+use crate::ids;
 
 const WECHAT_LABELS: &[&str] = &[
     "微信",
@@ -22,13 +24,7 @@ const WECHAT_LABELS: &[&str] = &[
 ];
 
 fn hit(rule: Rule, start: usize, end: usize) -> Hit {
-    Hit {
-        start,
-        end,
-        rule,
-        prio: 0,
-        pseudonym: None,
-    }
+    Hit::mask(rule, start, end)
 }
 
 fn is_local_part_byte(b: u8) -> bool {
@@ -114,7 +110,9 @@ pub(super) fn find_wechat_ids(text: &str, s: &mut Scratch) {
 }
 
 /// Province characters that open a civilian plate (embassy plates, 使/领, are a different format).
-const PLATE_PROVINCES: &str = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼";
+/// A bit set: tested before every letter token.
+const PLATE_PROVINCES: CharSet =
+    CharSet::of("京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼");
 
 /// Plate body after the province: a letter, then five characters with at least two digits
 /// (ordinary), or six with `D`/`F` first or last and at least four digits (new-energy).
@@ -189,102 +187,90 @@ pub(super) fn find_plates(text: &str, s: &mut Scratch) {
     }
 }
 
-/// Index of the last token of the atom (adjacent tokens) starting at `k`.
-fn atom_end(toks: &[Token], k: usize) -> usize {
-    let mut last = k;
-    while last + 1 < toks.len() && toks[last + 1].start == toks[last].end {
-        last += 1;
-    }
-    last
-}
-
-/// Unit markers after a number, longest first. Strong markers (building, unit, room) make a
-/// residential address on their own; weak ones need a road before the number (`振兴路12号`), which
-/// is what keeps document numbers (`〔2017〕12号`) and dates (`10月12号`) out.
-const MARKERS: [(&str, bool); 12] = [
-    ("号楼", true),
-    ("号院", true),
-    ("单元", true),
-    ("栋", true),
-    ("幢", true),
-    ("室", true),
-    ("号", false),
-    ("座", false),
-    ("楼", false),
-    ("层", false),
-    ("弄", false),
-    ("组", false),
+/// Labels after which a travel document's number follows: passports, the permits of Hong Kong,
+/// Macau and Taiwan residents and for travel there (`港澳通行证`, `回乡证`, `台胞证`).
+const PASSPORT_LABELS: &[&str] = &[
+    "护照",
+    "护照号",
+    "护照号码",
+    "护照编号",
+    "护照证号",
+    "Passport",
+    "passport",
+    "PASSPORT",
+    "Passport No.",
+    "passport no.",
+    "Passport No",
+    "通行证",
+    "通行证号",
+    "通行证号码",
+    "通行证编号",
+    "回乡证",
+    "回乡证号",
+    "回乡证号码",
+    "台胞证",
+    "台胞证号",
+    "台胞证号码",
 ];
 
-/// Characters that end a road, lane, village or compound name.
-const ROAD_CHARS: &str = "路街巷弄道里村同屯庄区苑园院";
-
-fn marker_at(text: &str, pos: usize) -> Option<(&'static str, bool)> {
-    let rest = &text[pos..];
-    MARKERS.iter().copied().find(|(m, _)| rest.starts_with(m))
-}
-
-/// A house-number part: an atom, possibly hyphen-joined (`3-2-301`). Returns its end, the next
-/// token, and whether it holds a digit.
-fn house_number(text: &str, toks: &[Token], k: usize) -> (usize, usize, bool) {
-    let mut last = k;
-    let mut has_digit = false;
-    loop {
-        let end = atom_end(toks, last);
-        has_digit |= toks[last..=end].iter().any(|t| t.class == Class::Digit);
-        last = end;
-        let hyphen_next = last + 1 < toks.len()
-            && single_separator_between(text, toks[last].end, toks[last + 1].start)
-            && matches!(char_after(text, toks[last].end), Some('-' | '－'));
-        if hyphen_next && toks[last + 1].end - toks[k].start < 48 {
-            last += 1;
-        } else {
-            break;
+/// Whether an atom is a Chinese passport number by its shape alone: `E`, `G` (ordinary), `D`
+/// (diplomatic), `S` (service) or `P` (public affairs) + 8 digits, or the newer `E` + a letter
+/// (not I or O) + 7 digits. Nothing else in case text has one letter before exactly eight digits
+/// as a whole atom: licence numbers have more letters (`DLJZ…`, `JY…`), plates five or six
+/// characters after the letter.
+fn is_passport_shape(atom: &[u8]) -> bool {
+    match atom {
+        [b'E' | b'G' | b'D' | b'S' | b'P', rest @ ..]
+            if rest.len() == 8 && rest.iter().all(u8::is_ascii_digit) =>
+        {
+            true
         }
+        [b'E', letter, rest @ ..] => {
+            rest.len() == 7
+                && letter.is_ascii_uppercase()
+                && !matches!(letter, b'I' | b'O')
+                && rest.iter().all(u8::is_ascii_digit)
+        }
+        _ => false,
     }
-    (toks[last].end, last + 1, has_digit)
 }
 
-/// Detailed residential addresses: from the first house number to the last unit marker
-/// (`振兴路[123号4栋2单元301室]`, `[3-2-301室]`, `幸福小区[5号楼]`). The road and area before stay: they
-/// do not single out a household.
-pub(super) fn find_addresses(text: &str, s: &mut Scratch) {
+/// Passport and travel-permit numbers: a Chinese passport number wherever it stands
+/// ([`is_passport_shape`]), and after a passport or permit label any 6–12 letters and digits with
+/// at least one digit (foreign passports, `C`/`H`/`M` permit numbers). Permit numbers are masked
+/// only after their label: `C12345678` alone reads as well as a serial or model number.
+///
+/// An organisation code (GB 11714) can have a passport's shape (`E6040000` + check `8`; one
+/// passport number in eleven passes the check). As with resident IDs and USCCs, privacy wins:
+/// the code is left only when the record names it as its own, after a `代码` label, or written
+/// with its hyphen (`E6040000-8`, a longer atom).
+pub(super) fn find_passports(text: &str, ctx: &TextContext, s: &mut Scratch) {
     let toks = &s.tokens;
     let mut k = 0;
     while k < toks.len() {
-        let start = toks[k].start;
-        let (number_end, after_number, mut has_digit) = house_number(text, toks, k);
-        let Some((first_marker, first_strong)) = marker_at(text, number_end) else {
-            k = after_number;
+        let t = toks[k];
+        let last = atom_end(toks, k);
+        k = last + 1;
+        let end = toks[last].end;
+        let atom = &s.norm[t.norm_start..toks[last].norm_start + toks[last].norm_len];
+        // Most atoms (years, amounts) are too short or too long for any reading below.
+        if !(6..=12).contains(&atom.len()) {
             continue;
+        }
+        // `CZCF-E1234567` or `a_E12345678` are parts of a longer code, not a passport.
+        let glued = matches!(char_before(text, t.start), Some('-' | '_' | '/' | '－'))
+            || matches!(char_after(text, end), Some('-' | '_' | '/' | '－'));
+        if glued || super::overlaps_sorted(&s.claimed, t.start, end) {
+            continue;
+        }
+        let labelled =
+            atom.iter().any(u8::is_ascii_digit) && label_before(text, t.start, PASSPORT_LABELS);
+        let code = || {
+            ids::is_valid_org_code(atom)
+                && (ctx.codes.contains(atom) || label_before(text, t.start, &["代码"]))
         };
-        let (mut strong, mut last_strong) = (first_strong, first_strong);
-        let mut end = number_end + first_marker.len();
-        let mut next = after_number;
-        while next < toks.len() && toks[next].start == end {
-            let (n_end, n_after, n_digit) = house_number(text, toks, next);
-            match marker_at(text, n_end) {
-                Some((marker, st)) => {
-                    end = n_end + marker.len();
-                    strong |= st;
-                    last_strong = st;
-                    has_digit |= n_digit;
-                    next = n_after;
-                }
-                // `3单元201`: a room number written without 室 after a building or unit.
-                None if last_strong && toks[next].class == Class::Digit => {
-                    end = n_end;
-                    next = n_after;
-                    break;
-                }
-                None => break,
-            }
+        if labelled || (is_passport_shape(atom) && !code()) {
+            s.hits.push(hit(Rule::Passport, t.start, end));
         }
-        let after_road = matches!(first_marker, "号" | "弄" | "组")
-            && char_before(text, start).is_some_and(|c| ROAD_CHARS.contains(c));
-        if has_digit && (strong || after_road) {
-            s.hits.push(hit(Rule::Address, start, end));
-        }
-        k = next;
     }
 }
