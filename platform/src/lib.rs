@@ -33,6 +33,7 @@ pub mod envelope;
 mod error;
 mod events;
 pub mod http;
+mod query;
 pub mod search;
 pub mod view;
 

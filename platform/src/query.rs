@@ -1,0 +1,582 @@
+//! How a [`SearchQuery`] runs against the view, fast at a province's scale (a million records).
+//!
+//! Every page is in one order (newest decision first, then record_id), and the `records_order`
+//! index holds the view in that order together with the columns the filters test. Two ways to
+//! find a page:
+//!
+//! - **walk**: read that index from the cursor on, testing each entry. Cheap when matches are
+//!   common, hopeless when they are rare. So the walk is bounded: it only looks at the next
+//!   [`WALK_WINDOW`] entries, and if those hold the page, the page is exact.
+//! - **candidates**: find every match through an index on the filter itself (the FTS5 trigram
+//!   index on SQLite, the pg_trgm GIN indexes on Postgres, the agency or category index), then
+//!   sort them. Cheap when matches are rare.
+//!
+//! A query with only order-friendly filters (category, dates, document number) runs directly.
+//! A query with a substring filter tries the bounded walk first and falls back to candidates.
+//! Trigram indexes need three characters: a one- or two-character substring has no candidate
+//! index and falls back to an unbounded walk, which is still exact (common short strings, such
+//! as a surname, fill the page within the window; rare ones cost a scan of the view).
+//!
+//! Totals: exact when the query has no filter (counters kept by triggers), else counted up to
+//! [`COUNT_CAP`] unless `count=exact`.
+//!
+//! Every value reaches SQL as a bound parameter; the only text spliced into SQL is this module's
+//! own (column names, placeholders, index names).
+
+use serde_json::Value;
+use sqlx::any::AnyRow;
+use sqlx::{Any, AnyPool, Row};
+
+use crate::envelope::fold;
+use crate::error::PlatformError;
+use crate::search::{Cursor, SearchQuery, SearchResult, COUNT_CAP};
+use crate::view::Backend;
+
+/// How many index entries a walk looks at before it gives up for the candidate path. About
+/// 20 ms of reading on either database; a term in more than 1 of ~400 records fills a page of 50
+/// within it.
+pub const WALK_WINDOW: u32 = 20_000;
+
+/// A statement under construction: `$N` placeholders and their values, numbered in order.
+#[derive(Default)]
+struct Statement {
+    sql: String,
+    binds: Vec<Bind>,
+}
+
+#[derive(Clone)]
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+impl Statement {
+    fn push(&mut self, sql: &str) -> &mut Statement {
+        self.sql.push_str(sql);
+        self
+    }
+
+    /// Appends a placeholder for `value`. Each use gets its own number: reusing `$1` works on
+    /// Postgres but relies on SQLite treating `$1` as a named parameter.
+    fn bind(&mut self, value: Bind) -> &mut Statement {
+        self.binds.push(value);
+        self.sql.push('$');
+        self.sql.push_str(&self.binds.len().to_string());
+        self
+    }
+
+    fn text(&mut self, value: &str) -> &mut Statement {
+        self.bind(Bind::Text(value.to_owned()))
+    }
+
+    fn query(&self) -> sqlx::query::Query<'_, Any, sqlx::any::AnyArguments<'_>> {
+        let mut query = sqlx::query(&self.sql);
+        for value in &self.binds {
+            query = match value {
+                Bind::Text(text) => query.bind(text.clone()),
+                Bind::Int(int) => query.bind(*int),
+            };
+        }
+        query
+    }
+}
+
+/// The query, compiled once into what the statements need.
+struct Plan<'a> {
+    backend: Backend,
+    query: &'a SearchQuery,
+    /// LIKE patterns over folded text.
+    text: Option<String>,
+    counterparty: Option<String>,
+    agency: Option<String>,
+    /// FTS5 MATCH expressions (SQLite, three characters or more).
+    text_fts: Option<String>,
+    counterparty_fts: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+impl<'a> Plan<'a> {
+    fn new(backend: Backend, query: &'a SearchQuery) -> Plan<'a> {
+        let pattern = |v: &Option<String>| v.as_deref().map(|t| like_pattern(&fold(t)));
+        let fts = |v: &Option<String>, columns: &str| {
+            v.as_deref()
+                .and_then(|t| fts_expression(columns, &fold(t)))
+                .filter(|_| backend == Backend::Sqlite)
+        };
+        Plan {
+            backend,
+            query,
+            text: pattern(&query.text),
+            counterparty: pattern(&query.counterparty),
+            agency: pattern(&query.agency),
+            text_fts: fts(&query.text, "{counterparty_name_fold document_no_fold}"),
+            counterparty_fts: fts(&query.counterparty, "{counterparty_name_fold}"),
+            from: query.decided_from.map(|d| d.format("%Y-%m-%d").to_string()),
+            to: query.decided_to.map(|d| d.format("%Y-%m-%d").to_string()),
+        }
+    }
+
+    fn has_substring_filter(&self) -> bool {
+        self.text.is_some() || self.counterparty.is_some() || self.agency.is_some()
+    }
+
+    fn has_filter(&self) -> bool {
+        self.has_substring_filter()
+            || self.query.document_no.is_some()
+            || self.query.category.is_some()
+            || self.from.is_some()
+            || self.to.is_some()
+    }
+
+    /// A column in the result order's collation: byte order on Postgres, whose default would
+    /// be the database locale's (SQLite compares bytes already).
+    fn ordered(&self, column: &str) -> String {
+        match self.backend {
+            Backend::Sqlite => column.to_owned(),
+            Backend::Postgres => format!("{column} COLLATE \"C\""),
+        }
+    }
+
+    fn order_by(&self, alias: &str) -> String {
+        format!(
+            " ORDER BY {} DESC, {}",
+            self.ordered(&format!("{alias}sort_date")),
+            self.ordered(&format!("{alias}record_id"))
+        )
+    }
+
+    /// `FROM records` with the index to use on SQLite (its planner has no statistics to choose
+    /// by); Postgres chooses by itself.
+    fn from(&self, index: &str) -> String {
+        match self.backend {
+            Backend::Sqlite => format!(" FROM records INDEXED BY {index}"),
+            Backend::Postgres => " FROM records".to_owned(),
+        }
+    }
+
+    /// ` AND …` for the dates and, when `with_cursor`, the position after the cursor.
+    fn order_filters(&self, s: &mut Statement, alias: &str, with_cursor: bool) {
+        let date = self.ordered(&format!("{alias}sort_date"));
+        if let Some(from) = &self.from {
+            s.push(&format!(" AND {date} >= ")).text(from);
+        }
+        if let Some(to) = &self.to {
+            // '' (no date) sorts below every date: exclude it explicitly.
+            s.push(&format!(" AND {date} <= ")).text(to);
+            s.push(&format!(" AND {date} > ''"));
+        }
+        if let (true, Some(cursor)) = (with_cursor, &self.query.after) {
+            self.after(s, alias, cursor, true);
+        }
+    }
+
+    /// ` AND` the position is after `cursor` (or, `strictly == false`, at or before it).
+    fn after(&self, s: &mut Statement, alias: &str, cursor: &Cursor, strictly: bool) {
+        let date = self.ordered(&format!("{alias}sort_date"));
+        let id = self.ordered(&format!("{alias}record_id"));
+        // The first bound alone is a range on the index; the OR settles ties within one date.
+        let (bound, later, id_cmp) = if strictly {
+            ("<=", "<", ">")
+        } else {
+            (">=", ">", "<=")
+        };
+        s.push(&format!(" AND {date} {bound} "))
+            .text(&cursor.sort_date);
+        s.push(&format!(" AND ({date} {later} "))
+            .text(&cursor.sort_date);
+        s.push(&format!(" OR ({date} = "))
+            .text(&cursor.sort_date)
+            .push(&format!(" AND {id} {id_cmp} "))
+            .text(&cursor.record_id)
+            .push("))");
+    }
+
+    /// ` AND …` for every filter that is not about the order.
+    fn value_filters(&self, s: &mut Statement, alias: &str) {
+        let agency_names = "SELECT name FROM agencies WHERE fold LIKE ";
+        if let Some(p) = &self.text {
+            s.push(&format!(" AND ({alias}counterparty_name_fold LIKE "))
+                .text(p)
+                .push(" ESCAPE '\\'");
+            s.push(&format!(" OR {alias}document_no_fold LIKE "))
+                .text(p)
+                .push(" ESCAPE '\\'");
+            s.push(&format!(" OR {alias}agency_name IN ({agency_names}"))
+                .text(p)
+                .push(" ESCAPE '\\'))");
+        }
+        if let Some(p) = &self.counterparty {
+            s.push(&format!(" AND {alias}counterparty_name_fold LIKE "))
+                .text(p)
+                .push(" ESCAPE '\\'");
+        }
+        if let Some(p) = &self.agency {
+            s.push(&format!(" AND {alias}agency_name IN ({agency_names}"))
+                .text(p)
+                .push(" ESCAPE '\\')");
+        }
+        if let Some(document_no) = &self.query.document_no {
+            s.push(&format!(" AND {alias}document_no = "))
+                .text(document_no);
+        }
+        if let Some(category) = &self.query.category {
+            s.push(&format!(" AND {alias}category = ")).text(category);
+        }
+    }
+
+    /// ` LIMIT page+1 OFFSET skip`: one more than the page, to know whether a next page exists.
+    fn page_limit(&self, s: &mut Statement) {
+        s.push(" LIMIT ")
+            .bind(Bind::Int(i64::from(self.query.limit) + 1))
+            .push(" OFFSET ")
+            .bind(Bind::Int(
+                i64::try_from(self.query.offset).unwrap_or(i64::MAX),
+            ));
+    }
+
+    /// The page read straight off one index, all filters applied: exact, and fast when the
+    /// index is the right one (see [`Plan::direct_index`]).
+    fn direct(&self, index: &str) -> Statement {
+        let mut s = Statement::default();
+        s.push("SELECT record_json, sort_date, record_id")
+            .push(&self.from(index))
+            .push(" WHERE state = 'visible'");
+        self.order_filters(&mut s, "", true);
+        self.value_filters(&mut s, "");
+        s.push(&self.order_by(""));
+        self.page_limit(&mut s);
+        s
+    }
+
+    fn direct_index(&self) -> &'static str {
+        if self.query.document_no.is_some() {
+            "records_document_no"
+        } else if self.query.category.is_some() {
+            "records_category_order"
+        } else {
+            "records_order"
+        }
+    }
+
+    /// The position [`WALK_WINDOW`] entries after the cursor (dates applied), if there is one.
+    fn window_end(&self) -> Statement {
+        let mut s = Statement::default();
+        s.push("SELECT sort_date, record_id")
+            .push(&self.from("records_order"))
+            .push(" WHERE state = 'visible'");
+        self.order_filters(&mut s, "", true);
+        s.push(&self.order_by(""));
+        s.push(" LIMIT 1 OFFSET ")
+            .bind(Bind::Int(i64::from(WALK_WINDOW) - 1));
+        s
+    }
+
+    /// The page among the entries up to `end` (the whole rest when `None`).
+    fn walk(&self, end: Option<&Cursor>) -> Statement {
+        let mut s = Statement::default();
+        s.push("SELECT record_json, sort_date, record_id")
+            .push(&self.from("records_order"))
+            .push(" WHERE state = 'visible'");
+        self.order_filters(&mut s, "", true);
+        if let Some(end) = end {
+            self.after(&mut s, "", end, false);
+        }
+        self.value_filters(&mut s, "");
+        s.push(&self.order_by(""));
+        self.page_limit(&mut s);
+        s
+    }
+
+    /// The page found through the filter's own index, then sorted. `None` when no filter has
+    /// an index that finds its matches (one- or two-character substrings only).
+    fn candidates(&self, count_only: bool) -> Option<Statement> {
+        match self.backend {
+            Backend::Sqlite => self.sqlite_candidates(count_only),
+            Backend::Postgres => Some(self.postgres_candidates(count_only)),
+        }
+    }
+
+    fn sqlite_candidates(&self, count_only: bool) -> Option<Statement> {
+        let mut s = Statement::default();
+        let select = if count_only {
+            "SELECT 1"
+        } else {
+            "SELECT r.record_json, r.sort_date, r.record_id"
+        };
+        if let Some(fts) = self.counterparty_fts.as_ref().or(self.text_fts.as_ref()) {
+            // CROSS JOIN keeps the FTS index as the outer loop: SQLite would otherwise walk
+            // records and probe the index per row.
+            s.push(select)
+                .push(" FROM (SELECT rowid AS id FROM records_fts WHERE records_fts MATCH ");
+            s.text(fts);
+            if let (None, Some(p)) = (&self.counterparty_fts, &self.text) {
+                // q also matches agency names, which the FTS index does not hold.
+                s.push(
+                    " UNION SELECT id FROM records INDEXED BY records_agency_order \
+                        WHERE state = 'visible' AND agency_name IN \
+                        (SELECT name FROM agencies WHERE fold LIKE ",
+                )
+                .text(p)
+                .push(" ESCAPE '\\')");
+            }
+            s.push(") AS c CROSS JOIN records AS r ON r.id = c.id WHERE r.state = 'visible'");
+            self.order_filters(&mut s, "r.", !count_only);
+            self.value_filters(&mut s, "r.");
+        } else if self.agency.is_some() || self.query.category.is_some() {
+            let index = if self.agency.is_some() {
+                "records_agency_order"
+            } else {
+                "records_category_order"
+            };
+            s.push(select)
+                .push(&format!(" FROM records AS r INDEXED BY {index}"))
+                .push(" WHERE r.state = 'visible'");
+            self.order_filters(&mut s, "r.", !count_only);
+            self.value_filters(&mut s, "r.");
+        } else {
+            return None;
+        }
+        self.finish_candidates(&mut s, count_only);
+        Some(s)
+    }
+
+    /// Postgres plans each query by its statistics; MATERIALIZED keeps it from turning the
+    /// candidate query back into the walk that was just found too slow.
+    fn postgres_candidates(&self, count_only: bool) -> Statement {
+        let mut s = Statement::default();
+        s.push("WITH c AS MATERIALIZED (SELECT sort_date, record_id FROM records AS r WHERE r.state = 'visible'");
+        self.order_filters(&mut s, "r.", !count_only);
+        self.value_filters(&mut s, "r.");
+        s.push(")");
+        if count_only {
+            s.push(" SELECT 1 FROM c");
+        } else {
+            s.push(" SELECT r.record_json, r.sort_date, r.record_id FROM (SELECT * FROM c");
+            s.push(&self.order_by("c."));
+            self.page_limit(&mut s);
+            s.push(") AS p JOIN records AS r ON r.record_id = p.record_id");
+        }
+        self.finish_candidates(&mut s, count_only);
+        s
+    }
+
+    fn finish_candidates(&self, s: &mut Statement, count_only: bool) {
+        if count_only {
+            return;
+        }
+        match self.backend {
+            Backend::Sqlite => {
+                s.push(&self.order_by("r."));
+                self.page_limit(s);
+            }
+            Backend::Postgres => {
+                s.push(&self.order_by("r."));
+            }
+        }
+    }
+
+    /// How many records match, exact or up to [`COUNT_CAP`].
+    fn count(&self) -> Statement {
+        // On Postgres the plain query lets the planner use the LIMIT; on SQLite the candidate
+        // index is the only way to a rare term's matches.
+        let candidates = match self.backend {
+            Backend::Sqlite if self.has_substring_filter() => self.sqlite_candidates(true),
+            _ => None,
+        };
+        let matches = match candidates {
+            Some(statement) => statement,
+            None => {
+                let mut s = Statement::default();
+                s.push("SELECT 1 FROM records WHERE state = 'visible'");
+                self.order_filters(&mut s, "", false);
+                self.value_filters(&mut s, "");
+                s
+            }
+        };
+        let mut s = Statement {
+            sql: String::from("SELECT COUNT(*) AS total FROM ("),
+            binds: matches.binds,
+        };
+        s.sql.push_str(&matches.sql);
+        if !self.query.exact_total {
+            s.push(" LIMIT ")
+                .bind(Bind::Int(i64::try_from(COUNT_CAP).unwrap_or(i64::MAX) + 1));
+        }
+        s.push(") AS m");
+        s
+    }
+}
+
+/// Runs `query`: the page, its `next` cursor and the total.
+pub(crate) async fn search(
+    pool: &AnyPool,
+    backend: Backend,
+    query: &SearchQuery,
+) -> Result<SearchResult, PlatformError> {
+    let plan = Plan::new(backend, query);
+    // One transaction, so the total and the page describe the same moment.
+    let mut tx = pool
+        .begin()
+        .await
+        .map_err(PlatformError::database("begin a search"))?;
+    let rows = if !plan.has_substring_filter() {
+        fetch(&mut tx, &plan.direct(plan.direct_index())).await?
+    } else {
+        let end = plan
+            .window_end()
+            .query()
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(PlatformError::database("read search results"))?
+            .map(|row| cursor_of(&row))
+            .transpose()?;
+        let walked = fetch(&mut tx, &plan.walk(end.as_ref())).await?;
+        if end.is_none() || walked.len() > query.limit as usize {
+            walked
+        } else {
+            match plan.candidates(false) {
+                Some(statement) => fetch(&mut tx, &statement).await?,
+                None => fetch(&mut tx, &plan.walk(None)).await?,
+            }
+        }
+    };
+    let (total, total_exact) = if plan.has_filter() {
+        let row = plan
+            .count()
+            .query()
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(PlatformError::database("count search results"))?;
+        let counted = u64::try_from(
+            row.try_get::<i64, _>("total")
+                .map_err(|_| PlatformError::CorruptRow { what: "total" })?,
+        )
+        .map_err(|_| PlatformError::CorruptRow { what: "total" })?;
+        if query.exact_total || counted <= COUNT_CAP {
+            (counted, true)
+        } else {
+            (COUNT_CAP, false)
+        }
+    } else {
+        let row = sqlx::query("SELECT visible FROM view_counts WHERE id = 1")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(PlatformError::database("count search results"))?;
+        let visible = row
+            .try_get::<i64, _>("visible")
+            .ok()
+            .and_then(|v| u64::try_from(v).ok())
+            .ok_or(PlatformError::CorruptRow { what: "visible" })?;
+        (visible, true)
+    };
+    tx.commit()
+        .await
+        .map_err(PlatformError::database("finish a search"))?;
+
+    let limit = query.limit as usize;
+    let next = if rows.len() > limit {
+        Some(cursor_of(&rows[limit - 1])?.encode())
+    } else {
+        None
+    };
+    let records = rows
+        .iter()
+        .take(limit)
+        .map(|row| {
+            let text: String =
+                row.try_get("record_json")
+                    .map_err(|_| PlatformError::CorruptRow {
+                        what: "record_json",
+                    })?;
+            serde_json::from_str::<Value>(&text).map_err(|_| PlatformError::CorruptRow {
+                what: "record_json",
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(SearchResult {
+        total,
+        total_exact,
+        records,
+        next,
+    })
+}
+
+async fn fetch(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    statement: &Statement,
+) -> Result<Vec<AnyRow>, PlatformError> {
+    statement
+        .query()
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(PlatformError::database("read search results"))
+}
+
+fn cursor_of(row: &AnyRow) -> Result<Cursor, PlatformError> {
+    Ok(Cursor {
+        sort_date: row
+            .try_get("sort_date")
+            .map_err(|_| PlatformError::CorruptRow { what: "sort_date" })?,
+        record_id: row
+            .try_get("record_id")
+            .map_err(|_| PlatformError::CorruptRow { what: "record_id" })?,
+    })
+}
+
+/// `%text%` with LIKE's wildcards in `text` escaped (the queries say `ESCAPE '\'`).
+pub(crate) fn like_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// An FTS5 query for records whose `columns` hold every trigram of `text`, or `None` when
+/// `text` is shorter than a trigram. Each trigram is a quoted string (quotes doubled), so no
+/// character of `text` is FTS5 syntax. The index is `detail=column`, which has no positions for
+/// a phrase: the trigrams are ANDed, and LIKE then checks each candidate for the whole substring.
+fn fts_expression(columns: &str, text: &str) -> Option<String> {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() < 3 {
+        return None;
+    }
+    let mut trigrams: Vec<String> = chars.windows(3).map(|w| w.iter().collect()).collect();
+    trigrams.sort_unstable();
+    trigrams.dedup();
+    let terms: Vec<String> = trigrams
+        .iter()
+        .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+        .collect();
+    Some(format!("{columns} : ({})", terms.join(" AND ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_pattern("a%b_c\\"), "%a\\%b\\_c\\\\%");
+        assert_eq!(like_pattern("罚"), "%罚%");
+    }
+
+    #[test]
+    fn fts_expressions_quote_every_trigram() {
+        assert_eq!(fts_expression("{c}", "张三"), None);
+        assert_eq!(
+            fts_expression("{c}", "鑫源商贸").as_deref(),
+            Some("{c} : (\"源商贸\" AND \"鑫源商\")")
+        );
+        assert_eq!(
+            fts_expression("{c}", "a\"b*"),
+            Some("{c} : (\"\"\"b*\" AND \"a\"\"b\")".to_owned())
+        );
+    }
+}
