@@ -148,6 +148,15 @@ impl std::fmt::Debug for View {
     }
 }
 
+/// Per SQLite connection: a 32 MB page cache, reads through a memory map of up to 4 GB (address
+/// space, not memory), and sorts in memory. `synchronous` stays FULL: Kafka offsets are committed
+/// once a batch is applied, so a batch the view lost in a power cut would never come back.
+const SQLITE_CONNECTION_PRAGMAS: &[&str] = &[
+    "PRAGMA cache_size = -32768",
+    "PRAGMA mmap_size = 4294967296",
+    "PRAGMA temp_store = MEMORY",
+];
+
 /// How long an operation waits for a database connection, including the first one at start.
 pub const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -213,6 +222,19 @@ impl View {
             // Fail a request (503) or a start-up rather than hang: the consumer retries a failed
             // batch by itself, and a supervisor restarts a platform that cannot reach its database.
             .acquire_timeout(ACQUIRE_TIMEOUT)
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // SQLite's default page cache is 2 MB: at a million records every
+                        // batch and search would re-read index pages through system calls.
+                        // A larger cache per connection, and reads through a memory map.
+                        for pragma in SQLITE_CONNECTION_PRAGMAS {
+                            sqlx::Executor::execute(&mut *conn, *pragma).await?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
             .connect(&url)
             .await
             .map_err(PlatformError::database("connect"))?;
@@ -333,7 +355,7 @@ impl View {
         ids.dedup();
         let mut held: HashMap<String, HeldVersion> = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(ROWS_PER_STATEMENT * 4) {
-            let placeholders = placeholders(1, chunk.len());
+            let placeholders = placeholders(self.backend, 1, chunk.len());
             let sql = format!(
                 "SELECT record_id, version, state FROM records WHERE record_id IN ({placeholders})"
             );
@@ -403,7 +425,7 @@ impl View {
         let mut written: HashSet<String> = HashSet::with_capacity(rows.len());
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
             written.extend(
-                upsert_rows(&mut tx, chunk)
+                upsert_rows(&mut tx, chunk, self.backend)
                     .await
                     .map_err(Failure::from_sqlx(self.backend, "write records"))?,
             );
@@ -695,15 +717,22 @@ fn refused_row(backend: Backend, error: &sqlx::Error) -> Option<String> {
     ))
 }
 
-/// `$first, $first+1, …` for `count` parameters.
-fn placeholders(first: usize, count: usize) -> String {
+/// `$first, $first+1, …` for `count` parameters on Postgres; `?, ?, …` on SQLite, whose
+/// `sqlite3_bind_parameter_name` walks a list of every named parameter: binding thousands of
+/// `$N` costs time quadratic in their number (a 500-row upsert took 0.3 s instead of 10 ms).
+fn placeholders(backend: Backend, first: usize, count: usize) -> String {
     let mut text = String::with_capacity(count * 6);
     for n in first..first + count {
         if n > first {
             text.push_str(", ");
         }
-        text.push('$');
-        text.push_str(&n.to_string());
+        match backend {
+            Backend::Sqlite => text.push('?'),
+            Backend::Postgres => {
+                text.push('$');
+                text.push_str(&n.to_string());
+            }
+        }
     }
     text
 }
@@ -795,6 +824,7 @@ impl RecordRow {
 async fn upsert_rows(
     tx: &mut Transaction<'static, Any>,
     rows: &[RecordRow],
+    backend: Backend,
 ) -> Result<Vec<String>, sqlx::Error> {
     if rows.is_empty() {
         return Ok(Vec::new());
@@ -806,6 +836,7 @@ async fn upsert_rows(
         }
         sql.push('(');
         sql.push_str(&placeholders(
+            backend,
             n * RECORD_COLUMN_COUNT + 1,
             RECORD_COLUMN_COUNT,
         ));
@@ -858,7 +889,7 @@ async fn apply_envelope(
     let row = RecordRow::new(message, envelope, now);
     let sql = format!(
         "INSERT INTO records ({RECORD_COLUMNS}) VALUES ({})\n{UPSERT_CONFLICT}",
-        placeholders(1, RECORD_COLUMN_COUNT)
+        placeholders(backend, 1, RECORD_COLUMN_COUNT)
     );
     let written = row
         .bind(sqlx::query(&sql))

@@ -19,12 +19,14 @@
 //! - [`services`]: the broker and Postgres of the integration tests (`test_brokers`,
 //!   `fresh_postgres_db`, `unique_name`).
 //! - [`rng`]: SplitMix64, the only source of randomness in generation.
+//! - [`browser`]: headless Chromium (`--dump-dom`, screenshots) for tests of pages.
 //! - `vocab` (private): names, places, violations and sentence templates.
 //! - `src/bin/gen-exports.rs`: writes a first and a revocation export to a folder, with a summary;
 //!   `mappings/samples/` is its committed output.
 //!
 //! Every person, company and number produced here is invented.
 
+pub mod browser;
 pub mod case;
 pub mod expect;
 pub mod export;
