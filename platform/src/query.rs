@@ -84,6 +84,7 @@ impl Statement {
 /// The query, compiled once into what the statements need.
 struct Plan<'a> {
     backend: Backend,
+    walk_window: u32,
     query: &'a SearchQuery,
     /// LIKE patterns over folded text.
     text: Option<String>,
@@ -97,7 +98,7 @@ struct Plan<'a> {
 }
 
 impl<'a> Plan<'a> {
-    fn new(backend: Backend, query: &'a SearchQuery) -> Plan<'a> {
+    fn new(backend: Backend, walk_window: u32, query: &'a SearchQuery) -> Plan<'a> {
         let pattern = |v: &Option<String>| v.as_deref().map(|t| like_pattern(&fold(t)));
         let fts = |v: &Option<String>, columns: &str| {
             v.as_deref()
@@ -106,6 +107,7 @@ impl<'a> Plan<'a> {
         };
         Plan {
             backend,
+            walk_window,
             query,
             text: pattern(&query.text),
             counterparty: pattern(&query.counterparty),
@@ -259,7 +261,7 @@ impl<'a> Plan<'a> {
         }
     }
 
-    /// The position [`WALK_WINDOW`] entries after the cursor (dates applied), if there is one.
+    /// The position `walk_window` entries after the cursor (dates applied), if there is one.
     fn window_end(&self) -> Statement {
         let mut s = Statement::default();
         s.push("SELECT sort_date, record_id")
@@ -268,7 +270,7 @@ impl<'a> Plan<'a> {
         self.order_filters(&mut s, "", true);
         s.push(&self.order_by(""));
         s.push(" LIMIT 1 OFFSET ")
-            .bind(Bind::Int(i64::from(WALK_WINDOW) - 1));
+            .bind(Bind::Int(i64::from(self.walk_window) - 1));
         s
     }
 
@@ -288,140 +290,244 @@ impl<'a> Plan<'a> {
         s
     }
 
-    /// The page found through the filter's own index, then sorted. `None` when no filter has
-    /// an index that finds its matches (one- or two-character substrings only).
-    fn candidates(&self, count_only: bool) -> Option<Statement> {
-        match self.backend {
-            Backend::Sqlite => self.sqlite_candidates(count_only),
-            Backend::Postgres => Some(self.postgres_candidates(count_only)),
-        }
-    }
-
-    fn sqlite_candidates(&self, count_only: bool) -> Option<Statement> {
+    /// The page found through the filter's own index, all matches sorted: for a term with more
+    /// matches than are counted, few of them recent. `None` when no filter has an index that
+    /// finds its matches (one- or two-character substrings only).
+    fn candidates(&self) -> Option<Statement> {
         let mut s = Statement::default();
-        let select = if count_only {
-            "SELECT 1"
-        } else {
-            "SELECT r.record_json, r.sort_date, r.record_id"
-        };
-        if let Some(fts) = self.counterparty_fts.as_ref().or(self.text_fts.as_ref()) {
-            // CROSS JOIN keeps the FTS index as the outer loop: SQLite would otherwise walk
-            // records and probe the index per row.
-            s.push(select)
-                .push(" FROM (SELECT rowid AS id FROM records_fts WHERE records_fts MATCH ");
-            s.text(fts);
-            if let (None, Some(p)) = (&self.counterparty_fts, &self.text) {
-                // q also matches agency names, which the FTS index does not hold.
-                s.push(
-                    " UNION SELECT id FROM records INDEXED BY records_agency_order \
-                        WHERE state = 'visible' AND agency_name IN \
-                        (SELECT name FROM agencies WHERE fold LIKE ",
-                )
-                .text(p)
-                .push(" ESCAPE '\\')");
+        match self.backend {
+            Backend::Sqlite => {
+                let select = "SELECT r.record_json, r.sort_date, r.record_id";
+                if let Some(fts) = self.counterparty_fts.as_ref().or(self.text_fts.as_ref()) {
+                    s.push(select).push(
+                        " FROM (SELECT rowid AS id FROM records_fts WHERE records_fts MATCH ",
+                    );
+                    s.text(fts);
+                    if let (None, Some(p)) = (&self.counterparty_fts, &self.text) {
+                        s.push(
+                            " UNION SELECT id FROM records INDEXED BY records_agency_order \
+                             WHERE state = 'visible' AND agency_name IN \
+                             (SELECT name FROM agencies WHERE fold LIKE ",
+                        )
+                        .text(p)
+                        .push(" ESCAPE '\\')");
+                    }
+                    s.push(
+                        ") AS c CROSS JOIN records AS r ON r.id = c.id WHERE r.state = 'visible'",
+                    );
+                } else if self.agency.is_some() || self.query.category.is_some() {
+                    let index = if self.agency.is_some() {
+                        "records_agency_order"
+                    } else {
+                        "records_category_order"
+                    };
+                    s.push(select)
+                        .push(&format!(" FROM records AS r INDEXED BY {index}"))
+                        .push(" WHERE r.state = 'visible'");
+                } else {
+                    return None;
+                }
+                self.order_filters(&mut s, "r.", true);
+                self.value_filters(&mut s, "r.");
+                s.push(&self.order_by("r."));
+                self.page_limit(&mut s);
             }
-            s.push(") AS c CROSS JOIN records AS r ON r.id = c.id WHERE r.state = 'visible'");
-            self.order_filters(&mut s, "r.", !count_only);
-            self.value_filters(&mut s, "r.");
-        } else if self.agency.is_some() || self.query.category.is_some() {
-            let index = if self.agency.is_some() {
-                "records_agency_order"
-            } else {
-                "records_category_order"
-            };
-            s.push(select)
-                .push(&format!(" FROM records AS r INDEXED BY {index}"))
-                .push(" WHERE r.state = 'visible'");
-            self.order_filters(&mut s, "r.", !count_only);
-            self.value_filters(&mut s, "r.");
-        } else {
-            return None;
+            Backend::Postgres => {
+                // MATERIALIZED keeps the planner from turning this back into the walk that was
+                // just found too slow.
+                s.push(
+                    "WITH c AS MATERIALIZED (SELECT sort_date, record_id FROM records AS r \
+                        WHERE r.state = 'visible'",
+                );
+                self.order_filters(&mut s, "r.", true);
+                self.value_filters(&mut s, "r.");
+                s.push(") SELECT r.record_json, r.sort_date, r.record_id FROM (SELECT * FROM c");
+                s.push(&self.order_by("c."));
+                self.page_limit(&mut s);
+                s.push(") AS p JOIN records AS r ON r.record_id = p.record_id");
+                s.push(&self.order_by("r."));
+            }
         }
-        self.finish_candidates(&mut s, count_only);
         Some(s)
     }
 
-    /// Postgres plans each query by its statistics; MATERIALIZED keeps it from turning the
-    /// candidate query back into the walk that was just found too slow.
-    fn postgres_candidates(&self, count_only: bool) -> Statement {
-        let mut s = Statement::default();
-        s.push("WITH c AS MATERIALIZED (SELECT sort_date, record_id FROM records AS r WHERE r.state = 'visible'");
-        self.order_filters(&mut s, "r.", !count_only);
-        self.value_filters(&mut s, "r.");
-        s.push(")");
-        if count_only {
-            s.push(" SELECT 1 FROM c");
-        } else {
-            s.push(" SELECT r.record_json, r.sort_date, r.record_id FROM (SELECT * FROM c");
-            s.push(&self.order_by("c."));
-            self.page_limit(&mut s);
-            s.push(") AS p JOIN records AS r ON r.record_id = p.record_id");
-        }
-        self.finish_candidates(&mut s, count_only);
-        s
-    }
-
-    fn finish_candidates(&self, s: &mut Statement, count_only: bool) {
-        if count_only {
-            return;
-        }
+    /// Statements that list the position (`sort_date`, `record_id`) of every match, cursor
+    /// ignored, each up to `cap` rows when given; together they cover every match (a record may
+    /// appear in more than one). Each goes through the index that finds its matches: on SQLite
+    /// the FTS index, the agency index for the agency part of `q`, the agency or category
+    /// index; on Postgres the planner chooses by its statistics.
+    fn match_positions(&self, cap: Option<i64>) -> Vec<Statement> {
+        let mut statements = Vec::new();
+        let start = |from: &str| {
+            let mut s = Statement::default();
+            s.push("SELECT r.sort_date, r.record_id ").push(from);
+            s
+        };
         match self.backend {
-            Backend::Sqlite => {
-                s.push(&self.order_by("r."));
-                self.page_limit(s);
-            }
             Backend::Postgres => {
-                s.push(&self.order_by("r."));
+                let mut s = start("FROM records AS r WHERE r.state = 'visible'");
+                self.order_filters(&mut s, "r.", false);
+                self.value_filters(&mut s, "r.");
+                statements.push(s);
+            }
+            Backend::Sqlite => {
+                if let Some(fts) = self.counterparty_fts.as_ref().or(self.text_fts.as_ref()) {
+                    // CROSS JOIN keeps the FTS index as the outer loop: SQLite would otherwise
+                    // walk records and probe the index per row.
+                    let mut s =
+                        start("FROM (SELECT rowid AS id FROM records_fts WHERE records_fts MATCH ");
+                    s.text(fts).push(
+                        ") AS c CROSS JOIN records AS r ON r.id = c.id WHERE r.state = 'visible'",
+                    );
+                    self.order_filters(&mut s, "r.", false);
+                    self.value_filters(&mut s, "r.");
+                    statements.push(s);
+                    if let (None, Some(p)) = (&self.counterparty_fts, &self.text) {
+                        // q also matches agency names, which the FTS index does not hold.
+                        let mut s = start(
+                            "FROM records AS r INDEXED BY records_agency_order \
+                             WHERE r.state = 'visible' AND r.agency_name IN \
+                             (SELECT name FROM agencies WHERE fold LIKE ",
+                        );
+                        s.text(p).push(" ESCAPE '\\')");
+                        self.order_filters(&mut s, "r.", false);
+                        self.value_filters(&mut s, "r.");
+                        statements.push(s);
+                    }
+                } else {
+                    let from = if self.agency.is_some() {
+                        "FROM records AS r INDEXED BY records_agency_order"
+                    } else if self.query.category.is_some() {
+                        "FROM records AS r INDEXED BY records_category_order"
+                    } else {
+                        "FROM records AS r INDEXED BY records_order"
+                    };
+                    let mut s = start(from);
+                    s.push(" WHERE r.state = 'visible'");
+                    self.order_filters(&mut s, "r.", false);
+                    self.value_filters(&mut s, "r.");
+                    statements.push(s);
+                }
             }
         }
+        if let Some(cap) = cap {
+            for s in &mut statements {
+                s.push(" LIMIT ").bind(Bind::Int(cap));
+            }
+        }
+        statements
     }
 
-    /// How many records match, exact or up to [`COUNT_CAP`].
-    fn count(&self) -> Statement {
-        // On Postgres the plain query lets the planner use the LIMIT; on SQLite the candidate
-        // index is the only way to a rare term's matches.
-        let candidates = match self.backend {
-            Backend::Sqlite if self.has_substring_filter() => self.sqlite_candidates(true),
-            _ => None,
-        };
-        let matches = match candidates {
-            Some(statement) => statement,
-            None => {
-                let mut s = Statement::default();
-                s.push("SELECT 1 FROM records WHERE state = 'visible'");
-                self.order_filters(&mut s, "", false);
-                self.value_filters(&mut s, "");
-                s
-            }
-        };
-        let mut s = Statement {
-            sql: String::from("SELECT COUNT(*) AS total FROM ("),
-            binds: matches.binds,
-        };
-        s.sql.push_str(&matches.sql);
-        if !self.query.exact_total {
-            s.push(" LIMIT ")
-                .bind(Bind::Int(i64::try_from(COUNT_CAP).unwrap_or(i64::MAX) + 1));
+    /// The plain count of a query without substring filters, up to `cap` when given.
+    fn count(&self, cap: Option<i64>) -> Statement {
+        let mut s = Statement::default();
+        s.push("SELECT COUNT(*) AS total FROM (SELECT 1 FROM records WHERE state = 'visible'");
+        self.order_filters(&mut s, "", false);
+        self.value_filters(&mut s, "");
+        if let Some(cap) = cap {
+            s.push(" LIMIT ").bind(Bind::Int(cap));
         }
         s.push(") AS m");
         s
     }
+
+    /// The records at `positions` (at most a page and one), for a page picked from them.
+    fn records_at(&self, positions: &[Cursor]) -> Statement {
+        let mut s = Statement::default();
+        s.push("SELECT record_json, sort_date, record_id FROM records WHERE state = 'visible' AND record_id IN (");
+        for (n, position) in positions.iter().enumerate() {
+            if n > 0 {
+                s.push(", ");
+            }
+            s.text(&position.record_id);
+        }
+        s.push(")");
+        s.push(&self.order_by(""));
+        s
+    }
+}
+
+/// The result order of two positions: newest date first, then record_id in byte order.
+fn result_order(a: &Cursor, b: &Cursor) -> std::cmp::Ordering {
+    b.sort_date
+        .cmp(&a.sort_date)
+        .then_with(|| a.record_id.as_bytes().cmp(b.record_id.as_bytes()))
+}
+
+/// Every match's position, sorted and deduplicated, and whether that is all of them (no
+/// statement hit `cap`).
+async fn positions(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    plan: &Plan<'_>,
+    cap: Option<i64>,
+) -> Result<(Vec<Cursor>, bool), PlatformError> {
+    let mut all = Vec::new();
+    let mut complete = true;
+    for statement in plan.match_positions(cap) {
+        let rows = fetch(tx, &statement).await?;
+        if cap.is_some_and(|cap| rows.len() as i64 >= cap) {
+            complete = false;
+        }
+        for row in &rows {
+            all.push(cursor_of(row)?);
+        }
+    }
+    all.sort_by(result_order);
+    all.dedup_by(|a, b| a.record_id == b.record_id);
+    Ok((all, complete))
 }
 
 /// Runs `query`: the page, its `next` cursor and the total.
 pub(crate) async fn search(
     pool: &AnyPool,
     backend: Backend,
+    walk_window: u32,
     query: &SearchQuery,
 ) -> Result<SearchResult, PlatformError> {
-    let plan = Plan::new(backend, query);
+    let plan = Plan::new(backend, walk_window, query);
     // One transaction, so the total and the page describe the same moment.
     let mut tx = pool
         .begin()
         .await
         .map_err(PlatformError::database("begin a search"))?;
-    let rows = if !plan.has_substring_filter() {
-        fetch(&mut tx, &plan.direct(plan.direct_index())).await?
+    // Up to this many matches are counted (and listed) exactly.
+    let cap = (!query.exact_total).then(|| i64::try_from(COUNT_CAP).unwrap_or(i64::MAX) + 1);
+    let counted = |n: usize| -> (u64, bool) {
+        let n = n as u64;
+        if query.exact_total || n <= COUNT_CAP {
+            (n, true)
+        } else {
+            (COUNT_CAP, false)
+        }
+    };
+    let (rows, total, total_exact) = if !plan.has_substring_filter() {
+        let rows = fetch(&mut tx, &plan.direct(plan.direct_index())).await?;
+        let (total, exact) = if plan.has_filter() {
+            let row = plan
+                .count(cap)
+                .query()
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(PlatformError::database("count search results"))?;
+            let n = row
+                .try_get::<i64, _>("total")
+                .ok()
+                .and_then(|n| usize::try_from(n).ok())
+                .ok_or(PlatformError::CorruptRow { what: "total" })?;
+            counted(n)
+        } else {
+            let row = sqlx::query("SELECT visible FROM view_counts WHERE id = 1")
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(PlatformError::database("count search results"))?;
+            let visible = row
+                .try_get::<i64, _>("visible")
+                .ok()
+                .and_then(|v| u64::try_from(v).ok())
+                .ok_or(PlatformError::CorruptRow { what: "visible" })?;
+            (visible, true)
+        };
+        (rows, total, exact)
     } else {
         let end = plan
             .window_end()
@@ -432,43 +538,39 @@ pub(crate) async fn search(
             .map(|row| cursor_of(&row))
             .transpose()?;
         let walked = fetch(&mut tx, &plan.walk(end.as_ref())).await?;
-        if end.is_none() || walked.len() > query.limit as usize {
+        let walk_is_enough = end.is_none() || walked.len() > query.limit as usize;
+        // The matches' positions through the filters' own indexes: the total, and (when they
+        // are all there) the page too, without sorting whole records.
+        let (matches, complete) = positions(&mut tx, &plan, cap).await?;
+        let (total, exact) = counted(matches.len());
+        let rows = if walk_is_enough {
             walked
+        } else if complete {
+            let skip = usize::try_from(query.offset).unwrap_or(usize::MAX);
+            let page: Vec<Cursor> = matches
+                .into_iter()
+                .filter(|m| {
+                    query
+                        .after
+                        .as_ref()
+                        .is_none_or(|after| result_order(after, m).is_lt())
+                })
+                .skip(skip)
+                .take(query.limit as usize + 1)
+                .collect();
+            if page.is_empty() {
+                Vec::new()
+            } else {
+                fetch(&mut tx, &plan.records_at(&page)).await?
+            }
         } else {
-            match plan.candidates(false) {
+            // Many matches, few of them recent: sort them all.
+            match plan.candidates() {
                 Some(statement) => fetch(&mut tx, &statement).await?,
                 None => fetch(&mut tx, &plan.walk(None)).await?,
             }
-        }
-    };
-    let (total, total_exact) = if plan.has_filter() {
-        let row = plan
-            .count()
-            .query()
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(PlatformError::database("count search results"))?;
-        let counted = u64::try_from(
-            row.try_get::<i64, _>("total")
-                .map_err(|_| PlatformError::CorruptRow { what: "total" })?,
-        )
-        .map_err(|_| PlatformError::CorruptRow { what: "total" })?;
-        if query.exact_total || counted <= COUNT_CAP {
-            (counted, true)
-        } else {
-            (COUNT_CAP, false)
-        }
-    } else {
-        let row = sqlx::query("SELECT visible FROM view_counts WHERE id = 1")
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(PlatformError::database("count search results"))?;
-        let visible = row
-            .try_get::<i64, _>("visible")
-            .ok()
-            .and_then(|v| u64::try_from(v).ok())
-            .ok_or(PlatformError::CorruptRow { what: "visible" })?;
-        (visible, true)
+        };
+        (rows, total, exact)
     };
     tx.commit()
         .await

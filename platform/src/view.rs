@@ -137,6 +137,8 @@ pub struct View {
     apply_lock: Arc<Mutex<()>>,
     /// When set, only envelopes whose `signature` header verifies are applied.
     verifier: Option<Arc<Verifier>>,
+    /// Index entries a search walks before it looks the matches up by index instead.
+    walk_window: u32,
 }
 
 impl std::fmt::Debug for View {
@@ -275,7 +277,17 @@ impl View {
             backend,
             apply_lock: Arc::new(Mutex::new(())),
             verifier: None,
+            walk_window: crate::query::WALK_WINDOW,
         })
+    }
+
+    /// Searches walk at most `entries` index entries before they look matches up by index
+    /// (default [`crate::query::WALK_WINDOW`]). For tests, which reach every search path on a
+    /// few records with a tiny window.
+    #[doc(hidden)]
+    pub fn with_walk_window(mut self, entries: u32) -> View {
+        self.walk_window = entries.max(1);
+        self
     }
 
     /// From now on, applies only envelopes whose `signature` header verifies with one of the
@@ -592,7 +604,7 @@ impl View {
     /// One page of the records in force that match `query`, how many match, and the cursor of
     /// the next page (see the `query` module for how it stays fast at a million records).
     pub async fn search(&self, query: &SearchQuery) -> Result<SearchResult, PlatformError> {
-        crate::query::search(&self.pool, self.backend, query).await
+        crate::query::search(&self.pool, self.backend, self.walk_window, query).await
     }
 
     /// Counts of visible records, tombstones and rejected messages, and the offsets applied.

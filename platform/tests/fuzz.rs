@@ -254,9 +254,15 @@ fn search_matches_a_scan(db: TestDb, needles: Vec<String>) {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let view = db.view().await;
-        corpus(&view).await;
-        for needle in needles {
+        let opened = db.view().await;
+        corpus(&opened).await;
+        // Every search path: the walk alone (default window), or positions and candidates.
+        for (n, needle) in needles.into_iter().enumerate() {
+            let view = if n % 2 == 0 {
+                opened.clone()
+            } else {
+                opened.clone().with_walk_window(1)
+            };
             for counterparty_only in [false, true] {
                 let params = vec![(
                     if counterparty_only {
@@ -281,7 +287,7 @@ fn search_matches_a_scan(db: TestDb, needles: Vec<String>) {
                 assert_eq!(found, expected(&needle, counterparty_only), "{needle:?}");
             }
         }
-        view.close().await;
+        opened.close().await;
     });
 }
 

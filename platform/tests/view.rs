@@ -708,6 +708,20 @@ async fn an_envelope_the_database_refuses_is_rejected_alone(view: &View) {
 /// Following `next` from the first page visits every match exactly once, in order, whichever
 /// path (walk or candidates) serves each page.
 async fn keyset_pages_walk_every_match_once(view: &View) {
+    keyset_pages_with(view.clone()).await;
+    // A window of 3 entries: pages come from the match positions or the sorted candidates.
+    keyset_pages_with(view.clone().with_walk_window(3)).await;
+}
+
+async fn keyset_pages_with(view: View) {
+    let view = &view;
+    if view.visible_ids().await.unwrap().is_empty() {
+        seed_keyset(view).await;
+    }
+    keyset_pages_check(view).await;
+}
+
+async fn seed_keyset(view: &View) {
     let mut feed = Feed::new(0);
     let mut batch = Vec::new();
     for n in 0..120 {
@@ -733,7 +747,9 @@ async fn keyset_pages_walk_every_match_once(view: &View) {
         )));
     }
     view.apply(&batch).await.unwrap();
+}
 
+async fn keyset_pages_check(view: &View) {
     for (query, expected) in [
         (SearchQuery::default(), 120),
         (
@@ -812,45 +828,49 @@ async fn short_and_long_substrings_find_the_same_records_as_a_scan(view: &View) 
         })
         .collect();
     view.apply(&batch).await.unwrap();
-    for needle in [
-        "鑫",
-        "鑫源",
-        "鑫源商",
-        "张",
-        "某",
-        "ab",
-        "b",
-        "AB",
-        "acme",
-        "恒泰鑫源建材厂",
-        "不存在",
-    ] {
-        let expected: Vec<String> = names
-            .iter()
-            .enumerate()
-            .filter(|(_, name)| name.to_lowercase().contains(&needle.to_lowercase()))
-            .map(|(n, _)| format!("t:{n}"))
-            .collect();
-        for query in [
-            SearchQuery {
-                counterparty: Some(needle.into()),
-                ..Default::default()
-            },
-            SearchQuery {
-                text: Some(needle.into()),
-                ..Default::default()
-            },
+    // The default window (the walk serves everything) and a window of one entry (positions).
+    for window in [20_000, 1] {
+        let view = &view.clone().with_walk_window(window);
+        for needle in [
+            "鑫",
+            "鑫源",
+            "鑫源商",
+            "张",
+            "某",
+            "ab",
+            "b",
+            "AB",
+            "acme",
+            "恒泰鑫源建材厂",
+            "不存在",
         ] {
-            let mut found: Vec<String> = view
-                .search(&query)
-                .await
-                .unwrap()
-                .records
+            let expected: Vec<String> = names
                 .iter()
-                .map(|r| r["record_id"].as_str().unwrap().to_owned())
+                .enumerate()
+                .filter(|(_, name)| name.to_lowercase().contains(&needle.to_lowercase()))
+                .map(|(n, _)| format!("t:{n}"))
                 .collect();
-            found.sort();
-            assert_eq!(found, expected, "{needle}");
+            for query in [
+                SearchQuery {
+                    counterparty: Some(needle.into()),
+                    ..Default::default()
+                },
+                SearchQuery {
+                    text: Some(needle.into()),
+                    ..Default::default()
+                },
+            ] {
+                let mut found: Vec<String> = view
+                    .search(&query)
+                    .await
+                    .unwrap()
+                    .records
+                    .iter()
+                    .map(|r| r["record_id"].as_str().unwrap().to_owned())
+                    .collect();
+                found.sort();
+                assert_eq!(found, expected, "{needle}");
+            }
         }
     }
 }
