@@ -274,10 +274,12 @@ impl<'a> Plan<'a> {
         s
     }
 
-    /// The page among the entries up to `end` (the whole rest when `None`).
+    /// The positions of the page among the entries up to `end` (the whole rest when `None`).
+    /// Positions only: the walk then reads the ordered index alone (an index-only scan on
+    /// Postgres), and the page's few records are read afterwards.
     fn walk(&self, end: Option<&Cursor>) -> Statement {
         let mut s = Statement::default();
-        s.push("SELECT record_json, sort_date, record_id")
+        s.push("SELECT sort_date, record_id")
             .push(&self.from("records_order"))
             .push(" WHERE state = 'visible'");
         self.order_filters(&mut s, "", true);
@@ -539,6 +541,15 @@ pub(crate) async fn search(
             .transpose()?;
         let walked = fetch(&mut tx, &plan.walk(end.as_ref())).await?;
         let walk_is_enough = end.is_none() || walked.len() > query.limit as usize;
+        let walked = if walk_is_enough {
+            let page = walked
+                .iter()
+                .map(cursor_of)
+                .collect::<Result<Vec<_>, _>>()?;
+            records_page(&mut tx, &plan, &page).await?
+        } else {
+            Vec::new()
+        };
         // The matches' positions through the filters' own indexes: the total, and (when they
         // are all there) the page too, without sorting whole records.
         let (matches, complete) = positions(&mut tx, &plan, cap).await?;
@@ -558,16 +569,16 @@ pub(crate) async fn search(
                 .skip(skip)
                 .take(query.limit as usize + 1)
                 .collect();
-            if page.is_empty() {
-                Vec::new()
-            } else {
-                fetch(&mut tx, &plan.records_at(&page)).await?
-            }
+            records_page(&mut tx, &plan, &page).await?
         } else {
             // Many matches, few of them recent: sort them all.
             match plan.candidates() {
                 Some(statement) => fetch(&mut tx, &statement).await?,
-                None => fetch(&mut tx, &plan.walk(None)).await?,
+                None => {
+                    let rows = fetch(&mut tx, &plan.walk(None)).await?;
+                    let page = rows.iter().map(cursor_of).collect::<Result<Vec<_>, _>>()?;
+                    records_page(&mut tx, &plan, &page).await?
+                }
             }
         };
         (rows, total, exact)
@@ -602,6 +613,18 @@ pub(crate) async fn search(
         records,
         next,
     })
+}
+
+/// The records at `page` (positions in result order), in result order.
+async fn records_page(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    plan: &Plan<'_>,
+    page: &[Cursor],
+) -> Result<Vec<AnyRow>, PlatformError> {
+    if page.is_empty() {
+        return Ok(Vec::new());
+    }
+    fetch(tx, &plan.records_at(page)).await
 }
 
 async fn fetch(
