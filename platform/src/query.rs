@@ -1,23 +1,24 @@
 //! How a [`SearchQuery`] runs against the view, fast at a province's scale (a million records).
 //!
 //! Every page is in one order (newest decision first, then record_id), and the `records_order`
-//! index holds the view in that order together with the columns the filters test. Two ways to
-//! find a page:
+//! index holds the view in that order together with the columns the filters test. A query with
+//! only order-friendly filters (category, dates, document number) reads its page straight off
+//! the right index. A query with a substring filter (`q`, `counterparty`, `agency`) runs in steps:
 //!
-//! - **walk**: read that index from the cursor on, testing each entry. Cheap when matches are
-//!   common, hopeless when they are rare. So the walk is bounded: it only looks at the next
-//!   [`WALK_WINDOW`] entries, and if those hold the page, the page is exact.
-//! - **candidates**: find every match through an index on the filter itself (the FTS5 trigram
-//!   index on SQLite, the pg_trgm GIN indexes on Postgres, the agency or category index), then
-//!   sort them. Cheap when matches are rare.
+//! 1. **walk**: read the ordered index from the cursor on, testing each entry, but only the next
+//!    `walk_window` ([`WALK_WINDOW`]) entries. If they hold the page, the page is exact, and
+//!    common terms (most searches) end here.
+//! 2. **positions**: list the matches' positions through each filter's own index (the FTS5
+//!    trigram index on SQLite, pg_trgm on Postgres, the agency or category index), up to
+//!    [`COUNT_CAP`] + 1. That count is the total. When the list is complete, the page is picked
+//!    from it and only its records are read: rare terms end here.
+//! 3. **long walk**: more matches than the cap and none recent (a year inside document numbers,
+//!    say): the walk goes on without a window until the page is full.
 //!
-//! A query with only order-friendly filters (category, dates, document number) runs directly.
-//! A query with a substring filter tries the bounded walk first and falls back to candidates.
-//! Trigram indexes need three characters: a one- or two-character substring has no candidate
-//! index and falls back to an unbounded walk, which is still exact (common short strings, such
-//! as a surname, fill the page within the window; rare ones cost a scan of the view).
+//! Trigram indexes need three characters: a one- or two-character substring has no index to list
+//! its positions and is found by walking (exact, but a rare short string costs a scan of the view).
 //!
-//! Totals: exact when the query has no filter (counters kept by triggers), else counted up to
+//! Totals: exact for a query without filters (counters kept by triggers), else counted up to
 //! [`COUNT_CAP`] unless `count=exact`.
 //!
 //! Every value reaches SQL as a bound parameter; the only text spliced into SQL is this module's
@@ -85,6 +86,10 @@ impl Statement {
 struct Plan<'a> {
     backend: Backend,
     walk_window: u32,
+    /// The walk found a page, so matches are common: on Postgres, count them with a scan that
+    /// stops at the cap rather than through the trigram indexes, whose bitmaps are built whole
+    /// (and which cannot narrow a substring of one or two characters at all).
+    scan_for_total: bool,
     query: &'a SearchQuery,
     /// LIKE patterns over folded text.
     text: Option<String>,
@@ -108,6 +113,7 @@ impl<'a> Plan<'a> {
         Plan {
             backend,
             walk_window,
+            scan_for_total: false,
             query,
             text: pattern(&query.text),
             counterparty: pattern(&query.counterparty),
@@ -117,6 +123,15 @@ impl<'a> Plan<'a> {
             from: query.decided_from.map(|d| d.format("%Y-%m-%d").to_string()),
             to: query.decided_to.map(|d| d.format("%Y-%m-%d").to_string()),
         }
+    }
+
+    /// Every substring filter is shorter than a trigram (and no agency filter narrows).
+    fn only_short_substrings(&self) -> bool {
+        let short = |v: &Option<String>| v.as_deref().is_none_or(|t| fold(t).chars().count() < 3);
+        self.has_substring_filter()
+            && self.agency.is_none()
+            && short(&self.query.text)
+            && short(&self.query.counterparty)
     }
 
     fn has_substring_filter(&self) -> bool {
@@ -292,67 +307,6 @@ impl<'a> Plan<'a> {
         s
     }
 
-    /// The page found through the filter's own index, all matches sorted: for a term with more
-    /// matches than are counted, few of them recent. `None` when no filter has an index that
-    /// finds its matches (one- or two-character substrings only).
-    fn candidates(&self) -> Option<Statement> {
-        let mut s = Statement::default();
-        match self.backend {
-            Backend::Sqlite => {
-                let select = "SELECT r.record_json, r.sort_date, r.record_id";
-                if let Some(fts) = self.counterparty_fts.as_ref().or(self.text_fts.as_ref()) {
-                    s.push(select).push(
-                        " FROM (SELECT rowid AS id FROM records_fts WHERE records_fts MATCH ",
-                    );
-                    s.text(fts);
-                    if let (None, Some(p)) = (&self.counterparty_fts, &self.text) {
-                        s.push(
-                            " UNION SELECT id FROM records INDEXED BY records_agency_order \
-                             WHERE state = 'visible' AND agency_name IN \
-                             (SELECT name FROM agencies WHERE fold LIKE ",
-                        )
-                        .text(p)
-                        .push(" ESCAPE '\\')");
-                    }
-                    s.push(
-                        ") AS c CROSS JOIN records AS r ON r.id = c.id WHERE r.state = 'visible'",
-                    );
-                } else if self.agency.is_some() || self.query.category.is_some() {
-                    let index = if self.agency.is_some() {
-                        "records_agency_order"
-                    } else {
-                        "records_category_order"
-                    };
-                    s.push(select)
-                        .push(&format!(" FROM records AS r INDEXED BY {index}"))
-                        .push(" WHERE r.state = 'visible'");
-                } else {
-                    return None;
-                }
-                self.order_filters(&mut s, "r.", true);
-                self.value_filters(&mut s, "r.");
-                s.push(&self.order_by("r."));
-                self.page_limit(&mut s);
-            }
-            Backend::Postgres => {
-                // MATERIALIZED keeps the planner from turning this back into the walk that was
-                // just found too slow.
-                s.push(
-                    "WITH c AS MATERIALIZED (SELECT sort_date, record_id FROM records AS r \
-                        WHERE r.state = 'visible'",
-                );
-                self.order_filters(&mut s, "r.", true);
-                self.value_filters(&mut s, "r.");
-                s.push(") SELECT r.record_json, r.sort_date, r.record_id FROM (SELECT * FROM c");
-                s.push(&self.order_by("c."));
-                self.page_limit(&mut s);
-                s.push(") AS p JOIN records AS r ON r.record_id = p.record_id");
-                s.push(&self.order_by("r."));
-            }
-        }
-        Some(s)
-    }
-
     /// Statements that list the position (`sort_date`, `record_id`) of every match, cursor
     /// ignored, each up to `cap` rows when given; together they cover every match (a record may
     /// appear in more than one). Each goes through the index that finds its matches: on SQLite
@@ -370,6 +324,16 @@ impl<'a> Plan<'a> {
                 let mut s = start("FROM records AS r WHERE r.state = 'visible'");
                 self.order_filters(&mut s, "r.", false);
                 self.value_filters(&mut s, "r.");
+                if self.scan_for_total || self.only_short_substrings() {
+                    // `|| ''` hides the columns from the trigram indexes.
+                    s.sql = s
+                        .sql
+                        .replace(
+                            "r.counterparty_name_fold LIKE",
+                            "(r.counterparty_name_fold || '') LIKE",
+                        )
+                        .replace("r.document_no_fold LIKE", "(r.document_no_fold || '') LIKE");
+                }
                 statements.push(s);
             }
             Backend::Sqlite => {
@@ -552,6 +516,10 @@ pub(crate) async fn search(
         };
         // The matches' positions through the filters' own indexes: the total, and (when they
         // are all there) the page too, without sorting whole records.
+        let plan = Plan {
+            scan_for_total: walk_is_enough,
+            ..plan
+        };
         let (matches, complete) = positions(&mut tx, &plan, cap).await?;
         let (total, exact) = counted(matches.len());
         let rows = if walk_is_enough {
@@ -571,15 +539,11 @@ pub(crate) async fn search(
                 .collect();
             records_page(&mut tx, &plan, &page).await?
         } else {
-            // Many matches, few of them recent: sort them all.
-            match plan.candidates() {
-                Some(statement) => fetch(&mut tx, &statement).await?,
-                None => {
-                    let rows = fetch(&mut tx, &plan.walk(None)).await?;
-                    let page = rows.iter().map(cursor_of).collect::<Result<Vec<_>, _>>()?;
-                    records_page(&mut tx, &plan, &page).await?
-                }
-            }
+            // Many matches, none of them recent (a year in the document number, a name that
+            // only appears in old decisions): walking on is cheaper than sorting them all.
+            let rows = fetch(&mut tx, &plan.walk(None)).await?;
+            let page = rows.iter().map(cursor_of).collect::<Result<Vec<_>, _>>()?;
+            records_page(&mut tx, &plan, &page).await?
         };
         (rows, total, exact)
     };

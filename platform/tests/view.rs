@@ -49,6 +49,7 @@ on_both_databases!(
     an_envelope_the_database_refuses_is_rejected_alone,
     keyset_pages_walk_every_match_once,
     short_and_long_substrings_find_the_same_records_as_a_scan,
+    more_matches_than_are_counted_cap_the_total_and_still_page_in_order,
 );
 
 async fn out_of_order_versions_keep_the_highest(view: &View) {
@@ -871,6 +872,78 @@ async fn short_and_long_substrings_find_the_same_records_as_a_scan(view: &View) 
                 found.sort();
                 assert_eq!(found, expected, "{needle}");
             }
+        }
+    }
+}
+
+/// Past 1,000 matches the total is capped (unless `count=exact`), and with a tiny walk window the
+/// page comes from the long walk: still the first matches in order, and `next` goes on.
+async fn more_matches_than_are_counted_cap_the_total_and_still_page_in_order(view: &View) {
+    let mut feed = Feed::new(0);
+    // 1,100 of 1,200 match.
+    let batch: Vec<_> = (0..1_200)
+        .map(|n| {
+            feed.upsert(&record(
+                &format!("m:{n:04}"),
+                1,
+                if n % 12 == 0 {
+                    "东阿县某建材厂"
+                } else {
+                    "茌平县鑫源商贸有限公司"
+                },
+                &format!("茌罚〔2026〕{n}号"),
+                "茌平区财政局",
+                &format!("2025-{:02}-{:02}", 1 + n % 12, 1 + n % 28),
+                "penalty",
+            ))
+        })
+        .collect();
+    view.apply(&batch).await.unwrap();
+    for window in [20_000, 1] {
+        let view = view.clone().with_walk_window(window);
+        for text in ["鑫源商贸", "鑫源"] {
+            let query = SearchQuery {
+                text: Some(text.into()),
+                limit: 20,
+                ..Default::default()
+            };
+            let first = view.search(&query).await.unwrap();
+            assert_eq!(
+                (first.total, first.total_exact),
+                (1_000, false),
+                "{text} {window}"
+            );
+            let exact = view
+                .search(&SearchQuery {
+                    exact_total: true,
+                    ..query.clone()
+                })
+                .await
+                .unwrap();
+            assert_eq!(
+                (exact.total, exact.total_exact),
+                (1_100, true),
+                "{text} {window}"
+            );
+            // The first page is the newest matches: December 2025, in record_id order.
+            let dates: Vec<&str> = first
+                .records
+                .iter()
+                .map(|r| r["decided_on"].as_str().unwrap())
+                .collect();
+            let mut sorted = dates.clone();
+            sorted.sort_by(|a, b| b.cmp(a));
+            assert_eq!(dates, sorted);
+            assert!(dates[0].starts_with("2025-12"), "{dates:?}");
+            let second = view
+                .search(&SearchQuery {
+                    after: dhub_platform::search::Cursor::decode(first.next.as_deref().unwrap()),
+                    ..query.clone()
+                })
+                .await
+                .unwrap();
+            assert_eq!(second.records.len(), 20);
+            assert!(second.records[0]["decided_on"].as_str().unwrap() <= dates[19]);
         }
     }
 }
