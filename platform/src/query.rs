@@ -376,8 +376,18 @@ impl<'a> Plan<'a> {
                 }
             }
         }
-        if let Some(cap) = cap {
-            for s in &mut statements {
+        let rare = self.backend == Backend::Postgres
+            && !self.scan_for_total
+            && !self.only_short_substrings();
+        for s in &mut statements {
+            if rare {
+                // The walk found few matches: have the planner list them through the trigram
+                // indexes. Planned with the LIMIT, it would pick a scan in order that stops at
+                // the cap, and read the whole view for a rare term. MATERIALIZED plans the list
+                // on its own.
+                s.sql = format!("WITH m AS MATERIALIZED ({}) SELECT * FROM m", s.sql);
+            }
+            if let Some(cap) = cap {
                 s.push(" LIMIT ").bind(Bind::Int(cap));
             }
         }
