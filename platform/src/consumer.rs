@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::message::{BorrowedMessage, Headers, Message};
 use tokio::sync::watch;
 
 use crate::envelope::FeedMessage;
@@ -72,6 +72,13 @@ fn feed_message(message: &BorrowedMessage<'_>) -> FeedMessage {
         offset: message.offset(),
         key: message.key().map(<[u8]>::to_vec),
         payload: message.payload().map(<[u8]>::to_vec),
+        // The first `signature` header; a message signed twice is judged by its first signature.
+        signature: message.headers().and_then(|headers| {
+            headers
+                .iter()
+                .find(|header| header.key == dhub_support::signature::SIGNATURE_HEADER)
+                .and_then(|header| header.value.map(<[u8]>::to_vec))
+        }),
     }
 }
 

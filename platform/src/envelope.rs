@@ -19,6 +19,8 @@ pub struct FeedMessage {
     pub offset: i64,
     pub key: Option<Vec<u8>>,
     pub payload: Option<Vec<u8>>,
+    /// The `signature` header (CONTRACT §4), when the message has one.
+    pub signature: Option<Vec<u8>>,
 }
 
 impl FeedMessage {
@@ -37,7 +39,14 @@ impl FeedMessage {
             offset,
             key: key.map(|k| k.as_bytes().to_vec()),
             payload: Some(payload.into()),
+            signature: None,
         }
+    }
+
+    /// The same message with a `signature` header.
+    pub fn signed(mut self, signature: impl Into<Vec<u8>>) -> FeedMessage {
+        self.signature = Some(signature.into());
+        self
     }
 }
 
@@ -50,6 +59,7 @@ impl std::fmt::Debug for FeedMessage {
             .field("offset", &self.offset)
             .field("key_bytes", &self.key.as_ref().map(Vec::len))
             .field("payload_bytes", &self.payload.as_ref().map(Vec::len))
+            .field("signed", &self.signature.is_some())
             .finish()
     }
 }

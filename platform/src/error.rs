@@ -51,6 +51,14 @@ pub enum PlatformError {
     #[error("view database: could not apply the platform migrations: {0}; check that the database user may create tables")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 
+    /// A Postgres extension the view's indexes need is not installed on the server.
+    #[error("view database: the Postgres server lacks the `{name}` extension the search indexes need; install the server's contrib package (Debian: postgresql-contrib) and start again")]
+    MissingExtension { name: &'static str },
+
+    /// A `--verify-key` file cannot be used.
+    #[error("{0}")]
+    VerifyKey(#[from] dhub_support::signature::KeyError),
+
     /// A row of the view could not be read back (the database was edited by hand?).
     #[error("view database: the stored row for a record is corrupt ({what}); delete the view database and let the feed rebuild it")]
     CorruptRow {
@@ -100,6 +108,8 @@ impl PlatformError {
             PlatformError::UnsupportedDatabase { .. }
             | PlatformError::InvalidConfig(_)
             | PlatformError::Migrate(_)
+            | PlatformError::MissingExtension { .. }
+            | PlatformError::VerifyKey(_)
             | PlatformError::MigrationLock { .. }
             | PlatformError::CorruptRow { .. }
             | PlatformError::CreateDirectory { .. }

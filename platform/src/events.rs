@@ -180,3 +180,17 @@ impl WaitingForTopic<'_> {
         );
     }
 }
+
+/// The platform applies only signed envelopes.
+pub struct VerifyingSignatures<'a> {
+    pub key_ids: Vec<&'a str>,
+}
+
+impl VerifyingSignatures<'_> {
+    pub fn emit(self) {
+        tracing::info!(
+            key_ids = ?self.key_ids,
+            "applying only envelopes signed by these keys; the others are rejected"
+        );
+    }
+}

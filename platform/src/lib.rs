@@ -14,16 +14,21 @@
 //!   fault and never quotes the payload; extraction of the search columns from a record.
 //! - [`view`]: the database view ([`View`]): migrations, the version rule ([`view::decide`]),
 //!   batches applied in one transaction, tombstones, the `rejected` table, search and stats.
-//! - [`search`]: the search query, parsed and validated from URL parameters once.
-//! - [`http`]: the axum routes of the search API over a [`View`].
+//! - [`search`]: the search query, parsed and validated from URL parameters once; cursors.
+//! - [`http`]: the axum routes over a [`View`] (search API and public page), behind timeout,
+//!   concurrency and body limits ([`HttpLimits`]).
+//! - [`page`]: the public's page (行政执法信息公示), server-rendered HTML.
+//! - `query`: how a search runs fast at a million records (ordered walk, trigram candidates).
 //! - `consumer`: the rdkafka loop: batching, retrying the view, storing offsets after commit.
 //! - `events`: every log line, one struct per happening.
 //! - `migrations/{sqlite,postgres}`: the view's schema, one folder per database.
+//! - `benches/platform.rs`: a million records applied and searched on both databases.
 //!
 //! [`run`] wires them together; tests use [`View`] and [`http::router`] directly.
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::sync::watch;
@@ -33,13 +38,15 @@ pub mod envelope;
 mod error;
 mod events;
 pub mod http;
+pub mod page;
+mod query;
 pub mod search;
 pub mod view;
 
 pub use consumer::{BATCH_LINGER, MANAGED_PROPERTIES, MAX_BATCH_MESSAGES};
 pub use envelope::{Envelope, EnvelopeError, FeedMessage, Operation};
 pub use error::PlatformError;
-pub use http::router;
+pub use http::{router, router_with_limits, HttpLimits};
 pub use search::{SearchQuery, SearchQueryError, SearchResult};
 pub use view::{
     ApplyStats, Backend, HeldVersion, PartitionOffset, RejectedMessage, View, ViewStats,
@@ -61,6 +68,12 @@ pub struct PlatformConfig {
     /// Extra librdkafka properties (security, timeouts). The ones in [`MANAGED_PROPERTIES`] are
     /// set by the platform and refused here.
     pub kafka_properties: Vec<(String, String)>,
+    /// Public keys (SPKI PEM, `openssl pkey -pubout`) of the hubs whose signatures are trusted
+    /// (`--verify-key`, repeatable). When any is given, only envelopes whose `signature` header
+    /// verifies with one of them are applied; the others are rejected (CONTRACT §4).
+    pub verify_keys: Vec<PathBuf>,
+    /// Timeout, concurrency and body limits of the HTTP server.
+    pub http: HttpLimits,
 }
 
 /// The database URL and property values may hold secrets: Debug shows neither.
@@ -78,6 +91,8 @@ impl std::fmt::Debug for PlatformConfig {
             .field("db", &view::Backend::from_url(&self.db_url).ok())
             .field("listen", &self.listen)
             .field("kafka_properties", &property_names)
+            .field("verify_keys", &self.verify_keys)
+            .field("http", &self.http)
             .finish()
     }
 }
@@ -102,6 +117,8 @@ impl PlatformConfig {
             db_url: db_url.into(),
             listen: None,
             kafka_properties: Vec::new(),
+            verify_keys: Vec::new(),
+            http: HttpLimits::default(),
         }
     }
 
@@ -131,6 +148,11 @@ impl PlatformConfig {
             return invalid("--group is empty; leave it out to use dhub-platform-<topic>".into());
         }
         view::Backend::from_url(&self.db_url)?;
+        if self.http.max_concurrent_requests == 0 || self.http.request_timeout.is_zero() {
+            return invalid(
+                "the HTTP limits must allow at least one request and a non-zero timeout".into(),
+            );
+        }
         for (name, _) in &self.kafka_properties {
             if MANAGED_PROPERTIES.contains(&name.as_str()) {
                 return invalid(format!(
@@ -155,7 +177,22 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), PlatformError> {
     config.validate()?;
-    let view = View::open(&config.db_url).await?;
+    // Keys before the database: a wrong key file is a mistake to report at once.
+    let verifier = if config.verify_keys.is_empty() {
+        None
+    } else {
+        Some(dhub_support::signature::Verifier::from_files(
+            &config.verify_keys,
+        )?)
+    };
+    let mut view = View::open(&config.db_url).await?;
+    if let Some(verifier) = verifier {
+        events::VerifyingSignatures {
+            key_ids: verifier.key_ids().map(|id| id.as_str()).collect(),
+        }
+        .emit();
+        view = view.require_signatures(verifier);
+    }
 
     let (stop_sender, stop) = watch::channel(false);
     let stop_sender = Arc::new(stop_sender);
@@ -182,7 +219,7 @@ pub async fn run(
                 addr: listener.local_addr().unwrap_or(addr),
             }
             .emit();
-            let routes = http::router(view.clone());
+            let routes = http::router_with_limits(view.clone(), config.http);
             let mut server_stop = stop.clone();
             Some(tokio::spawn(async move {
                 axum::serve(listener, routes)

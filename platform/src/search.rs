@@ -1,5 +1,6 @@
 //! The search API's query: parsed from URL parameters once, validated, then handed to the view.
 
+use base64::Engine as _;
 use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::Value;
@@ -19,7 +20,19 @@ pub const CATEGORIES: [&str; 6] = [
     "inspection",
 ];
 
-const PARAMETERS: &str = "q, counterparty, document_no, agency, category, from, to, limit, offset";
+/// The deepest `offset` accepted: an offset costs a walk over every record it skips, so deeper
+/// pages are reached with `after` (keyset pagination), whose cost does not grow with depth.
+pub const MAX_OFFSET: u64 = 10_000;
+
+/// Matches are counted exactly up to this many; past it `total` is this number and
+/// `total_exact` is false, unless the query asks for `count=exact`.
+pub const COUNT_CAP: u64 = 1_000;
+
+/// The longest value of a text parameter, in characters.
+pub const MAX_TEXT_CHARS: usize = 200;
+
+const PARAMETERS: &str =
+    "q, counterparty, document_no, agency, category, from, to, limit, offset, after, count";
 
 /// A search over the records in force. Every filter given must match (AND).
 ///
@@ -31,8 +44,9 @@ const PARAMETERS: &str = "q, counterparty, document_no, agency, category, from, 
 /// - `decided_from` / `decided_to` (`from`/`to`): inclusive bounds on `decided_on`; a record with
 ///   no valid `decided_on` never matches a date bound.
 ///
-/// Results are ordered newest decision first (records without a date last), then by record_id,
-/// so pages are stable.
+/// Results are ordered newest decision first (records without a date last), then by record_id
+/// (byte order), so pages are stable. The next page is the one `after` the `next` cursor of a
+/// result; `offset` skips matches and is kept for existing clients, up to [`MAX_OFFSET`].
 #[derive(Clone, PartialEq, Eq)]
 pub struct SearchQuery {
     pub text: Option<String>,
@@ -44,6 +58,51 @@ pub struct SearchQuery {
     pub decided_to: Option<NaiveDate>,
     pub limit: u32,
     pub offset: u64,
+    /// Only matches after this position in the result order (`after`, from a result's `next`).
+    pub after: Option<Cursor>,
+    /// Count every match, however many (`count=exact`); otherwise up to [`COUNT_CAP`].
+    pub exact_total: bool,
+}
+
+/// A position in the result order: the sort date (`''` for an undated record) and record_id of
+/// the last record of a page. Opaque to clients: URL-safe base64 of `v1|date|record_id`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub sort_date: String,
+    pub record_id: String,
+}
+
+/// Record ids are not personal data, but a cursor has no business in a log line whole.
+impl std::fmt::Debug for Cursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cursor")
+            .field("sort_date", &self.sort_date)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(format!("v1|{}|{}", self.sort_date, self.record_id))
+    }
+
+    /// `None` for anything [`Cursor::encode`] did not make.
+    pub fn decode(text: &str) -> Option<Cursor> {
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(text)
+            .ok()?;
+        let text = String::from_utf8(bytes).ok()?;
+        let rest = text.strip_prefix("v1|")?;
+        let (sort_date, record_id) = rest.split_once('|')?;
+        let date_ok = sort_date.is_empty() || parse_date(sort_date, "after").is_ok();
+        let id_ok = !record_id.is_empty()
+            && record_id.chars().count() <= crate::envelope::MAX_RECORD_ID_CHARS;
+        (date_ok && id_ok).then(|| Cursor {
+            sort_date: sort_date.to_owned(),
+            record_id: record_id.to_owned(),
+        })
+    }
 }
 
 impl Default for SearchQuery {
@@ -58,6 +117,8 @@ impl Default for SearchQuery {
             decided_to: None,
             limit: DEFAULT_LIMIT,
             offset: 0,
+            after: None,
+            exact_total: false,
         }
     }
 }
@@ -76,6 +137,8 @@ impl std::fmt::Debug for SearchQuery {
             .field("decided_to", &self.decided_to)
             .field("limit", &self.limit)
             .field("offset", &self.offset)
+            .field("after", &self.after.as_ref().map(|_| "***"))
+            .field("exact_total", &self.exact_total)
             .finish()
     }
 }
@@ -93,19 +156,29 @@ pub enum SearchQueryError {
     EmptyDateRange,
     #[error("query parameter `limit` must be an integer from 1 to {MAX_LIMIT}")]
     BadLimit,
-    #[error("query parameter `offset` must be a non-negative integer")]
+    #[error("query parameter `offset` must be an integer from 0 to {MAX_OFFSET}; page further with `after`")]
     BadOffset,
+    #[error("query parameter `after` must be the `next` value of an earlier result page")]
+    BadCursor,
+    #[error("query parameter `count` must be `exact` (or left out)")]
+    BadCount,
     #[error("query parameter `category` must be one of licensing, penalty, coercion, levy, fee, inspection")]
     BadCategory,
-    #[error("query parameter `{0}` is longer than 200 characters")]
+    #[error("query parameter `{0}` is longer than {MAX_TEXT_CHARS} characters")]
     TooLong(&'static str),
+    #[error("query parameter `{0}` contains a control character")]
+    ControlCharacter(&'static str),
 }
 
 /// One page of results and how many records match in all.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SearchResult {
+    /// How many records match: exact when `total_exact`, else a lower bound ([`COUNT_CAP`]).
     pub total: u64,
+    pub total_exact: bool,
     pub records: Vec<Value>,
+    /// The `after` value of the next page; `None` on the last page.
+    pub next: Option<String>,
 }
 
 impl SearchQuery {
@@ -125,6 +198,8 @@ impl SearchQuery {
                 "to" => "to",
                 "limit" => "limit",
                 "offset" => "offset",
+                "after" => "after",
+                "count" => "count",
                 other => {
                     // The name is shown back, so cap it: a URL is not a place to dump data.
                     let shown: String = other.chars().take(40).collect();
@@ -139,8 +214,11 @@ impl SearchQuery {
             if value.is_empty() {
                 continue;
             }
-            if value.chars().count() > 200 {
+            if value.chars().count() > MAX_TEXT_CHARS {
                 return Err(SearchQueryError::TooLong(name));
+            }
+            if value.chars().any(char::is_control) {
+                return Err(SearchQueryError::ControlCharacter(name));
             }
             match name {
                 "q" => query.text = Some(value.to_owned()),
@@ -166,9 +244,17 @@ impl SearchQuery {
                     query.offset = value
                         .parse::<u64>()
                         .ok()
-                        // Both databases take a signed 64-bit offset.
-                        .filter(|o| i64::try_from(*o).is_ok())
+                        .filter(|o| *o <= MAX_OFFSET)
                         .ok_or(SearchQueryError::BadOffset)?
+                }
+                "after" => {
+                    query.after = Some(Cursor::decode(value).ok_or(SearchQueryError::BadCursor)?)
+                }
+                "count" => {
+                    if value != "exact" {
+                        return Err(SearchQueryError::BadCount);
+                    }
+                    query.exact_total = true;
                 }
                 _ => unreachable!("every accepted name is matched above"),
             }
@@ -221,6 +307,15 @@ mod tests {
             ("to", "2026-12-31"),
             ("limit", "10"),
             ("offset", "20"),
+            (
+                "after",
+                &Cursor {
+                    sort_date: "2026-01-02".into(),
+                    record_id: "oa:1|x".into(),
+                }
+                .encode(),
+            ),
+            ("count", "exact"),
         ]))
         .unwrap();
         assert_eq!(query.text.as_deref(), Some("财政"));
@@ -232,6 +327,40 @@ mod tests {
         assert_eq!(query.decided_to, NaiveDate::from_ymd_opt(2026, 12, 31));
         assert_eq!(query.limit, 10);
         assert_eq!(query.offset, 20);
+        let after = query.after.unwrap();
+        assert_eq!(
+            (after.sort_date.as_str(), after.record_id.as_str()),
+            ("2026-01-02", "oa:1|x")
+        );
+        assert!(query.exact_total);
+    }
+
+    #[test]
+    fn cursors_round_trip_and_anything_else_is_refused() {
+        for cursor in [
+            Cursor {
+                sort_date: String::new(),
+                record_id: "a".into(),
+            },
+            Cursor {
+                sort_date: "2026-12-31".into(),
+                record_id: "张|三:1".into(),
+            },
+        ] {
+            assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
+        }
+        let forged = |text: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text);
+        for bad in [
+            "".to_owned(),
+            "!!".to_owned(),
+            forged("v2|2026-01-01|a"),
+            forged("v1|2026-13-01|a"),
+            forged("v1|2026-01-01|"),
+            forged("v1|x"),
+            forged(&format!("v1||{}", "a".repeat(513))),
+        ] {
+            assert_eq!(Cursor::decode(&bad), None, "{bad}");
+        }
     }
 
     #[test]
@@ -262,10 +391,17 @@ mod tests {
             (&[("limit", "501")], SearchQueryError::BadLimit),
             (&[("limit", "ten")], SearchQueryError::BadLimit),
             (&[("offset", "-1")], SearchQueryError::BadOffset),
+            (&[("offset", "10001")], SearchQueryError::BadOffset),
             (
                 &[("offset", "18446744073709551615")],
                 SearchQueryError::BadOffset,
             ),
+            (
+                &[("after", "bm90IGEgY3Vyc29y")],
+                SearchQueryError::BadCursor,
+            ),
+            (&[("count", "all")], SearchQueryError::BadCount),
+            (&[("q", "a\u{0}b")], SearchQueryError::ControlCharacter("q")),
             (&[("category", "parking")], SearchQueryError::BadCategory),
         ];
         for (given, expected) in cases {

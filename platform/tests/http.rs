@@ -256,3 +256,117 @@ async fn run_refuses_a_listen_address_in_use() {
         other => panic!("expected a listen error, got {other:?}"),
     }
 }
+
+/// Keyset paging over HTTP: `next` leads to the following page, the last page has none, and a
+/// cursor that was not made by the API is a 400 naming `after`.
+#[tokio::test]
+async fn next_cursors_page_through_the_results() {
+    let (_db, view) = seeded().await;
+    let (_, first) = get(&view, "/records?limit=2").await;
+    assert_eq!(record_ids(&first), vec!["h:3", "h:2"]);
+    assert_eq!(first["total_exact"], true);
+    let next = first["next"].as_str().expect("a next cursor").to_owned();
+    let (status, second) = get(&view, &format!("/records?limit=2&after={next}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(record_ids(&second), vec!["h:1"]);
+    assert_eq!(second["next"], Value::Null);
+    assert_eq!(second["total"], 3);
+
+    for (uri, names) in [
+        ("/records?after=bm9wZQ", "`after`"),
+        ("/records?count=some", "`count`"),
+        ("/records?offset=10001", "`after`"),
+        ("/records?q=%01", "`q`"),
+    ] {
+        let (status, body) = get(&view, uri).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
+        assert!(
+            body["error"].as_str().unwrap().contains(names),
+            "{uri}: {body}"
+        );
+    }
+    let (_, exact) = get(
+        &view,
+        &format!("/records?q={}&count=exact", encoded("茌平")),
+    )
+    .await;
+    assert_eq!(
+        (exact["total"].as_u64(), exact["total_exact"].as_bool()),
+        (Some(3), Some(true))
+    );
+}
+
+/// Issue 9: a request stuck on the database is answered 408 at the timeout instead of holding
+/// its connection forever; requests beyond the concurrency limit wait their turn within their
+/// own timeout; a body over the limit is 413.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stuck_requests_time_out_excess_ones_queue_and_big_bodies_are_refused() {
+    use sqlx::Connection;
+    use std::time::{Duration, Instant};
+
+    let db = TestDb::postgres().await;
+    let view = db.view().await;
+    let mut feed = Feed::new(0);
+    view.apply(&[feed.upsert(&simple("l:1", 1))]).await.unwrap();
+    let limits = dhub_platform::HttpLimits {
+        request_timeout: Duration::from_millis(500),
+        max_concurrent_requests: 1,
+        max_body_bytes: 1024,
+    };
+    let app = dhub_platform::router_with_limits(view.clone(), limits);
+    let call = |uri: &'static str| {
+        let app = app.clone();
+        async move {
+            app.oneshot(Request::get(uri).body(Body::empty()).unwrap())
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+
+    // Another session holds the table: searches block on it.
+    let mut locker = sqlx::PgConnection::connect(db.url()).await.unwrap();
+    sqlx::raw_sql("BEGIN; LOCK TABLE records IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut locker)
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let stuck = tokio::spawn(call("/records"));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // /healthz does not touch the table, but the one slot is taken: it waits until the stuck
+    // search gives the slot up at its timeout, then answers.
+    let waited = Instant::now();
+    assert_eq!(call("/healthz").await, StatusCode::OK);
+    assert!(
+        waited.elapsed() >= Duration::from_millis(300),
+        "{:?}",
+        waited.elapsed()
+    );
+    assert_eq!(stuck.await.unwrap(), StatusCode::REQUEST_TIMEOUT);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+
+    sqlx::raw_sql("ROLLBACK")
+        .execute(&mut locker)
+        .await
+        .unwrap();
+    locker.close().await.unwrap();
+    assert_eq!(call("/healthz").await, StatusCode::OK);
+    assert_eq!(call("/records").await, StatusCode::OK);
+
+    let big = app
+        .clone()
+        .oneshot(
+            Request::get("/records")
+                .header("content-length", "4096")
+                .body(Body::from(vec![b'x'; 4096]))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(big.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    view.close().await;
+}

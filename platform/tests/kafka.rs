@@ -343,3 +343,137 @@ async fn a_platform_started_before_its_topic_exists_consumes_once_it_appears() {
     stop(switch, handle).await;
     view.close().await;
 }
+
+/// Sends `payload` keyed by `key` with a `signature` header (when given) besides the usual ones.
+async fn send_signed(
+    producer: &FutureProducer,
+    topic: &str,
+    key: &str,
+    payload: &str,
+    signature: Option<&str>,
+) {
+    let mut headers = OwnedHeaders::new()
+        .insert(Header {
+            key: "content-type",
+            value: Some("application/json"),
+        })
+        .insert(Header {
+            key: "schema",
+            value: Some("disclosure.v1"),
+        });
+    if let Some(signature) = signature {
+        headers = headers.insert(Header {
+            key: "signature",
+            value: Some(signature),
+        });
+    }
+    producer
+        .send(
+            FutureRecord::to(topic)
+                .key(key)
+                .payload(payload)
+                .headers(headers),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap_or_else(|(e, _)| panic!("produce failed: {e}"));
+}
+
+fn test_key(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../support/tests/keys")
+        .join(name)
+}
+
+/// CONTRACT §4 signed feeds: with `--verify-key`, a valid signature is applied; a forged one
+/// (the hub's key id over another key's signature), an unsigned envelope, a signature by a key
+/// the platform does not trust and a signed value altered afterwards are rejected, with reasons.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_envelopes_signed_by_a_trusted_key_are_applied() {
+    use dhub_support::signature::Signer;
+
+    let topic = format!("platform-test-{}", unique_suffix());
+    create_topic(&topic).await;
+    let producer = producer();
+    let hub = Signer::from_file(&test_key("test-only-hub.key")).unwrap();
+    let other = Signer::from_file(&test_key("test-only-other.key")).unwrap();
+
+    let value = |id: &str| upsert_envelope(&simple(id, 1)).to_string();
+    // Valid: signed by the hub over exactly these bytes (the lead's hub signs with Signer::sign).
+    let good = value("s:good");
+    send_signed(
+        &producer,
+        &topic,
+        "s:good",
+        &good,
+        Some(&hub.sign(good.as_bytes())),
+    )
+    .await;
+    // Unsigned.
+    send_signed(&producer, &topic, "s:unsigned", &value("s:unsigned"), None).await;
+    // Signed by a key the platform does not trust.
+    let foreign = value("s:foreign");
+    let signature = other.sign(foreign.as_bytes());
+    send_signed(&producer, &topic, "s:foreign", &foreign, Some(&signature)).await;
+    // Forged: the hub's key id in front of another key's signature.
+    let forged = value("s:forged");
+    let signature = other
+        .sign(forged.as_bytes())
+        .replace(other.key_id().as_str(), hub.key_id().as_str());
+    send_signed(&producer, &topic, "s:forged", &forged, Some(&signature)).await;
+    // Altered: a genuine signature of the hub, over a value changed afterwards.
+    let original = value("s:altered");
+    let signature = hub.sign(original.as_bytes());
+    let altered = original.replace("茌平某商贸有限公司", "另一家公司");
+    assert_ne!(altered, original);
+    send_signed(&producer, &topic, "s:altered", &altered, Some(&signature)).await;
+
+    let db = TestDb::sqlite();
+    let view = db.view().await;
+    let mut config = PlatformConfig::new(brokers(), topic.clone(), db.url());
+    config.verify_keys = vec![test_key("test-only-hub.pub")];
+    let (switch, handle) = start(config);
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while view.stats().await.unwrap().rejected < 4 {
+        assert!(
+            Instant::now() < deadline,
+            "the bad envelopes were never all rejected"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    wait_for_view(&view, &["s:good"]).await;
+    stop(switch, handle).await;
+
+    let reasons: Vec<String> = view
+        .rejected()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.error)
+        .collect();
+    assert_eq!(reasons.len(), 4, "{reasons:?}");
+    let count = |needle: &str| reasons.iter().filter(|r| r.contains(needle)).count();
+    assert_eq!(count("no `signature` header"), 1, "{reasons:?}");
+    assert_eq!(
+        count("not among this platform's verification keys"),
+        1,
+        "{reasons:?}"
+    );
+    assert_eq!(count("does not verify"), 2, "{reasons:?}");
+}
+
+#[tokio::test]
+async fn a_verify_key_that_is_not_a_public_key_stops_the_start() {
+    let db = TestDb::sqlite();
+    let mut config = PlatformConfig::new(brokers(), "disclosure.county.371523", db.url());
+    config.verify_keys = vec![test_key("test-only-hub.key")];
+    let err = run(config, std::future::pending()).await.unwrap_err();
+    assert!(!err.is_retryable());
+    let text = err.to_string();
+    assert!(
+        text.contains("test-only-hub.key") && text.contains("openssl pkey"),
+        "{text}"
+    );
+    assert!(!text.contains("MC4C"), "{text}");
+}

@@ -46,6 +46,10 @@ on_both_databases!(
     partition_offsets_and_stats_are_recorded,
     search_matches_substrings_filters_and_pages,
     search_escapes_like_wildcards,
+    an_envelope_the_database_refuses_is_rejected_alone,
+    keyset_pages_walk_every_match_once,
+    short_and_long_substrings_find_the_same_records_as_a_scan,
+    more_matches_than_are_counted_cap_the_total_and_still_page_in_order,
 );
 
 async fn out_of_order_versions_keep_the_highest(view: &View) {
@@ -614,6 +618,332 @@ async fn concurrent_first_opens_of_one_sqlite_view_all_succeed() {
             .collect();
         for open in opens {
             open.await.unwrap().unwrap();
+        }
+    }
+}
+
+/// Issue 9: a NUL character (Postgres refuses it in text) or a document number too long for an
+/// index row must not make the consumer retry its whole batch forever. The batch is applied,
+/// the one envelope is rejected with a reason that names no value, and the next batch takes the
+/// fast path again. SQLite stores both values, so there they are simply applied.
+async fn an_envelope_the_database_refuses_is_rejected_alone(view: &View) {
+    let mut feed = Feed::new(0);
+    let with_nul = record(
+        "n:2",
+        1,
+        "茌平某\u{0}商贸有限公司",
+        "茌市监罚〔2026〕2号",
+        "茌平区市场监督管理局",
+        "2026-01-02",
+        "penalty",
+    );
+    // Varied characters, so that Postgres cannot compress the value below its index row limit.
+    let huge_document_no: String = (0..4_000u32)
+        .map(|n| char::from_u32(0x4e00 + (n * 7_919) % 20_000).unwrap())
+        .collect();
+    let too_large = record(
+        "n:3",
+        1,
+        "茌平某超长文号公司",
+        &huge_document_no,
+        "茌平区市场监督管理局",
+        "2026-01-03",
+        "penalty",
+    );
+    let batch = vec![
+        feed.upsert(&simple("n:1", 1)),
+        feed.upsert(&with_nul),
+        feed.upsert(&too_large),
+        feed.upsert(&simple("n:4", 1)),
+        feed.retract("n:1", 2),
+    ];
+    let stats = view.apply(&batch).await.unwrap();
+    let postgres = view.backend() == dhub_platform::Backend::Postgres;
+    let refused = if postgres { 2 } else { 0 };
+    assert_eq!(
+        stats,
+        ApplyStats {
+            upserted: 4 - refused,
+            retracted: 1,
+            rejected: refused,
+            ..ApplyStats::default()
+        }
+    );
+    assert!(view
+        .visible_ids()
+        .await
+        .unwrap()
+        .contains(&"n:4".to_owned()));
+    assert_eq!(view.get("n:1").await.unwrap(), None);
+    let rejected = view.rejected().await.unwrap();
+    assert_eq!(rejected.len() as u64, refused);
+    for message in &rejected {
+        assert!(
+            message.error.contains("refused to store"),
+            "{}",
+            message.error
+        );
+        assert!(
+            !message.error.contains("商贸") && !message.error.contains(&huge_document_no[..30])
+        );
+    }
+    if postgres {
+        assert_eq!(
+            rejected.iter().map(|r| r.offset).collect::<Vec<_>>(),
+            vec![1, 2]
+        );
+        assert_eq!(view.get("n:2").await.unwrap(), None);
+    } else {
+        assert!(view.get("n:2").await.unwrap().is_some());
+    }
+    assert_eq!(view.stats().await.unwrap().rejected, refused);
+
+    // The next batch is applied as usual, and the counts stay right.
+    let stats = view.apply(&[feed.upsert(&simple("n:5", 1))]).await.unwrap();
+    assert_eq!(stats.upserted, 1);
+    let counts = view.stats().await.unwrap();
+    assert_eq!(counts.visible, if postgres { 2 } else { 4 });
+    assert_eq!(counts.tombstones, 1);
+}
+
+/// Following `next` from the first page visits every match exactly once, in order, whichever
+/// path (walk or candidates) serves each page.
+async fn keyset_pages_walk_every_match_once(view: &View) {
+    keyset_pages_with(view.clone()).await;
+    // A window of 3 entries: pages come from the match positions or the sorted candidates.
+    keyset_pages_with(view.clone().with_walk_window(3)).await;
+}
+
+async fn keyset_pages_with(view: View) {
+    let view = &view;
+    if view.visible_ids().await.unwrap().is_empty() {
+        seed_keyset(view).await;
+    }
+    keyset_pages_check(view).await;
+}
+
+async fn seed_keyset(view: &View) {
+    let mut feed = Feed::new(0);
+    let mut batch = Vec::new();
+    for n in 0..120 {
+        // Dates repeat, so ties are broken by record_id across page boundaries; some undated.
+        let date = if n % 17 == 0 {
+            "unknown".to_owned()
+        } else {
+            format!("2026-0{}-1{}", 1 + n % 3, n % 5)
+        };
+        let name = if n % 3 == 0 {
+            "茌平鑫源商贸有限公司"
+        } else {
+            "东阿县某建材厂"
+        };
+        batch.push(feed.upsert(&record(
+            &format!("k:{n:03}"),
+            1,
+            name,
+            &format!("罚〔2026〕{n}号"),
+            "茌平区市场监督管理局",
+            &date,
+            "penalty",
+        )));
+    }
+    view.apply(&batch).await.unwrap();
+}
+
+async fn keyset_pages_check(view: &View) {
+    for (query, expected) in [
+        (SearchQuery::default(), 120),
+        (
+            SearchQuery {
+                counterparty: Some("鑫源商贸".into()),
+                ..Default::default()
+            },
+            40,
+        ),
+        (
+            SearchQuery {
+                text: Some("鑫源".into()),
+                ..Default::default()
+            },
+            40,
+        ),
+    ] {
+        let all = view
+            .search(&SearchQuery {
+                limit: 500,
+                ..query.clone()
+            })
+            .await
+            .unwrap();
+        assert_eq!(all.records.len(), expected);
+        assert_eq!(all.next, None);
+        let mut paged = Vec::new();
+        let mut after = None;
+        loop {
+            let page = view
+                .search(&SearchQuery {
+                    limit: 7,
+                    after: after.clone(),
+                    ..query.clone()
+                })
+                .await
+                .unwrap();
+            assert_eq!(page.total, expected as u64);
+            assert!(page.total_exact);
+            paged.extend(page.records.iter().map(|r| r["record_id"].clone()));
+            match page.next {
+                Some(next) => after = dhub_platform::search::Cursor::decode(&next),
+                None => break,
+            }
+        }
+        let whole: Vec<_> = all.records.iter().map(|r| r["record_id"].clone()).collect();
+        assert_eq!(paged, whole);
+    }
+}
+
+/// Trigram indexes serve three characters or more; shorter substrings take another path. Both
+/// must give what a plain scan gives, whatever the length.
+async fn short_and_long_substrings_find_the_same_records_as_a_scan(view: &View) {
+    let names = [
+        "张某",
+        "茌平县鑫源商贸有限公司",
+        "鑫",
+        "ab",
+        "东阿县恒泰鑫源建材厂",
+        "Acme Trading",
+    ];
+    let mut feed = Feed::new(0);
+    let batch: Vec<_> = names
+        .iter()
+        .enumerate()
+        .map(|(n, name)| {
+            feed.upsert(&record(
+                &format!("t:{n}"),
+                1,
+                name,
+                &format!("茌罚〔2026〕{n}号"),
+                "茌平区财政局",
+                "2026-01-01",
+                "penalty",
+            ))
+        })
+        .collect();
+    view.apply(&batch).await.unwrap();
+    // The default window (the walk serves everything) and a window of one entry (positions).
+    for window in [20_000, 1] {
+        let view = &view.clone().with_walk_window(window);
+        for needle in [
+            "鑫",
+            "鑫源",
+            "鑫源商",
+            "张",
+            "某",
+            "ab",
+            "b",
+            "AB",
+            "acme",
+            "恒泰鑫源建材厂",
+            "不存在",
+        ] {
+            let expected: Vec<String> = names
+                .iter()
+                .enumerate()
+                .filter(|(_, name)| name.to_lowercase().contains(&needle.to_lowercase()))
+                .map(|(n, _)| format!("t:{n}"))
+                .collect();
+            for query in [
+                SearchQuery {
+                    counterparty: Some(needle.into()),
+                    ..Default::default()
+                },
+                SearchQuery {
+                    text: Some(needle.into()),
+                    ..Default::default()
+                },
+            ] {
+                let mut found: Vec<String> = view
+                    .search(&query)
+                    .await
+                    .unwrap()
+                    .records
+                    .iter()
+                    .map(|r| r["record_id"].as_str().unwrap().to_owned())
+                    .collect();
+                found.sort();
+                assert_eq!(found, expected, "{needle}");
+            }
+        }
+    }
+}
+
+/// Past 1,000 matches the total is capped (unless `count=exact`), and with a tiny walk window the
+/// page comes from the long walk: still the first matches in order, and `next` goes on.
+async fn more_matches_than_are_counted_cap_the_total_and_still_page_in_order(view: &View) {
+    let mut feed = Feed::new(0);
+    // 1,100 of 1,200 match.
+    let batch: Vec<_> = (0..1_200)
+        .map(|n| {
+            feed.upsert(&record(
+                &format!("m:{n:04}"),
+                1,
+                if n % 12 == 0 {
+                    "东阿县某建材厂"
+                } else {
+                    "茌平县鑫源商贸有限公司"
+                },
+                &format!("茌罚〔2026〕{n}号"),
+                "茌平区财政局",
+                &format!("2025-{:02}-{:02}", 1 + n % 12, 1 + n % 28),
+                "penalty",
+            ))
+        })
+        .collect();
+    view.apply(&batch).await.unwrap();
+    for window in [20_000, 1] {
+        let view = view.clone().with_walk_window(window);
+        for text in ["鑫源商贸", "鑫源"] {
+            let query = SearchQuery {
+                text: Some(text.into()),
+                limit: 20,
+                ..Default::default()
+            };
+            let first = view.search(&query).await.unwrap();
+            assert_eq!(
+                (first.total, first.total_exact),
+                (1_000, false),
+                "{text} {window}"
+            );
+            let exact = view
+                .search(&SearchQuery {
+                    exact_total: true,
+                    ..query.clone()
+                })
+                .await
+                .unwrap();
+            assert_eq!(
+                (exact.total, exact.total_exact),
+                (1_100, true),
+                "{text} {window}"
+            );
+            // The first page is the newest matches: December 2025, in record_id order.
+            let dates: Vec<&str> = first
+                .records
+                .iter()
+                .map(|r| r["decided_on"].as_str().unwrap())
+                .collect();
+            let mut sorted = dates.clone();
+            sorted.sort_by(|a, b| b.cmp(a));
+            assert_eq!(dates, sorted);
+            assert!(dates[0].starts_with("2025-12"), "{dates:?}");
+            let second = view
+                .search(&SearchQuery {
+                    after: dhub_platform::search::Cursor::decode(first.next.as_deref().unwrap()),
+                    ..query.clone()
+                })
+                .await
+                .unwrap();
+            assert_eq!(second.records.len(), 20);
+            assert!(second.records[0]["decided_on"].as_str().unwrap() <= dates[19]);
         }
     }
 }

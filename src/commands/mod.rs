@@ -97,6 +97,10 @@ pub enum Command {
         /// repeatable.
         #[arg(long = "property", value_name = "KEY=VALUE")]
         properties: Vec<String>,
+        /// A hub's Ed25519 public key (SPKI PEM, `openssl pkey -pubout`); repeatable. With any,
+        /// only envelopes whose `signature` header verifies are applied, the others rejected.
+        #[arg(long = "verify-key", value_name = "FILE")]
+        verify_keys: Vec<std::path::PathBuf>,
     },
 }
 
@@ -147,7 +151,8 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             listen,
             group,
             properties,
-        } => platform::platform(brokers, topic, db, listen, group, properties).await,
+            verify_keys,
+        } => platform::platform(brokers, topic, db, listen, group, properties, verify_keys).await,
     }
 }
 

@@ -1,6 +1,8 @@
-//! `dhub platform --brokers B --topic T --db URL [--listen ADDR]`: the reference subscriber.
+//! `dhub platform --brokers B --topic T --db URL [--listen ADDR] [--verify-key FILE]…`: the
+//! reference subscriber.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use dhub_platform::PlatformConfig;
@@ -12,6 +14,7 @@ pub async fn platform(
     listen: Option<SocketAddr>,
     group: Option<String>,
     properties: Vec<String>,
+    verify_keys: Vec<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
     let kafka_properties = properties
         .iter()
@@ -31,6 +34,8 @@ pub async fn platform(
         db_url: db,
         listen,
         kafka_properties,
+        verify_keys,
+        http: dhub_platform::HttpLimits::default(),
     };
     dhub_platform::run(config, crate::hub::termination_signal())
         .await

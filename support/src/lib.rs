@@ -11,10 +11,13 @@
 //!   for something to come back (broker, database, a department's API).
 //! - [`sqlite`]: [`sqlite::lock_for_migration`], the lock file that serializes SQLite migrations
 //!   across processes.
+//! - [`signature`]: [`signature::Signer`] and [`signature::Verifier`], the Ed25519 signatures of
+//!   feed envelopes (CONTRACT §4) and their `signature` header.
 
 pub mod cpu;
 pub mod retry;
 pub mod secret;
+pub mod signature;
 pub mod sqlite;
 pub mod url;
 

@@ -189,6 +189,8 @@ impl Platforms {
                 db_url: db_url.clone(),
                 listen: None,
                 kafka_properties: Vec::new(),
+                verify_keys: Vec::new(),
+                http: dhub_platform::HttpLimits::default(),
             };
             // Open (and migrate) the view before the subscriber starts, so the two never race to
             // create its tables.

@@ -21,6 +21,7 @@
 //! - [`kafka`]: topics created and deleted through the admin API, JSONL files as messages, an
 //!   idempotent producer (what `kafka-produce` and the Kafka source's tests use).
 //! - [`rng`]: SplitMix64, the only source of randomness in generation.
+//! - [`browser`]: headless Chromium (`--dump-dom`, screenshots) for tests of pages.
 //! - `vocab` (private): names, places, violations and sentence templates.
 //! - `src/bin/gen-exports.rs`: writes a first and a revocation export to a folder, with a summary;
 //!   `mappings/samples/` is its committed output.
@@ -31,6 +32,7 @@
 //!
 //! Every person, company and number produced here is invented.
 
+pub mod browser;
 pub mod case;
 pub mod expect;
 pub mod export;

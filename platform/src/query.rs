@@ -1,0 +1,681 @@
+//! How a [`SearchQuery`] runs against the view, fast at a province's scale (a million records).
+//!
+//! Every page is in one order (newest decision first, then record_id), and the `records_order`
+//! index holds the view in that order together with the columns the filters test. A query with
+//! only order-friendly filters (category, dates, document number) reads its page straight off
+//! the right index. A query with a substring filter (`q`, `counterparty`, `agency`) runs in steps:
+//!
+//! 1. **walk**: read the ordered index from the cursor on, testing each entry, but only the next
+//!    `walk_window` ([`WALK_WINDOW`]) entries. If they hold the page, the page is exact, and
+//!    common terms (most searches) end here.
+//! 2. **positions**: list the matches' positions through each filter's own index (the FTS5
+//!    trigram index on SQLite, pg_trgm on Postgres, the agency or category index), up to
+//!    [`COUNT_CAP`] + 1. That count is the total. When the list is complete, the page is picked
+//!    from it and only its records are read: rare terms end here.
+//! 3. **long walk**: more matches than the cap and none recent (a year inside document numbers,
+//!    say): the walk goes on without a window until the page is full.
+//!
+//! Trigram indexes need three characters: a one- or two-character substring has no index to list
+//! its positions and is found by walking (exact, but a rare short string costs a scan of the view).
+//!
+//! Totals: exact for a query without filters (counters kept by triggers), else counted up to
+//! [`COUNT_CAP`] unless `count=exact`.
+//!
+//! Every value reaches SQL as a bound parameter; the only text spliced into SQL is this module's
+//! own (column names, placeholders, index names).
+
+use serde_json::Value;
+use sqlx::any::AnyRow;
+use sqlx::{Any, AnyPool, Row};
+
+use crate::envelope::fold;
+use crate::error::PlatformError;
+use crate::search::{Cursor, SearchQuery, SearchResult, COUNT_CAP};
+use crate::view::Backend;
+
+/// How many index entries a walk looks at before it gives up for the candidate path. About
+/// 20 ms of reading on either database; a term in more than 1 of ~400 records fills a page of 50
+/// within it.
+pub const WALK_WINDOW: u32 = 20_000;
+
+/// A statement under construction: `$N` placeholders and their values, numbered in order.
+#[derive(Default)]
+struct Statement {
+    sql: String,
+    binds: Vec<Bind>,
+}
+
+#[derive(Clone)]
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+impl Statement {
+    fn push(&mut self, sql: &str) -> &mut Statement {
+        self.sql.push_str(sql);
+        self
+    }
+
+    /// Appends a placeholder for `value`. Each use gets its own number: reusing `$1` works on
+    /// Postgres but relies on SQLite treating `$1` as a named parameter.
+    fn bind(&mut self, value: Bind) -> &mut Statement {
+        self.binds.push(value);
+        self.sql.push('$');
+        self.sql.push_str(&self.binds.len().to_string());
+        self
+    }
+
+    fn text(&mut self, value: &str) -> &mut Statement {
+        self.bind(Bind::Text(value.to_owned()))
+    }
+
+    fn query(&self) -> sqlx::query::Query<'_, Any, sqlx::any::AnyArguments<'_>> {
+        let mut query = sqlx::query(&self.sql);
+        for value in &self.binds {
+            query = match value {
+                Bind::Text(text) => query.bind(text.clone()),
+                Bind::Int(int) => query.bind(*int),
+            };
+        }
+        query
+    }
+}
+
+/// The query, compiled once into what the statements need.
+struct Plan<'a> {
+    backend: Backend,
+    walk_window: u32,
+    /// The walk found a page, so matches are common: on Postgres, count them with a scan that
+    /// stops at the cap rather than through the trigram indexes, whose bitmaps are built whole
+    /// (and which cannot narrow a substring of one or two characters at all).
+    scan_for_total: bool,
+    query: &'a SearchQuery,
+    /// LIKE patterns over folded text.
+    text: Option<String>,
+    counterparty: Option<String>,
+    agency: Option<String>,
+    /// FTS5 MATCH expressions (SQLite, three characters or more).
+    text_fts: Option<String>,
+    counterparty_fts: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+impl<'a> Plan<'a> {
+    fn new(backend: Backend, walk_window: u32, query: &'a SearchQuery) -> Plan<'a> {
+        let pattern = |v: &Option<String>| v.as_deref().map(|t| like_pattern(&fold(t)));
+        let fts = |v: &Option<String>, columns: &str| {
+            v.as_deref()
+                .and_then(|t| fts_expression(columns, &fold(t)))
+                .filter(|_| backend == Backend::Sqlite)
+        };
+        Plan {
+            backend,
+            walk_window,
+            scan_for_total: false,
+            query,
+            text: pattern(&query.text),
+            counterparty: pattern(&query.counterparty),
+            agency: pattern(&query.agency),
+            text_fts: fts(&query.text, "{counterparty_name_fold document_no_fold}"),
+            counterparty_fts: fts(&query.counterparty, "{counterparty_name_fold}"),
+            from: query.decided_from.map(|d| d.format("%Y-%m-%d").to_string()),
+            to: query.decided_to.map(|d| d.format("%Y-%m-%d").to_string()),
+        }
+    }
+
+    /// Every substring filter is shorter than a trigram (and no agency filter narrows).
+    fn only_short_substrings(&self) -> bool {
+        let short = |v: &Option<String>| v.as_deref().is_none_or(|t| fold(t).chars().count() < 3);
+        self.has_substring_filter()
+            && self.agency.is_none()
+            && short(&self.query.text)
+            && short(&self.query.counterparty)
+    }
+
+    fn has_substring_filter(&self) -> bool {
+        self.text.is_some() || self.counterparty.is_some() || self.agency.is_some()
+    }
+
+    fn has_filter(&self) -> bool {
+        self.has_substring_filter()
+            || self.query.document_no.is_some()
+            || self.query.category.is_some()
+            || self.from.is_some()
+            || self.to.is_some()
+    }
+
+    /// A column in the result order's collation: byte order on Postgres, whose default would
+    /// be the database locale's (SQLite compares bytes already).
+    fn ordered(&self, column: &str) -> String {
+        match self.backend {
+            Backend::Sqlite => column.to_owned(),
+            Backend::Postgres => format!("{column} COLLATE \"C\""),
+        }
+    }
+
+    fn order_by(&self, alias: &str) -> String {
+        format!(
+            " ORDER BY {} DESC, {}",
+            self.ordered(&format!("{alias}sort_date")),
+            self.ordered(&format!("{alias}record_id"))
+        )
+    }
+
+    /// `FROM records` with the index to use on SQLite (its planner has no statistics to choose
+    /// by); Postgres chooses by itself.
+    fn from(&self, index: &str) -> String {
+        match self.backend {
+            Backend::Sqlite => format!(" FROM records INDEXED BY {index}"),
+            Backend::Postgres => " FROM records".to_owned(),
+        }
+    }
+
+    /// ` AND …` for the dates and, when `with_cursor`, the position after the cursor.
+    fn order_filters(&self, s: &mut Statement, alias: &str, with_cursor: bool) {
+        let date = self.ordered(&format!("{alias}sort_date"));
+        if let Some(from) = &self.from {
+            s.push(&format!(" AND {date} >= ")).text(from);
+        }
+        if let Some(to) = &self.to {
+            // '' (no date) sorts below every date: exclude it explicitly.
+            s.push(&format!(" AND {date} <= ")).text(to);
+            s.push(&format!(" AND {date} > ''"));
+        }
+        if let (true, Some(cursor)) = (with_cursor, &self.query.after) {
+            self.after(s, alias, cursor, true);
+        }
+    }
+
+    /// ` AND` the position is after `cursor` (or, `strictly == false`, at or before it).
+    fn after(&self, s: &mut Statement, alias: &str, cursor: &Cursor, strictly: bool) {
+        let date = self.ordered(&format!("{alias}sort_date"));
+        let id = self.ordered(&format!("{alias}record_id"));
+        // The first bound alone is a range on the index; the OR settles ties within one date.
+        let (bound, later, id_cmp) = if strictly {
+            ("<=", "<", ">")
+        } else {
+            (">=", ">", "<=")
+        };
+        s.push(&format!(" AND {date} {bound} "))
+            .text(&cursor.sort_date);
+        s.push(&format!(" AND ({date} {later} "))
+            .text(&cursor.sort_date);
+        s.push(&format!(" OR ({date} = "))
+            .text(&cursor.sort_date)
+            .push(&format!(" AND {id} {id_cmp} "))
+            .text(&cursor.record_id)
+            .push("))");
+    }
+
+    /// ` AND …` for every filter that is not about the order.
+    fn value_filters(&self, s: &mut Statement, alias: &str) {
+        let agency_names = "SELECT name FROM agencies WHERE fold LIKE ";
+        if let Some(p) = &self.text {
+            s.push(&format!(" AND ({alias}counterparty_name_fold LIKE "))
+                .text(p)
+                .push(" ESCAPE '\\'");
+            s.push(&format!(" OR {alias}document_no_fold LIKE "))
+                .text(p)
+                .push(" ESCAPE '\\'");
+            s.push(&format!(" OR {alias}agency_name IN ({agency_names}"))
+                .text(p)
+                .push(" ESCAPE '\\'))");
+        }
+        if let Some(p) = &self.counterparty {
+            s.push(&format!(" AND {alias}counterparty_name_fold LIKE "))
+                .text(p)
+                .push(" ESCAPE '\\'");
+        }
+        if let Some(p) = &self.agency {
+            s.push(&format!(" AND {alias}agency_name IN ({agency_names}"))
+                .text(p)
+                .push(" ESCAPE '\\')");
+        }
+        if let Some(document_no) = &self.query.document_no {
+            s.push(&format!(" AND {alias}document_no = "))
+                .text(document_no);
+        }
+        if let Some(category) = &self.query.category {
+            s.push(&format!(" AND {alias}category = ")).text(category);
+        }
+    }
+
+    /// ` LIMIT page+1 OFFSET skip`: one more than the page, to know whether a next page exists.
+    fn page_limit(&self, s: &mut Statement) {
+        s.push(" LIMIT ")
+            .bind(Bind::Int(i64::from(self.query.limit) + 1))
+            .push(" OFFSET ")
+            .bind(Bind::Int(
+                i64::try_from(self.query.offset).unwrap_or(i64::MAX),
+            ));
+    }
+
+    /// The page read straight off one index, all filters applied: exact, and fast when the
+    /// index is the right one (see [`Plan::direct_index`]).
+    fn direct(&self, index: &str) -> Statement {
+        let mut s = Statement::default();
+        s.push("SELECT record_json, sort_date, record_id")
+            .push(&self.from(index))
+            .push(" WHERE state = 'visible'");
+        self.order_filters(&mut s, "", true);
+        self.value_filters(&mut s, "");
+        s.push(&self.order_by(""));
+        self.page_limit(&mut s);
+        s
+    }
+
+    fn direct_index(&self) -> &'static str {
+        if self.query.document_no.is_some() {
+            "records_document_no"
+        } else if self.query.category.is_some() {
+            "records_category_order"
+        } else {
+            "records_order"
+        }
+    }
+
+    /// The position `walk_window` entries after the cursor (dates applied), if there is one.
+    fn window_end(&self) -> Statement {
+        let mut s = Statement::default();
+        s.push("SELECT sort_date, record_id")
+            .push(&self.from("records_order"))
+            .push(" WHERE state = 'visible'");
+        self.order_filters(&mut s, "", true);
+        s.push(&self.order_by(""));
+        s.push(" LIMIT 1 OFFSET ")
+            .bind(Bind::Int(i64::from(self.walk_window) - 1));
+        s
+    }
+
+    /// The positions of the page among the entries up to `end` (the whole rest when `None`).
+    /// Positions only: the walk then reads the ordered index alone (an index-only scan on
+    /// Postgres), and the page's few records are read afterwards.
+    fn walk(&self, end: Option<&Cursor>) -> Statement {
+        let mut s = Statement::default();
+        s.push("SELECT sort_date, record_id")
+            .push(&self.from("records_order"))
+            .push(" WHERE state = 'visible'");
+        self.order_filters(&mut s, "", true);
+        if let Some(end) = end {
+            self.after(&mut s, "", end, false);
+        }
+        self.value_filters(&mut s, "");
+        s.push(&self.order_by(""));
+        self.page_limit(&mut s);
+        s
+    }
+
+    /// Statements that list the position (`sort_date`, `record_id`) of every match, cursor
+    /// ignored, each up to `cap` rows when given; together they cover every match (a record may
+    /// appear in more than one). Each goes through the index that finds its matches: on SQLite
+    /// the FTS index, the agency index for the agency part of `q`, the agency or category
+    /// index; on Postgres the planner chooses by its statistics.
+    fn match_positions(&self, cap: Option<i64>) -> Vec<Statement> {
+        let mut statements = Vec::new();
+        let start = |from: &str| {
+            let mut s = Statement::default();
+            s.push("SELECT r.sort_date, r.record_id ").push(from);
+            s
+        };
+        match self.backend {
+            Backend::Postgres => {
+                let mut s = start("FROM records AS r WHERE r.state = 'visible'");
+                self.order_filters(&mut s, "r.", false);
+                self.value_filters(&mut s, "r.");
+                if self.scan_for_total || self.only_short_substrings() {
+                    // `|| ''` hides the columns from the trigram indexes.
+                    s.sql = s
+                        .sql
+                        .replace(
+                            "r.counterparty_name_fold LIKE",
+                            "(r.counterparty_name_fold || '') LIKE",
+                        )
+                        .replace("r.document_no_fold LIKE", "(r.document_no_fold || '') LIKE");
+                }
+                statements.push(s);
+            }
+            Backend::Sqlite => {
+                if let Some(fts) = self.counterparty_fts.as_ref().or(self.text_fts.as_ref()) {
+                    // CROSS JOIN keeps the FTS index as the outer loop: SQLite would otherwise
+                    // walk records and probe the index per row.
+                    let mut s =
+                        start("FROM (SELECT rowid AS id FROM records_fts WHERE records_fts MATCH ");
+                    s.text(fts).push(
+                        ") AS c CROSS JOIN records AS r ON r.id = c.id WHERE r.state = 'visible'",
+                    );
+                    self.order_filters(&mut s, "r.", false);
+                    self.value_filters(&mut s, "r.");
+                    statements.push(s);
+                    if let (None, Some(p)) = (&self.counterparty_fts, &self.text) {
+                        // q also matches agency names, which the FTS index does not hold.
+                        let mut s = start(
+                            "FROM records AS r INDEXED BY records_agency_order \
+                             WHERE r.state = 'visible' AND r.agency_name IN \
+                             (SELECT name FROM agencies WHERE fold LIKE ",
+                        );
+                        s.text(p).push(" ESCAPE '\\')");
+                        self.order_filters(&mut s, "r.", false);
+                        self.value_filters(&mut s, "r.");
+                        statements.push(s);
+                    }
+                } else {
+                    let from = if self.agency.is_some() {
+                        "FROM records AS r INDEXED BY records_agency_order"
+                    } else if self.query.category.is_some() {
+                        "FROM records AS r INDEXED BY records_category_order"
+                    } else {
+                        "FROM records AS r INDEXED BY records_order"
+                    };
+                    let mut s = start(from);
+                    s.push(" WHERE r.state = 'visible'");
+                    self.order_filters(&mut s, "r.", false);
+                    self.value_filters(&mut s, "r.");
+                    statements.push(s);
+                }
+            }
+        }
+        let rare = self.backend == Backend::Postgres
+            && !self.scan_for_total
+            && !self.only_short_substrings();
+        for s in &mut statements {
+            if rare {
+                // The walk found few matches: have the planner list them through the trigram
+                // indexes. Planned with the LIMIT, it would pick a scan in order that stops at
+                // the cap, and read the whole view for a rare term. MATERIALIZED plans the list
+                // on its own.
+                s.sql = format!("WITH m AS MATERIALIZED ({}) SELECT * FROM m", s.sql);
+            }
+            if let Some(cap) = cap {
+                s.push(" LIMIT ").bind(Bind::Int(cap));
+            }
+        }
+        statements
+    }
+
+    /// The plain count of a query without substring filters, up to `cap` when given.
+    fn count(&self, cap: Option<i64>) -> Statement {
+        let mut s = Statement::default();
+        s.push("SELECT COUNT(*) AS total FROM (SELECT 1 FROM records WHERE state = 'visible'");
+        self.order_filters(&mut s, "", false);
+        self.value_filters(&mut s, "");
+        if let Some(cap) = cap {
+            s.push(" LIMIT ").bind(Bind::Int(cap));
+        }
+        s.push(") AS m");
+        s
+    }
+
+    /// The records at `positions` (at most a page and one), for a page picked from them.
+    fn records_at(&self, positions: &[Cursor]) -> Statement {
+        let mut s = Statement::default();
+        s.push("SELECT record_json, sort_date, record_id FROM records WHERE state = 'visible' AND record_id IN (");
+        for (n, position) in positions.iter().enumerate() {
+            if n > 0 {
+                s.push(", ");
+            }
+            s.text(&position.record_id);
+        }
+        s.push(")");
+        s.push(&self.order_by(""));
+        s
+    }
+}
+
+/// The result order of two positions: newest date first, then record_id in byte order.
+fn result_order(a: &Cursor, b: &Cursor) -> std::cmp::Ordering {
+    b.sort_date
+        .cmp(&a.sort_date)
+        .then_with(|| a.record_id.as_bytes().cmp(b.record_id.as_bytes()))
+}
+
+/// Every match's position, sorted and deduplicated, and whether that is all of them (no
+/// statement hit `cap`).
+async fn positions(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    plan: &Plan<'_>,
+    cap: Option<i64>,
+) -> Result<(Vec<Cursor>, bool), PlatformError> {
+    let mut all = Vec::new();
+    let mut complete = true;
+    for statement in plan.match_positions(cap) {
+        let rows = fetch(tx, &statement).await?;
+        if cap.is_some_and(|cap| rows.len() as i64 >= cap) {
+            complete = false;
+        }
+        for row in &rows {
+            all.push(cursor_of(row)?);
+        }
+    }
+    all.sort_by(result_order);
+    all.dedup_by(|a, b| a.record_id == b.record_id);
+    Ok((all, complete))
+}
+
+/// Runs `query`: the page, its `next` cursor and the total.
+pub(crate) async fn search(
+    pool: &AnyPool,
+    backend: Backend,
+    walk_window: u32,
+    query: &SearchQuery,
+) -> Result<SearchResult, PlatformError> {
+    let plan = Plan::new(backend, walk_window, query);
+    // One transaction, so the total and the page describe the same moment.
+    let mut tx = pool
+        .begin()
+        .await
+        .map_err(PlatformError::database("begin a search"))?;
+    // Up to this many matches are counted (and listed) exactly.
+    let cap = (!query.exact_total).then(|| i64::try_from(COUNT_CAP).unwrap_or(i64::MAX) + 1);
+    let counted = |n: usize| -> (u64, bool) {
+        let n = n as u64;
+        if query.exact_total || n <= COUNT_CAP {
+            (n, true)
+        } else {
+            (COUNT_CAP, false)
+        }
+    };
+    let (rows, total, total_exact) = if !plan.has_substring_filter() {
+        let rows = fetch(&mut tx, &plan.direct(plan.direct_index())).await?;
+        let (total, exact) = if plan.has_filter() {
+            let row = plan
+                .count(cap)
+                .query()
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(PlatformError::database("count search results"))?;
+            let n = row
+                .try_get::<i64, _>("total")
+                .ok()
+                .and_then(|n| usize::try_from(n).ok())
+                .ok_or(PlatformError::CorruptRow { what: "total" })?;
+            counted(n)
+        } else {
+            let row = sqlx::query("SELECT visible FROM view_counts WHERE id = 1")
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(PlatformError::database("count search results"))?;
+            let visible = row
+                .try_get::<i64, _>("visible")
+                .ok()
+                .and_then(|v| u64::try_from(v).ok())
+                .ok_or(PlatformError::CorruptRow { what: "visible" })?;
+            (visible, true)
+        };
+        (rows, total, exact)
+    } else {
+        let end = plan
+            .window_end()
+            .query()
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(PlatformError::database("read search results"))?
+            .map(|row| cursor_of(&row))
+            .transpose()?;
+        let walked = fetch(&mut tx, &plan.walk(end.as_ref())).await?;
+        let walk_is_enough = end.is_none() || walked.len() > query.limit as usize;
+        let walked = if walk_is_enough {
+            let page = walked
+                .iter()
+                .map(cursor_of)
+                .collect::<Result<Vec<_>, _>>()?;
+            records_page(&mut tx, &plan, &page).await?
+        } else {
+            Vec::new()
+        };
+        // The matches' positions through the filters' own indexes: the total, and (when they
+        // are all there) the page too, without sorting whole records.
+        let plan = Plan {
+            scan_for_total: walk_is_enough,
+            ..plan
+        };
+        let (matches, complete) = positions(&mut tx, &plan, cap).await?;
+        let (total, exact) = counted(matches.len());
+        let rows = if walk_is_enough {
+            walked
+        } else if complete {
+            let skip = usize::try_from(query.offset).unwrap_or(usize::MAX);
+            let page: Vec<Cursor> = matches
+                .into_iter()
+                .filter(|m| {
+                    query
+                        .after
+                        .as_ref()
+                        .is_none_or(|after| result_order(after, m).is_lt())
+                })
+                .skip(skip)
+                .take(query.limit as usize + 1)
+                .collect();
+            records_page(&mut tx, &plan, &page).await?
+        } else {
+            // Many matches, none of them recent (a year in the document number, a name that
+            // only appears in old decisions): walking on is cheaper than sorting them all.
+            let rows = fetch(&mut tx, &plan.walk(None)).await?;
+            let page = rows.iter().map(cursor_of).collect::<Result<Vec<_>, _>>()?;
+            records_page(&mut tx, &plan, &page).await?
+        };
+        (rows, total, exact)
+    };
+    tx.commit()
+        .await
+        .map_err(PlatformError::database("finish a search"))?;
+
+    let limit = query.limit as usize;
+    let next = if rows.len() > limit {
+        Some(cursor_of(&rows[limit - 1])?.encode())
+    } else {
+        None
+    };
+    let records = rows
+        .iter()
+        .take(limit)
+        .map(|row| {
+            let text: String =
+                row.try_get("record_json")
+                    .map_err(|_| PlatformError::CorruptRow {
+                        what: "record_json",
+                    })?;
+            serde_json::from_str::<Value>(&text).map_err(|_| PlatformError::CorruptRow {
+                what: "record_json",
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(SearchResult {
+        total,
+        total_exact,
+        records,
+        next,
+    })
+}
+
+/// The records at `page` (positions in result order), in result order.
+async fn records_page(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    plan: &Plan<'_>,
+    page: &[Cursor],
+) -> Result<Vec<AnyRow>, PlatformError> {
+    if page.is_empty() {
+        return Ok(Vec::new());
+    }
+    fetch(tx, &plan.records_at(page)).await
+}
+
+async fn fetch(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    statement: &Statement,
+) -> Result<Vec<AnyRow>, PlatformError> {
+    statement
+        .query()
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(PlatformError::database("read search results"))
+}
+
+fn cursor_of(row: &AnyRow) -> Result<Cursor, PlatformError> {
+    Ok(Cursor {
+        sort_date: row
+            .try_get("sort_date")
+            .map_err(|_| PlatformError::CorruptRow { what: "sort_date" })?,
+        record_id: row
+            .try_get("record_id")
+            .map_err(|_| PlatformError::CorruptRow { what: "record_id" })?,
+    })
+}
+
+/// `%text%` with LIKE's wildcards in `text` escaped (the queries say `ESCAPE '\'`).
+pub(crate) fn like_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// An FTS5 query for records whose `columns` hold every trigram of `text`, or `None` when
+/// `text` is shorter than a trigram. Each trigram is a quoted string (quotes doubled), so no
+/// character of `text` is FTS5 syntax. The index is `detail=column`, which has no positions for
+/// a phrase: the trigrams are ANDed, and LIKE then checks each candidate for the whole substring.
+fn fts_expression(columns: &str, text: &str) -> Option<String> {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() < 3 {
+        return None;
+    }
+    let mut trigrams: Vec<String> = chars.windows(3).map(|w| w.iter().collect()).collect();
+    trigrams.sort_unstable();
+    trigrams.dedup();
+    let terms: Vec<String> = trigrams
+        .iter()
+        .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+        .collect();
+    Some(format!("{columns} : ({})", terms.join(" AND ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_pattern("a%b_c\\"), "%a\\%b\\_c\\\\%");
+        assert_eq!(like_pattern("罚"), "%罚%");
+    }
+
+    #[test]
+    fn fts_expressions_quote_every_trigram() {
+        assert_eq!(fts_expression("{c}", "张三"), None);
+        assert_eq!(
+            fts_expression("{c}", "鑫源商贸").as_deref(),
+            Some("{c} : (\"源商贸\" AND \"鑫源商\")")
+        );
+        assert_eq!(
+            fts_expression("{c}", "a\"b*"),
+            Some("{c} : (\"\"\"b*\" AND \"a\"\"b\")".to_owned())
+        );
+    }
+}
