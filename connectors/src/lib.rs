@@ -14,6 +14,8 @@
 //! - [`folder`]: the engine of the folder kinds: settle, claim, read within limits, store, move to
 //!   `done/` or `failed/`.
 //! - [`xml_dir`]: a folder of XML exports (UTF-8, GBK, GB18030), `done/` and `failed/` beside them.
+//! - [`sql`]: a department database (Postgres, MySQL/MariaDB, SQLite) read by an incremental
+//!   cursor, with a re-read window for rows that commit out of order and Postgres LISTEN/NOTIFY.
 //!
 //! Every kind has a typed `config` (unknown keys are errors) and a connector whose `run` ends on
 //! shutdown, reporting what happens through [`ConnectorEvents`] so that logs and metrics stay in one
@@ -23,6 +25,7 @@ pub mod context;
 pub mod folder;
 pub mod mapped;
 pub mod registry;
+pub mod sql;
 pub mod xml_dir;
 
 use futures::future::BoxFuture;

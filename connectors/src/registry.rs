@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use dhub_mapping::SourceFormat;
 use serde::Deserialize;
 
+use crate::sql::{self, SqlConfig};
 use crate::xml_dir::{self, XmlDirConfig};
 use crate::Connector;
 
@@ -34,6 +35,8 @@ pub struct SourceConfig {
 pub enum SourceKind {
     /// A folder of export files; a file moves to `done/` or `failed/`.
     XmlDir(XmlDirConfig),
+    /// A department database table, view or query, read by an incremental cursor.
+    Sql(SqlConfig),
 }
 
 impl SourceKind {
@@ -41,6 +44,7 @@ impl SourceKind {
     pub fn name(&self) -> &'static str {
         match self {
             SourceKind::XmlDir(_) => "xml_dir",
+            SourceKind::Sql(_) => "sql",
         }
     }
 
@@ -53,14 +57,16 @@ impl SourceKind {
                 SourceFormat::Jsonl,
                 SourceFormat::Csv,
             ],
+            SourceKind::Sql(_) => &[SourceFormat::Row],
         }
     }
 
     /// Every problem with the kind's own keys, as messages without a location (the caller adds the
     /// file and line). Resolves secrets, so a missing environment variable is found by `dhub check`.
-    pub fn check(&self, _base_dir: &Path) -> Vec<String> {
+    pub fn check(&self, base_dir: &Path) -> Vec<String> {
         match self {
             SourceKind::XmlDir(config) => config.check(),
+            SourceKind::Sql(config) => config.check(base_dir),
         }
     }
 
@@ -68,6 +74,7 @@ impl SourceKind {
     pub fn build(&self, base_dir: &Path) -> Result<Box<dyn Connector>, String> {
         match self {
             SourceKind::XmlDir(config) => Ok(Box::new(xml_dir::connector(config, base_dir))),
+            SourceKind::Sql(config) => Ok(Box::new(sql::connector(config, base_dir)?)),
         }
     }
 }
@@ -89,7 +96,9 @@ mod tests {
         assert_eq!(config.name, "oa");
         assert_eq!(config.division.as_deref(), Some("371523"));
         assert_eq!(config.kind.name(), "xml_dir");
-        let SourceKind::XmlDir(xml) = &config.kind;
+        let SourceKind::XmlDir(xml) = &config.kind else {
+            panic!("an xml_dir source")
+        };
         assert_eq!(xml.path, PathBuf::from("in"));
     }
 
@@ -101,6 +110,21 @@ mod tests {
             error.contains("unknown field `poll_intervall_ms`"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn a_sql_source_reads_rows_and_refuses_unknown_keys() {
+        let config = parse(
+            "name = \"cases\"\nkind = \"sql\"\nmapping = \"m.toml\"\nurl = { env = \"CASE_DB_URL\" }\ntable = \"enforcement_cases\"\ncursor = [\"updated_at\", \"case_no\"]\nnotify = \"dhub_cases\"\npoll_interval_ms = 5000\n",
+        )
+        .unwrap();
+        assert_eq!(config.kind.name(), "sql");
+        assert_eq!(config.kind.formats(), [SourceFormat::Row]);
+        let error = parse(
+            "name = \"cases\"\nkind = \"sql\"\nmapping = \"m.toml\"\nurl = \"sqlite://c.db\"\ntable = \"t\"\ncursor = [\"c\"]\nbatch_size = 5\n",
+        )
+        .unwrap_err();
+        assert!(error.contains("unknown field `batch_size`"), "{error}");
     }
 
     #[test]
