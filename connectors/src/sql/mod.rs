@@ -45,6 +45,12 @@
 //! (or the fast read did): the invariant holds for `H`. Rows with a first value equal to `H` may
 //! still be on their way; they are listed again by the next re-read, which starts at `P = H`.
 //!
+//! The same re-read also lists `(H, last read]`. Correctness does not need it (those rows are
+//! listed again once `H` passes them), but a row that committed late is then stored at the first
+//! re-read after its commit, within `resync_interval_ms`, instead of an `overlap` later; the cost
+//! is listing the cursor values of the rows of the last `overlap`, which the database serves from
+//! the cursor's index.
+//!
 //! The memory of submitted rows ([`horizon::Seen`], 128-bit hashes of cursor values) only saves
 //! needless submissions: an entry is dropped when a re-read has passed its row, or by age for rows
 //! that changed again; forgetting too early costs one submission the ingest step finds unchanged,
@@ -550,53 +556,51 @@ impl SqlSource {
         }
     }
 
-    /// The re-read of `[P, H]` (module doc). `false` when stopping.
+    /// The re-read (module doc): lists the cursor values of `[P, H]` and of `(H, last read]`,
+    /// stores the rows among them not yet submitted, then moves `P` to `H`. `false` when stopping.
     async fn resync(&mut self) -> Result<bool, ConnectorError> {
-        let Some(horizon) = self.horizon.candidate(Instant::now()) else {
+        let Some(last_read) = self.read.as_ref().map(|tuple| tuple[0].clone()) else {
+            // Nothing read in this run: the fast read starts at P and has not met a row.
             return Ok(true);
         };
-        let layout = self.layout.clone();
-        let first = self.dialect.quote(&layout.cursor[0]);
-        let page = self.settings.batch_rows.max(KEY_PAGE_MIN);
+        let horizon = self.horizon.candidate(Instant::now());
         let lower = self.horizon.safe().cloned();
-        let mut after: Option<Vec<Value>> = None;
-        let mut listed: Vec<(TupleId, bool)> = Vec::new();
         let mut missing: Vec<Vec<Value>> = Vec::new();
-        loop {
-            let mut sql = Sql::new(
-                self.dialect,
-                format!(
-                    "SELECT {} FROM {} WHERE {}",
-                    layout.order_by, layout.from, layout.not_null
-                ),
-            );
-            if let Some(lower) = &lower {
-                sql.push(" AND ").push(&first).push(" >= ").bind(lower);
-            }
-            sql.push(" AND ").push(&first).push(" <= ").bind(&horizon);
-            if let Some(after) = &after {
-                sql.push(" AND ").after(&layout.cursor, after);
-            }
-            sql.push(&format!(" ORDER BY {} LIMIT {page}", layout.order_by));
-            let Some(rows) = self.fetch(&sql, layout.cursor_kinds()).await? else {
+        // Rows up to H: by the claim every one has committed; after this re-read P moves to H and
+        // only those equal to H are listed again.
+        let mut settled: Vec<(TupleId, bool)> = Vec::new();
+        if let Some(horizon) = &horizon {
+            let Some(tuples) = self
+                .list(lower.as_ref().map(|v| (v, true)), horizon)
+                .await?
+            else {
                 return Ok(false);
             };
-            let full = rows.len() >= page;
-            for row in rows {
-                // A cursor value that cannot be read cannot be looked up either; the fast read
-                // stored that row when it met it.
-                let Some(tuple) = readable_tuple(&row) else {
-                    continue;
-                };
+            for tuple in tuples {
                 let id = TupleId::of(&tuple);
-                listed.push((id, tuple[0] == horizon));
+                settled.push((id, tuple[0] == *horizon));
                 if !self.seen.contains(&id) {
-                    missing.push(tuple.clone());
+                    missing.push(tuple);
                 }
-                after = Some(tuple);
             }
-            if !full {
-                break;
+        }
+        // Rows above H up to the last one read: a row committed late is found here at the first
+        // re-read after its commit, not only once H has passed it (an overlap later).
+        let from = match &horizon {
+            Some(horizon) => Some((horizon, false)),
+            None => lower.as_ref().map(|v| (v, true)),
+        };
+        let Some(recent) = self.list(from, &last_read).await? else {
+            return Ok(false);
+        };
+        let now = Instant::now();
+        for tuple in recent {
+            let id = TupleId::of(&tuple);
+            if self.seen.contains(&id) {
+                // Listed again by the next re-read: keep it as fresh as this listing.
+                self.seen.insert(id, now);
+            } else {
+                missing.push(tuple);
             }
         }
         if !missing.is_empty() {
@@ -607,6 +611,7 @@ impl SqlSource {
                 "reading rows that committed after newer ones were read"
             );
         }
+        let layout = self.layout.clone();
         for chunk in missing.chunks(self.settings.batch_rows) {
             let mut rows = Vec::with_capacity(chunk.len());
             for tuple in chunk {
@@ -647,11 +652,13 @@ impl SqlSource {
                 self.seen.insert(id, now);
             }
         }
+        let Some(horizon) = horizon else {
+            return Ok(true);
+        };
         let moved = self.horizon.advance(horizon);
         // Rows below H are behind P now: no later re-read lists them. Rows at H are listed again
         // by the next re-read: they stay, as fresh as this listing.
-        let now = Instant::now();
-        for (id, at_horizon) in listed {
+        for (id, at_horizon) in settled {
             if !at_horizon {
                 self.seen.remove(&id);
             } else if self.seen.contains(&id) {
@@ -664,6 +671,50 @@ impl SqlSource {
             return Ok(false);
         }
         Ok(true)
+    }
+
+    /// The cursor values of the rows whose first cursor value lies between `from` (inclusive when
+    /// its flag says so; none: from the start) and `to` (inclusive), in cursor order, paged.
+    /// `None` when stopping. A row whose cursor values cannot be read is left out: it cannot be
+    /// looked up, and the fast read stored it when it met it.
+    async fn list(
+        &mut self,
+        from: Option<(&Value, bool)>,
+        to: &Value,
+    ) -> Result<Option<Vec<Vec<Value>>>, ConnectorError> {
+        let layout = self.layout.clone();
+        let first = self.dialect.quote(&layout.cursor[0]);
+        let page = self.settings.batch_rows.max(KEY_PAGE_MIN);
+        let mut tuples: Vec<Vec<Value>> = Vec::new();
+        let mut after: Option<Vec<Value>> = None;
+        loop {
+            let mut sql = Sql::new(
+                self.dialect,
+                format!(
+                    "SELECT {} FROM {} WHERE {}",
+                    layout.order_by, layout.from, layout.not_null
+                ),
+            );
+            if let Some((from, inclusive)) = from {
+                let op = if inclusive { " >= " } else { " > " };
+                sql.push(" AND ").push(&first).push(op).bind(from);
+            }
+            sql.push(" AND ").push(&first).push(" <= ").bind(to);
+            if let Some(after) = &after {
+                sql.push(" AND ").after(&layout.cursor, after);
+            }
+            sql.push(&format!(" ORDER BY {} LIMIT {page}", layout.order_by));
+            let Some(rows) = self.fetch(&sql, layout.cursor_kinds()).await? else {
+                return Ok(None);
+            };
+            let full = rows.len() >= page;
+            let before = tuples.len();
+            tuples.extend(rows.iter().filter_map(|row| readable_tuple(row)));
+            after = tuples.last().cloned();
+            if !full || tuples.len() == before {
+                return Ok(Some(tuples));
+            }
+        }
     }
 
     /// Maps rows on a blocking thread (mapping is CPU work).
