@@ -12,7 +12,10 @@ use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
 
-use super::support::{env_number, repo, FeedWatch, Figures, HubConfig, RunningHub, Settings};
+use super::support::{
+    cpu_seconds, env_number, load_average, repo, FeedWatch, Figures, HubConfig, RunningHub,
+    Settings,
+};
 
 /// Writers in parallel: one INSERT round trip must not limit the rate.
 const WRITERS: usize = 4;
@@ -33,17 +36,30 @@ pub async fn run(settings: &Settings) {
             } else {
                 format!("polling every {poll_ms} ms")
             };
-            let (figures, achieved) = one_run(settings, notify, poll_ms, rate).await;
+            let load = load_average();
+            let (figures, achieved, cpu) = one_run(settings, notify, poll_ms, rate).await;
             println!(
                 "{}",
-                figures.row(&format!("{label} at {rate}/s"), rate as f64, achieved)
+                figures.row(
+                    &format!("{label} at {rate}/s"),
+                    rate as f64,
+                    achieved,
+                    cpu,
+                    &load
+                )
             );
         }
     }
 }
 
-/// One run; returns the figures and the rate the writers achieved.
-async fn one_run(settings: &Settings, notify: bool, poll_ms: u64, rate: u64) -> (Figures, f64) {
+/// One run; returns the figures, the rate the writers achieved and the CPU seconds the process
+/// (hub, writers, consumer) used while writing and waiting for the feed.
+async fn one_run(
+    settings: &Settings,
+    notify: bool,
+    poll_ms: u64,
+    rate: u64,
+) -> (Figures, f64, f64) {
     let db = dhub_testkit::fresh_postgres_db()
         .await
         .expect("postgres for the benchmark (DHUB_TEST_POSTGRES)");
@@ -79,6 +95,7 @@ async fn one_run(settings: &Settings, notify: bool, poll_ms: u64, rate: u64) -> 
     let missing = feed.wait_all(&warm_ids, Duration::from_secs(120)).await;
     assert_eq!(missing, 0, "the warm-up cases never reached the feed");
 
+    let cpu_before = cpu_seconds();
     let total = (rate * settings.seconds) as usize;
     let period = Duration::from_secs_f64(1.0 / rate as f64);
     let start = Instant::now() + Duration::from_millis(50);
@@ -107,6 +124,7 @@ async fn one_run(settings: &Settings, notify: bool, poll_ms: u64, rate: u64) -> 
     let commits = std::mem::take(&mut *commits.lock().unwrap());
     let ids: Vec<String> = commits.iter().map(|(id, _)| id.clone()).collect();
     let missing = feed.wait_all(&ids, Duration::from_secs(60)).await;
+    let cpu = cpu_seconds() - cpu_before;
     let latencies: Vec<Duration> = commits
         .iter()
         .filter_map(|(id, committed)| {
@@ -118,7 +136,7 @@ async fn one_run(settings: &Settings, notify: bool, poll_ms: u64, rate: u64) -> 
     feed.stop().await;
     pool.close().await;
     db.drop().await.unwrap();
-    (Figures::of(latencies, missing), achieved)
+    (Figures::of(latencies, missing), achieved, cpu)
 }
 
 /// One new case, committed on its own; agencies cycle through the city and the two counties (all

@@ -231,10 +231,15 @@ impl Figures {
         }
     }
 
-    /// One line of the results table.
-    pub fn row(&self, label: &str, offered: f64, achieved: f64) -> String {
+    /// One line of the results table; `cpu` is the process's CPU seconds during the run.
+    pub fn row(&self, label: &str, offered: f64, achieved: f64, cpu: f64, load: &str) -> String {
+        let per_row = if self.count > 0 {
+            cpu * 1e6 / self.count as f64
+        } else {
+            0.0
+        };
         format!(
-            "| {label:<34} | {offered:>7.0} | {achieved:>8.0} | {:>6} | {:>7.1} | {:>7.1} | {:>7.1} | {:>7} |",
+            "| {label:<30} | {offered:>7.0} | {achieved:>8.0} | {:>6} | {:>7.1} | {:>7.1} | {:>8.1} | {:>7} | {per_row:>9.0} | {load:>5} |",
             self.count,
             ms(self.p50),
             ms(self.p99),
@@ -244,8 +249,35 @@ impl Figures {
     }
 
     pub fn header() -> &'static str {
-        "| path                               | rate /s | achieved | rows   | p50 ms  | p99 ms  | max ms  | missing |\n|---|---:|---:|---:|---:|---:|---:|---:|"
+        "| path                           | rate /s | achieved | rows   | p50 ms  | p99 ms  | max ms   | missing | CPU µs/row | load |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     }
+}
+
+/// CPU seconds (user + system) this process has used: the hub, the writers and the consumer.
+/// `/proc/self/stat` counts in clock ticks of 1/100 s (USER_HZ on Linux).
+pub fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15, the 12th and 13th after the name.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// The machine's 1-minute load average, to read the figures against (the bench shares its cores).
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| text.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
 }
 
 fn ms(d: Duration) -> f64 {

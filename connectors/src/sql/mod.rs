@@ -103,6 +103,7 @@ use dhub_support::retry;
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 pub use config::{Backend, SqlConfig, SqlSettings};
 
@@ -421,38 +422,73 @@ impl SqlSource {
         Ok(true)
     }
 
-    /// Reads and stores until shutdown.
+    /// Reads and stores until shutdown. The re-read's listing runs in a task of its own, on the
+    /// pool's second connection, so the fast read never waits for it; what it found is handled
+    /// here, between batches.
     async fn run(&mut self) -> Result<(), ConnectorError> {
         let resyncs = !self.settings.overlap.is_zero();
         let mut next_resync = Instant::now() + self.settings.resync_interval;
-        loop {
+        let mut listing: Option<JoinHandle<Result<Listing, DbError>>> = None;
+        let outcome = loop {
             if self.context.stopping() {
-                return Ok(());
+                break Ok(());
             }
-            let Some(read) = self.read_new().await? else {
-                return Ok(());
+            let read = match self.read_new().await {
+                Ok(Some(read)) => read,
+                Ok(None) => break Ok(()),
+                Err(error) => break Err(error),
             };
-            if resyncs && Instant::now() >= next_resync {
-                if !self.resync().await? {
-                    return Ok(());
+            if resyncs && listing.is_none() && Instant::now() >= next_resync {
+                listing = self.start_listing();
+                if listing.is_none() {
+                    next_resync = Instant::now() + self.settings.resync_interval;
                 }
-                next_resync = Instant::now() + self.settings.resync_interval;
+            }
+            if listing.as_ref().is_some_and(|task| task.is_finished()) {
+                if let Some(task) = listing.take() {
+                    match self.finish_resync(task.await).await {
+                        Ok(true) => {}
+                        Ok(false) => break Ok(()),
+                        Err(error) => break Err(error),
+                    }
+                    next_resync = Instant::now() + self.settings.resync_interval;
+                }
             }
             if read >= self.settings.batch_rows {
                 // More rows are waiting: no pause.
                 continue;
             }
             let mut wait = self.settings.poll_interval;
-            if resyncs {
+            if resyncs && listing.is_none() {
                 wait = wait.min(next_resync.saturating_duration_since(Instant::now()));
             }
             let mut shutdown = self.context.shutdown.clone();
-            tokio::select! {
-                _ = self.wake.recv() => {}
-                _ = tokio::time::sleep(wait) => {}
-                _ = shutdown.changed() => {}
+            let listed = async {
+                match listing.as_mut() {
+                    Some(task) => task.await,
+                    None => std::future::pending().await,
+                }
+            };
+            let finished = tokio::select! {
+                _ = self.wake.recv() => None,
+                _ = tokio::time::sleep(wait) => None,
+                _ = shutdown.changed() => None,
+                listed = listed => Some(listed),
+            };
+            if let Some(listed) = finished {
+                listing = None;
+                match self.finish_resync(listed).await {
+                    Ok(true) => {}
+                    Ok(false) => break Ok(()),
+                    Err(error) => break Err(error),
+                }
+                next_resync = Instant::now() + self.settings.resync_interval;
             }
+        };
+        if let Some(task) = listing {
+            task.abort();
         }
+        outcome
     }
 
     /// The fast read: one page of rows after the highest cursor values read (at the start: from
@@ -556,46 +592,94 @@ impl SqlSource {
         }
     }
 
-    /// The re-read (module doc): lists the cursor values of `[P, H]` and of `(H, last read]`,
-    /// stores the rows among them not yet submitted, then moves `P` to `H`. `false` when stopping.
-    async fn resync(&mut self) -> Result<bool, ConnectorError> {
-        let Some(last_read) = self.read.as_ref().map(|tuple| tuple[0].clone()) else {
-            // Nothing read in this run: the fast read starts at P and has not met a row.
-            return Ok(true);
-        };
+    /// Starts the re-read's listing (module doc): the cursor values of `[P, H]` and of
+    /// `(H, last read]`. `None` when nothing was read in this run yet (the fast read starts at `P`
+    /// and has not met a row, so nothing can have committed behind it).
+    fn start_listing(&mut self) -> Option<JoinHandle<Result<Listing, DbError>>> {
+        let last_read = self.read.as_ref()?.first()?.clone();
         let horizon = self.horizon.candidate(Instant::now());
         let lower = self.horizon.safe().cloned();
-        let mut missing: Vec<Vec<Value>> = Vec::new();
-        // Rows up to H: by the claim every one has committed; after this re-read P moves to H and
-        // only those equal to H are listed again.
-        let mut settled: Vec<(TupleId, bool)> = Vec::new();
-        if let Some(horizon) = &horizon {
-            let Some(tuples) = self
-                .list(lower.as_ref().map(|v| (v, true)), horizon)
-                .await?
-            else {
-                return Ok(false);
+        let lister = Lister {
+            db: self.db.clone(),
+            dialect: self.dialect,
+            layout: self.layout.clone(),
+            page: self.settings.batch_rows.max(KEY_PAGE_MIN),
+        };
+        Some(tokio::spawn(async move {
+            let mut listing = Listing {
+                horizon: horizon.clone(),
+                settled: Vec::new(),
+                recent: Vec::new(),
             };
-            for tuple in tuples {
-                let id = TupleId::of(&tuple);
-                settled.push((id, tuple[0] == *horizon));
-                if !self.seen.contains(&id) {
-                    missing.push(tuple);
+            // Rows up to H: by the claim every one has committed; after this re-read P moves to H
+            // and only those equal to H are listed again.
+            if let Some(horizon) = &horizon {
+                for tuple in lister
+                    .list(lower.as_ref().map(|v| (v, true)), horizon)
+                    .await?
+                {
+                    let at_horizon = tuple[0] == *horizon;
+                    listing
+                        .settled
+                        .push((TupleId::of(&tuple), tuple, at_horizon));
                 }
             }
-        }
-        // Rows above H up to the last one read: a row committed late is found here at the first
-        // re-read after its commit, not only once H has passed it (an overlap later).
-        let from = match &horizon {
-            Some(horizon) => Some((horizon, false)),
-            None => lower.as_ref().map(|v| (v, true)),
-        };
-        let Some(recent) = self.list(from, &last_read).await? else {
-            return Ok(false);
+            // Rows above H up to the last one read: a row committed late is found here at the
+            // first re-read after its commit, not only once H has passed it (an overlap later).
+            let from = match &horizon {
+                Some(horizon) => Some((horizon, false)),
+                None => lower.as_ref().map(|v| (v, true)),
+            };
+            for tuple in lister.list(from, &last_read).await? {
+                listing.recent.push((TupleId::of(&tuple), tuple));
+            }
+            Ok(listing)
+        }))
+    }
+
+    /// Stores the rows of a listing not yet submitted, then moves `P` to the listing's `H`.
+    /// `false` when stopping.
+    async fn finish_resync(
+        &mut self,
+        listed: Result<Result<Listing, DbError>, tokio::task::JoinError>,
+    ) -> Result<bool, ConnectorError> {
+        let listing = match listed {
+            Ok(Ok(listing)) => listing,
+            Ok(Err(DbError::Refused(message))) => {
+                return Err(ConnectorError::retryable(format!(
+                    "{} at {}: {message}",
+                    self.settings.origin_table(),
+                    self.settings.shown_url()
+                )))
+            }
+            Ok(Err(DbError::Unavailable(message))) => {
+                // The fast read meets the same trouble and waits it out; the next re-read tries
+                // again, and P stays where it is meanwhile.
+                self.context.events.retrying(
+                    &self.name,
+                    &format!(
+                        "cannot re-read {} at {}: {message}",
+                        self.settings.origin_table(),
+                        self.settings.shown_url()
+                    ),
+                );
+                return Ok(true);
+            }
+            Err(_) => {
+                return Err(ConnectorError::fatal(format!(
+                    "{}: the re-read failed unexpectedly (a bug: please report it)",
+                    self.settings.origin_table()
+                )))
+            }
         };
         let now = Instant::now();
-        for tuple in recent {
-            let id = TupleId::of(&tuple);
+        let mut missing: Vec<Vec<Value>> = Vec::new();
+        for (id, tuple, _) in &listing.settled {
+            if !self.seen.contains(id) {
+                missing.push(tuple.clone());
+            }
+        }
+        for (id, tuple) in listing.recent {
             if self.seen.contains(&id) {
                 // Listed again by the next re-read: keep it as fresh as this listing.
                 self.seen.insert(id, now);
@@ -652,13 +736,13 @@ impl SqlSource {
                 self.seen.insert(id, now);
             }
         }
-        let Some(horizon) = horizon else {
+        let Some(horizon) = listing.horizon else {
             return Ok(true);
         };
         let moved = self.horizon.advance(horizon);
         // Rows below H are behind P now: no later re-read lists them. Rows at H are listed again
         // by the next re-read: they stay, as fresh as this listing.
-        for (id, at_horizon) in settled {
+        for (id, _, at_horizon) in listing.settled {
             if !at_horizon {
                 self.seen.remove(&id);
             } else if self.seen.contains(&id) {
@@ -671,50 +755,6 @@ impl SqlSource {
             return Ok(false);
         }
         Ok(true)
-    }
-
-    /// The cursor values of the rows whose first cursor value lies between `from` (inclusive when
-    /// its flag says so; none: from the start) and `to` (inclusive), in cursor order, paged.
-    /// `None` when stopping. A row whose cursor values cannot be read is left out: it cannot be
-    /// looked up, and the fast read stored it when it met it.
-    async fn list(
-        &mut self,
-        from: Option<(&Value, bool)>,
-        to: &Value,
-    ) -> Result<Option<Vec<Vec<Value>>>, ConnectorError> {
-        let layout = self.layout.clone();
-        let first = self.dialect.quote(&layout.cursor[0]);
-        let page = self.settings.batch_rows.max(KEY_PAGE_MIN);
-        let mut tuples: Vec<Vec<Value>> = Vec::new();
-        let mut after: Option<Vec<Value>> = None;
-        loop {
-            let mut sql = Sql::new(
-                self.dialect,
-                format!(
-                    "SELECT {} FROM {} WHERE {}",
-                    layout.order_by, layout.from, layout.not_null
-                ),
-            );
-            if let Some((from, inclusive)) = from {
-                let op = if inclusive { " >= " } else { " > " };
-                sql.push(" AND ").push(&first).push(op).bind(from);
-            }
-            sql.push(" AND ").push(&first).push(" <= ").bind(to);
-            if let Some(after) = &after {
-                sql.push(" AND ").after(&layout.cursor, after);
-            }
-            sql.push(&format!(" ORDER BY {} LIMIT {page}", layout.order_by));
-            let Some(rows) = self.fetch(&sql, layout.cursor_kinds()).await? else {
-                return Ok(None);
-            };
-            let full = rows.len() >= page;
-            let before = tuples.len();
-            tuples.extend(rows.iter().filter_map(|row| readable_tuple(row)));
-            after = tuples.last().cloned();
-            if !full || tuples.len() == before {
-                return Ok(Some(tuples));
-            }
-        }
     }
 
     /// Maps rows on a blocking thread (mapping is CPU work).
@@ -830,6 +870,71 @@ impl SqlSource {
         tokio::select! {
             _ = tokio::time::sleep(delay) => !self.context.stopping(),
             _ = shutdown.wait_for(|stop| *stop) => false,
+        }
+    }
+}
+
+/// What a re-read found: `H` (if one is ripe), the rows of `[P, H]` (with whether their first
+/// value equals `H`) and of `(H, last read]`, each with its identity.
+struct Listing {
+    horizon: Option<Value>,
+    settled: Vec<(TupleId, Vec<Value>, bool)>,
+    recent: Vec<(TupleId, Vec<Value>)>,
+}
+
+/// Lists cursor values, in a task of its own.
+struct Lister {
+    db: Db,
+    dialect: Dialect,
+    layout: Arc<Layout>,
+    page: usize,
+}
+
+impl Lister {
+    /// The cursor values of the rows whose first cursor value lies between `from` (inclusive when
+    /// its flag says so; none: from the start) and `to` (inclusive), in cursor order, paged. A row
+    /// whose cursor values cannot be read is left out: it cannot be looked up, and the fast read
+    /// stored it when it met it.
+    async fn list(
+        &self,
+        from: Option<(&Value, bool)>,
+        to: &Value,
+    ) -> Result<Vec<Vec<Value>>, DbError> {
+        let layout = &self.layout;
+        let first = self.dialect.quote(&layout.cursor[0]);
+        let mut tuples: Vec<Vec<Value>> = Vec::new();
+        let mut after: Option<Vec<Value>> = None;
+        loop {
+            let mut sql = Sql::new(
+                self.dialect,
+                format!(
+                    "SELECT {} FROM {} WHERE {}",
+                    layout.order_by, layout.from, layout.not_null
+                ),
+            );
+            if let Some((from, inclusive)) = from {
+                let op = if inclusive { " >= " } else { " > " };
+                sql.push(" AND ").push(&first).push(op).bind(from);
+            }
+            sql.push(" AND ").push(&first).push(" <= ").bind(to);
+            if let Some(after) = &after {
+                sql.push(" AND ").after(&layout.cursor, after);
+            }
+            sql.push(&format!(
+                " ORDER BY {} LIMIT {}",
+                layout.order_by, self.page
+            ));
+            let rows = self
+                .db
+                .rows(&sql.text, &sql.params, layout.cursor_kinds())
+                .await?;
+            let full = rows.len() >= self.page;
+            let before = tuples.len();
+            tuples.extend(rows.iter().filter_map(|row| readable_tuple(row)));
+            after = tuples.last().cloned();
+            if !full || tuples.len() == before {
+                return Ok(tuples);
+            }
         }
     }
 }
