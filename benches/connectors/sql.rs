@@ -3,22 +3,29 @@
 //! comparison, by polling alone (`poll_interval_ms` = `DHUB_BENCH_POLL_MS`, default 1000).
 //!
 //! Each run: a fresh Postgres database with the case-db table (`mappings/samples/case-db/`), a hub
-//! with the source at its default keys otherwise, writers inserting new cases at the given rate
+//! with the source at its default keys otherwise, a writer inserting new cases at the given rate
 //! (each INSERT its own transaction, `updated_at = now()`), the instant each COMMIT returned, and
-//! the instant each record arrived on the province's feed.
+//! the instant each record arrived on the province's feed. The writer's session commits with
+//! `synchronous_commit = off`, so its own WAL flush does not cap the rate (a row is visible to
+//! readers at its commit either way).
+//!
+//! One more run has four writers at 1,000/s: their transactions commit out of order (a row whose
+//! `now()` is older becomes visible after a newer one was read), and those rows are found by the
+//! re-read, within `resync_interval_ms` (5 s by default), which shows in the maximum.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
 use super::support::{
-    cpu_seconds, env_number, load_average, repo, FeedWatch, Figures, HubConfig, RunningHub,
-    Settings,
+    cpu_seconds, env_number, load_average, repo, stages, wall_ms, FeedWatch, Figures, HubConfig,
+    RunningHub, Settings,
 };
-
-/// Writers in parallel: one INSERT round trip must not limit the rate.
-const WRITERS: usize = 4;
 
 pub async fn run(settings: &Settings) {
     let poll_ms = env_number("DHUB_BENCH_POLL_MS", 1000);
@@ -29,15 +36,23 @@ pub async fn run(settings: &Settings) {
         .collect();
     println!("\n## sql (Postgres), commit → feed consumer\n");
     println!("{}", Figures::header());
-    for notify in [true, false] {
-        for &rate in &rates {
-            let label = if notify {
+    let mut breakdown = Vec::new();
+    let mut runs: Vec<(bool, u64, usize)> = rates.iter().map(|&rate| (true, rate, 1)).collect();
+    runs.push((true, rates.iter().copied().max().unwrap_or(1000), 4));
+    runs.extend(rates.iter().map(|&rate| (false, rate, 1)));
+    {
+        for (notify, rate, writers) in runs {
+            let mut label = if notify {
                 "NOTIFY".to_string()
             } else {
                 format!("polling every {poll_ms} ms")
             };
+            if writers > 1 {
+                label.push_str(&format!(", {writers} writers"));
+            }
             let load = load_average();
-            let (figures, achieved, cpu) = one_run(settings, notify, poll_ms, rate).await;
+            let (figures, achieved, cpu, stages) =
+                one_run(settings, notify, poll_ms, rate, writers).await;
             println!(
                 "{}",
                 figures.row(
@@ -48,22 +63,35 @@ pub async fn run(settings: &Settings) {
                     &load
                 )
             );
+            breakdown.push(format!("- {label} at {rate}/s: {stages}"));
         }
+    }
+    println!("\nWhere the time goes, by the state store's clocks:\n");
+    for line in breakdown {
+        println!("{line}");
     }
 }
 
-/// One run; returns the figures, the rate the writers achieved and the CPU seconds the process
-/// (hub, writers, consumer) used while writing and waiting for the feed.
+/// One run; returns the figures, the rate the writers achieved, the CPU seconds the process (hub,
+/// writers, consumer) used while writing and waiting for the feed, and where the time went.
 async fn one_run(
     settings: &Settings,
     notify: bool,
     poll_ms: u64,
     rate: u64,
-) -> (Figures, f64, f64) {
+    writers: usize,
+) -> (Figures, f64, f64, String) {
     let db = dhub_testkit::fresh_postgres_db()
         .await
         .expect("postgres for the benchmark (DHUB_TEST_POSTGRES)");
-    let pool = PgPool::connect(db.url()).await.unwrap();
+    let options = PgConnectOptions::from_str(db.url())
+        .unwrap()
+        .options([("synchronous_commit", "off")]);
+    let pool = PgPoolOptions::new()
+        .max_connections(writers as u32 + 1)
+        .connect_with(options)
+        .await
+        .unwrap();
     let schema =
         std::fs::read_to_string(repo().join("mappings/samples/case-db/schema.sql")).unwrap();
     sqlx::raw_sql(&schema).execute(&pool).await.unwrap();
@@ -99,17 +127,17 @@ async fn one_run(
     let total = (rate * settings.seconds) as usize;
     let period = Duration::from_secs_f64(1.0 / rate as f64);
     let start = Instant::now() + Duration::from_millis(50);
-    let commits: Arc<std::sync::Mutex<Vec<(String, Instant)>>> = Arc::default();
-    let mut writers = Vec::new();
-    for w in 0..WRITERS {
+    let commits: Arc<std::sync::Mutex<Vec<(String, (Instant, i64))>>> = Arc::default();
+    let mut tasks = Vec::new();
+    for w in 0..writers {
         let pool = pool.clone();
         let commits = commits.clone();
-        writers.push(tokio::spawn(async move {
-            for n in (w..total).step_by(WRITERS) {
+        tasks.push(tokio::spawn(async move {
+            for n in (w..total).step_by(writers) {
                 tokio::time::sleep_until((start + period * n as u32).into()).await;
                 let key = format!("R{rate}-{n:06}");
                 insert(&pool, &key, n).await;
-                let committed = Instant::now();
+                let committed = (Instant::now(), wall_ms());
                 commits
                     .lock()
                     .unwrap()
@@ -117,8 +145,8 @@ async fn one_run(
             }
         }));
     }
-    for writer in writers {
-        writer.await.unwrap();
+    for task in tasks {
+        task.await.unwrap();
     }
     let achieved = total as f64 / (start.elapsed().as_secs_f64()).max(1e-9);
     let commits = std::mem::take(&mut *commits.lock().unwrap());
@@ -127,16 +155,28 @@ async fn one_run(
     let cpu = cpu_seconds() - cpu_before;
     let latencies: Vec<Duration> = commits
         .iter()
-        .filter_map(|(id, committed)| {
+        .filter_map(|(id, (committed, _))| {
             feed.arrived(id)
                 .map(|arrived| arrived.saturating_duration_since(*committed))
         })
         .collect();
+    let commits_ms: HashMap<String, i64> = commits
+        .iter()
+        .map(|(id, (_, at_ms))| (id.clone(), *at_ms))
+        .collect();
+    let arrivals_ms = feed.arrivals_ms();
     hub.stop().await;
+    let stages = stages(
+        &config.state_url(),
+        "province-370000",
+        &commits_ms,
+        &arrivals_ms,
+    )
+    .await;
     feed.stop().await;
     pool.close().await;
     db.drop().await.unwrap();
-    (Figures::of(latencies, missing), achieved, cpu)
+    (Figures::of(latencies, missing), achieved, cpu, stages)
 }
 
 /// One new case, committed on its own; agencies cycle through the city and the two counties (all

@@ -93,6 +93,11 @@ impl HubConfig {
         }
     }
 
+    /// The hub's state store.
+    pub fn state_url(&self) -> String {
+        format!("sqlite://{}", self._dir.path().join("state.db").display())
+    }
+
     /// The province's feed: every record of a Liaocheng (3715xx) agency goes to it.
     pub fn province_topic(&self) -> String {
         let province = DEMO_PLATFORMS
@@ -173,6 +178,22 @@ impl FeedWatch {
             stop,
             task,
         }
+    }
+
+    /// Arrival instants as wall-clock milliseconds, for [`stages`].
+    pub fn arrivals_ms(&self) -> HashMap<String, i64> {
+        let (now, now_ms) = (Instant::now(), wall_ms());
+        self.arrivals
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(id, at)| {
+                (
+                    id.clone(),
+                    now_ms - now.duration_since(*at).as_millis() as i64,
+                )
+            })
+            .collect()
     }
 
     pub fn arrived(&self, record_id: &str) -> Option<Instant> {
@@ -278,6 +299,67 @@ pub fn load_average() -> String {
         .ok()
         .and_then(|text| text.split_whitespace().next().map(str::to_string))
         .unwrap_or_else(|| "?".into())
+}
+
+/// Milliseconds since the Unix epoch, the clock of the state store's `created_at_ms` and
+/// `acked_at_ms`.
+pub fn wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+/// Where the time of each record went, by the state store's clocks: from the department's commit to
+/// the hub queueing its envelope (connector, mapping, ingest), from queueing to the broker's
+/// acknowledgement (the ingest's commit, the relay, the broker), from the acknowledgement to the
+/// consumer. p50 / p99 in ms of each stage.
+pub async fn stages(
+    state_url: &str,
+    platform: &str,
+    commits_ms: &HashMap<String, i64>,
+    arrivals_ms: &HashMap<String, i64>,
+) -> String {
+    let Ok(pool) = sqlx::SqlitePool::connect(state_url).await else {
+        return "stages: the state store cannot be read".into();
+    };
+    let rows: Vec<(String, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT record_id, created_at_ms, acked_at_ms FROM outbox WHERE platform = $1 AND op = 'upsert'",
+    )
+    .bind(platform)
+    .fetch_all(&pool)
+    .await
+    .unwrap_or_default();
+    pool.close().await;
+    let mut queued = Vec::new();
+    let mut acked = Vec::new();
+    let mut received = Vec::new();
+    for (record_id, created, ack) in rows {
+        let (Some(commit), Some(ack)) = (commits_ms.get(&record_id), ack) else {
+            continue;
+        };
+        queued.push(created - commit);
+        acked.push(ack - created);
+        if let Some(arrived) = arrivals_ms.get(&record_id) {
+            received.push(arrived - ack);
+        }
+    }
+    let show = |mut values: Vec<i64>| {
+        values.sort();
+        let at = |q: f64| {
+            values
+                .get(((values.len() as f64 * q).ceil() as usize).clamp(1, values.len().max(1)) - 1)
+                .copied()
+                .unwrap_or_default()
+        };
+        format!("{} / {}", at(0.5), at(0.99))
+    };
+    format!(
+        "commit → queued {}, queued → broker ack {}, ack → consumer {} (ms, p50 / p99)",
+        show(queued),
+        show(acked),
+        show(received)
+    )
 }
 
 fn ms(d: Duration) -> f64 {
