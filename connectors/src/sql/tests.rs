@@ -16,6 +16,8 @@ use sqlx::sqlite::SqlitePool;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use std::time::Instant;
+
 use super::*;
 use crate::context::ConnectorEvents;
 use crate::registry::SourceConfig;
