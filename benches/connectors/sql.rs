@@ -27,6 +27,10 @@ use super::support::{
     RunningHub, Settings,
 };
 
+/// A row's record id and when its COMMIT returned: by the monotonic clock (latency) and as
+/// wall-clock milliseconds (to compare with the state store's clocks).
+type Commit = (String, (Instant, i64));
+
 pub async fn run(settings: &Settings) {
     let poll_ms = env_number("DHUB_BENCH_POLL_MS", 1000);
     let rates: Vec<u64> = std::env::var("DHUB_BENCH_SQL_RATES")
@@ -127,7 +131,7 @@ async fn one_run(
     let total = (rate * settings.seconds) as usize;
     let period = Duration::from_secs_f64(1.0 / rate as f64);
     let start = Instant::now() + Duration::from_millis(50);
-    let commits: Arc<std::sync::Mutex<Vec<(String, (Instant, i64))>>> = Arc::default();
+    let commits: Arc<std::sync::Mutex<Vec<Commit>>> = Arc::default();
     let mut tasks = Vec::new();
     for w in 0..writers {
         let pool = pool.clone();
