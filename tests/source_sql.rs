@@ -569,6 +569,56 @@ async fn postgres_notify_wakes_the_source() {
     dept.finish().await;
 }
 
+/// The LISTEN connection is cut (an administrator, a network blip): the source reconnects, reads
+/// at once (a notification sent meanwhile is gone), and the next NOTIFY wakes it again; the minute's
+/// poll never comes into it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_dropped_listener_connects_again() {
+    let dept = Dept::new(Kind::Postgres).await;
+    let Dept::Postgres(db, pool) = &dept else {
+        unreachable!()
+    };
+    let trigger =
+        std::fs::read_to_string(repo().join("connectors/src/sql/notify_trigger.sql")).unwrap();
+    sqlx::raw_sql(&trigger).execute(pool).await.unwrap();
+    let hub = Hub::new().await;
+    let running = Running::start_with(
+        &hub,
+        &dept.url(),
+        "notify = \"dhub_cases\"\npoll_interval_ms = 60000\nresync_interval_ms = 60000\n",
+    )
+    .await;
+    for key in stored_keys() {
+        hub.wait_version(key, 1, WAIT).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let cut: Vec<(bool,)> = sqlx::query_as(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = 'dhub-listen'",
+    )
+    .bind(db.name())
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert_eq!(cut, [(true,)], "one LISTEN connection, cut");
+    // Changed while the listener may still be away: read when it is back, at the latest.
+    dept.exec("UPDATE enforcement_cases SET remarks = 'during', updated_at = now() WHERE case_no = 'CPZF-2026-0112'")
+        .await;
+    hub.wait_version("CPZF-2026-0112", 2, Duration::from_secs(15))
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    dept.exec("UPDATE enforcement_cases SET remarks = 'after', updated_at = now() WHERE case_no = 'CPZF-2026-0118'")
+        .await;
+    hub.wait_version("CPZF-2026-0118", 2, Duration::from_secs(15))
+        .await;
+    let events = running.stop().await;
+    let retrying = events.retrying.lock().unwrap().clone();
+    assert!(
+        retrying.iter().any(|r| r.contains("LISTEN connection")),
+        "the cut is reported: {retrying:?}"
+    );
+    dept.finish().await;
+}
+
 /// Cells the drivers cannot read as what their type says, and codes the mapping does not know:
 /// each row goes to quarantine under its name (`enforcement_cases[KEY]`) with the reason, and the
 /// other rows are stored.
