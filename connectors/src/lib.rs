@@ -23,6 +23,8 @@
 //!   mounts on its HTTP server ([`registry::Built::Push`]), not a task.
 //! - [`http_pull`]: the hub polls a department's API page after page, storing the cursor with each
 //!   page's records; retries with backoff, honours `Retry-After`.
+//! - [`sql`]: a department database (Postgres, MySQL/MariaDB, SQLite) read by an incremental
+//!   cursor, with a re-read window for rows that commit out of order and Postgres LISTEN/NOTIFY.
 //!
 //! Every kind has a typed `config` (unknown keys are errors) and a connector whose `run` ends on
 //! shutdown, reporting what happens through [`ConnectorEvents`] so that logs and metrics stay in one
@@ -36,6 +38,7 @@ pub mod kafka;
 pub mod mapped;
 pub mod registry;
 pub mod spreadsheet;
+pub mod sql;
 pub mod xml_dir;
 
 use futures::future::BoxFuture;

@@ -11,6 +11,7 @@ use crate::http_pull::{HttpPullConfig, PullConnector};
 use crate::http_push::{HttpPushConfig, PushEndpoint};
 use crate::kafka::{self, KafkaConfig};
 use crate::spreadsheet::{self, SpreadsheetConfig};
+use crate::sql::{self, SqlConfig};
 use crate::xml_dir::{self, XmlDirConfig};
 use crate::Connector;
 
@@ -48,6 +49,8 @@ pub struct SourceConfig {
 pub enum SourceKind {
     /// A folder of export files; a file moves to `done/` or `failed/`.
     XmlDir(XmlDirConfig),
+    /// A department database table, view or query, read by an incremental cursor.
+    Sql(SqlConfig),
     /// A topic department systems publish their cases to, one per message, read in a consumer
     /// group.
     Kafka(KafkaConfig),
@@ -82,6 +85,7 @@ impl SourceKind {
     pub fn name(&self) -> &'static str {
         match self {
             SourceKind::XmlDir(_) => "xml_dir",
+            SourceKind::Sql(_) => "sql",
             SourceKind::Kafka(_) => "kafka",
             SourceKind::Spreadsheet(_) => "spreadsheet",
             SourceKind::HttpPush(_) => "http_push",
@@ -98,6 +102,7 @@ impl SourceKind {
                 SourceFormat::Jsonl,
                 SourceFormat::Csv,
             ],
+            SourceKind::Sql(_) => &[SourceFormat::Row],
             SourceKind::Kafka(_) => &[SourceFormat::Json, SourceFormat::Jsonl, SourceFormat::Xml],
             SourceKind::Spreadsheet(_) => &spreadsheet::FORMATS,
             SourceKind::HttpPush(_) => {
@@ -113,6 +118,7 @@ impl SourceKind {
     pub fn check(&self, base_dir: &Path) -> Vec<String> {
         match self {
             SourceKind::XmlDir(config) => config.check(),
+            SourceKind::Sql(config) => config.check(base_dir),
             SourceKind::Kafka(config) => config.check(base_dir),
             SourceKind::Spreadsheet(config) => config.check(),
             SourceKind::HttpPush(config) => config.check(base_dir),
@@ -127,6 +133,7 @@ impl SourceKind {
             SourceKind::XmlDir(config) => {
                 Ok(Built::Task(Box::new(xml_dir::connector(config, base_dir))))
             }
+            SourceKind::Sql(config) => Ok(Built::Task(Box::new(sql::connector(config, base_dir)?))),
             SourceKind::Kafka(config) => Ok(Built::Task(Box::new(kafka::connector(
                 config, base_dir, hub,
             )?))),
@@ -220,6 +227,21 @@ mod tests {
         )
         .unwrap_err();
         assert!(error.contains("unknown field `topic`"), "{error}");
+    }
+
+    #[test]
+    fn a_sql_source_reads_rows_and_refuses_unknown_keys() {
+        let config = parse(
+            "name = \"cases\"\nkind = \"sql\"\nmapping = \"m.toml\"\nurl = { env = \"CASE_DB_URL\" }\ntable = \"enforcement_cases\"\ncursor = [\"updated_at\", \"case_no\"]\nnotify = \"dhub_cases\"\npoll_interval_ms = 5000\n",
+        )
+        .unwrap();
+        assert_eq!(config.kind.name(), "sql");
+        assert_eq!(config.kind.formats(), [SourceFormat::Row]);
+        let error = parse(
+            "name = \"cases\"\nkind = \"sql\"\nmapping = \"m.toml\"\nurl = \"sqlite://c.db\"\ntable = \"t\"\ncursor = [\"c\"]\nbatch_size = 5\n",
+        )
+        .unwrap_err();
+        assert!(error.contains("unknown field `batch_size`"), "{error}");
     }
 
     #[test]

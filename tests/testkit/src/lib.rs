@@ -16,8 +16,8 @@
 //! - [`expect`]: per-platform counts of what should be in force.
 //! - [`ids`]: check digits of resident IDs, USCCs, organisation codes and registration numbers,
 //!   written here independently of `dhub-schema` so the two cannot share a bug.
-//! - [`services`]: the broker and Postgres of the integration tests (`test_brokers`,
-//!   `fresh_postgres_db`, `unique_name`).
+//! - [`services`]: the broker, Postgres and MariaDB of the integration tests (`test_brokers`,
+//!   `fresh_postgres_db`, `fresh_mariadb_db`, `unique_name`).
 //! - [`kafka`]: topics created and deleted through the admin API, JSONL files as messages, an
 //!   idempotent producer (what `kafka-produce` and the Kafka source's tests use).
 //! - [`rng`]: SplitMix64, the only source of randomness in generation.
@@ -56,4 +56,7 @@ pub use export::{
 pub use generate::{
     apply_export, generate, revocation_export, revoke, BadCases, GenConfig, GenerateError,
 };
-pub use services::{fresh_postgres_db, test_brokers, test_postgres_url, unique_name, TestDb};
+pub use services::{
+    fresh_mariadb_db, fresh_postgres_db, test_brokers, test_mariadb_url, test_postgres_url,
+    unique_name, TestDb,
+};

@@ -1,7 +1,9 @@
-//! The real services integration tests run against: a Kafka broker and a Postgres server.
+//! The real services integration tests run against: a Kafka broker, a Postgres server and a
+//! MariaDB server (department databases of the `sql` source).
 //!
 //! Addresses come from the environment so CI can point elsewhere; the defaults are the local
-//! development setup (broker on 127.0.0.1:9092, Postgres on 127.0.0.1:5432 with trust auth).
+//! development setup (broker on 127.0.0.1:9092, Postgres on 127.0.0.1:5432 with trust auth, MariaDB
+//! on 127.0.0.1:3306 as root without a password).
 //! Every test gets its own names (topics, consumer groups) and its own database, so tests can run
 //! in parallel and leave nothing behind that another run could trip over.
 
@@ -9,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context};
-use sqlx::{Connection, Executor, PgConnection};
+use sqlx::{Connection, Executor, MySqlConnection, PgConnection};
 
 use dhub_support::redact_url;
 
@@ -17,6 +19,7 @@ use crate::rng::SplitMix64;
 
 pub const DEFAULT_BROKERS: &str = "127.0.0.1:9092";
 pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+pub const DEFAULT_MARIADB_URL: &str = "mysql://root@127.0.0.1:3306/mysql";
 
 /// The Kafka bootstrap servers for tests: `DHUB_TEST_BROKERS`, else `127.0.0.1:9092`.
 pub fn test_brokers() -> String {
@@ -27,6 +30,12 @@ pub fn test_brokers() -> String {
 /// else `postgres://postgres@127.0.0.1:5432/postgres`.
 pub fn test_postgres_url() -> String {
     env_or("DHUB_TEST_POSTGRES", DEFAULT_POSTGRES_URL)
+}
+
+/// The URL of a MariaDB (or MySQL) database the tests may create databases from:
+/// `DHUB_TEST_MARIADB`, else `mysql://root@127.0.0.1:3306/mysql`.
+pub fn test_mariadb_url() -> String {
+    env_or("DHUB_TEST_MARIADB", DEFAULT_MARIADB_URL)
 }
 
 fn env_or(name: &str, default: &str) -> String {
@@ -61,13 +70,21 @@ fn unique_u64() -> u64 {
     SplitMix64::new(mixed).next_u64()
 }
 
-/// A throwaway Postgres database. Drop it with [`TestDb::drop`] at the end of a test; if a test
-/// panics first, `Drop` removes it on a helper thread (best effort).
+/// A throwaway Postgres or MariaDB database. Drop it with [`TestDb::drop`] at the end of a test; if
+/// a test panics first, `Drop` removes it on a helper thread (best effort).
 pub struct TestDb {
     name: String,
     url: String,
     admin_url: String,
+    server: Server,
     dropped: bool,
+}
+
+/// The kind of server a [`TestDb`] lives on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Server {
+    Postgres,
+    MariaDb,
 }
 
 /// Creates `dhub_test_<random>` on the server of [`test_postgres_url`] and returns it.
@@ -95,6 +112,40 @@ pub async fn fresh_postgres_db_on(admin_url: &str) -> anyhow::Result<TestDb> {
         name,
         url,
         admin_url: admin_url.to_owned(),
+        server: Server::Postgres,
+        dropped: false,
+    })
+}
+
+/// Creates `dhub_test_<random>` (utf8mb4) on the MariaDB server of [`test_mariadb_url`] and
+/// returns it.
+pub async fn fresh_mariadb_db() -> anyhow::Result<TestDb> {
+    fresh_mariadb_db_on(&test_mariadb_url()).await
+}
+
+/// Like [`fresh_mariadb_db`], on the server of `admin_url` (a user with the right to create
+/// databases).
+pub async fn fresh_mariadb_db_on(admin_url: &str) -> anyhow::Result<TestDb> {
+    let name = format!("dhub_test_{:016x}", unique_u64());
+    let url = with_database(admin_url, &name)?;
+    let mut conn = MySqlConnection::connect(admin_url).await.with_context(|| {
+        format!(
+            "cannot connect to mariadb at {} (set DHUB_TEST_MARIADB)",
+            redact_url(admin_url)
+        )
+    })?;
+    conn.execute(
+        format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+            .as_str(),
+    )
+    .await
+    .with_context(|| format!("cannot create database {name}; may the user create databases?"))?;
+    conn.close().await.ok();
+    Ok(TestDb {
+        name,
+        url,
+        admin_url: admin_url.to_owned(),
+        server: Server::MariaDb,
         dropped: false,
     })
 }
@@ -112,7 +163,7 @@ impl TestDb {
     /// Drops the database, closing any connections still open to it.
     pub async fn drop(mut self) -> anyhow::Result<()> {
         self.dropped = true;
-        drop_database(&self.admin_url, &self.name).await
+        drop_database(self.server, &self.admin_url, &self.name).await
     }
 }
 
@@ -125,12 +176,13 @@ impl Drop for TestDb {
         // private runtime on its own thread and wait for it.
         let admin_url = self.admin_url.clone();
         let name = self.name.clone();
+        let server = self.server;
         let worker = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build();
             if let Ok(runtime) = runtime {
-                if let Err(err) = runtime.block_on(drop_database(&admin_url, &name)) {
+                if let Err(err) = runtime.block_on(drop_database(server, &admin_url, &name)) {
                     eprintln!("dhub-testkit: could not drop test database {name}: {err:#}");
                 }
             }
@@ -139,7 +191,10 @@ impl Drop for TestDb {
     }
 }
 
-async fn drop_database(admin_url: &str, name: &str) -> anyhow::Result<()> {
+async fn drop_database(server: Server, admin_url: &str, name: &str) -> anyhow::Result<()> {
+    if server == Server::MariaDb {
+        return drop_mariadb_database(admin_url, name).await;
+    }
     let mut conn = PgConnection::connect(admin_url).await.with_context(|| {
         format!(
             "cannot connect to postgres at {} to drop {name}",
@@ -148,6 +203,33 @@ async fn drop_database(admin_url: &str, name: &str) -> anyhow::Result<()> {
     })?;
     // WITH (FORCE) (Postgres 13+) ends the pools the test left open instead of failing on them.
     conn.execute(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)").as_str())
+        .await
+        .with_context(|| format!("cannot drop database {name}"))?;
+    conn.close().await.ok();
+    Ok(())
+}
+
+async fn drop_mariadb_database(admin_url: &str, name: &str) -> anyhow::Result<()> {
+    let mut conn = MySqlConnection::connect(admin_url).await.with_context(|| {
+        format!(
+            "cannot connect to mariadb at {} to drop {name}",
+            redact_url(admin_url)
+        )
+    })?;
+    // MariaDB has no DROP … FORCE: end the connections a test left open first, or the drop waits
+    // for their metadata locks.
+    let ids: Vec<(i64,)> = sqlx::query_as(
+        "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()",
+    )
+    .bind(name)
+    .fetch_all(&mut conn)
+    .await
+    .with_context(|| format!("cannot list the connections to {name}"))?;
+    for (id,) in ids {
+        // Gone already is fine.
+        let _ = conn.execute(format!("KILL {id}").as_str()).await;
+    }
+    conn.execute(format!("DROP DATABASE IF EXISTS `{name}`").as_str())
         .await
         .with_context(|| format!("cannot drop database {name}"))?;
     conn.close().await.ok();
@@ -299,6 +381,49 @@ mod tests {
         assert_ne!(a.name(), b.name());
         a.drop().await?;
         b.drop().await?;
+        Ok(())
+    }
+
+    async fn mariadb_database_exists(name: &str) -> anyhow::Result<bool> {
+        let mut conn = MySqlConnection::connect(&test_mariadb_url()).await?;
+        let found: Option<(String,)> = sqlx::query_as(
+            "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
+        )
+        .bind(name)
+        .fetch_optional(&mut conn)
+        .await?;
+        conn.close().await.ok();
+        Ok(found.is_some())
+    }
+
+    #[tokio::test]
+    async fn fresh_mariadb_database_is_usable_and_dropped_even_with_a_connection_open(
+    ) -> anyhow::Result<()> {
+        let db = fresh_mariadb_db().await?;
+        assert!(db.name().starts_with("dhub_test_"));
+        let mut conn = MySqlConnection::connect(db.url()).await?;
+        let (current,): (String,) = sqlx::query_as("SELECT DATABASE()")
+            .fetch_one(&mut conn)
+            .await?;
+        assert_eq!(current, db.name());
+        conn.execute("CREATE TABLE t (id INT, name VARCHAR(10)); INSERT INTO t VALUES (1, '茌平')")
+            .await?;
+        let (name,): (String,) = sqlx::query_as("SELECT name FROM t")
+            .fetch_one(&mut conn)
+            .await?;
+        assert_eq!(name, "茌平", "utf8mb4 round trip");
+        let dropped = db.name().to_owned();
+        assert!(mariadb_database_exists(&dropped).await?);
+        db.drop().await?;
+        assert!(!mariadb_database_exists(&dropped).await?);
+        drop(conn);
+        let other = fresh_mariadb_db().await?;
+        let name = other.name().to_owned();
+        drop(other);
+        assert!(
+            !mariadb_database_exists(&name).await?,
+            "Drop removes it too"
+        );
         Ok(())
     }
 

@@ -1,0 +1,137 @@
+//! Rows → intake items: the row's name for origins (`enforcement_cases[CASE-7]`), the mapping's
+//! columns as text, the mapped record, or why it cannot be (a cell no driver can read, a record
+//! that does not map).
+
+use std::sync::Arc;
+
+use dhub_mapping::Mapping;
+use dhub_schema::intake::{Intake, Origin};
+
+use super::db::{self, Cell};
+use super::source::Layout;
+use super::value::Value;
+use crate::mapped::{map_context, to_intake};
+
+/// A row read: its cursor values (when readable) and what goes to the sink.
+pub(super) struct ReadRow {
+    pub tuple: Option<Vec<Value>>,
+    pub key: String,
+    pub intake: Intake,
+}
+
+/// The cursor values of a row read with only the cursor columns, if all are readable.
+pub(super) fn readable_tuple(row: &[Cell]) -> Option<Vec<Value>> {
+    row.iter()
+        .map(|cell| cell.as_ref().ok().cloned().flatten())
+        .collect()
+}
+
+/// Rows → intake items: the row key, the mapping's columns as text, the mapped record (or why not).
+pub(super) fn map_rows(
+    layout: &Layout,
+    mapping: &Mapping,
+    source: &str,
+    table: &str,
+    rows: Vec<Vec<Cell>>,
+) -> Vec<ReadRow> {
+    let context = map_context(source);
+    rows.into_iter()
+        .map(|row| {
+            let tuple = readable_tuple(&row[..layout.cursor.len()]);
+            let key = layout
+                .key
+                .iter()
+                .map(|&i| match &row[i] {
+                    Ok(Some(value)) => db::mapping_text(layout.kinds[i], value),
+                    Ok(None) => "NULL".to_string(),
+                    Err(_) => "?".to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(",");
+            let origin = Origin::Row {
+                table: table.to_string(),
+                key: key.clone(),
+            };
+            let shown = origin.to_string();
+            let mut unreadable: Vec<(String, String)> = Vec::new();
+            let columns: Vec<(String, Option<String>)> = layout
+                .mapped
+                .iter()
+                .map(|(name, i)| {
+                    let text = match &row[*i] {
+                        Ok(Some(value)) => Some(db::mapping_text(layout.kinds[*i], value)),
+                        Ok(None) => None,
+                        Err(reason) => {
+                            unreadable.push((name.clone(), reason.clone()));
+                            None
+                        }
+                    };
+                    (name.clone(), text)
+                })
+                .collect();
+            let mut cursor_problem = None;
+            if tuple.is_none() {
+                if let Some((i, reason)) = row[..layout.cursor.len()]
+                    .iter()
+                    .enumerate()
+                    .find_map(|(i, cell)| cell.as_ref().err().map(|r| (i, r)))
+                {
+                    cursor_problem = Some(format!(
+                        "{shown}: cursor column `{}`: {reason}; the row is read but cannot be placed in the cursor's order",
+                        layout.cursor[i]
+                    ));
+                }
+            }
+            let intake = match mapping.row_record(&shown, columns) {
+                Err(error) => Intake::Unmapped {
+                    origin,
+                    record_id: None,
+                    reason: error.to_string(),
+                    raw: Arc::new(String::new()),
+                },
+                Ok(record) if unreadable.is_empty() => to_intake(mapping, source, record, origin, &context),
+                Ok(record) => {
+                    let raw = marked_raw(&record.raw_text(), &unreadable);
+                    let record_id = match to_intake(mapping, source, record, origin.clone(), &context) {
+                        Intake::Mapped { value, .. } => value
+                            .get("record_id")
+                            .and_then(|id| id.as_str())
+                            .map(str::to_string),
+                        Intake::Unmapped { record_id, .. } => record_id,
+                        // to_intake never makes one: that is a document-stage failure.
+                        Intake::Unreadable { .. } => None,
+                    };
+                    let reason = unreadable
+                        .iter()
+                        .map(|(column, reason)| format!("{shown}: column `{column}`: {reason}"))
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                    Intake::Unmapped {
+                        origin,
+                        record_id,
+                        reason: format!("{reason}; fix the value in the database (the changed row is read again)"),
+                        raw: Arc::new(raw),
+                    }
+                }
+            };
+            if let Some(problem) = cursor_problem {
+                tracing::warn!(source, "{problem}");
+            }
+            ReadRow { tuple, key, intake }
+        })
+        .collect()
+}
+
+/// The raw row kept in quarantine, with each unreadable cell written as `{"unreadable": reason}`
+/// instead of a text: a replay refuses it rather than map the row as if the value were absent.
+fn marked_raw(raw: &str, unreadable: &[(String, String)]) -> String {
+    let Ok(mut value) = serde_json::from_str::<serde_json::Value>(raw) else {
+        return raw.to_string();
+    };
+    if let Some(record) = value.get_mut("record").and_then(|r| r.as_object_mut()) {
+        for (column, reason) in unreadable {
+            record.insert(column.clone(), serde_json::json!({ "unreadable": reason }));
+        }
+    }
+    value.to_string()
+}
