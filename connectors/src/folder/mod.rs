@@ -246,8 +246,10 @@ impl Folder {
         // The watcher only wakes the loop; the loop always rescans the folder, so a lost or coalesced
         // event costs at most one poll interval.
         let mut watcher =
-            notify::recommended_watcher(move |_event: notify::Result<notify::Event>| {
-                let _ = event_tx.try_send(());
+            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+                if event.is_ok_and(|event| wakes_the_scan(&event.kind)) {
+                    let _ = event_tx.try_send(());
+                }
             })
             .ok();
         if let Some(watcher) = watcher.as_mut() {
@@ -588,6 +590,18 @@ async fn write_reason(target: &Path, reason: &str) -> bool {
     tokio::fs::write(&reason_path, format!("{reason}\n"))
         .await
         .is_ok()
+}
+
+/// Whether a file-system event can mean a new or finished export. Opening and reading (the scan's
+/// own `read_dir`, reading a file) are access events: waking on them made every scan trigger the
+/// next one, a loop that burned most of the hub's CPU while files were waiting.
+fn wakes_the_scan(kind: &notify::EventKind) -> bool {
+    use notify::event::{AccessKind, AccessMode, EventKind};
+    match kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) => false,
+        _ => true,
+    }
 }
 
 fn earliest(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {

@@ -374,3 +374,49 @@ async fn a_done_folder_on_another_file_system_gets_a_copy() {
     assert!(!s.dir.path().join("inbox/.work/export.xml").exists());
     assert!(!done.join("export.xml.part").exists());
 }
+
+/// Regression: the scan's own opening of the folder and of files woke the scan again, forever.
+#[test]
+fn only_events_that_can_bring_an_export_wake_the_scan() {
+    use notify::event::{AccessKind, AccessMode, CreateKind, EventKind, ModifyKind, RenameMode};
+    assert!(!wakes_the_scan(&EventKind::Access(AccessKind::Open(
+        AccessMode::Any
+    ))));
+    assert!(!wakes_the_scan(&EventKind::Access(AccessKind::Close(
+        AccessMode::Read
+    ))));
+    assert!(wakes_the_scan(&EventKind::Access(AccessKind::Close(
+        AccessMode::Write
+    ))));
+    assert!(wakes_the_scan(&EventKind::Create(CreateKind::File)));
+    assert!(wakes_the_scan(&EventKind::Modify(ModifyKind::Name(
+        RenameMode::To
+    ))));
+}
+
+/// The watcher wakes the loop once for a new file, not continuously while the folder is scanned.
+#[tokio::test]
+async fn scanning_the_folder_does_not_wake_the_watcher() {
+    let s = setup(0);
+    let inbox = s.dir.path().join("inbox");
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<()>(64);
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if event.is_ok_and(|event| wakes_the_scan(&event.kind)) {
+            let _ = tx.try_send(());
+        }
+    })
+    .unwrap();
+    use notify::Watcher as _;
+    watcher
+        .watch(&inbox, notify::RecursiveMode::NonRecursive)
+        .unwrap();
+    for _ in 0..20 {
+        let _ = std::fs::read_dir(&inbox).unwrap().count();
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(rx.try_recv().is_err(), "reading the folder woke the scan");
+    std::fs::write(inbox.join("new.xml"), EXPORT).unwrap();
+    tokio::time::timeout(Duration::from_secs(2), rx.recv())
+        .await
+        .expect("a new file wakes the scan");
+}
