@@ -228,6 +228,23 @@ struct Sent {
     refused: Option<KafkaError>,
 }
 
+/// The feed's mark once everything below the first entry still pending (in flight, then buffered)
+/// is settled: acknowledged, parked, or not for this feed at all. With nothing pending, everything
+/// read so far (`sent`) is settled. A mark never moves back.
+fn settled_mark(
+    mark: i64,
+    sent: i64,
+    first_in_flight: Option<&i64>,
+    first_buffered: Option<&Entry>,
+) -> i64 {
+    let first_pending = match (first_in_flight, first_buffered.map(|e| e.seq)) {
+        (Some(a), Some(b)) => Some((*a).min(b)),
+        (Some(a), None) => Some(*a),
+        (None, b) => b,
+    };
+    mark.max(first_pending.map_or(sent, |seq| seq - 1))
+}
+
 /// Whether the broker will never take this message, however often it is sent.
 fn is_permanent(error: &KafkaError) -> bool {
     let code = match error {
@@ -296,6 +313,8 @@ impl FeedRelay {
         let mut from_table = true;
         let mut buffer: VecDeque<Entry> = VecDeque::new();
         let mut in_flight: FuturesOrdered<_> = FuturesOrdered::new();
+        // The seqs in flight, in the order `in_flight` yields them (seq order).
+        let mut in_flight_seqs: VecDeque<i64> = VecDeque::new();
         let mut acks: Vec<FeedAck> = Vec::new();
         // The mark as last handed to the writer: an idle feed writes nothing.
         let mut flushed = mark;
@@ -328,6 +347,7 @@ impl FeedRelay {
                     }
                     failed_at = None;
                     buffer.clear();
+                    in_flight_seqs.clear();
                     sent = mark;
                     from_table = true;
                 }
@@ -361,6 +381,7 @@ impl FeedRelay {
                         break;
                     };
                     let sending = self.send(&producer, entry).await;
+                    in_flight_seqs.push_back(sending.entry.seq);
                     in_flight.push_back(async move {
                         let outcome = match sending.future {
                             Some(future) => Some(future.await),
@@ -376,6 +397,7 @@ impl FeedRelay {
                 // Drained: nothing buffered, in flight or left in the table up to the head.
                 match self.store.head_seq().await {
                     Ok(head) if head <= sent => {
+                        mark = settled_mark(mark, sent, None, None);
                         self.flush_acks(&mut acks, mark, &mut flushed, &mut lost, true)
                             .await;
                         return Ok(());
@@ -387,6 +409,7 @@ impl FeedRelay {
             }
             tokio::select! {
                 Some((entry, refused, outcome)) = in_flight.next(), if !in_flight.is_empty() => {
+                    in_flight_seqs.pop_front();
                     let started = cpu::thread_nanos();
                     let error = match outcome {
                         Some(Ok(Ok(delivery))) => {
@@ -463,6 +486,9 @@ impl FeedRelay {
                     }
                 }
                 _ = flush.tick() => {
+                    if failed_at.is_none() {
+                        mark = settled_mark(mark, sent, in_flight_seqs.front(), buffer.front());
+                    }
                     if !self
                         .flush_acks(&mut acks, mark, &mut flushed, &mut lost, false)
                         .await
@@ -562,5 +588,34 @@ impl FeedRelay {
             *lost = Some(answer);
         }
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(seq: i64) -> Entry {
+        Entry {
+            seq,
+            record_id: "r:1".into(),
+            version: 1,
+            op: dhub_store::OutboxOp::Upsert,
+            platforms: vec!["p".into()],
+            payload: Arc::from(&b"{}"[..]),
+            created_at_ms: 0,
+        }
+    }
+
+    #[test]
+    fn the_mark_passes_entries_of_other_feeds_but_never_a_pending_one() {
+        // Nothing pending: everything read is settled, also entries meant for other feeds.
+        assert_eq!(settled_mark(10, 25, None, None), 25);
+        // Seq 17 in flight: settled up to 16 only.
+        assert_eq!(settled_mark(10, 25, Some(&17), None), 16);
+        // Buffered 14 below the first in flight: up to 13.
+        assert_eq!(settled_mark(10, 25, Some(&17), Some(&entry(14))), 13);
+        // Never back.
+        assert_eq!(settled_mark(20, 25, Some(&17), None), 20);
     }
 }
