@@ -14,7 +14,16 @@
 //!    latency per case is broker acknowledgement (`acked_at_ms` of its last envelope) minus the moment
 //!    its export file appeared in the inbox.
 //!
-//! Then the hub's peak RSS (VmHWM) and the share of its wall time spent redacting.
+//! Then the hub's peak RSS (VmHWM) and the share of its wall time spent redacting, and three more
+//! phases, each with a hub of its own:
+//!
+//! 4. **Postgres state store**: phase 1 again with `state = postgres://…` (a fresh database).
+//! 5. **Pruning under a steady load**: `DHUB_BENCH_PRUNE_ROUNDS` (8) rounds of 10,000 cases with
+//!    `keep_delivered_ms = 0`; the state database's size (file + WAL) after each round must level
+//!    off, because delivered queue entries are pruned and their pages reused.
+//! 6. **Backlog while the broker is down**: a hub whose broker never answers stores cases worth
+//!    `DHUB_BENCH_BACKLOG_ENVELOPES` (1,000,000) envelopes; its peak RSS shows that the waiting
+//!    queue lives in the state store, not in memory.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -74,10 +83,30 @@ struct Hub {
     dir: tempfile::TempDir,
     listen: u16,
     prefix: String,
+    state_url: String,
+}
+
+/// How a phase's hub differs from the throughput phase's.
+struct HubOptions {
+    /// `None`: embedded SQLite in the hub's folder.
+    postgres_url: Option<String>,
+    brokers: String,
+    keep_delivered_ms: u64,
+}
+
+impl Default for HubOptions {
+    fn default() -> Self {
+        HubOptions {
+            postgres_url: None,
+            brokers: dhub_testkit::test_brokers(),
+            // the raw-produce phase reads the delivered envelopes back
+            keep_delivered_ms: 86_400_000,
+        }
+    }
 }
 
 impl Hub {
-    fn start() -> Hub {
+    fn start(options: HubOptions) -> Hub {
         let dir = tempfile::tempdir().unwrap();
         let listen = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -86,10 +115,12 @@ impl Hub {
             .port();
         let prefix = format!("{}.", dhub_testkit::unique_name("bench"));
         let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let state_url = options.postgres_url.clone().unwrap_or_else(|| {
+            format!("sqlite://{}", dir.path().join("state.db").display())
+        });
         let mut text = format!(
-            "[hub]\nstate = \"sqlite://{}\"\nlisten = \"127.0.0.1:{listen}\"\n# the raw-produce phase reads the delivered envelopes back\nkeep_delivered_ms = 86400000\n\n[kafka]\nbrokers = \"{}\"\ntopic_prefix = \"{prefix}\"\npartitions = 3\n",
-            dir.path().join("state.db").display(),
-            dhub_testkit::test_brokers()
+            "[hub]\nstate = \"{state_url}\"\nlisten = \"127.0.0.1:{listen}\"\nkeep_delivered_ms = {}\n\n[kafka]\nbrokers = \"{}\"\ntopic_prefix = \"{prefix}\"\npartitions = 3\n",
+            options.keep_delivered_ms, options.brokers
         );
         for p in DEMO_PLATFORMS {
             text.push_str(&format!(
@@ -123,7 +154,68 @@ impl Hub {
             dir,
             listen,
             prefix,
+            state_url,
         }
+    }
+
+    async fn wait_ready(&self) {
+        let ready = Instant::now();
+        while fetch(&format!("http://127.0.0.1:{}/readyz", self.listen))
+            .await
+            .map(|b| b != "ready")
+            .unwrap_or(true)
+        {
+            assert!(
+                ready.elapsed() < Duration::from_secs(60),
+                "the hub did not become ready"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Until the hub has answered `/healthz` (it serves before the broker is reachable).
+    async fn wait_serving(&self) {
+        let started = Instant::now();
+        while fetch(&format!("http://127.0.0.1:{}/healthz", self.listen))
+            .await
+            .is_err()
+        {
+            assert!(started.elapsed() < Duration::from_secs(60), "the hub did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Until `cases` cases are stored (counted by the hub), for a phase where nothing is published.
+    async fn wait_stored(&self, cases: u64, timeout: Duration) {
+        let start = Instant::now();
+        loop {
+            let stored = self
+                .metrics()
+                .await
+                .get("dhub_records_stored_total")
+                .copied()
+                .unwrap_or(0.0) as u64;
+            if stored >= cases {
+                return;
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "only {stored} of {cases} cases stored after {timeout:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Bytes the SQLite state store takes on disk: the database file and its write-ahead log.
+    fn sqlite_bytes(&self) -> u64 {
+        ["state.db", "state.db-wal"]
+            .iter()
+            .map(|f| {
+                std::fs::metadata(self.dir.path().join(f))
+                    .map(|m| m.len())
+                    .unwrap_or(0)
+            })
+            .sum()
     }
 
     fn inbox(&self, system: System) -> PathBuf {
@@ -172,7 +264,7 @@ impl Hub {
                 let finished = Instant::now();
                 // The acknowledgements are recorded a moment later: wait for every feed's mark to
                 // reach the queue's head, so what the bench reads from the state store is complete.
-                let pool = sqlx::SqlitePool::connect(&self.state_url()).await.unwrap();
+                let pool = sqlx::AnyPool::connect(&self.state_url).await.unwrap();
                 loop {
                     let behind: i64 = sqlx::query_scalar(
                         "SELECT COUNT(*) FROM feed_marks WHERE seq < (SELECT seq FROM outbox_head)",
@@ -211,9 +303,6 @@ impl Hub {
         cpu_seconds_of(self.child.id())
     }
 
-    fn state_url(&self) -> String {
-        format!("sqlite://{}", self.dir.path().join("state.db").display())
-    }
 }
 
 impl Drop for Hub {
@@ -347,19 +436,9 @@ async fn main() {
         bytes as f64 / 1e6
     );
 
-    let hub = Hub::start();
-    let ready = Instant::now();
-    while fetch(&format!("http://127.0.0.1:{}/readyz", hub.listen))
-        .await
-        .map(|b| b != "ready")
-        .unwrap_or(true)
-    {
-        assert!(
-            ready.elapsed() < Duration::from_secs(60),
-            "the hub did not become ready"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    sqlx::any::install_default_drivers();
+    let hub = Hub::start(HubOptions::default());
+    hub.wait_ready().await;
 
     // Phase 1: throughput.
     let threads_before = thread_cpu_by_group(hub.child.id());
@@ -390,7 +469,7 @@ async fn main() {
 
     // Phase 2: the same envelopes, produced raw with the same producer settings. They are read back
     // from the hub's queue (the bench keeps delivered entries), one per platform an entry goes to.
-    let pool = sqlx::SqlitePool::connect(&hub.state_url()).await.unwrap();
+    let pool = sqlx::SqlitePool::connect(&hub.state_url).await.unwrap();
     let topic_of: HashMap<String, String> = DEMO_PLATFORMS
         .iter()
         .map(|p| {
@@ -586,5 +665,123 @@ async fn main() {
         latencies.len(),
         steady.len(),
         "every latency case was published"
+    );
+    drop(pool);
+    drop(hub);
+
+    postgres_phase(&bulk, bulk_envelopes).await;
+    prune_phase().await;
+    backlog_phase().await;
+}
+
+/// Moves freshly written export files of `cases` into the hub's inboxes.
+fn feed(hub: &Hub, cases: &[Case], tag: &str) {
+    let staged = tempfile::tempdir().unwrap();
+    for (path, system) in dhub_testkit::write_export_files(cases, staged.path(), tag, 1_000).unwrap()
+    {
+        std::fs::rename(&path, hub.inbox(system).join(path.file_name().unwrap())).unwrap();
+    }
+}
+
+/// Phase 4: the throughput phase with the Postgres state store.
+async fn postgres_phase(bulk: &[Case], envelopes: u64) {
+    let db = match dhub_testkit::fresh_postgres_db().await {
+        Ok(db) => db,
+        Err(error) => {
+            println!("| end-to-end, Postgres state store | not measured: {error:#} |");
+            return;
+        }
+    };
+    let hub = Hub::start(HubOptions {
+        postgres_url: Some(db.url().to_string()),
+        keep_delivered_ms: 0,
+        ..HubOptions::default()
+    });
+    hub.wait_ready().await;
+    let cpu_before = hub.cpu_seconds();
+    let started = Instant::now();
+    feed(&hub, bulk, "pg");
+    let finished = hub
+        .wait_published(envelopes, Duration::from_secs(1800))
+        .await;
+    let seconds = (finished - started).as_secs_f64();
+    let cpu = hub.cpu_seconds() - cpu_before;
+    println!(
+        "| end-to-end, Postgres state store | {:.0} cases/s ({:.0} envelopes/s, {seconds:.1} s); hub CPU {:.0} µs per case (Postgres server not included) |",
+        bulk.len() as f64 / seconds,
+        envelopes as f64 / seconds,
+        cpu * 1e6 / bulk.len() as f64
+    );
+    drop(hub);
+    db.drop().await.unwrap();
+}
+
+/// Phase 5: rounds of a steady load with immediate pruning; the state database must level off.
+async fn prune_phase() {
+    let rounds = env_number("DHUB_BENCH_PRUNE_ROUNDS", 8);
+    let hub = Hub::start(HubOptions {
+        keep_delivered_ms: 0,
+        ..HubOptions::default()
+    });
+    hub.wait_ready().await;
+    let pool = sqlx::SqlitePool::connect(&hub.state_url).await.unwrap();
+    let mut envelopes = 0;
+    let mut sizes = Vec::new();
+    for round in 0..rounds {
+        let load = cases(10_000, &format!("p{round}"), 20_000_000 + round * 100_000);
+        envelopes += envelopes_for(&load);
+        feed(&hub, &load, &format!("prune{round}"));
+        hub.wait_published(envelopes, Duration::from_secs(600)).await;
+        // The prune sweep runs every 5 s: wait until it has removed the round's delivered entries.
+        let waited = Instant::now();
+        loop {
+            let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox_entries")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            if left == 0 || waited.elapsed() > Duration::from_secs(30) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        sizes.push(hub.sqlite_bytes() as f64 / 1e6);
+    }
+    let sizes: Vec<String> = sizes.iter().map(|mb| format!("{mb:.0}")).collect();
+    println!(
+        "| state database size (MB, file + WAL) after each of {rounds} rounds of 10,000 cases, pruned as delivered | {} |",
+        sizes.join(" → ")
+    );
+}
+
+/// Phase 6: a broker that never answers, and a backlog of about a million envelopes.
+async fn backlog_phase() {
+    let target = env_number("DHUB_BENCH_BACKLOG_ENVELOPES", 1_000_000);
+    // Port 9 (discard) on loopback: nothing listens, every connection is refused.
+    let hub = Hub::start(HubOptions {
+        brokers: "127.0.0.1:9".into(),
+        ..HubOptions::default()
+    });
+    hub.wait_serving().await;
+    let started = Instant::now();
+    let (mut stored_cases, mut envelopes, mut chunk) = (0u64, 0u64, 0u64);
+    while envelopes < target {
+        // In chunks: the bench itself need not hold a million envelopes' cases in memory.
+        let load = cases(20_000, &format!("k{chunk}"), 40_000_000 + chunk * 100_000);
+        envelopes += envelopes_for(&load);
+        stored_cases += load.len() as u64;
+        feed(&hub, &load, &format!("backlog{chunk}"));
+        chunk += 1;
+    }
+    hub.wait_stored(stored_cases, Duration::from_secs(3600)).await;
+    let pending = hub
+        .metrics()
+        .await
+        .get("dhub_outbox_pending")
+        .copied()
+        .unwrap_or(f64::NAN);
+    println!(
+        "| broker down: {stored_cases} cases stored in {:.0} s, {envelopes} envelopes waiting (dhub_outbox_pending {pending:.0}); hub peak RSS | {:.0} MB |",
+        started.elapsed().as_secs_f64(),
+        hub.peak_rss_mb()
     );
 }
