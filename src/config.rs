@@ -70,6 +70,9 @@ fn default_listen() -> String {
 fn default_drain_timeout_ms() -> u64 {
     30_000
 }
+/// The shortest publicity sweep interval `dhub check` accepts.
+const MIN_PUBLICITY_CHECK_INTERVAL_MS: u64 = 100;
+
 fn default_publicity_check_interval_ms() -> u64 {
     // Publicity periods end on a date; an hourly look withdraws within the day.
     3_600_000
@@ -336,6 +339,13 @@ fn compile(raw: RawConfig, text: &str, path: &Path) -> Result<HubConfig, ConfigE
             errors.push(format!("{shown}: kafka.properties.{key}: cannot be overridden: the hub relies on it for at-least-once, in-order delivery"));
         }
     }
+    // A sweep every few milliseconds would keep the state store busy for nothing.
+    if raw.hub.publicity_check_interval_ms < MIN_PUBLICITY_CHECK_INTERVAL_MS {
+        errors.push(format!(
+            "{shown}: hub.publicity_check_interval_ms: {} is below the minimum of {MIN_PUBLICITY_CHECK_INTERVAL_MS}",
+            raw.hub.publicity_check_interval_ms
+        ));
+    }
     if raw.kafka.partitions < 1 || raw.kafka.replication_factor < 1 {
         errors.push(format!(
             "{shown}: kafka: partitions and replication_factor must be at least 1"
@@ -467,7 +477,7 @@ fn compile(raw: RawConfig, text: &str, path: &Path) -> Result<HubConfig, ConfigE
         listen,
         drain_timeout: std::time::Duration::from_millis(raw.hub.drain_timeout_ms),
         publicity_check_interval: std::time::Duration::from_millis(
-            raw.hub.publicity_check_interval_ms.max(100),
+            raw.hub.publicity_check_interval_ms,
         ),
         keep_delivered: std::time::Duration::from_millis(raw.hub.keep_delivered_ms),
         kafka: KafkaSettings {
@@ -522,7 +532,8 @@ division = "371500"
     fn the_demo_config_compiles() {
         let config = HubConfig::load(&demo_path()).unwrap();
         assert_eq!(config.platforms.len(), 4);
-        assert_eq!(config.sources.len(), 2);
+        // One source of every kind (two folders of XML exports, two of spreadsheets).
+        assert_eq!(config.sources.len(), 8);
         assert!(
             config.state_url.starts_with("sqlite:///"),
             "relative SQLite path made absolute: {}",
@@ -539,6 +550,21 @@ division = "371500"
         assert!(config.state_url.ends_with(".dhub/state.db"));
         assert_eq!(config.platforms[0].policy, "public");
         assert_eq!(config.platforms[0].format, "disclosure.v1");
+    }
+
+    #[test]
+    fn a_publicity_sweep_interval_below_the_minimum_is_an_error_not_a_silent_clamp() {
+        let text = format!("{MINIMAL}\n[hub]\npublicity_check_interval_ms = 5\n");
+        let errors = parse(&text).unwrap_err().to_string();
+        assert!(
+            errors.contains("hub.publicity_check_interval_ms: 5 is below the minimum of 100"),
+            "{errors}"
+        );
+        let text = format!("{MINIMAL}\n[hub]\npublicity_check_interval_ms = 100\n");
+        assert_eq!(
+            parse(&text).unwrap().publicity_check_interval,
+            std::time::Duration::from_millis(100)
+        );
     }
 
     #[test]
