@@ -156,6 +156,8 @@ pub enum Order {
 pub struct FeedState {
     /// `record_id` → (version, op) held after applying every message.
     pub held: BTreeMap<String, (i64, String)>,
+    /// `record_id` → the envelope held (the last one applied).
+    pub last: BTreeMap<String, serde_json::Value>,
     pub messages: usize,
     pub duplicates: usize,
 }
@@ -290,6 +292,9 @@ pub fn check_topic(
             state
                 .held
                 .insert(record_id.to_owned(), (version, op.to_owned()));
+            state
+                .last
+                .insert(record_id.to_owned(), message.envelope.clone());
         }
     }
     if errors.is_empty() {
