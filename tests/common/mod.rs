@@ -246,11 +246,23 @@ impl Platforms {
         expected: &BTreeMap<String, BTreeSet<String>>,
         timeout: Duration,
     ) -> Duration {
+        self.try_wait_for(expected, timeout)
+            .await
+            .unwrap_or_else(|report| panic!("{report}"))
+    }
+
+    /// [`Platforms::wait_for`] that returns the difference instead of panicking (for the controls
+    /// that show a check fails when a guarantee is broken on purpose).
+    pub async fn try_wait_for(
+        &self,
+        expected: &BTreeMap<String, BTreeSet<String>>,
+        timeout: Duration,
+    ) -> Result<Duration, String> {
         let start = Instant::now();
         loop {
             let visible = self.visible().await;
             if &visible == expected {
-                return start.elapsed();
+                return Ok(start.elapsed());
             }
             if start.elapsed() > timeout {
                 let mut report = String::new();
@@ -264,7 +276,9 @@ impl Platforms {
                         have.len()
                     ));
                 }
-                panic!("platform views did not converge within {timeout:?}:{report}");
+                return Err(format!(
+                    "platform views did not converge within {timeout:?}:{report}"
+                ));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
