@@ -75,6 +75,29 @@ mod with_failpoints {
         }
     }
 
+    impl Scenario {
+        /// Writes the two exports into a staging folder (`first/`, `second/`); returns it and the
+        /// number of files of each.
+        fn stage(&self) -> (tempfile::TempDir, usize, usize) {
+            let staged = tempfile::tempdir().unwrap();
+            let first = dhub_testkit::write_export_files(
+                &self.first,
+                &staged.path().join("first"),
+                "a",
+                10,
+            )
+            .unwrap();
+            let second = dhub_testkit::write_export_files(
+                &self.revocations,
+                &staged.path().join("second"),
+                "b",
+                4,
+            )
+            .unwrap();
+            (staged, first.len(), second.len())
+        }
+    }
+
     fn done_files(setup: &HubSetup) -> usize {
         [System::FinanceOa, System::MarketSupervision]
             .iter()
@@ -182,32 +205,23 @@ mod with_failpoints {
             None
         };
         let setup = HubSetup::new(db.as_ref().map(|db| db.url()));
-        let staged = tempfile::tempdir().unwrap();
-        let first =
-            dhub_testkit::write_export_files(&scenario.first, &staged.path().join("first"), "a", 10)
-                .unwrap();
-        let second = dhub_testkit::write_export_files(
-            &scenario.revocations,
-            &staged.path().join("second"),
-            "b",
-            4,
-        )
-        .unwrap();
+        let (staged, first, second) = scenario.stage();
         let platforms = Platforms::start(&setup.prefix).await;
         // The retraction point fires at the first withdrawal; the others once a few batches went by.
         let failpoints = match point {
             "store.mid_retraction" => format!("{point}=return"),
             _ => format!("{point}=2*off->return"),
         };
-        let (hub, crashes) = run_with_crashes(
-            &setup,
-            staged.path(),
-            &failpoints,
-            (first.len(), second.len()),
-        )
-        .await;
+        let (hub, crashes) =
+            run_with_crashes(&setup, staged.path(), &failpoints, (first, second)).await;
         assert_eq!(crashes, 1, "the hub died once, at {point}");
-        if let Err(problems) = check(&platforms, &setup.prefix, &expected, Duration::from_secs(60)).await
+        if let Err(problems) = check(
+            &platforms,
+            &setup.prefix,
+            &expected,
+            Duration::from_secs(60),
+        )
+        .await
         {
             panic!(
                 "after a crash at {point} ({}), the run differs from a clean one:\n  {}",
@@ -276,32 +290,33 @@ mod with_failpoints {
         let scenario = scenario();
         let expected = expected_views(&scenario.last);
         let setup = HubSetup::new(None);
-        let staged = tempfile::tempdir().unwrap();
-        let first =
-            dhub_testkit::write_export_files(&scenario.first, &staged.path().join("first"), "a", 10)
-                .unwrap();
-        let second = dhub_testkit::write_export_files(
-            &scenario.revocations,
-            &staged.path().join("second"),
-            "b",
-            4,
-        )
-        .unwrap();
+        let (staged, first, second) = scenario.stage();
         let platforms = Platforms::start(&setup.prefix).await;
         let (hub, crashes) = run_with_crashes(
             &setup,
             staged.path(),
             "bug.ack_before_store=1*return",
-            (first.len(), second.len()),
+            (first, second),
         )
         .await;
         assert_eq!(crashes, 1);
-        let problems = check(&platforms, &setup.prefix, &expected, Duration::from_secs(10))
-            .await
-            .expect_err("a file acknowledged before it was stored loses its records");
+        let problems = check(
+            &platforms,
+            &setup.prefix,
+            &expected,
+            Duration::from_secs(10),
+        )
+        .await
+        .expect_err("a file acknowledged before it was stored loses its records");
         let all = problems.join("\n");
-        assert!(all.contains("did not converge") && all.contains("missing"), "{all}");
-        assert!(all.contains("lost"), "the raw feed check finds the loss too: {all}");
+        assert!(
+            all.contains("did not converge") && all.contains("missing"),
+            "{all}"
+        );
+        assert!(
+            all.contains("lost"),
+            "the raw feed check finds the loss too: {all}"
+        );
         assert!(hub.stop().await.success());
         platforms.stop().await;
     }

@@ -7,7 +7,10 @@
 //! - every withdrawing status (`revoked`, `confirmed_illegal`, `confirmed_void`, `redecided`) travels
 //!   from a department export to every platform view, with its reason on the feed;
 //! - the hub's HTTP endpoints: `/readyz` fails while the broker or the state store is away and
-//!   recovers, `/metrics` has every metric the README lists, `/api/status` matches the store.
+//!   recovers, `/metrics` has every metric the README lists, `/api/status` matches the store;
+//! - a broker that stops answering in mid-stream (its process frozen with envelopes in flight, then
+//!   resumed) and a Postgres state store whose connections are killed again and again mid-run each end
+//!   in the views of a clean run, with nothing lost on the raw feeds.
 
 mod common;
 
@@ -17,7 +20,8 @@ use std::time::Duration;
 
 use chrono::{Datelike, NaiveDate};
 use common::{
-    check_raw_feeds, eventually, expected_views, http_get, repo, HubProcess, HubSetup, Platforms,
+    check_raw_feeds, check_raw_feeds_on, eventually, expected_views, http_get, repo, HubProcess,
+    HubSetup, Platforms,
 };
 use dhub_testkit::feed::{FeedState, Order};
 use dhub_testkit::{
@@ -97,8 +101,10 @@ impl TwoExports {
         for case in changed {
             let id = case.record_id();
             for (topic, state) in &self.feeds {
-                let (shown_before, shown_after) =
-                    (self.before[topic].contains(&id), self.after[topic].contains(&id));
+                let (shown_before, shown_after) = (
+                    self.before[topic].contains(&id),
+                    self.after[topic].contains(&id),
+                );
                 let held = state.held.get(&id).cloned();
                 match (shown_before, shown_after) {
                     (_, true) => assert_eq!(held, Some((2, "upsert".into())), "{id} on {topic}"),
@@ -143,11 +149,15 @@ impl TwoExports {
         let done_before = files_in(&setup.inbox(System::FinanceOa).join("done"))
             + files_in(&setup.inbox(System::MarketSupervision).join("done"));
         setup.deliver(&again);
-        eventually("the re-sent export is read", Duration::from_secs(30), || async {
-            let done = files_in(&setup.inbox(System::FinanceOa).join("done"))
-                + files_in(&setup.inbox(System::MarketSupervision).join("done"));
-            (done == done_before + written.len()).then_some(())
-        })
+        eventually(
+            "the re-sent export is read",
+            Duration::from_secs(30),
+            || async {
+                let done = files_in(&setup.inbox(System::FinanceOa).join("done"))
+                    + files_in(&setup.inbox(System::MarketSupervision).join("done"));
+                (done == done_before + written.len()).then_some(())
+            },
+        )
         .await;
         // Give the relay time to send anything it (wrongly) queued.
         tokio::time::sleep(Duration::from_secs(2)).await;
@@ -192,7 +202,11 @@ async fn a_version_a_policy_now_withholds_is_retracted_from_exactly_the_platform
     let person = published(&first, System::MarketSupervision)
         .find(|c| c.natural_person().is_some())
         .expect("a published natural person in the market cases; pick another seed");
-    let others: Vec<&Case> = market.by_ref().filter(|c| c.key != person.key).take(2).collect();
+    let others: Vec<&Case> = market
+        .by_ref()
+        .filter(|c| c.key != person.key)
+        .take(2)
+        .collect();
     let finance = published(&first, System::FinanceOa).next().unwrap();
 
     // v2: 东阿县's case becomes secret; the person turns out to be 16 on the decision date; another
@@ -203,12 +217,9 @@ async fn a_version_a_policy_now_withholds_is_retracted_from_exactly_the_platform
     };
     let mut minor = person.clone();
     if let Counterparty::NaturalPerson(p) = &mut minor.counterparty {
-        let birth = NaiveDate::from_ymd_opt(
-            minor.decided_on.year() - 16,
-            minor.decided_on.month(),
-            1,
-        )
-        .unwrap();
+        let birth =
+            NaiveDate::from_ymd_opt(minor.decided_on.year() - 16, minor.decided_on.month(), 1)
+                .unwrap();
         p.id_number = dhub_testkit::ids::resident_id(&p.id_number[..6], birth, 7);
         p.birth_date = birth;
     }
@@ -256,16 +267,27 @@ async fn every_withdrawing_status_travels_from_the_export_to_every_platform_with
     let mut market = published(&first, System::MarketSupervision);
     let changed = vec![
         finance.next().unwrap().with_status(Status::Revoked, on),
-        market.next().unwrap().with_status(Status::ConfirmedIllegal, on),
-        finance.next().unwrap().with_status(Status::ConfirmedVoid, on),
+        market
+            .next()
+            .unwrap()
+            .with_status(Status::ConfirmedIllegal, on),
+        finance
+            .next()
+            .unwrap()
+            .with_status(Status::ConfirmedVoid, on),
         market.next().unwrap().with_status(Status::Redecided, on),
         finance.next().unwrap().with_status(Status::Redecided, on),
-        market.next().unwrap().with_status(Status::ConfirmedVoid, on),
+        market
+            .next()
+            .unwrap()
+            .with_status(Status::ConfirmedVoid, on),
     ];
     let run = publish_then_change(&first, &changed).await;
     for case in &changed {
         assert!(
-            run.after.values().all(|ids| !ids.contains(&case.record_id())),
+            run.after
+                .values()
+                .all(|ids| !ids.contains(&case.record_id())),
             "{} is shown nowhere",
             case.record_id()
         );
@@ -286,7 +308,8 @@ impl PrivateBroker {
         if let Ok(path) = std::env::var("DHUB_TEST_TANSU") {
             return path.into();
         }
-        let installed = Path::new(&std::env::var("HOME").unwrap_or_default()).join(".cargo/bin/tansu");
+        let installed =
+            Path::new(&std::env::var("HOME").unwrap_or_default()).join(".cargo/bin/tansu");
         assert!(
             installed.exists(),
             "tansu is not installed ({}): run tests/broker.sh once (it installs it) or set DHUB_TEST_TANSU",
@@ -311,7 +334,13 @@ impl PrivateBroker {
     async fn resume(&mut self) {
         let url = format!("tcp://127.0.0.1:{}", self.port);
         let child = std::process::Command::new(Self::tansu())
-            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+            ])
             .args(["--storage-engine", "memory://tansu/"])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -319,14 +348,39 @@ impl PrivateBroker {
             .expect("start tansu");
         self.child = Some(child);
         let address = self.address();
-        eventually("the private broker answers", Duration::from_secs(20), || {
-            let address = address.clone();
-            async move { tokio::net::TcpStream::connect(&address).await.ok().map(|_| ()) }
-        })
+        eventually(
+            "the private broker answers",
+            Duration::from_secs(20),
+            || {
+                let address = address.clone();
+                async move {
+                    tokio::net::TcpStream::connect(&address)
+                        .await
+                        .ok()
+                        .map(|_| ())
+                }
+            },
+        )
         .await;
     }
 
+    /// Sends `signal` (`STOP`, `CONT`) to the broker process.
+    fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("running").id();
+        let sent = std::process::Command::new("kill")
+            .args([format!("-{signal}"), pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill -{signal} {pid}");
+    }
+
     fn kill(&mut self) {
+        if let Some(child) = &self.child {
+            // A frozen process dies of SIGKILL too; CONT first anyway so no stopped zombie stays.
+            let _ = std::process::Command::new("kill")
+                .args(["-CONT", &child.id().to_string()])
+                .status();
+        }
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
@@ -345,7 +399,9 @@ impl Drop for PrivateBroker {
 /// `dhub_records_stored_total`).
 fn readme_metrics() -> Vec<(String, Vec<String>)> {
     let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
-    let start = readme.find("Metrics: ").expect("the README lists the metrics");
+    let start = readme
+        .find("Metrics: ")
+        .expect("the README lists the metrics");
     let paragraph = readme[start..].split("\n\n").next().unwrap();
     let mut metrics: Vec<(String, Vec<String>)> = Vec::new();
     for span in paragraph.split('`').skip(1).step_by(2) {
@@ -360,7 +416,10 @@ fn readme_metrics() -> Vec<(String, Vec<String>)> {
             None => (span, Vec::new()),
         };
         let name = if name.starts_with('_') {
-            let previous = &metrics.last().expect("an abbreviation follows a full name").0;
+            let previous = &metrics
+                .last()
+                .expect("an abbreviation follows a full name")
+                .0;
             let replaced = name.matches('_').count();
             let kept: Vec<&str> = previous.split('_').collect();
             format!("{}{name}", kept[..kept.len() - replaced].join("_"))
@@ -378,7 +437,10 @@ fn the_readme_metric_list_is_read_whole() {
     let names: Vec<&str> = metrics.iter().map(|(n, _)| n.as_str()).collect();
     assert!(names.contains(&"dhub_records_stored_total"), "{names:?}");
     assert!(names.contains(&"dhub_records_unchanged_total"), "{names:?}");
-    assert!(names.contains(&"dhub_producer_replacements_total"), "{names:?}");
+    assert!(
+        names.contains(&"dhub_producer_replacements_total"),
+        "{names:?}"
+    );
     assert!(metrics.len() >= 15, "{names:?}");
     assert!(names.iter().all(|n| n.starts_with("dhub_")), "{names:?}");
 }
@@ -393,7 +455,9 @@ fn missing_metrics(exposition: &str) -> Vec<String> {
         }
         for label in labels {
             let labelled = exposition.lines().any(|line| {
-                line.starts_with(&name) && line.contains('{') && line.contains(&format!("{label}=\""))
+                line.starts_with(&name)
+                    && line.contains('{')
+                    && line.contains(&format!("{label}=\""))
             });
             if !labelled {
                 missing.push(format!("{name}{{{label}}}"));
@@ -420,24 +484,40 @@ async fn readyz_follows_the_broker_and_the_store_and_metrics_and_status_tell_the
             .filter(|(status, _)| *status == want)
             .map(|(_, body)| body)
     };
-    eventually("/readyz answers 200", Duration::from_secs(30), || ready(200)).await;
+    eventually("/readyz answers 200", Duration::from_secs(30), || {
+        ready(200)
+    })
+    .await;
     assert_eq!(http_get(port, "/healthz").await, Some((200, "ok".into())));
 
     setup.copy_samples("first");
     let store = setup.store().await;
-    eventually("the samples are stored and sent", Duration::from_secs(60), || async {
-        let done = files_in(&setup.inbox(System::FinanceOa).join("done"))
-            + files_in(&setup.inbox(System::MarketSupervision).join("done"));
-        (done == 5 && store.pending_count().await.ok()? == 0).then_some(())
-    })
+    eventually(
+        "the samples are stored and sent",
+        Duration::from_secs(60),
+        || async {
+            let done = files_in(&setup.inbox(System::FinanceOa).join("done"))
+                + files_in(&setup.inbox(System::MarketSupervision).join("done"));
+            (done == 5 && store.pending_count().await.ok()? == 0).then_some(())
+        },
+    )
     .await;
 
     // /api/status is the store's own account.
     let (_, body) = http_get(port, "/api/status").await.unwrap();
     let status: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(status["outbox_pending"], store.pending_count().await.unwrap());
-    assert_eq!(status["quarantine_held"], store.quarantine_count().await.unwrap());
-    assert!(store.quarantine_count().await.unwrap() > 0, "the samples hold withheld records");
+    assert_eq!(
+        status["outbox_pending"],
+        store.pending_count().await.unwrap()
+    );
+    assert_eq!(
+        status["quarantine_held"],
+        store.quarantine_count().await.unwrap()
+    );
+    assert!(
+        store.quarantine_count().await.unwrap() > 0,
+        "the samples hold withheld records"
+    );
     let platforms: Vec<&str> = status["platforms"]
         .as_array()
         .unwrap()
@@ -445,20 +525,31 @@ async fn readyz_follows_the_broker_and_the_store_and_metrics_and_status_tell_the
         .map(|p| p["name"].as_str().unwrap())
         .collect();
     assert_eq!(platforms.len(), dhub_testkit::DEMO_PLATFORMS.len());
-    assert_eq!(status["sources"], serde_json::json!(["finance-oa", "market-supervision"]));
+    assert_eq!(
+        status["sources"],
+        serde_json::json!(["finance-oa", "market-supervision"])
+    );
 
     // The broker goes away: not ready, and what is sent meanwhile fails and is counted.
     broker.kill();
-    let body = eventually("/readyz fails without the broker", Duration::from_secs(30), || {
-        ready(503)
-    })
+    let body = eventually(
+        "/readyz fails without the broker",
+        Duration::from_secs(30),
+        || ready(503),
+    )
     .await;
     assert!(body.contains("broker"), "{body}");
     setup.copy_samples("second");
-    eventually("the failed deliveries are counted", Duration::from_secs(30), || async {
-        let (_, metrics) = http_get(port, "/metrics").await?;
-        metrics.contains("dhub_publish_failures_total{").then_some(())
-    })
+    eventually(
+        "the failed deliveries are counted",
+        Duration::from_secs(30),
+        || async {
+            let (_, metrics) = http_get(port, "/metrics").await?;
+            metrics
+                .contains("dhub_publish_failures_total{")
+                .then_some(())
+        },
+    )
     .await;
     let (_, body) = http_get(port, "/api/status").await.unwrap();
     let status: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -471,45 +562,207 @@ async fn readyz_follows_the_broker_and_the_store_and_metrics_and_status_tell_the
             .await
             .unwrap();
     }
-    eventually("/readyz recovers with the broker", Duration::from_secs(30), || ready(200)).await;
+    eventually(
+        "/readyz recovers with the broker",
+        Duration::from_secs(30),
+        || ready(200),
+    )
+    .await;
 
     // The store goes away: no new connection is allowed and the hub's are ended.
     let admin = dhub_testkit::test_postgres_url();
-    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await.unwrap();
-    let name = db.name().to_owned();
-    sqlx::query(&format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS false"))
-        .execute(&mut conn)
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
         .await
         .unwrap();
+    let name = db.name().to_owned();
+    sqlx::query(&format!(
+        "ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS false"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
     sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
         .bind(&name)
         .execute(&mut conn)
         .await
         .unwrap();
-    let body = eventually("/readyz fails without the store", Duration::from_secs(30), || {
-        ready(503)
-    })
+    let body = eventually(
+        "/readyz fails without the store",
+        Duration::from_secs(30),
+        || ready(503),
+    )
     .await;
     assert!(body.contains("state store"), "{body}");
-    eventually("store errors are counted", Duration::from_secs(30), || async {
-        let (_, metrics) = http_get(port, "/metrics").await?;
-        metrics.contains("dhub_store_errors_total{").then_some(())
-    })
+    eventually(
+        "store errors are counted",
+        Duration::from_secs(30),
+        || async {
+            let (_, metrics) = http_get(port, "/metrics").await?;
+            metrics.contains("dhub_store_errors_total{").then_some(())
+        },
+    )
     .await;
     sqlx::query(&format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS true"))
         .execute(&mut conn)
         .await
         .unwrap();
-    eventually("/readyz recovers with the store", Duration::from_secs(30), || ready(200)).await;
+    eventually(
+        "/readyz recovers with the store",
+        Duration::from_secs(30),
+        || ready(200),
+    )
+    .await;
 
     // Every metric the README lists, with its labels.
     let (code, metrics) = http_get(port, "/metrics").await.unwrap();
     assert_eq!(code, 200);
     let missing = missing_metrics(&metrics);
-    assert!(missing.is_empty(), "/metrics lacks what the README lists: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "/metrics lacks what the README lists: {missing:?}"
+    );
 
     assert!(hub.stop().await.success());
     drop(store);
     drop(conn);
+    db.drop().await.unwrap();
+}
+
+/// A larger run for the outage tests: both systems, some withheld, then a revocation export.
+fn outage_scenario() -> (Vec<Case>, Vec<Case>, Views) {
+    let first = generate(&GenConfig {
+        seed: 77,
+        finance_cases: 250,
+        market_cases: 250,
+        finance_bad: BadCases {
+            secret: 2,
+            ..BadCases::NONE
+        },
+        market_bad: BadCases {
+            minors: 2,
+            ..BadCases::NONE
+        },
+        ..GenConfig::default()
+    })
+    .unwrap();
+    let revocations = dhub_testkit::revoke(
+        &first,
+        0.1,
+        3,
+        NaiveDate::from_ymd_opt(2026, 11, 5).unwrap(),
+    )
+    .unwrap();
+    let expected = expected_views(&apply_export(&first, &revocations));
+    (first, revocations, expected)
+}
+
+/// Every record shown is at version 1 and every retracted one at 2, as in a clean run: an outage may
+/// cause resends, never new versions.
+fn assert_versions_of_a_clean_run(feeds: &BTreeMap<String, FeedState>) {
+    for (topic, state) in feeds {
+        for (record_id, (version, op)) in &state.held {
+            let want = if op == "upsert" { 1 } else { 2 };
+            assert_eq!(*version, want, "{record_id} {op} on {topic}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_frozen_in_mid_stream_delays_publishing_and_loses_nothing() {
+    let broker = PrivateBroker::start().await;
+    let (first, revocations, expected) = outage_scenario();
+    let setup = HubSetup::new(None);
+    let staged = tempfile::tempdir().unwrap();
+    dhub_testkit::write_export_files(&first, &staged.path().join("first"), "a", 25).unwrap();
+    dhub_testkit::write_export_files(&revocations, &staged.path().join("second"), "b", 10).unwrap();
+    let platforms = Platforms::start_on(&setup.prefix, &broker.address()).await;
+    let hub = HubProcess::start(&setup, &[("DHUB_KAFKA__BROKERS", &broker.address())]);
+    let store = setup.store().await;
+    setup.deliver(&staged.path().join("first"));
+    // Freeze the broker once the first envelopes are through and more wait: in mid-stream.
+    eventually("publishing has begun", Duration::from_secs(60), || async {
+        let shown: usize = platforms.visible().await.values().map(BTreeSet::len).sum();
+        (shown > 0).then_some(())
+    })
+    .await;
+    broker.signal("STOP");
+    let pending = store.pending_count().await.unwrap();
+    // While it is away the revocations come in and wait too.
+    setup.deliver(&staged.path().join("second"));
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let pending_while_away = store.pending_count().await.unwrap();
+    broker.signal("CONT");
+    assert!(
+        pending > 0 || pending_while_away > 0,
+        "the broker was frozen with nothing in flight; the test proves nothing"
+    );
+    platforms
+        .wait_for(&expected, Duration::from_secs(120))
+        .await;
+    let feeds =
+        check_raw_feeds_on(&broker.address(), &setup.prefix, &expected, Order::Resends).await;
+    assert_versions_of_a_clean_run(&feeds);
+    eprintln!(
+        "frozen broker: {pending} envelopes pending at the freeze, {pending_while_away} after 8 s; {} duplicates on the feeds",
+        feeds.values().map(|f| f.duplicates).sum::<usize>()
+    );
+    assert_eq!(store.pending_count().await.unwrap(), 0);
+    assert!(hub.stop().await.success());
+    platforms.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_store_whose_connections_are_killed_mid_run_ends_in_the_same_views() {
+    let (first, revocations, expected) = outage_scenario();
+    let db = dhub_testkit::fresh_postgres_db().await.unwrap();
+    let setup = HubSetup::new(Some(db.url()));
+    let staged = tempfile::tempdir().unwrap();
+    dhub_testkit::write_export_files(&first, &staged.path().join("first"), "a", 25).unwrap();
+    dhub_testkit::write_export_files(&revocations, &staged.path().join("second"), "b", 10).unwrap();
+    let platforms = Platforms::start(&setup.prefix).await;
+    let mut hub = HubProcess::start(&setup, &[]);
+    let mut admin =
+        <sqlx::PgConnection as sqlx::Connection>::connect(&dhub_testkit::test_postgres_url())
+            .await
+            .unwrap();
+    let mut killed = 0i64;
+    for stage in ["first", "second"] {
+        setup.deliver(&staged.path().join(stage));
+        // Every 300 ms for 4 s, end every connection the hub has to its store (pg_terminate_backend:
+        // the server closes them, as on a failover or a restart).
+        for _ in 0..13 {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let (ended,): (i64,) = sqlx::query_as(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                 WHERE datname = $1 AND pid <> pg_backend_pid()",
+            )
+            .bind(db.name())
+            .fetch_one(&mut admin)
+            .await
+            .unwrap();
+            killed += ended;
+        }
+    }
+    assert!(
+        killed > 0,
+        "no connection of the hub was ended; the test proves nothing"
+    );
+    assert!(
+        hub.exited().is_none(),
+        "the hub exited when its store connections were killed:\n{}",
+        hub.log()
+    );
+    platforms
+        .wait_for(&expected, Duration::from_secs(120))
+        .await;
+    let feeds = check_raw_feeds(&setup.prefix, &expected, Order::Resends).await;
+    assert_versions_of_a_clean_run(&feeds);
+    eprintln!("killed {killed} store connections mid-run");
+    let store = setup.store().await;
+    assert_eq!(store.pending_count().await.unwrap(), 0);
+    assert!(hub.stop().await.success());
+    platforms.stop().await;
+    drop(store);
+    drop(admin);
     db.drop().await.unwrap();
 }

@@ -175,12 +175,17 @@ pub struct Platforms {
 
 impl Platforms {
     pub async fn start(prefix: &str) -> Platforms {
+        Platforms::start_on(prefix, &dhub_testkit::test_brokers()).await
+    }
+
+    /// [`Platforms::start`] on the broker at `brokers` (a test's private one).
+    pub async fn start_on(prefix: &str, brokers: &str) -> Platforms {
         let dir = tempfile::tempdir().unwrap();
         let (stop, stopped) = watch::channel(false);
         let mut views = BTreeMap::new();
         let mut tasks = Vec::new();
         let mut cleanup = dhub_testkit::kafka::Cleanup {
-            brokers: dhub_testkit::test_brokers(),
+            brokers: brokers.to_owned(),
             topics: Vec::new(),
             groups: Vec::new(),
         };
@@ -191,7 +196,7 @@ impl Platforms {
                 dir.path().join(format!("{topic}.db")).display()
             );
             let config = PlatformConfig {
-                brokers: dhub_testkit::test_brokers(),
+                brokers: brokers.to_owned(),
                 topic: format!("{prefix}{topic}"),
                 group: {
                     let group = dhub_testkit::unique_name("platform");
@@ -301,11 +306,22 @@ pub async fn check_raw_feeds(
     expected: &BTreeMap<String, BTreeSet<String>>,
     order: dhub_testkit::feed::Order,
 ) -> BTreeMap<String, dhub_testkit::feed::FeedState> {
+    check_raw_feeds_on(&dhub_testkit::test_brokers(), prefix, expected, order).await
+}
+
+/// [`check_raw_feeds`] on the broker at `brokers`.
+pub async fn check_raw_feeds_on(
+    brokers: &str,
+    prefix: &str,
+    expected: &BTreeMap<String, BTreeSet<String>>,
+    order: dhub_testkit::feed::Order,
+) -> BTreeMap<String, dhub_testkit::feed::FeedState> {
+    let brokers = brokers.to_owned();
     let prefix = prefix.to_owned();
     let expected = expected.clone();
     tokio::task::spawn_blocking(move || {
         dhub_testkit::feed::read_and_check(
-            &dhub_testkit::test_brokers(),
+            &brokers,
             &prefix,
             &expected,
             "disclosure.v1",
@@ -316,7 +332,12 @@ pub async fn check_raw_feeds(
     .await
     .unwrap()
     .unwrap()
-    .unwrap_or_else(|errors| panic!("the raw feeds break CONTRACT §4:\n  {}", errors.join("\n  ")))
+    .unwrap_or_else(|errors| {
+        panic!(
+            "the raw feeds break CONTRACT §4:\n  {}",
+            errors.join("\n  ")
+        )
+    })
 }
 
 /// Every raw message of the run's feed topic `name` (unprefixed), read until `done` holds or 30 s.

@@ -127,7 +127,9 @@ pub fn read_topics(
             topic: message.topic().to_owned(),
             partition: message.partition(),
             offset: message.offset(),
-            key: message.key().map(|k| String::from_utf8_lossy(k).into_owned()),
+            key: message
+                .key()
+                .map(|k| String::from_utf8_lossy(k).into_owned()),
             headers,
             envelope: serde_json::from_slice(&value).unwrap_or(serde_json::Value::Null),
             value,
@@ -212,7 +214,10 @@ pub fn check_topic(
     let mut keys: BTreeMap<String, (i32, i64)> = BTreeMap::new();
     let mut copies: BTreeMap<(String, i64), &RawMessage> = BTreeMap::new();
     for message in sorted {
-        let at = format!("{}[{}]@{}", message.topic, message.partition, message.offset);
+        let at = format!(
+            "{}[{}]@{}",
+            message.topic, message.partition, message.offset
+        );
         let (Some(record_id), Some(version), Some(op)) =
             (message.record_id(), message.version(), message.op())
         else {
@@ -443,7 +448,10 @@ mod tests {
         ];
         assert!(check_topic(&resend, "disclosure.v1", Order::Resends).is_ok());
         let strict = check_topic(&resend, "disclosure.v1", Order::Strict).unwrap_err();
-        assert!(strict[0].contains("version 1 after version 2"), "{strict:?}");
+        assert!(
+            strict[0].contains("version 1 after version 2"),
+            "{strict:?}"
+        );
         let new_but_older = [message(0, "a", 2, "upsert"), message(1, "a", 1, "upsert")];
         assert!(check_topic(&new_but_older, "disclosure.v1", Order::Resends).is_err());
     }
