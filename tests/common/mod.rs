@@ -32,6 +32,8 @@ pub struct HubSetup {
     pub prefix: String,
     pub config_path: PathBuf,
     pub listen: u16,
+    /// Deletes the feed topics of this hub's prefix when the test ends, also when it fails.
+    _cleanup: dhub_testkit::kafka::Cleanup,
 }
 
 impl HubSetup {
@@ -77,11 +79,20 @@ partitions = 2
         for source in ["finance-oa", "market-supervision"] {
             std::fs::create_dir_all(dir.path().join("inbox").join(source)).unwrap();
         }
+        let cleanup = dhub_testkit::kafka::Cleanup {
+            brokers: dhub_testkit::test_brokers(),
+            topics: DEMO_PLATFORMS
+                .iter()
+                .map(|p| format!("{prefix}{}", p.topic()))
+                .collect(),
+            groups: Vec::new(),
+        };
         HubSetup {
             dir,
             prefix,
             config_path,
             listen,
+            _cleanup: cleanup,
         }
     }
 
