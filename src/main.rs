@@ -26,6 +26,8 @@ fn main() -> ExitCode {
         }
     };
     dhub::commands::init_logging();
+    // The crash tests' failure points (`failpoints` feature; nothing without it).
+    dhub_support::failpoint::setup_from_env();
     // Few blocking threads: each holds its own allocator heap, and parsing needs no more than the cores.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .max_blocking_threads(16)

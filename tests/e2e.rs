@@ -8,7 +8,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{expected_views, repo, start_hub_in_process, HubSetup, Platforms};
+use common::{check_raw_feeds, expected_views, repo, start_hub_in_process, HubSetup, Platforms};
+use dhub_testkit::feed::Order;
 use dhub_testkit::export::render_finance_export;
 use dhub_testkit::{
     apply_export, generate, revocation_export, Case, GenConfig, System, TextEncoding,
@@ -113,6 +114,30 @@ async fn demo_exports_fill_every_platform_and_revocations_vanish_within_5s() {
         .wait_for(&expected_second, Duration::from_secs(5))
         .await;
     eprintln!("revocations reached every platform view in {took:?}");
+
+    // Under the views: every message on the four topics, raw. No crash happened, so versions per key
+    // never go back; each revoked record's retraction is on every topic that had its upsert, with
+    // the status as its reason.
+    let feeds = check_raw_feeds(&setup.prefix, &expected_second, Order::Strict).await;
+    for (topic, state) in &feeds {
+        for case in second.iter().filter(|c| !c.expected_outcome().is_published()) {
+            let Some((version, op)) = state.held.get(&case.record_id()) else {
+                continue;
+            };
+            assert!(
+                expected_first[topic].contains(&case.record_id()),
+                "{} reached {topic} although it was never shown there",
+                case.record_id()
+            );
+            assert_eq!((*version, op.as_str()), (2, "retract"), "{} on {topic}", case.record_id());
+        }
+        let retracted = state.retracted().len();
+        assert_eq!(
+            retracted,
+            expected_first[topic].len() - expected_second[topic].len(),
+            "{topic}: one retraction per record withdrawn there"
+        );
+    }
 
     let _ = stop.send(true);
     hub.await.unwrap().unwrap();

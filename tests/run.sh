@@ -19,4 +19,4 @@ if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -q -h 127.0.0.1 -p 5432
     pg_isready -h 127.0.0.1 -p 5432 || { echo "error: postgres is needed by the tests and is not running" >&2; exit 1; }
 fi
 
-cargo test --workspace --locked "$@"
+cargo test --workspace --locked --features dhub/failpoints "$@"

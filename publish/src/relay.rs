@@ -152,6 +152,8 @@ impl AckWriter {
                     round.push(more);
                 }
                 let mut delays = retry::delays(Duration::from_millis(100), Duration::from_secs(5));
+                // The broker has these; the store does not know yet.
+                dhub_support::failpoint::hit("relay.after_broker_ack");
                 let written = loop {
                     let feeds: Vec<FeedAcks<'_>> = round
                         .iter()

@@ -144,7 +144,7 @@ async fn an_old_outbox_is_carried_over_into_the_queue_on_postgres() {
     let admin_url = std::env::var("DHUB_TEST_POSTGRES")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     if admin_url == "off" {
-        eprintln!("DHUB_TEST_POSTGRES=off: the Postgres carry-over is not tested");
+        common::skipped("the Postgres carry-over (DHUB_TEST_POSTGRES=off)");
         return;
     }
     let scratch = common::PgScratch::create(&admin_url).await;

@@ -913,3 +913,32 @@ async fn writers_of_one_record_take_turns() {
     })
     .await;
 }
+
+/// `DHUB_TEST_POSTGRES=off` is a pass of the SQLite half only; the test output must say so even when
+/// the test passes (the harness hides `eprintln!` of passing tests). Runs one test of this binary in
+/// a child process with the switch and reads what it printed.
+#[test]
+fn postgres_off_says_in_the_output_what_was_skipped() {
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "connect_reports_the_backend_and_answers_pings",
+            "--test-threads=1",
+        ])
+        .env("DHUB_TEST_POSTGRES", "off")
+        .output()
+        .unwrap();
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "{printed}");
+    assert!(
+        printed.contains(
+            "SKIPPED connect_reports_the_backend_and_answers_pings: the Postgres half of this test (DHUB_TEST_POSTGRES=off)"
+        ),
+        "{printed}"
+    );
+    assert!(printed.contains("1 passed"), "{printed}");
+}

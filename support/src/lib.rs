@@ -4,6 +4,8 @@
 //! # Layout
 //!
 //! - [`cpu`]: CPU time per pipeline stage, for the metrics and the benchmark's breakdown.
+//! - [`failpoint`]: named points where the crash tests make the hub die by SIGKILL (`failpoints`
+//!   feature only; empty otherwise).
 //! - [`secret`]: [`Secret`] (a config value given inline, from the environment or a file) and
 //!   [`SecretString`] (its resolved value), neither of which ever prints its content.
 //! - [`url`]: [`redact_url`], a URL without its password, for messages.
@@ -15,6 +17,7 @@
 //!   feed envelopes (CONTRACT §4) and their `signature` header.
 
 pub mod cpu;
+pub mod failpoint;
 pub mod retry;
 pub mod secret;
 pub mod signature;

@@ -32,6 +32,8 @@ pub struct HubSetup {
     pub prefix: String,
     pub config_path: PathBuf,
     pub listen: u16,
+    /// Deletes the feed topics of this hub's prefix when the test ends, also when it fails.
+    _cleanup: dhub_testkit::kafka::Cleanup,
 }
 
 impl HubSetup {
@@ -77,11 +79,20 @@ partitions = 2
         for source in ["finance-oa", "market-supervision"] {
             std::fs::create_dir_all(dir.path().join("inbox").join(source)).unwrap();
         }
+        let cleanup = dhub_testkit::kafka::Cleanup {
+            brokers: dhub_testkit::test_brokers(),
+            topics: DEMO_PLATFORMS
+                .iter()
+                .map(|p| format!("{prefix}{}", p.topic()))
+                .collect(),
+            groups: Vec::new(),
+        };
         HubSetup {
             dir,
             prefix,
             config_path,
             listen,
+            _cleanup: cleanup,
         }
     }
 
@@ -168,14 +179,27 @@ pub struct Platforms {
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     _dir: tempfile::TempDir,
+    /// Deletes the run's feed topics and the platforms' consumer groups when the test ends (also when
+    /// it fails): a shared broker must not fill up with every run's topics.
+    _cleanup: dhub_testkit::kafka::Cleanup,
 }
 
 impl Platforms {
     pub async fn start(prefix: &str) -> Platforms {
+        Platforms::start_on(prefix, &dhub_testkit::test_brokers()).await
+    }
+
+    /// [`Platforms::start`] on the broker at `brokers` (a test's private one).
+    pub async fn start_on(prefix: &str, brokers: &str) -> Platforms {
         let dir = tempfile::tempdir().unwrap();
         let (stop, stopped) = watch::channel(false);
         let mut views = BTreeMap::new();
         let mut tasks = Vec::new();
+        let mut cleanup = dhub_testkit::kafka::Cleanup {
+            brokers: brokers.to_owned(),
+            topics: Vec::new(),
+            groups: Vec::new(),
+        };
         for platform in DEMO_PLATFORMS {
             let topic = platform.topic();
             let db_url = format!(
@@ -183,9 +207,14 @@ impl Platforms {
                 dir.path().join(format!("{topic}.db")).display()
             );
             let config = PlatformConfig {
-                brokers: dhub_testkit::test_brokers(),
+                brokers: brokers.to_owned(),
                 topic: format!("{prefix}{topic}"),
-                group: dhub_testkit::unique_name("platform"),
+                group: {
+                    let group = dhub_testkit::unique_name("platform");
+                    cleanup.groups.push(group.clone());
+                    cleanup.topics.push(format!("{prefix}{topic}"));
+                    group
+                },
                 db_url: db_url.clone(),
                 listen: None,
                 kafka_properties: Vec::new(),
@@ -211,6 +240,7 @@ impl Platforms {
             stop,
             tasks,
             _dir: dir,
+            _cleanup: cleanup,
         }
     }
 
@@ -232,11 +262,23 @@ impl Platforms {
         expected: &BTreeMap<String, BTreeSet<String>>,
         timeout: Duration,
     ) -> Duration {
+        self.try_wait_for(expected, timeout)
+            .await
+            .unwrap_or_else(|report| panic!("{report}"))
+    }
+
+    /// [`Platforms::wait_for`] that returns the difference instead of panicking (for the controls
+    /// that show a check fails when a guarantee is broken on purpose).
+    pub async fn try_wait_for(
+        &self,
+        expected: &BTreeMap<String, BTreeSet<String>>,
+        timeout: Duration,
+    ) -> Result<Duration, String> {
         let start = Instant::now();
         loop {
             let visible = self.visible().await;
             if &visible == expected {
-                return start.elapsed();
+                return Ok(start.elapsed());
             }
             if start.elapsed() > timeout {
                 let mut report = String::new();
@@ -250,7 +292,9 @@ impl Platforms {
                         have.len()
                     ));
                 }
-                panic!("platform views did not converge within {timeout:?}:{report}");
+                return Err(format!(
+                    "platform views did not converge within {timeout:?}:{report}"
+                ));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -261,6 +305,175 @@ impl Platforms {
         for task in self.tasks {
             task.await.unwrap();
         }
+    }
+}
+
+/// Reads every message of the run's four feed topics raw and checks them (`dhub_testkit::feed`):
+/// keys, headers, version order, identical duplicates, and that the platform rule applied to them
+/// shows exactly `expected` — so a record lost on the way, or one sent under two versions, is found
+/// under what the views show. Panics with every violation.
+pub async fn check_raw_feeds(
+    prefix: &str,
+    expected: &BTreeMap<String, BTreeSet<String>>,
+    order: dhub_testkit::feed::Order,
+) -> BTreeMap<String, dhub_testkit::feed::FeedState> {
+    check_raw_feeds_on(&dhub_testkit::test_brokers(), prefix, expected, order).await
+}
+
+/// [`check_raw_feeds`] on the broker at `brokers`.
+pub async fn check_raw_feeds_on(
+    brokers: &str,
+    prefix: &str,
+    expected: &BTreeMap<String, BTreeSet<String>>,
+    order: dhub_testkit::feed::Order,
+) -> BTreeMap<String, dhub_testkit::feed::FeedState> {
+    let brokers = brokers.to_owned();
+    let prefix = prefix.to_owned();
+    let expected = expected.clone();
+    tokio::task::spawn_blocking(move || {
+        dhub_testkit::feed::read_and_check(
+            &brokers,
+            &prefix,
+            &expected,
+            "disclosure.v1",
+            order,
+            Duration::from_secs(60),
+        )
+    })
+    .await
+    .unwrap()
+    .unwrap()
+    .unwrap_or_else(|errors| {
+        panic!(
+            "the raw feeds break CONTRACT §4:\n  {}",
+            errors.join("\n  ")
+        )
+    })
+}
+
+/// Every raw message of the run's feed topic `name` (unprefixed), read until `done` holds or 30 s.
+pub async fn raw_topic(
+    prefix: &str,
+    name: &str,
+    done: impl Fn(&[dhub_testkit::feed::RawMessage]) -> bool + Send + 'static,
+) -> Vec<dhub_testkit::feed::RawMessage> {
+    let topic = format!("{prefix}{name}");
+    tokio::task::spawn_blocking(move || {
+        dhub_testkit::feed::read_topics(
+            &dhub_testkit::test_brokers(),
+            &[topic],
+            Duration::from_secs(30),
+            Duration::from_millis(300),
+            done,
+        )
+    })
+    .await
+    .unwrap()
+    .unwrap()
+}
+
+/// The hub as a child process (`dhub run`), its stderr in `hub.log` of the setup's folder; killed
+/// with SIGKILL when dropped, so a failing test leaves no hub behind.
+pub struct HubProcess {
+    child: Option<std::process::Child>,
+    log: PathBuf,
+}
+
+impl HubProcess {
+    pub fn start(setup: &HubSetup, env: &[(&str, &str)]) -> HubProcess {
+        let log = setup.dir.path().join("hub.log");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap();
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_dhub"));
+        command
+            .args(["run", "--config"])
+            .arg(&setup.config_path)
+            .env("DHUB_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::from(file));
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        HubProcess {
+            child: Some(command.spawn().expect("start dhub run")),
+            log,
+        }
+    }
+
+    pub fn id(&self) -> u32 {
+        self.child.as_ref().map(|c| c.id()).unwrap_or_default()
+    }
+
+    /// SIGKILL (what `Child::kill` sends on Unix): no chance to drain or clean up.
+    pub fn kill_hard(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// The exit status if the process has ended (e.g. killed itself at a failure point).
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        let status = self.child.as_mut()?.try_wait().unwrap()?;
+        self.child = None;
+        Some(status)
+    }
+
+    /// SIGTERM and wait: the graceful stop.
+    pub async fn stop(mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        tokio::task::spawn_blocking(move || child.wait().unwrap())
+            .await
+            .unwrap()
+    }
+
+    /// What the hub logged (the test data's reasons name fields and rules, not people).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for HubProcess {
+    fn drop(&mut self) {
+        self.kill_hard();
+    }
+}
+
+/// GET `http://127.0.0.1:<port><path>`: (status, body); `None` while nothing answers.
+pub async fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let response = client
+        .get(format!("http://127.0.0.1:{port}{path}"))
+        .send()
+        .await
+        .ok()?;
+    let status = response.status().as_u16();
+    Some((status, response.text().await.unwrap_or_default()))
+}
+
+/// Polls `probe` every 100 ms until it returns `Some`, or panics naming `what` after `timeout`.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(start.elapsed() < timeout, "{what}: not within {timeout:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

@@ -410,9 +410,17 @@ impl Folder {
                 }
             };
             let records = batch.items.len();
+            // A deliberately broken order for the crash tests' control: acknowledge first, then die
+            // before storing — the loss their checks must find.
+            if dhub_support::failpoint::enabled("bug.ack_before_store") {
+                let _ = move_into(path, &self.paths.done).await;
+                dhub_support::failpoint::kill_self();
+            }
             if let Some(outcome) = self.submit(Arc::new(batch), path, shutdown).await {
                 return outcome;
             }
+            // Stored and committed, not yet acknowledged (moved to done/).
+            dhub_support::failpoint::hit("source.after_store");
             // The batch is stored. Is the file still the one that was read?
             match std::fs::metadata(path) {
                 Ok(metadata) if FileStamp::of(&metadata) == stamp => {

@@ -537,8 +537,11 @@ impl Ingestor {
         // Versions are inserted in batch order, so of a record stored twice in one batch the later
         // version becomes its latest.
         tx.insert_versions(&writes.versions).await?;
+        // The crash tests' points: half of the transaction written, nothing committed.
+        dhub_support::failpoint::hit("store.mid_batch");
         for (record_id, _) in writes.final_retracted.iter().filter(|(_, r)| **r) {
             tx.mark_retracted(record_id, true).await?;
+            dhub_support::failpoint::hit("store.mid_retraction");
         }
         // Taken before the queue's head: whoever holds the head holds this too, so no two
         // appenders wait on each other in opposite order.

@@ -32,6 +32,15 @@ impl TestDb {
     }
 }
 
+/// Says in the test output that something was not tested. Written to stderr directly: the test
+/// harness captures `eprintln!` of a passing test and shows nothing, which made an `off` switch a
+/// silent pass.
+pub fn skipped(what: &str) {
+    use std::io::Write;
+    let test = std::thread::current().name().unwrap_or("?").to_owned();
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {what}");
+}
+
 /// Runs `test` on SQLite, then on Postgres. A failure names the backend it happened on.
 pub async fn on_both_backends<F, Fut>(test: F)
 where
@@ -46,7 +55,7 @@ where
     let admin_url =
         std::env::var("DHUB_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_ADMIN_URL.into());
     if admin_url == "off" {
-        eprintln!("DHUB_TEST_POSTGRES=off: skipping the Postgres half");
+        skipped("the Postgres half of this test (DHUB_TEST_POSTGRES=off)");
         return;
     }
     let scratch = PgScratch::create(&admin_url).await;

@@ -20,6 +20,8 @@
 //!   `fresh_postgres_db`, `fresh_mariadb_db`, `unique_name`).
 //! - [`kafka`]: topics created and deleted through the admin API, JSONL files as messages, an
 //!   idempotent producer (what `kafka-produce` and the Kafka source's tests use).
+//! - [`feed`]: the raw feed reader: every message of a run's feed topics, checked against
+//!   CONTRACT §4 (keys, headers, version order, identical duplicates) and reduced by the platform rule.
 //! - [`rng`]: SplitMix64, the only source of randomness in generation.
 //! - [`browser`]: headless Chromium (`--dump-dom`, screenshots) for tests of pages.
 //! - `vocab` (private): names, places, violations and sentence templates.
@@ -36,6 +38,7 @@ pub mod browser;
 pub mod case;
 pub mod expect;
 pub mod export;
+pub mod feed;
 pub mod generate;
 pub mod ids;
 pub mod kafka;
