@@ -34,6 +34,10 @@ use dhub_testkit::rng::SplitMix64;
 use dhub_testkit::{generate, BadCases, Case, Counterparty, GenConfig};
 use serde_json::json;
 
+/// The allocator `dhub platform` runs with (see `src/main.rs`): the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const TOPIC: &str = "disclosure.province.370000";
 
 /// County-level divisions of 山东 (a sample of the 136: enough for a province's spread of names).
@@ -283,11 +287,12 @@ async fn bench_backend(name: &str, url: &str, records: u64, queries: usize, by_d
     }
 
     // 1. Apply.
+    let batch_size = env_number("DHUB_BENCH_BATCH", MAX_BATCH_MESSAGES as u64);
     let mut applied = Duration::ZERO;
     let mut n = 0u64;
     let started = Instant::now();
     while n < records {
-        let size = (records - n).min(MAX_BATCH_MESSAGES as u64);
+        let size = (records - n).min(batch_size);
         let mut batch = Vec::with_capacity(size as usize);
         for _ in 0..size {
             let next = &planned[n as usize];

@@ -211,17 +211,36 @@ impl<'a> Plan<'a> {
 
     /// ` AND …` for every filter that is not about the order.
     fn value_filters(&self, s: &mut Statement, alias: &str) {
+        self.value_filters_with(s, alias, TextPart::All)
+    }
+
+    /// [`Plan::value_filters`], with `q` tested on the `part` of its alternatives only.
+    fn value_filters_with(&self, s: &mut Statement, alias: &str, part: TextPart) {
         let agency_names = "SELECT name FROM agencies WHERE fold LIKE ";
         if let Some(p) = &self.text {
-            s.push(&format!(" AND ({alias}counterparty_name_fold LIKE "))
-                .text(p)
-                .push(" ESCAPE '\\'");
-            s.push(&format!(" OR {alias}document_no_fold LIKE "))
-                .text(p)
-                .push(" ESCAPE '\\'");
-            s.push(&format!(" OR {alias}agency_name IN ({agency_names}"))
-                .text(p)
-                .push(" ESCAPE '\\'))");
+            if part != TextPart::Agency {
+                s.push(&format!(" AND ({alias}counterparty_name_fold LIKE "))
+                    .text(p)
+                    .push(" ESCAPE '\\'");
+                s.push(&format!(" OR {alias}document_no_fold LIKE "))
+                    .text(p)
+                    .push(" ESCAPE '\\'");
+            }
+            match part {
+                TextPart::All => {
+                    s.push(&format!(" OR {alias}agency_name IN ({agency_names}"))
+                        .text(p)
+                        .push(" ESCAPE '\\'))");
+                }
+                TextPart::Columns => {
+                    s.push(")");
+                }
+                TextPart::Agency => {
+                    s.push(&format!(" AND {alias}agency_name IN ({agency_names}"))
+                        .text(p)
+                        .push(" ESCAPE '\\')");
+                }
+            }
         }
         if let Some(p) = &self.counterparty {
             s.push(&format!(" AND {alias}counterparty_name_fold LIKE "))
@@ -289,6 +308,69 @@ impl<'a> Plan<'a> {
         s
     }
 
+    /// The matches among the first `walk_window` entries of the ordered index (dates applied,
+    /// no cursor), in result order, up to `cap` when given: on a first page, one read of the
+    /// window gives the page and, for a common term (`cap` matches found there), the capped
+    /// total too, stopping as soon as it has them.
+    fn window_matches(&self, cap: Option<i64>) -> Statement {
+        let mut s = Statement::default();
+        s.push(
+            "SELECT w.sort_date, w.record_id FROM (SELECT sort_date, record_id, \
+             counterparty_name_fold, document_no_fold, agency_name, category",
+        );
+        if self.query.document_no.is_some() {
+            s.push(", document_no");
+        }
+        s.push(&self.from("records_order"))
+            .push(" WHERE state = 'visible'");
+        self.order_filters(&mut s, "", false);
+        s.push(&self.order_by(""));
+        s.push(" LIMIT ")
+            .bind(Bind::Int(i64::from(self.walk_window)));
+        // The window's own order carries through: both databases stream a subquery's rows in
+        // its ORDER BY, so the outer LIMIT stops early (the caller sorts again all the same).
+        s.push(") AS w WHERE 1 = 1");
+        self.value_filters(&mut s, "w.");
+        if let Some(cap) = cap {
+            s.push(" LIMIT ").bind(Bind::Int(cap));
+        }
+        if self.backend == Backend::Postgres {
+            s.sql = hide_from_trigram_indexes(&s.sql, "w.");
+        }
+        s
+    }
+
+    /// The first `per_name` positions (cursor and every other filter applied) of each agency in
+    /// `names`, each read in order off `records_agency_order`: together they hold the page.
+    fn agency_tops(&self, names: &[String], per_name: i64) -> Statement {
+        let others = Plan {
+            agency: None,
+            text: None,
+            counterparty: None,
+            text_fts: None,
+            counterparty_fts: None,
+            from: self.from.clone(),
+            to: self.to.clone(),
+            ..*self
+        };
+        let mut s = Statement::default();
+        for (n, name) in names.iter().enumerate() {
+            if n > 0 {
+                s.push(" UNION ALL ");
+            }
+            s.push("SELECT sort_date, record_id FROM (SELECT sort_date, record_id")
+                .push(&self.from("records_agency_order"))
+                .push(" WHERE state = 'visible' AND agency_name = ")
+                .text(name);
+            others.order_filters(&mut s, "", true);
+            others.value_filters(&mut s, "");
+            s.push(&self.order_by(""));
+            s.push(" LIMIT ").bind(Bind::Int(per_name));
+            s.push(&format!(") AS a{n}"));
+        }
+        s
+    }
+
     /// The positions of the page among the entries up to `end` (the whole rest when `None`).
     /// Positions only: the walk then reads the ordered index alone (an index-only scan on
     /// Postgres), and the page's few records are read afterwards.
@@ -304,6 +386,12 @@ impl<'a> Plan<'a> {
         self.value_filters(&mut s, "");
         s.push(&self.order_by(""));
         self.page_limit(&mut s);
+        if self.backend == Backend::Postgres {
+            // A walk is bounded (the window) or wanted in order (the long walk): the planner,
+            // estimating a rare term, would rather build a trigram bitmap of the whole view and
+            // sort it (5 s for a two-character substring at a million records).
+            s.sql = hide_from_trigram_indexes(&s.sql, "");
+        }
         s
     }
 
@@ -321,20 +409,22 @@ impl<'a> Plan<'a> {
         };
         match self.backend {
             Backend::Postgres => {
-                let mut s = start("FROM records AS r WHERE r.state = 'visible'");
-                self.order_filters(&mut s, "r.", false);
-                self.value_filters(&mut s, "r.");
-                if self.scan_for_total || self.only_short_substrings() {
-                    // `|| ''` hides the columns from the trigram indexes.
-                    s.sql = s
-                        .sql
-                        .replace(
-                            "r.counterparty_name_fold LIKE",
-                            "(r.counterparty_name_fold || '') LIKE",
-                        )
-                        .replace("r.document_no_fold LIKE", "(r.document_no_fold || '') LIKE");
+                let mut parts = vec![TextPart::All];
+                if self.text.is_some() && !self.scan_for_total && !self.only_short_substrings() {
+                    // q's agency alternative (a subquery) in the same OR keeps the planner from
+                    // combining the two trigram indexes: it scanned the whole view instead. Two
+                    // statements: the columns (a BitmapOr of both indexes), then the agencies.
+                    parts = vec![TextPart::Columns, TextPart::Agency];
                 }
-                statements.push(s);
+                for part in parts {
+                    let mut s = start("FROM records AS r WHERE r.state = 'visible'");
+                    self.order_filters(&mut s, "r.", false);
+                    self.value_filters_with(&mut s, "r.", part);
+                    if self.scan_for_total || self.only_short_substrings() {
+                        s.sql = hide_from_trigram_indexes(&s.sql, "r.");
+                    }
+                    statements.push(s);
+                }
             }
             Backend::Sqlite => {
                 if let Some(fts) = self.counterparty_fts.as_ref().or(self.text_fts.as_ref()) {
@@ -376,17 +466,7 @@ impl<'a> Plan<'a> {
                 }
             }
         }
-        let rare = self.backend == Backend::Postgres
-            && !self.scan_for_total
-            && !self.only_short_substrings();
         for s in &mut statements {
-            if rare {
-                // The walk found few matches: have the planner list them through the trigram
-                // indexes. Planned with the LIMIT, it would pick a scan in order that stops at
-                // the cap, and read the whole view for a rare term. MATERIALIZED plans the list
-                // on its own.
-                s.sql = format!("WITH m AS MATERIALIZED ({}) SELECT * FROM m", s.sql);
-            }
             if let Some(cap) = cap {
                 s.push(" LIMIT ").bind(Bind::Int(cap));
             }
@@ -423,6 +503,29 @@ impl<'a> Plan<'a> {
     }
 }
 
+/// Which of `q`'s alternatives a statement tests: all three (counterparty, document number,
+/// agency), the two text columns, or the agency names.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TextPart {
+    All,
+    Columns,
+    Agency,
+}
+
+/// `sql` with the folded text columns of `alias` written as `(column || '')`: the same values,
+/// but no longer the indexed expression, so Postgres cannot answer them through its trigram
+/// indexes and walks the ordered index instead.
+fn hide_from_trigram_indexes(sql: &str, alias: &str) -> String {
+    let mut sql = sql.to_owned();
+    for column in ["counterparty_name_fold", "document_no_fold"] {
+        sql = sql.replace(
+            &format!("{alias}{column} LIKE"),
+            &format!("({alias}{column} || '') LIKE"),
+        );
+    }
+    sql
+}
+
 /// The result order of two positions: newest date first, then record_id in byte order.
 fn result_order(a: &Cursor, b: &Cursor) -> std::cmp::Ordering {
     b.sort_date
@@ -439,6 +542,16 @@ async fn positions(
 ) -> Result<(Vec<Cursor>, bool), PlatformError> {
     let mut all = Vec::new();
     let mut complete = true;
+    // Postgres, a term the walk found rare: list its matches through the trigram (or agency)
+    // indexes, as bitmaps, and stop reading rows at the cap. Planned with the LIMIT, the planner
+    // would rather scan in order until the cap, and read the whole view for a rare term; a
+    // materialized list, the other way to keep it off that plan, lists every match of a term
+    // common in old records (a year, 180,000 rows) before the cap applies.
+    let bitmaps_only =
+        plan.backend == Backend::Postgres && !plan.scan_for_total && !plan.only_short_substrings();
+    if bitmaps_only {
+        set_scans(tx, "off").await?;
+    }
     for statement in plan.match_positions(cap) {
         let rows = fetch(tx, &statement).await?;
         if cap.is_some_and(|cap| rows.len() as i64 >= cap) {
@@ -448,9 +561,33 @@ async fn positions(
             all.push(cursor_of(row)?);
         }
     }
+    if bitmaps_only {
+        set_scans(tx, "on").await?;
+    }
     all.sort_by(result_order);
     all.dedup_by(|a, b| a.record_id == b.record_id);
     Ok((all, complete))
+}
+
+/// Allows (`on`) or forbids (`off`, leaving bitmap scans) Postgres' plain, index and
+/// index-only scans for the rest of the search's transaction.
+async fn set_scans(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    setting: &'static str,
+) -> Result<(), PlatformError> {
+    // set_config(…, true) is SET LOCAL, and three of them go in one round trip.
+    sqlx::query(
+        "SELECT set_config('enable_seqscan', $1, true) AS a, \
+         set_config('enable_indexscan', $2, true) AS b, \
+         set_config('enable_indexonlyscan', $3, true) AS c",
+    )
+    .bind(setting)
+    .bind(setting)
+    .bind(setting)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(PlatformError::database("plan a search"))?;
+    Ok(())
 }
 
 /// Runs `query`: the page, its `next` cursor and the total.
@@ -504,6 +641,10 @@ pub(crate) async fn search(
             (visible, true)
         };
         (rows, total, exact)
+    } else if let Some(found) = agency_page(&mut tx, &plan, cap).await? {
+        found
+    } else if let Some(found) = first_page_from_window(&mut tx, &plan, cap).await? {
+        found
     } else {
         let end = plan
             .window_end()
@@ -587,6 +728,118 @@ pub(crate) async fn search(
         records,
         next,
     })
+}
+
+/// Agencies a query may name before [`agency_page`] leaves it to the walk: a substring in that
+/// many names ("局") is common, and the walk finds its page at once.
+const AGENCY_NAMES_MERGED: usize = 64;
+
+/// The page of a query whose only substring filter is the agency: the agency names it matches
+/// (a small table), the first positions of each read in order off the agency index, merged;
+/// the total through the same index, capped. `None` when the query has other substrings or
+/// matches too many names.
+async fn agency_page(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    plan: &Plan<'_>,
+    cap: Option<i64>,
+) -> Result<Option<(Vec<AnyRow>, u64, bool)>, PlatformError> {
+    let (Some(pattern), None, None) = (&plan.agency, &plan.text, &plan.counterparty) else {
+        return Ok(None);
+    };
+    let names: Vec<String> =
+        sqlx::query("SELECT name FROM agencies WHERE fold LIKE $1 ESCAPE '\\' ORDER BY name")
+            .bind(pattern.clone())
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(PlatformError::database("read search results"))?
+            .iter()
+            .map(|row| {
+                row.try_get::<String, _>("name")
+                    .map_err(|_| PlatformError::CorruptRow { what: "name" })
+            })
+            .collect::<Result<_, _>>()?;
+    if names.len() > AGENCY_NAMES_MERGED {
+        return Ok(None);
+    }
+    let query = plan.query;
+    let per_name = i64::try_from(query.offset)
+        .unwrap_or(i64::MAX)
+        .saturating_add(i64::from(query.limit) + 1);
+    let mut tops = Vec::new();
+    if !names.is_empty() {
+        for row in fetch(tx, &plan.agency_tops(&names, per_name)).await? {
+            tops.push(cursor_of(&row)?);
+        }
+    }
+    tops.sort_by(result_order);
+    let skip = usize::try_from(query.offset).unwrap_or(usize::MAX);
+    let page: Vec<Cursor> = tops
+        .into_iter()
+        .skip(skip)
+        .take(query.limit as usize + 1)
+        .collect();
+    let (matches, _) = positions(tx, plan, cap).await?;
+    let n = matches.len() as u64;
+    let (total, exact) = if query.exact_total || n <= COUNT_CAP {
+        (n, true)
+    } else {
+        (COUNT_CAP, false)
+    };
+    let rows = records_page(tx, plan, &page).await?;
+    Ok(Some((rows, total, exact)))
+}
+
+/// A first page (no cursor, no offset, capped total) of a substring search read off the window
+/// of newest entries, when that settles it: a common term has its page and `COUNT_CAP` + 1
+/// matches there (one read that stops as soon as it has them), and a view no larger than the
+/// window has every match there. A term with its page there but fewer matches than that counts
+/// them through the filters' indexes. `None`: the steps of [`search`] take over.
+async fn first_page_from_window(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    plan: &Plan<'_>,
+    cap: Option<i64>,
+) -> Result<Option<(Vec<AnyRow>, u64, bool)>, PlatformError> {
+    let query = plan.query;
+    let Some(cap) = cap else {
+        return Ok(None);
+    };
+    if query.after.is_some() || query.offset != 0 {
+        return Ok(None);
+    }
+    let rows = fetch(tx, &plan.window_matches(Some(cap))).await?;
+    let mut found = rows.iter().map(cursor_of).collect::<Result<Vec<_>, _>>()?;
+    found.sort_by(result_order);
+    let page_size = query.limit as usize + 1;
+    let capped = found.len() as i64 >= cap;
+    let visible = sqlx::query("SELECT visible FROM view_counts WHERE id = 1")
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(PlatformError::database("count search results"))?
+        .try_get::<i64, _>("visible")
+        .map_err(|_| PlatformError::CorruptRow { what: "visible" })?;
+    let whole_view = visible <= i64::from(plan.walk_window);
+    let (total, exact) = if capped || whole_view {
+        let n = found.len() as u64;
+        if n > COUNT_CAP {
+            (COUNT_CAP, false)
+        } else {
+            (n, true)
+        }
+    } else if found.len() >= page_size {
+        // The page is here, the total is not: count through the filters' own indexes.
+        let (matches, _) = positions(tx, plan, Some(cap)).await?;
+        let n = matches.len() as u64;
+        if n > COUNT_CAP {
+            (COUNT_CAP, false)
+        } else {
+            (n, true)
+        }
+    } else {
+        return Ok(None);
+    };
+    found.truncate(page_size);
+    let rows = records_page(tx, plan, &found).await?;
+    Ok(Some((rows, total, exact)))
 }
 
 /// The records at `page` (positions in result order), in result order.

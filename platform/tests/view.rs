@@ -50,6 +50,7 @@ on_both_databases!(
     keyset_pages_walk_every_match_once,
     short_and_long_substrings_find_the_same_records_as_a_scan,
     more_matches_than_are_counted_cap_the_total_and_still_page_in_order,
+    agency_and_text_searches_page_like_a_sorted_scan,
 );
 
 async fn out_of_order_versions_keep_the_highest(view: &View) {
@@ -777,25 +778,8 @@ async fn keyset_pages_check(view: &View) {
             .unwrap();
         assert_eq!(all.records.len(), expected);
         assert_eq!(all.next, None);
-        let mut paged = Vec::new();
-        let mut after = None;
-        loop {
-            let page = view
-                .search(&SearchQuery {
-                    limit: 7,
-                    after: after.clone(),
-                    ..query.clone()
-                })
-                .await
-                .unwrap();
-            assert_eq!(page.total, expected as u64);
-            assert!(page.total_exact);
-            paged.extend(page.records.iter().map(|r| r["record_id"].clone()));
-            match page.next {
-                Some(next) => after = dhub_platform::search::Cursor::decode(&next),
-                None => break,
-            }
-        }
+        let (paged, totals) = every_page(view, &query).await;
+        assert!(totals.iter().all(|&t| t == (expected as u64, true)));
         let whole: Vec<_> = all.records.iter().map(|r| r["record_id"].clone()).collect();
         assert_eq!(paged, whole);
     }
@@ -946,4 +930,146 @@ async fn more_matches_than_are_counted_cap_the_total_and_still_page_in_order(vie
             assert!(second.records[0]["decided_on"].as_str().unwrap() <= dates[19]);
         }
     }
+}
+
+/// The agency path (each matching agency read in order, merged) and the first-page window path
+/// give what sorting every match gives: the same page, total and `next`, for an agency named
+/// whole, by its county or by its kind of bureau, alone or with a category, and for text.
+async fn agency_and_text_searches_page_like_a_sorted_scan(view: &View) {
+    let agencies = ["茌平区财政局", "东阿县财政局", "茌平区市场监督管理局"];
+    let mut feed = Feed::new(0);
+    let mut all = Vec::new();
+    let batch: Vec<_> = (0..90)
+        .map(|n| {
+            let agency = agencies[n % 3];
+            // Dates repeat (ties are settled by record_id), and one record has none.
+            let date = if n == 7 {
+                String::new()
+            } else {
+                format!("2025-{:02}-{:02}", 1 + (n * 7) % 12, 1 + n % 5)
+            };
+            let category = if n % 2 == 0 { "penalty" } else { "licensing" };
+            let name = if n % 4 == 0 {
+                "鑫源商贸有限公司"
+            } else {
+                "恒泰建材厂"
+            };
+            let id = format!("ag:{:02}", (n * 37) % 90);
+            all.push((id.clone(), date.clone(), agency, category, name));
+            let mut value = record(
+                &id,
+                1,
+                name,
+                &format!("茌罚〔2025〕{n}号"),
+                agency,
+                &date,
+                category,
+            );
+            if date.is_empty() {
+                value.as_object_mut().unwrap().remove("decided_on");
+            }
+            feed.upsert(&value)
+        })
+        .collect();
+    view.apply(&batch).await.unwrap();
+    // Newest first, undated last, then record_id.
+    all.sort_by(|a, b| {
+        let key = |d: &str| {
+            if d.is_empty() {
+                String::new()
+            } else {
+                d.to_owned()
+            }
+        };
+        key(&b.1).cmp(&key(&a.1)).then(a.0.cmp(&b.0))
+    });
+    // (field, substring, category): the agency path, then the window path (text).
+    let cases = [
+        ("agency", "财政局", None),
+        ("agency", "茌平区", None),
+        ("agency", "东阿县财政局", None),
+        ("agency", "茌平区", Some("penalty")),
+        ("agency", "不存在", None),
+        ("text", "鑫源商贸", None),
+        ("counterparty", "建材", None),
+    ];
+    let cases: Vec<(SearchQuery, Vec<&str>)> = cases
+        .iter()
+        .map(|&(field, value, category)| {
+            let mut query = SearchQuery {
+                category: category.map(str::to_owned),
+                ..Default::default()
+            };
+            match field {
+                "agency" => query.agency = Some(value.into()),
+                "text" => query.text = Some(value.into()),
+                _ => query.counterparty = Some(value.into()),
+            }
+            let expected = all
+                .iter()
+                .filter(|r| {
+                    let searched = if field == "agency" { r.2 } else { r.4 };
+                    searched.contains(value) && category.is_none_or(|c| c == r.3)
+                })
+                .map(|r| r.0.as_str())
+                .collect();
+            (query, expected)
+        })
+        .collect();
+    for window in [20_000, 10, 1] {
+        let view = view.clone().with_walk_window(window);
+        for (query, expected) in &cases {
+            let first = view.search(query).await.unwrap();
+            assert_eq!(
+                (first.total, first.total_exact),
+                (expected.len() as u64, true),
+                "{query:?} window {window}"
+            );
+            // Every page of 7, through `next`, and the same with an offset.
+            let (paged, _) = every_page(&view, query).await;
+            assert_eq!(paged, *expected, "{query:?} window {window}");
+            let offset = view
+                .search(&SearchQuery {
+                    limit: 5,
+                    offset: 3,
+                    ..query.clone()
+                })
+                .await
+                .unwrap();
+            let ids: Vec<&str> = offset
+                .records
+                .iter()
+                .map(|r| r["record_id"].as_str().unwrap())
+                .collect();
+            let want: Vec<&str> = expected.iter().skip(3).take(5).copied().collect();
+            assert_eq!(ids, want, "{query:?} window {window} offset");
+        }
+    }
+}
+
+/// The record_ids of every page of 7 of `query`, through `next`, and each page's total.
+async fn every_page(
+    view: &View,
+    query: &SearchQuery,
+) -> (Vec<serde_json::Value>, Vec<(u64, bool)>) {
+    let mut paged = Vec::new();
+    let mut totals = Vec::new();
+    let mut after = None;
+    loop {
+        let page = view
+            .search(&SearchQuery {
+                limit: 7,
+                after: after.take(),
+                ..query.clone()
+            })
+            .await
+            .unwrap();
+        totals.push((page.total, page.total_exact));
+        paged.extend(page.records.iter().map(|r| r["record_id"].clone()));
+        match page.next {
+            Some(next) => after = dhub_platform::search::Cursor::decode(&next),
+            None => break,
+        }
+    }
+    (paged, totals)
 }
