@@ -36,6 +36,8 @@ pub struct Telemetry {
     task_up: prometheus::IntGaugeVec,
     warnings: IntCounterVec,
     pub outbox_pending: IntGauge,
+    /// Source lag, last success, quarantine held, throughput of the last minutes (`ops.rs`).
+    pub ops: crate::telemetry_ops::OpsMetrics,
     /// Each feed's waiting entries, summed into `dhub_outbox_pending`.
     waiting_by_feed: std::sync::Mutex<std::collections::HashMap<String, u64>>,
 }
@@ -264,6 +266,7 @@ impl Telemetry {
             producer_replacements,
             outbox_pending,
             waiting_by_feed: Default::default(),
+            ops: crate::telemetry_ops::OpsMetrics::new(&registry),
             registry,
         };
         // Every rule and reason is exported from the start (at 0), so a dashboard or an alert sees
@@ -315,6 +318,23 @@ impl Telemetry {
         }
     }
 
+    /// A feed's entries waiting for the broker and the age of the oldest, in seconds, as this
+    /// instance last saw them (0 where another instance runs the feed).
+    pub fn feed_backlog(&self, platform: &str) -> (i64, f64) {
+        let waiting = self
+            .waiting_by_feed
+            .lock()
+            .ok()
+            .and_then(|by_feed| by_feed.get(platform).copied())
+            .unwrap_or(0);
+        let oldest = self
+            .feed_oldest
+            .get_metric_with_label_values(&[platform])
+            .map(|g| g.get())
+            .unwrap_or(0.0);
+        (waiting as i64, oldest)
+    }
+
     /// How many leases this instance holds now.
     pub fn leases_held(&self, count: usize) {
         self.leases_held.set(count as i64);
@@ -347,6 +367,7 @@ impl dhub_ingest::IngestEvents for Telemetry {
 
     fn record_stored(&self, source: &str) {
         self.records_stored.with_label_values(&[source]).inc();
+        self.ops.recent_stored.add(source, 1);
     }
 
     fn record_unchanged(&self, source: &str) {
@@ -397,6 +418,7 @@ impl dhub_connectors::ConnectorEvents for Telemetry {
     fn document_done(&self, source: &str, records: usize) {
         tracing::info!(source, records, "document stored");
         self.documents.with_label_values(&[source, "done"]).inc();
+        self.ops.source_succeeded(source);
     }
 
     fn document_failed(&self, source: &str, reason: &str) {
@@ -406,6 +428,10 @@ impl dhub_connectors::ConnectorEvents for Telemetry {
 
     fn retrying(&self, source: &str, error: &str) {
         tracing::warn!(source, error, "cannot store a document yet; retrying");
+    }
+
+    fn source_lag(&self, source: &str, lag: Duration) {
+        self.ops.source_lag(source, lag);
     }
 }
 
@@ -417,6 +443,7 @@ impl dhub_publish::RelayEvents for Telemetry {
 
     fn delivered(&self, platform: &str, op: &str, latency: Duration) {
         self.published.with_label_values(&[platform, op]).inc();
+        self.ops.recent_published.add(platform, 1);
         self.publish_latency
             .with_label_values(&[platform])
             .observe(latency.as_secs_f64());
