@@ -335,6 +335,17 @@ impl Telemetry {
         (waiting as i64, oldest)
     }
 
+    /// This instance stopped running a leased task (another instance took it over): its feed
+    /// backlog and source lag are zeroed here, so only the instance that runs it reports them
+    /// (alerts take the max over instances).
+    pub fn lease_lost(&self, lease: &str) {
+        if let Some(platform) = lease.strip_prefix("feed:") {
+            dhub_publish::RelayEvents::feed_progress(self, platform, 0, Duration::ZERO);
+        } else if let Some(source) = lease.strip_prefix("source:") {
+            self.ops.source_lag(source, Duration::ZERO);
+        }
+    }
+
     /// How many leases this instance holds now.
     pub fn leases_held(&self, count: usize) {
         self.leases_held.set(count as i64);
@@ -475,5 +486,23 @@ impl dhub_publish::RelayEvents for Telemetry {
         self.feed_oldest
             .with_label_values(&[platform])
             .set(oldest_unacked.as_secs_f64());
+    }
+}
+
+#[cfg(test)]
+mod lease_tests {
+    use super::*;
+    use dhub_publish::RelayEvents;
+
+    #[test]
+    fn a_lost_feed_lease_zeroes_this_instances_backlog_of_it() {
+        let telemetry = Telemetry::new();
+        telemetry.feed_progress("city", 5, Duration::from_secs(60));
+        telemetry.feed_progress("county", 2, Duration::from_secs(9));
+        assert_eq!(telemetry.feed_backlog("city"), (5, 60.0));
+        telemetry.lease_lost("feed:city");
+        assert_eq!(telemetry.feed_backlog("city"), (0, 0.0));
+        assert_eq!(telemetry.feed_backlog("county"), (2, 9.0));
+        assert_eq!(telemetry.outbox_pending.get(), 2);
     }
 }
