@@ -17,3 +17,4 @@ pub mod commands;
 pub mod config;
 pub mod hub;
 pub mod telemetry;
+pub mod telemetry_ops;

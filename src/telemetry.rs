@@ -36,6 +36,8 @@ pub struct Telemetry {
     task_up: prometheus::IntGaugeVec,
     warnings: IntCounterVec,
     pub outbox_pending: IntGauge,
+    /// Source lag, last success, quarantine held, throughput of the last minutes (`ops.rs`).
+    pub ops: crate::telemetry_ops::OpsMetrics,
     /// Each feed's waiting entries, summed into `dhub_outbox_pending`.
     waiting_by_feed: std::sync::Mutex<std::collections::HashMap<String, u64>>,
 }
@@ -264,6 +266,7 @@ impl Telemetry {
             producer_replacements,
             outbox_pending,
             waiting_by_feed: Default::default(),
+            ops: crate::telemetry_ops::OpsMetrics::new(&registry),
             registry,
         };
         // Every rule and reason is exported from the start (at 0), so a dashboard or an alert sees
@@ -315,6 +318,34 @@ impl Telemetry {
         }
     }
 
+    /// A feed's entries waiting for the broker and the age of the oldest, in seconds, as this
+    /// instance last saw them (0 where another instance runs the feed).
+    pub fn feed_backlog(&self, platform: &str) -> (i64, f64) {
+        let waiting = self
+            .waiting_by_feed
+            .lock()
+            .ok()
+            .and_then(|by_feed| by_feed.get(platform).copied())
+            .unwrap_or(0);
+        let oldest = self
+            .feed_oldest
+            .get_metric_with_label_values(&[platform])
+            .map(|g| g.get())
+            .unwrap_or(0.0);
+        (waiting as i64, oldest)
+    }
+
+    /// This instance stopped running a leased task (another instance took it over): its feed
+    /// backlog and source lag are zeroed here, so only the instance that runs it reports them
+    /// (alerts take the max over instances).
+    pub fn lease_lost(&self, lease: &str) {
+        if let Some(platform) = lease.strip_prefix("feed:") {
+            dhub_publish::RelayEvents::feed_progress(self, platform, 0, Duration::ZERO);
+        } else if let Some(source) = lease.strip_prefix("source:") {
+            self.ops.source_lag(source, Duration::ZERO);
+        }
+    }
+
     /// How many leases this instance holds now.
     pub fn leases_held(&self, count: usize) {
         self.leases_held.set(count as i64);
@@ -347,6 +378,7 @@ impl dhub_ingest::IngestEvents for Telemetry {
 
     fn record_stored(&self, source: &str) {
         self.records_stored.with_label_values(&[source]).inc();
+        self.ops.recent_stored.add(source, 1);
     }
 
     fn record_unchanged(&self, source: &str) {
@@ -397,6 +429,7 @@ impl dhub_connectors::ConnectorEvents for Telemetry {
     fn document_done(&self, source: &str, records: usize) {
         tracing::info!(source, records, "document stored");
         self.documents.with_label_values(&[source, "done"]).inc();
+        self.ops.source_succeeded(source);
     }
 
     fn document_failed(&self, source: &str, reason: &str) {
@@ -406,6 +439,10 @@ impl dhub_connectors::ConnectorEvents for Telemetry {
 
     fn retrying(&self, source: &str, error: &str) {
         tracing::warn!(source, error, "cannot store a document yet; retrying");
+    }
+
+    fn source_lag(&self, source: &str, lag: Duration) {
+        self.ops.source_lag(source, lag);
     }
 }
 
@@ -417,6 +454,7 @@ impl dhub_publish::RelayEvents for Telemetry {
 
     fn delivered(&self, platform: &str, op: &str, latency: Duration) {
         self.published.with_label_values(&[platform, op]).inc();
+        self.ops.recent_published.add(platform, 1);
         self.publish_latency
             .with_label_values(&[platform])
             .observe(latency.as_secs_f64());
@@ -448,5 +486,23 @@ impl dhub_publish::RelayEvents for Telemetry {
         self.feed_oldest
             .with_label_values(&[platform])
             .set(oldest_unacked.as_secs_f64());
+    }
+}
+
+#[cfg(test)]
+mod lease_tests {
+    use super::*;
+    use dhub_publish::RelayEvents;
+
+    #[test]
+    fn a_lost_feed_lease_zeroes_this_instances_backlog_of_it() {
+        let telemetry = Telemetry::new();
+        telemetry.feed_progress("city", 5, Duration::from_secs(60));
+        telemetry.feed_progress("county", 2, Duration::from_secs(9));
+        assert_eq!(telemetry.feed_backlog("city"), (5, 60.0));
+        telemetry.lease_lost("feed:city");
+        assert_eq!(telemetry.feed_backlog("city"), (0, 0.0));
+        assert_eq!(telemetry.feed_backlog("county"), (2, 9.0));
+        assert_eq!(telemetry.outbox_pending.get(), 2);
     }
 }

@@ -50,4 +50,8 @@ pub trait ConnectorEvents: Send + Sync + 'static {
     fn document_failed(&self, source: &str, reason: &str);
     /// Storing or fetching failed for now; the connector tries again after a delay.
     fn retrying(&self, source: &str, error: &str);
+    /// How far behind the source is, where it can know: the age of the oldest change it has seen
+    /// and not yet stored (for a folder, the oldest export waiting in it), zero when caught up.
+    /// Sources that cannot tell never call it.
+    fn source_lag(&self, _source: &str, _lag: std::time::Duration) {}
 }

@@ -3,10 +3,12 @@
 pub mod check;
 pub mod map;
 pub mod platform;
+pub mod progress;
 pub mod quarantine;
 pub mod redact;
 pub mod retract;
 pub mod run;
+pub mod status;
 pub mod trace;
 
 use std::path::PathBuf;
@@ -68,6 +70,18 @@ pub enum Command {
     Quarantine {
         #[command(subcommand)]
         action: quarantine::Action,
+    },
+    /// What a running hub's /api/status says, as tables: throughput, backlog, quarantine,
+    /// deadlines, leases, health. Exit 1 when no hub answers.
+    Status {
+        /// The hub's base URL (default: from --config's hub.listen, else http://127.0.0.1:9464).
+        #[arg(long)]
+        url: Option<String>,
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Print nothing; only the exit code says whether the hub answers (a health check).
+        #[arg(long)]
+        quiet: bool,
     },
     /// The tamper-evident audit chain.
     Audit {
@@ -140,6 +154,9 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             note,
         } => retract::retract(&config, &record, &reason, note.as_deref()).await,
         Command::Quarantine { action } => quarantine::execute(action).await,
+        Command::Status { url, config, quiet } => {
+            status::status(url.as_deref(), config.as_deref(), quiet).await
+        }
         Command::Audit {
             action: AuditAction::Verify { config },
         } => trace::audit_verify(&config).await,

@@ -29,11 +29,21 @@ pub enum Action {
         #[arg(long)]
         config: PathBuf,
     },
-    /// Run the held record through today's mapping, validation and policy again.
+    /// Run the held record through today's mapping, validation and policy again; with `--all`,
+    /// every held record (of `--source`, of `--stage`), with progress on stderr.
     Replay {
-        id: i64,
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        id: Option<i64>,
         #[arg(long)]
         config: PathBuf,
+        #[arg(long)]
+        all: bool,
+        /// With `--all`: only this source's entries.
+        #[arg(long, requires = "all")]
+        source: Option<String>,
+        /// With `--all`: only entries held at this stage (mapping, validation, …).
+        #[arg(long, requires = "all")]
+        stage: Option<String>,
     },
     /// Give up on the entry (an audit entry records it).
     Drop {
@@ -94,7 +104,18 @@ pub async fn execute(action: Action) -> anyhow::Result<ExitCode> {
             println!("{}", serde_json::to_string_pretty(&shown)?);
             Ok(ExitCode::SUCCESS)
         }
-        Action::Replay { id, config } => replay(id, &config).await,
+        Action::Replay {
+            id: Some(id),
+            config,
+            ..
+        } => replay(id, &config).await,
+        Action::Replay {
+            id: None,
+            config,
+            source,
+            stage,
+            ..
+        } => replay_all(&config, source.as_deref(), stage.as_deref()).await,
         Action::Drop { id, config } => {
             let config = super::load_config(&config)?;
             let store = super::open_store(&config).await?;
@@ -160,6 +181,112 @@ async fn replay(id: i64, config_path: &Path) -> anyhow::Result<ExitCode> {
     if entry.state != QuarantineState::Held {
         anyhow::bail!("quarantine entry {id} was already {}", entry.state.as_str());
     }
+    let ingestor = crate::hub::ingestor(
+        &config,
+        &store,
+        Arc::new(Telemetry::new()),
+        OutboxHandoff::default(),
+    );
+    // Held again is anything the replay added to the quarantine: a mapping or validation failure
+    // (the item's outcome), or a policy that still withholds the stored version from a platform.
+    let newest_before = store
+        .quarantine_list(true)
+        .await?
+        .iter()
+        .map(|e| e.id)
+        .max()
+        .unwrap_or(0);
+    replay_entry(&config, config_path, &ingestor, &entry).await?;
+    let held_again: Vec<String> = store
+        .quarantine_list(false)
+        .await?
+        .into_iter()
+        .filter(|e| e.id > newest_before)
+        .map(|e| format!("#{}: {}", e.id, e.reason))
+        .collect();
+    if !held_again.is_empty() {
+        println!(
+            "replayed quarantine entry {id}; held again {}",
+            held_again.join("; ")
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    if hub_answers(&config).await {
+        println!("replayed quarantine entry {id}: stored as a new version; the running hub publishes it within a second");
+    } else {
+        println!("replayed quarantine entry {id}: stored as a new version; no hub answers on {}: it is published when the hub starts", config.listen);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Replays every held entry (of a source, of a stage), in id order, with progress on stderr; one
+/// summary line on stdout. Exit 1 when some were held again (each is a new quarantine entry).
+async fn replay_all(
+    config_path: &Path,
+    source: Option<&str>,
+    stage: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    let config = super::load_config(config_path)?;
+    let store = super::open_store(&config).await?;
+    if let Some(stage) = stage {
+        if dhub_store::QuarantineStage::parse(stage).is_none() {
+            anyhow::bail!("--stage {stage}: not a quarantine stage (document, mapping, validation, redaction, constraint, stale)");
+        }
+    }
+    let all = store.quarantine_list(true).await?;
+    let newest_before = all.iter().map(|e| e.id).max().unwrap_or(0);
+    let chosen: Vec<QuarantineEntry> = all
+        .into_iter()
+        .filter(|e| e.state == QuarantineState::Held)
+        .filter(|e| source.is_none_or(|s| e.source_name == s))
+        .filter(|e| stage.is_none_or(|s| e.stage.as_str() == s))
+        .collect();
+    let ingestor = crate::hub::ingestor(
+        &config,
+        &store,
+        Arc::new(Telemetry::new()),
+        OutboxHandoff::default(),
+    );
+    let mut progress = super::progress::Progress::new("quarantine replay", chosen.len() as u64);
+    let mut failed = Vec::new();
+    for entry in &chosen {
+        if let Err(error) = replay_entry(&config, config_path, &ingestor, entry).await {
+            failed.push(format!("#{}: {error:#}", entry.id));
+        }
+        progress.advance(1);
+    }
+    progress.finish();
+    let held_again = store
+        .quarantine_list(false)
+        .await?
+        .into_iter()
+        .filter(|e| e.id > newest_before)
+        .count();
+    let replayed = chosen.len() - failed.len();
+    println!(
+        "replayed {replayed} of {} quarantine entries; {held_again} held again{}",
+        chosen.len(),
+        if failed.is_empty() {
+            String::new()
+        } else {
+            format!("; not replayed {}", failed.join("; "))
+        }
+    );
+    Ok(if held_again == 0 && failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Runs one held entry through today's mapping, validation and policy again.
+async fn replay_entry(
+    config: &crate::config::HubConfig,
+    config_path: &Path,
+    ingestor: &dhub_ingest::Ingestor,
+    entry: &QuarantineEntry,
+) -> anyhow::Result<()> {
+    let id = entry.id;
     let Some(source) = config
         .sources
         .iter()
@@ -184,12 +311,6 @@ async fn replay(id: i64, config_path: &Path) -> anyhow::Result<ExitCode> {
         origin,
         &context,
     );
-    let ingestor = crate::hub::ingestor(
-        &config,
-        &store,
-        Arc::new(Telemetry::new()),
-        OutboxHandoff::default(),
-    );
     let batch = Arc::new(IntakeBatch {
         source: entry.source_name.clone(),
         mapping_name: source.mapping.name().to_string(),
@@ -197,34 +318,6 @@ async fn replay(id: i64, config_path: &Path) -> anyhow::Result<ExitCode> {
         items: vec![intake],
         positions: Vec::new(),
     });
-    // Held again is anything the replay added to the quarantine: a mapping or validation failure
-    // (the item's outcome), or a policy that still withholds the stored version from a platform.
-    let newest_before = store
-        .quarantine_list(true)
-        .await?
-        .iter()
-        .map(|e| e.id)
-        .max()
-        .unwrap_or(0);
     ingestor.replay(batch, id).await?;
-    let held_again: Vec<String> = store
-        .quarantine_list(false)
-        .await?
-        .into_iter()
-        .filter(|e| e.id > newest_before)
-        .map(|e| format!("#{}: {}", e.id, e.reason))
-        .collect();
-    if !held_again.is_empty() {
-        println!(
-            "replayed quarantine entry {id}; held again {}",
-            held_again.join("; ")
-        );
-        return Ok(ExitCode::FAILURE);
-    }
-    if hub_answers(&config).await {
-        println!("replayed quarantine entry {id}: stored as a new version; the running hub publishes it within a second");
-    } else {
-        println!("replayed quarantine entry {id}: stored as a new version; no hub answers on {}: it is published when the hub starts", config.listen);
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

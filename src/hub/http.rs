@@ -92,7 +92,7 @@ async fn status(State(state): State<HttpState>) -> Response {
             .map(|l| json!({"name": l.name, "holder": l.holder, "expires_at_ms": l.expires_at_ms}))
             .collect::<Vec<_>>()
     });
-    Json(json!({
+    let mut body = json!({
         "instance": state.holder,
         "holds": state.holdings.held().keys().collect::<Vec<_>>(),
         "leases": leases,
@@ -100,8 +100,11 @@ async fn status(State(state): State<HttpState>) -> Response {
         "platforms": state.platforms.iter().map(|p| json!({"name": p.name, "level": p.level.as_str(), "division": p.division, "topic": p.topic, "policy": p.policy})).collect::<Vec<_>>(),
         "outbox_pending": state.telemetry.outbox_pending.get(),
         "quarantine_held": held,
-    }))
-    .into_response()
+    });
+    if let Some(body) = body.as_object_mut() {
+        body.extend(super::ops::status_fields(&state).await);
+    }
+    Json(body).into_response()
 }
 
 async fn dashboard() -> Html<&'static str> {

@@ -125,6 +125,7 @@ impl LeaseRunner {
                                 if let Some(lost) = running.remove(&task.lease) {
                                     // Another instance runs it now: stop at once, no draining.
                                     lost.abort.abort();
+                                    self.telemetry.lease_lost(&task.lease);
                                     tracing::warn!(lease = %task.lease, "lease taken over by another instance; stopped");
                                 }
                             }
@@ -138,6 +139,7 @@ impl LeaseRunner {
                     if last_renewed.elapsed() >= LEASE_TTL {
                         for (lease, lost) in std::mem::take(&mut running) {
                             lost.abort.abort();
+                            self.telemetry.lease_lost(&lease);
                             tracing::warn!(%lease, "lease could not be renewed in time; stopped");
                         }
                     }

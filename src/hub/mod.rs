@@ -4,6 +4,7 @@
 
 pub mod http;
 pub mod leases;
+pub mod ops;
 pub mod supervise;
 
 use std::collections::HashMap;
@@ -63,6 +64,7 @@ pub async fn run(
     );
 
     let acks = AckWriter::start(store.clone(), telemetry.clone());
+    ops::spawn_quarantine_sampler(store.clone(), telemetry.clone());
     let sources = Supervisor::new(telemetry.clone());
     let feeds = Supervisor::new(telemetry.clone());
     let health = vec![sources.health.clone(), feeds.health.clone()];
@@ -206,6 +208,7 @@ pub async fn run(
     tasks.push(publicity_task(&config, &store, &handoff));
     tasks.push(prune_task(&config, &store, &telemetry));
 
+    telemetry.ops.leases_wanted(tasks.len());
     let (stop_tx, stop) = watch::channel(false);
     let runner = LeaseRunner {
         store: store.clone(),

@@ -274,6 +274,22 @@ impl Store {
             .map_err(StoreError::db("count quarantine entries"))
     }
 
+    /// Held quarantine entries counted by the stage that refused them (stage → count).
+    pub async fn quarantine_held_by_stage(
+        &self,
+    ) -> Result<std::collections::BTreeMap<String, i64>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT stage, COUNT(*) AS n FROM quarantine WHERE state = 'held' GROUP BY stage",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::db("count quarantine entries by stage"))?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("stage")?, row.try_get("n")?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::db("count quarantine entries by stage"))
+    }
+
     /// Quarantine entries in id order: only held ones, or all of them.
     pub async fn quarantine_list(
         &self,

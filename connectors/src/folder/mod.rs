@@ -281,6 +281,7 @@ impl Folder {
     /// stuck move) is due.
     pub async fn scan_once(&mut self, shutdown: &watch::Receiver<bool>) -> Option<Duration> {
         self.retry_stuck_moves().await;
+        self.report_lag();
         let (settled, settle_wait) = self.settled_files();
         for path in settled {
             if let Err(error) = claim(&path, &self.paths.work).await {
@@ -304,7 +305,24 @@ impl Folder {
             });
             self.store_and_move(path, read, shutdown).await;
         }
+        self.report_lag();
         earliest(settle_wait, self.next_stuck_move())
+    }
+
+    /// The source lag: the age of the oldest export waiting in the inbox or claimed and not yet
+    /// stored (its modification time), zero when none waits.
+    fn report_lag(&self) {
+        let now = SystemTime::now();
+        let waiting = self
+            .wanted_files(&self.paths.inbox)
+            .into_iter()
+            .chain(claimed_files(&self.paths.work));
+        let lag = waiting
+            .filter_map(|path| std::fs::metadata(path).ok()?.modified().ok())
+            .filter_map(|modified| now.duration_since(modified).ok())
+            .max()
+            .unwrap_or_default();
+        self.events.source_lag(&self.name, lag);
     }
 
     /// Inbox files not written to for `settle` (their modification time is that old), in name order,
