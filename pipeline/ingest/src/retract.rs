@@ -73,6 +73,21 @@ pub async fn retract_by_hand(
     note: Option<&str>,
     handoff: Option<&OutboxHandoff>,
 ) -> Result<usize, RetractError> {
+    let today = crate::compliance::Clocks::default().today();
+    retract_on(store, routing, record_id, reason, note, handoff, today).await
+}
+
+/// [`retract_by_hand`] on a given local day (the day recorded as the withdrawal's in
+/// `record_facts`; the publicity sweep passes its clock's).
+pub async fn retract_on(
+    store: &Store,
+    routing: &Routing,
+    record_id: &str,
+    reason: RetractReason,
+    note: Option<&str>,
+    handoff: Option<&OutboxHandoff>,
+    today: chrono::NaiveDate,
+) -> Result<usize, RetractError> {
     // The stored versions are read before the transaction: a transaction must not wait on a second
     // pooled connection. A version stored in between is caught below, and the read is repeated.
     let mut attempts = 0;
@@ -135,6 +150,8 @@ pub async fn retract_by_hand(
     })
     .await?;
     tx.mark_retracted(record_id, true).await?;
+    tx.withdraw_facts(record_id, version, reason.as_str(), &today.to_string())
+        .await?;
     let queued = tx.append_entries(&entries).await?;
     tx.audit(
         "record.retracted",
