@@ -5,6 +5,7 @@ pub mod map;
 pub mod platform;
 pub mod quarantine;
 pub mod redact;
+pub mod report;
 pub mod retract;
 pub mod run;
 pub mod trace;
@@ -68,6 +69,11 @@ pub enum Command {
     Quarantine {
         #[command(subcommand)]
         action: quarantine::Action,
+    },
+    /// The law's clocks and statistics: the annual report, the statutory deadlines.
+    Report {
+        #[command(subcommand)]
+        action: report::Action,
     },
     /// The tamper-evident audit chain.
     Audit {
@@ -140,6 +146,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             note,
         } => retract::retract(&config, &record, &reason, note.as_deref()).await,
         Command::Quarantine { action } => quarantine::execute(action).await,
+        Command::Report { action } => report::execute(action).await,
         Command::Audit {
             action: AuditAction::Verify { config },
         } => trace::audit_verify(&config).await,

@@ -416,7 +416,8 @@ impl Ingestor {
         } = prepared;
         record_json["version"] = json!(version);
         let record_id = record.record_id.clone();
-        let mut retractions = Retractions::new(&record_id, version, emitted_at);
+        let mut retractions =
+            Retractions::new(&record_id, version, emitted_at).of_category(Some(record.category));
         let mut withheld_reasons = BTreeSet::new();
         let mut showing: BTreeSet<String> = BTreeSet::new();
         let mut entries = Vec::new();
@@ -488,19 +489,31 @@ impl Ingestor {
                 };
                 let mut redacted = redacted.clone();
                 redacted["version"] = json!(version);
+                // `sgs.2021` feeds: the national field codes for penalties and licences, built from
+                // the redacted record (nothing the policy removed comes back).
+                let (schema, body) = if format == dhub_compliance::sgs2021::FORMAT_NAME {
+                    match dhub_compliance::to_sgs2021(&redacted) {
+                        Ok(Some(codes)) => (format, codes),
+                        Ok(None) => (dhub_schema::SCHEMA_NAME, redacted),
+                        Err(error) => {
+                            // Named by field, never by value; held like a policy's refusal.
+                            withheld_reasons.insert(error.to_string());
+                            for platform in &platforms {
+                                showing.remove(platform);
+                            }
+                            continue;
+                        }
+                    }
+                } else {
+                    (format, redacted)
+                };
                 entries.push(NewEntry {
                     record_id: record_id.clone(),
                     version,
                     op: OutboxOp::Upsert,
                     platforms,
-                    payload: upsert_envelope(
-                        format,
-                        &record_id,
-                        version as u64,
-                        emitted_at,
-                        &redacted,
-                    )
-                    .into(),
+                    payload: upsert_envelope(schema, &record_id, version as u64, emitted_at, &body)
+                        .into(),
                 });
             }
             false

@@ -17,6 +17,8 @@ pub(crate) struct Retractions<'a> {
     record_id: &'a str,
     version: i64,
     emitted_at: &'a str,
+    /// The record's category: it decides a `sgs.2021` feed's envelope schema.
+    category: Option<dhub_schema::Category>,
     groups: BTreeMap<(String, RetractReason, Option<String>), Vec<String>>,
 }
 
@@ -26,15 +28,26 @@ impl<'a> Retractions<'a> {
             record_id,
             version,
             emitted_at,
+            category: None,
             groups: BTreeMap::new(),
         }
+    }
+
+    /// The record's category, for the envelope schema of `sgs.2021` feeds.
+    pub(crate) fn of_category(mut self, category: Option<dhub_schema::Category>) -> Self {
+        self.category = category;
+        self
     }
 
     /// Withdraws the record from `platform`. The note is written by the hub or an official, never
     /// copied from the record.
     pub(crate) fn add(&mut self, platform: &Platform, reason: RetractReason, note: Option<&str>) {
         self.groups
-            .entry((platform.format.clone(), reason, note.map(str::to_string)))
+            .entry((
+                crate::envelope::schema_for(&platform.format, self.category).to_string(),
+                reason,
+                note.map(str::to_string),
+            ))
             .or_default()
             .push(platform.name.clone());
     }
@@ -128,7 +141,11 @@ pub async fn retract_on(
         .iter()
         .filter_map(|name| routing.get(name))
         .collect();
-    let mut retractions = Retractions::new(record_id, version, &emitted_at);
+    let category = record_json
+        .get("category")
+        .cloned()
+        .and_then(|c| serde_json::from_value(c).ok());
+    let mut retractions = Retractions::new(record_id, version, &emitted_at).of_category(category);
     for platform in &platforms {
         retractions.add(platform, reason, note);
     }
