@@ -26,6 +26,9 @@ struct RawConfig {
     platform: Vec<toml::Spanned<PlatformSection>>,
     #[serde(default)]
     source: Vec<toml::Spanned<SourceConfig>>,
+    /// The law's clocks: time zone, calendar, deadlines, publicity periods (`crate::compliance`).
+    #[serde(default)]
+    compliance: Option<toml::Spanned<crate::compliance::ComplianceSection>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -156,6 +159,8 @@ pub struct HubConfig {
     /// Policy by platform name.
     pub policies: HashMap<String, Arc<Policy>>,
     pub sources: Vec<SourceSetup>,
+    /// Time zone, calendar, deadline rules, publicity periods (`[compliance]`).
+    pub compliance: crate::compliance::ComplianceSetup,
 }
 
 /// Shows where the config came from, not its content (it may resolve secrets).
@@ -312,6 +317,21 @@ fn compile(raw: RawConfig, text: &str, path: &Path) -> Result<HubConfig, ConfigE
     };
     let mut errors = Vec::new();
 
+    // First: its `divisions_file` extends the division table the checks below use.
+    let compliance_at = match &raw.compliance {
+        Some(section) => format!("{shown}:{}", line_of(text, section.span().start)),
+        None => shown.clone(),
+    };
+    let compliance = crate::compliance::compile(
+        raw.compliance.as_ref().map(|s| s.get_ref()),
+        &base_dir,
+        &compliance_at,
+    )
+    .unwrap_or_else(|problems| {
+        errors.extend(problems);
+        crate::compliance::ComplianceSetup::default()
+    });
+
     let state_url = match raw.hub.state.resolve(&base_dir) {
         Ok(url) => resolve_state_url(url.expose(), &base_dir),
         Err(message) => {
@@ -376,11 +396,14 @@ fn compile(raw: RawConfig, text: &str, path: &Path) -> Result<HubConfig, ConfigE
                 section.level.as_str()
             ));
         }
-        if section.format != dhub_schema::SCHEMA_NAME {
+        if section.format != dhub_schema::SCHEMA_NAME
+            && section.format != dhub_compliance::sgs2021::FORMAT_NAME
+        {
             errors.push(format!(
-                "{at}: format `{}` is not supported; use `{}`",
+                "{at}: format `{}` is not supported; use `{}` or `{}`",
                 section.format,
-                dhub_schema::SCHEMA_NAME
+                dhub_schema::SCHEMA_NAME,
+                dhub_compliance::sgs2021::FORMAT_NAME
             ));
         }
         match Policy::resolve(&section.policy, &base_dir) {
@@ -490,6 +513,7 @@ fn compile(raw: RawConfig, text: &str, path: &Path) -> Result<HubConfig, ConfigE
         platforms,
         policies,
         sources,
+        compliance,
     })
 }
 

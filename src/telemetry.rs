@@ -35,6 +35,10 @@ pub struct Telemetry {
     stage_cpu: prometheus::CounterVec,
     task_up: prometheus::IntGaugeVec,
     warnings: IntCounterVec,
+    deadlines: prometheus::IntGaugeVec,
+    calendar_uncovered: prometheus::IntGaugeVec,
+    /// The last deadline counts, for `/api/status`.
+    deadline_counts: std::sync::Mutex<Option<crate::compliance::DeadlineCounts>>,
     pub outbox_pending: IntGauge,
     /// Source lag, last success, quarantine held, throughput of the last minutes (`ops.rs`).
     pub ops: crate::telemetry_ops::OpsMetrics,
@@ -259,6 +263,35 @@ impl Telemetry {
                 "Records accepted with a warning (e.g. a USCC whose check digit fails)",
                 &["source"],
             ),
+            deadlines: {
+                let gauge = prometheus::IntGaugeVec::new(
+                    Opts::new(
+                        "dhub_deadlines",
+                        "Statutory deadlines of the stored records by kind (publication, withdrawal) and state (open, due_soon, overdue, met), measured against the platforms' acknowledgements",
+                    ),
+                    &["kind", "state"],
+                )
+                .expect("static gauge definition");
+                registry
+                    .register(Box::new(gauge.clone()))
+                    .expect("registered once");
+                gauge
+            },
+            calendar_uncovered: {
+                let gauge = prometheus::IntGaugeVec::new(
+                    Opts::new(
+                        "dhub_calendar_uncovered_deadlines",
+                        "Deadlines that fall into a year the holiday calendar does not cover (estimated by weekdays only), by year",
+                    ),
+                    &["year"],
+                )
+                .expect("static gauge definition");
+                registry
+                    .register(Box::new(gauge.clone()))
+                    .expect("registered once");
+                gauge
+            },
+            deadline_counts: Default::default(),
             task_up,
             stage_cpu,
             publish_latency,
@@ -366,6 +399,49 @@ impl Telemetry {
         );
         self.task_up.with_label_values(&[task]).set(0);
         self.task_restarts.with_label_values(&[task]).inc();
+    }
+}
+
+/// The law's clocks (`crate::compliance`).
+impl Telemetry {
+    /// The deadline states of every record, as last computed: sets `dhub_deadlines{kind,state}`, and
+    /// warns loudly (log and `dhub_calendar_uncovered_deadlines{year}`) when a deadline falls into a
+    /// year the holiday calendar does not cover: its due day is a weekday-only estimate.
+    pub fn deadlines_checked(&self, counts: &crate::compliance::DeadlineCounts) {
+        for kind in crate::compliance::KINDS {
+            for state in crate::compliance::STATES {
+                self.deadlines
+                    .with_label_values(&[
+                        crate::compliance::kind_name(kind),
+                        crate::compliance::state_name(state),
+                    ])
+                    .set(counts.get(kind, state) as i64);
+            }
+        }
+        self.calendar_uncovered.reset();
+        for (year, count) in &counts.uncovered_years {
+            tracing::warn!(
+                year,
+                deadlines = count,
+                "no holiday calendar for this year: its deadlines are estimated by weekdays only; add a {year}.json to [compliance] calendar_dir"
+            );
+            self.calendar_uncovered
+                .with_label_values(&[&year.to_string()])
+                .set(*count as i64);
+        }
+        *self
+            .deadline_counts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(counts.clone());
+    }
+
+    /// The `deadlines` object of `/api/status` (null until first computed).
+    pub fn deadlines_json(&self) -> serde_json::Value {
+        self.deadline_counts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .as_ref()
+            .map_or(serde_json::Value::Null, |c| c.to_json())
     }
 }
 

@@ -56,6 +56,32 @@ pub fn feed_headers(schema: &str) -> OwnedHeaders {
         })
 }
 
+/// The `schema` of an envelope: every envelope the hub builds starts with `{"schema":"<name>"`, so
+/// this is a prefix check, not a parse. `None` for anything else.
+pub fn envelope_schema(payload: &[u8]) -> Option<&str> {
+    let rest = payload.strip_prefix(br#"{"schema":""#)?;
+    let end = rest.iter().take(64).position(|b| *b == b'"')?;
+    std::str::from_utf8(&rest[..end]).ok()
+}
+
+#[cfg(test)]
+mod schema_tests {
+    use super::envelope_schema;
+
+    #[test]
+    fn the_header_follows_the_envelope() {
+        assert_eq!(
+            envelope_schema(br#"{"schema":"sgs.2021","op":"upsert"}"#),
+            Some("sgs.2021")
+        );
+        assert_eq!(
+            envelope_schema(br#"{"schema":"disclosure.v1","op":"retract"}"#),
+            Some("disclosure.v1")
+        );
+        assert_eq!(envelope_schema(b"not json"), None);
+    }
+}
+
 /// Makes a fresh producer with the hub's settings.
 pub type ProducerFactory =
     Arc<dyn Fn() -> Result<FutureProducer, crate::kafka::KafkaSetupError> + Send + Sync>;
@@ -521,7 +547,9 @@ impl FeedRelay {
 
     /// Hands one entry to the producer, waiting while librdkafka's local queue is full.
     async fn send(&self, producer: &FutureProducer, entry: Entry) -> Sent {
-        let headers = feed_headers(&self.feed.schema);
+        // A feed may carry two schemas (a `sgs.2021` feed keeps `disclosure.v1` for the categories
+        // without national codes): the header says the envelope's own.
+        let headers = feed_headers(envelope_schema(&entry.payload).unwrap_or(&self.feed.schema));
         let record = FutureRecord::to(&self.feed.topic)
             .key(&entry.record_id)
             .payload(&entry.payload[..])

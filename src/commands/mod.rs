@@ -6,6 +6,7 @@ pub mod platform;
 pub mod progress;
 pub mod quarantine;
 pub mod redact;
+pub mod report;
 pub mod retract;
 pub mod run;
 pub mod status;
@@ -83,6 +84,11 @@ pub enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// The law's clocks and statistics: the annual report, the statutory deadlines.
+    Report {
+        #[command(subcommand)]
+        action: report::Action,
+    },
     /// The tamper-evident audit chain.
     Audit {
         #[command(subcommand)]
@@ -157,6 +163,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status { url, config, quiet } => {
             status::status(url.as_deref(), config.as_deref(), quiet).await
         }
+        Command::Report { action } => report::execute(action).await,
         Command::Audit {
             action: AuditAction::Verify { config },
         } => trace::audit_verify(&config).await,

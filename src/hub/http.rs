@@ -100,6 +100,7 @@ async fn status(State(state): State<HttpState>) -> Response {
         "platforms": state.platforms.iter().map(|p| json!({"name": p.name, "level": p.level.as_str(), "division": p.division, "topic": p.topic, "policy": p.policy})).collect::<Vec<_>>(),
         "outbox_pending": state.telemetry.outbox_pending.get(),
         "quarantine_held": held,
+        "deadlines": state.telemetry.deadlines_json(),
     });
     if let Some(body) = body.as_object_mut() {
         body.extend(super::ops::status_fields(&state).await);

@@ -126,12 +126,13 @@ pub async fn run(
         holder: holder.clone(),
         holdings: holdings.clone(),
     };
-    let (stop_http_tx, mut stop_http) = watch::channel(false);
+    let (stop_http_tx, stop_http) = watch::channel(false);
+    let mut http_stop = stop_http.clone();
     let http_task = tokio::spawn(async move {
         let app = http::router(http_state, push_routes);
         let _ = axum::serve(listener, app)
             .with_graceful_shutdown(async move {
-                let _ = stop_http.wait_for(|stop| *stop).await;
+                let _ = http_stop.wait_for(|stop| *stop).await;
             })
             .await;
     });
@@ -221,6 +222,12 @@ pub async fn run(
     };
     let drain_timeout = config.drain_timeout;
     let runner_task = tokio::spawn(runner.run(stop, drain_timeout));
+    let deadlines_task = tokio::spawn(crate::compliance::watch_deadlines(
+        store.clone(),
+        config.compliance.clone(),
+        telemetry.clone(),
+        stop_http.clone(),
+    ));
 
     shutdown.await;
     // Pushes are refused (503, retry later) from now on; the tasks finish what they hold.
@@ -230,6 +237,7 @@ pub async fn run(
     producer.flush(Duration::from_secs(5));
     let _ = stop_http_tx.send(true);
     let _ = http_task.await;
+    let _ = deadlines_task.await;
     store.close().await;
     Ok(())
 }
@@ -284,6 +292,7 @@ pub fn ingestor(
         events: telemetry,
         handoff,
         handoff_order: Arc::default(),
+        clocks: config.compliance.clocks.clone(),
     }
 }
 
@@ -367,29 +376,39 @@ fn source_task(
 
 /// The publicity sweep, run by one instance.
 fn publicity_task(config: &HubConfig, store: &Store, handoff: &OutboxHandoff) -> Leased {
-    let (store, routing, handoff, interval) = (
+    let (store, routing, handoff, interval, clocks) = (
         store.clone(),
         Routing::new(config.platforms.clone()),
         handoff.clone(),
         config.publicity_check_interval,
+        config.compliance.clocks.clone(),
     );
     Leased {
         lease: "sweep:publicity".into(),
         class: Class::Source,
         start: Box::new(move |supervisor, stop| {
-            let (store, routing, handoff) = (store.clone(), routing.clone(), handoff.clone());
+            let (store, routing, handoff, clocks) =
+                (store.clone(), routing.clone(), handoff.clone(), clocks.clone());
             let task_stop = stop.clone();
             supervisor.spawn(
                 "sweep:publicity".into(),
                 move || {
-                    let (store, routing, handoff, stop) = (
+                    let (store, routing, handoff, stop, clocks) = (
                         store.clone(),
                         routing.clone(),
                         handoff.clone(),
                         task_stop.clone(),
+                        clocks.clone(),
                     );
                     async move {
-                        dhub_ingest::publicity::run(store, routing, handoff, interval, stop).await;
+                        // Rows carried over by migration 0004 get their configured period first.
+                        match crate::compliance::settle_carried(&store, &clocks).await {
+                            Ok(0) => {}
+                            Ok(count) => tracing::info!(count, "set the publicity period of records stored before it was kept"),
+                            Err(error) => return Err(format!("cannot set carried publicity periods: {error}")),
+                        }
+                        dhub_ingest::publicity::run(store, routing, handoff, interval, clocks, stop)
+                            .await;
                         Ok(())
                     }
                 },

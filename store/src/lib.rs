@@ -35,6 +35,7 @@
 //! | `quarantine` | held record | stage document/mapping/validation/redaction, reason, raw input, state held/replayed/dropped |
 //! | `audit` | audit entry | gapless `seq`, `hash = sha256(prev_hash ‖ entry)` (see `audit.rs`) |
 //! | `audit_head` | (one row) | last seq and hash: serializes appenders, catches truncation |
+//! | `record_facts` | record | its latest version's category, division, agency, `decided_on`, effective `publicity_until`, fine in fen, withdrawal reason and day: the columns the compliance clocks and reports query (`facts.rs`) |
 //!
 //! # Portability rules
 //!
@@ -48,6 +49,7 @@
 mod audit;
 mod connect;
 mod error;
+mod facts;
 mod leases;
 mod model;
 mod queue;
@@ -57,6 +59,7 @@ mod tx;
 
 pub use audit::GENESIS_HASH;
 pub use error::StoreError;
+pub use facts::{DeliveryFacts, RecordFacts, StoredFacts};
 pub use model::{
     AuditBreak, AuditCheck, AuditEntry, Backend, CurrentRecord, Entry, FeedAck, FeedState, Lease,
     NewEntry, NewQuarantine, NewVersion, OutboxOp, ParkedEntry, QuarantineEntry, QuarantineStage,

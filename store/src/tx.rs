@@ -16,8 +16,8 @@ use crate::rows::{self, now_ms, param_list, values_list, ROWS_PER_STATEMENT};
 /// [`commit`](StoreTx::commit) rolls it back. After any error, drop it: on Postgres a failed
 /// statement aborts the whole transaction.
 pub struct StoreTx {
-    tx: Transaction<'static, Any>,
-    backend: Backend,
+    pub(crate) tx: Transaction<'static, Any>,
+    pub(crate) backend: Backend,
 }
 
 impl std::fmt::Debug for StoreTx {

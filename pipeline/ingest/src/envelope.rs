@@ -54,6 +54,19 @@ impl RetractReason {
     }
 }
 
+/// The envelope schema a platform of `format` gets for a record of `category`: a `sgs.2021` feed gets
+/// the national field codes for penalties and licences, and `disclosure.v1` for the categories
+/// without them (its `schema` header says which).
+pub fn schema_for(format: &str, category: Option<dhub_schema::Category>) -> &str {
+    use dhub_schema::Category;
+    if format == dhub_compliance::sgs2021::FORMAT_NAME
+        && !matches!(category, Some(Category::Penalty | Category::Licensing))
+    {
+        return dhub_schema::SCHEMA_NAME;
+    }
+    format
+}
+
 #[derive(Serialize)]
 struct Upsert<'a> {
     schema: &'a str,

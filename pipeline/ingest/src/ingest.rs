@@ -17,12 +17,14 @@ use dhub_schema::intake::{
 };
 use dhub_schema::{content_hash, validate, Record};
 use dhub_store::{
-    NewEntry, NewQuarantine, NewVersion, OutboxOp, QuarantineStage, Store, StoreError, VersionRow,
+    NewEntry, NewQuarantine, NewVersion, OutboxOp, QuarantineStage, RecordFacts, Store, StoreError,
+    VersionRow,
 };
 use dhub_support::cpu::{self, Stage};
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
+use crate::compliance::Clocks;
 use crate::constraints::SourceConstraints;
 use crate::envelope::{upsert_envelope, RetractReason};
 use crate::events::IngestEvents;
@@ -45,6 +47,8 @@ pub struct Ingestor {
     /// Held from queuing entries until they are handed off, so hand-offs leave in commit order (the
     /// queue's head lock orders the commits; this keeps the sends in the same order).
     pub handoff_order: Arc<tokio::sync::Mutex<()>>,
+    /// The hub's time zone, publicity rules and clock: "today", publicity ends, the stored facts.
+    pub clocks: Clocks,
 }
 
 impl IntakeSink for Ingestor {
@@ -110,26 +114,21 @@ struct Plan {
     entries: Vec<NewEntry>,
     retracted: bool,
     withheld: Option<String>,
+    /// The version's queryable facts (`record_facts`).
+    facts: RecordFacts,
 }
 
 /// Everything one batch writes, gathered before the transaction starts writing.
 #[derive(Default)]
 struct Writes {
     versions: Vec<NewVersion>,
+    facts: Vec<RecordFacts>,
     entries: Vec<NewEntry>,
     quarantines: Vec<NewQuarantine>,
     /// Record id → whether the batch's last version of it withdraws it.
     final_retracted: HashMap<String, bool>,
     /// `[record_id, version, content_hash]` per stored version, for the audit entry.
     audited: Vec<Value>,
-}
-
-/// Whether a decision has come down (status) or its publicity period has ended (date).
-fn withdrawal(record: &Record, today: chrono::NaiveDate) -> Option<RetractReason> {
-    RetractReason::for_status(record.status).or(record
-        .publicity_until
-        .is_some_and(|until| until < today)
-        .then_some(RetractReason::PublicityExpired))
 }
 
 impl Ingestor {
@@ -183,7 +182,7 @@ impl Ingestor {
             .collect();
         let mut latest: HashMap<String, VersionRow> = tx.latest_many(&ids).await?;
         let emitted_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let today = chrono::Utc::now().date_naive();
+        let today = self.clocks.today();
         for prepared in prepared {
             let index = prepared.index;
             let record_id = prepared.record.record_id.clone();
@@ -233,6 +232,7 @@ impl Ingestor {
             self.events.record_stored(source);
             outcomes[index] = Some(ItemOutcome::Accepted { record_id, version });
             writes.versions.push(plan.version);
+            writes.facts.push(plan.facts);
             writes.entries.extend(plan.entries);
         }
         self.store(tx, &batch, &writes, replayed).await?;
@@ -246,7 +246,7 @@ impl Ingestor {
     /// Validation, constraints, hashing and redaction: pure CPU work, no state needed.
     fn prepare(&self, batch: &IntakeBatch) -> (Vec<Prepared>, Vec<Held>) {
         let source = batch.source.as_str();
-        let today = chrono::Utc::now().date_naive();
+        let today = self.clocks.today();
         let constraints = self.constraints.get(source);
         let mut prepared = Vec::with_capacity(batch.items.len());
         let mut held = Vec::new();
@@ -374,7 +374,7 @@ impl Ingestor {
         today: chrono::NaiveDate,
     ) -> HashMap<String, Outcome> {
         let mut outcomes = HashMap::new();
-        if withdrawal(record, today).is_some() {
+        if self.clocks.withdrawal(record, today).is_some() {
             return outcomes;
         }
         for platform in self.routing.route(&record.division_code) {
@@ -416,12 +416,15 @@ impl Ingestor {
         } = prepared;
         record_json["version"] = json!(version);
         let record_id = record.record_id.clone();
-        let mut retractions = Retractions::new(&record_id, version, emitted_at);
+        let mut retractions =
+            Retractions::new(&record_id, version, emitted_at).of_category(Some(record.category));
         let mut withheld_reasons = BTreeSet::new();
         let mut showing: BTreeSet<String> = BTreeSet::new();
         let mut entries = Vec::new();
 
-        let retracted = if let Some(reason) = withdrawal(&record, today) {
+        let withdrawn = self.clocks.withdrawal(&record, today);
+        let facts = self.clocks.facts(&record, version, withdrawn, today);
+        let retracted = if let Some(reason) = withdrawn {
             // Revoked, annulled, redecided or past its publicity period: withdraw it from every
             // platform that shows it.
             for platform in shown.iter().filter_map(|name| self.routing.get(name)) {
@@ -486,19 +489,31 @@ impl Ingestor {
                 };
                 let mut redacted = redacted.clone();
                 redacted["version"] = json!(version);
+                // `sgs.2021` feeds: the national field codes for penalties and licences, built from
+                // the redacted record (nothing the policy removed comes back).
+                let (schema, body) = if format == dhub_compliance::sgs2021::FORMAT_NAME {
+                    match dhub_compliance::to_sgs2021(&redacted) {
+                        Ok(Some(codes)) => (format, codes),
+                        Ok(None) => (dhub_schema::SCHEMA_NAME, redacted),
+                        Err(error) => {
+                            // Named by field, never by value; held like a policy's refusal.
+                            withheld_reasons.insert(error.to_string());
+                            for platform in &platforms {
+                                showing.remove(platform);
+                            }
+                            continue;
+                        }
+                    }
+                } else {
+                    (format, redacted)
+                };
                 entries.push(NewEntry {
                     record_id: record_id.clone(),
                     version,
                     op: OutboxOp::Upsert,
                     platforms,
-                    payload: upsert_envelope(
-                        format,
-                        &record_id,
-                        version as u64,
-                        emitted_at,
-                        &redacted,
-                    )
-                    .into(),
+                    payload: upsert_envelope(schema, &record_id, version as u64, emitted_at, &body)
+                        .into(),
                 });
             }
             false
@@ -522,6 +537,7 @@ impl Ingestor {
             entries,
             retracted,
             withheld,
+            facts,
         }
     }
 
@@ -537,6 +553,7 @@ impl Ingestor {
         // Versions are inserted in batch order, so of a record stored twice in one batch the later
         // version becomes its latest.
         tx.insert_versions(&writes.versions).await?;
+        tx.upsert_facts(&writes.facts).await?;
         // The crash tests' points: half of the transaction written, nothing committed.
         dhub_support::failpoint::hit("store.mid_batch");
         for (record_id, _) in writes.final_retracted.iter().filter(|(_, r)| **r) {

@@ -10,6 +10,8 @@
 //! - [`ingest`]: [`Ingestor`], the [`IntakeSink`](dhub_schema::intake::IntakeSink) connectors submit
 //!   to: prepare (validate, constrain, hash, redact; CPU work off the async threads), plan (what
 //!   one new version means for each platform), store (one transaction), report (an outcome per item).
+//! - [`compliance`]: the hub's time zone, publicity rules and clock, and the queryable facts of a
+//!   version (`record_facts`), written in the same transaction.
 //! - [`constraints`]: what a source may submit (`agencies`, `division`), checked for every kind.
 //! - [`routing`]: a disclosure platform and routing by division (CONTRACT §4).
 //! - [`envelope`]: the `upsert` / `retract` envelopes, byte for byte as the contract shows them, and
@@ -20,6 +22,7 @@
 //! - [`events`]: what the pipeline reports, turned into logs and metrics by the binary.
 //! - [`handoff`]: committed entries handed to the relay in memory.
 
+pub mod compliance;
 pub mod constraints;
 pub mod envelope;
 pub mod events;
@@ -29,6 +32,7 @@ pub mod publicity;
 pub mod retract;
 pub mod routing;
 
+pub use compliance::{Clock, Clocks};
 pub use constraints::SourceConstraints;
 pub use envelope::{retract_envelope, upsert_envelope, RetractReason};
 pub use events::IngestEvents;

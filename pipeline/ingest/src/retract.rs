@@ -17,6 +17,8 @@ pub(crate) struct Retractions<'a> {
     record_id: &'a str,
     version: i64,
     emitted_at: &'a str,
+    /// The record's category: it decides a `sgs.2021` feed's envelope schema.
+    category: Option<dhub_schema::Category>,
     groups: BTreeMap<(String, RetractReason, Option<String>), Vec<String>>,
 }
 
@@ -26,15 +28,26 @@ impl<'a> Retractions<'a> {
             record_id,
             version,
             emitted_at,
+            category: None,
             groups: BTreeMap::new(),
         }
+    }
+
+    /// The record's category, for the envelope schema of `sgs.2021` feeds.
+    pub(crate) fn of_category(mut self, category: Option<dhub_schema::Category>) -> Self {
+        self.category = category;
+        self
     }
 
     /// Withdraws the record from `platform`. The note is written by the hub or an official, never
     /// copied from the record.
     pub(crate) fn add(&mut self, platform: &Platform, reason: RetractReason, note: Option<&str>) {
         self.groups
-            .entry((platform.format.clone(), reason, note.map(str::to_string)))
+            .entry((
+                crate::envelope::schema_for(&platform.format, self.category).to_string(),
+                reason,
+                note.map(str::to_string),
+            ))
             .or_default()
             .push(platform.name.clone());
     }
@@ -72,6 +85,21 @@ pub async fn retract_by_hand(
     reason: RetractReason,
     note: Option<&str>,
     handoff: Option<&OutboxHandoff>,
+) -> Result<usize, RetractError> {
+    let today = crate::compliance::Clocks::default().today();
+    retract_on(store, routing, record_id, reason, note, handoff, today).await
+}
+
+/// [`retract_by_hand`] on a given local day (the day recorded as the withdrawal's in
+/// `record_facts`; the publicity sweep passes its clock's).
+pub async fn retract_on(
+    store: &Store,
+    routing: &Routing,
+    record_id: &str,
+    reason: RetractReason,
+    note: Option<&str>,
+    handoff: Option<&OutboxHandoff>,
+    today: chrono::NaiveDate,
 ) -> Result<usize, RetractError> {
     // The stored versions are read before the transaction: a transaction must not wait on a second
     // pooled connection. A version stored in between is caught below, and the read is repeated.
@@ -113,7 +141,11 @@ pub async fn retract_by_hand(
         .iter()
         .filter_map(|name| routing.get(name))
         .collect();
-    let mut retractions = Retractions::new(record_id, version, &emitted_at);
+    let category = record_json
+        .get("category")
+        .cloned()
+        .and_then(|c| serde_json::from_value(c).ok());
+    let mut retractions = Retractions::new(record_id, version, &emitted_at).of_category(category);
     for platform in &platforms {
         retractions.add(platform, reason, note);
     }
@@ -135,6 +167,8 @@ pub async fn retract_by_hand(
     })
     .await?;
     tx.mark_retracted(record_id, true).await?;
+    tx.withdraw_facts(record_id, version, reason.as_str(), &today.to_string())
+        .await?;
     let queued = tx.append_entries(&entries).await?;
     tx.audit(
         "record.retracted",

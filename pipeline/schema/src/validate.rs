@@ -211,6 +211,15 @@ impl Checks {
                 "division_code",
                 "is not a GB/T 2260 division code (6 digits, in use 1981–2024)",
             );
+        } else if !divisions::valid_on(&record.division_code, record.decided_on)
+            && !divisions::valid_on(divisions::canonical(&record.division_code), record.decided_on)
+        {
+            // An old code whose successor was in use is accepted (and routed to the successor's
+            // platforms); a code not yet created, or revoked without a successor, is not.
+            self.fail(
+                "division_code",
+                "was not in use on decided_on (GB/T 2260), and no successor of it was",
+            );
         }
         self.non_empty("agency.name", &record.agency.name);
         self.uscc("agency.uscc", record.agency.uscc.as_deref());
@@ -448,6 +457,25 @@ mod tests {
         assert_eq!(errors.len(), 2, "{errors:?}");
         assert!(errors[0].starts_with("division_code:"));
         assert!(errors[1].starts_with("fine_amount:"));
+    }
+
+    #[test]
+    fn a_division_code_not_in_use_on_the_decision_day_is_refused() {
+        // 371503 茌平区 exists since 2019: a 2017 decision cannot name it.
+        let mut value = penalty();
+        value["division_code"] = json!("371503");
+        let errors = errors_of(&value);
+        assert_eq!(
+            errors,
+            ["division_code: was not in use on decided_on (GB/T 2260), and no successor of it was"]
+        );
+        // The old code 371523 茌平县 on a 2026 decision: its successor 371503 is in use, so it is
+        // accepted (and routed there), as on its own 2017 decision.
+        let mut later = penalty();
+        later["decided_on"] = json!("2026-05-01");
+        later["publicity_until"] = json!("2029-05-01");
+        assert!(validate_on(&later, today()).is_ok(), "{:?}", validate_on(&later, today()).err());
+        assert!(validate_on(&penalty(), today()).is_ok());
     }
 
     #[test]
