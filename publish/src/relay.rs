@@ -136,6 +136,7 @@ struct AckBatch {
     platform: String,
     mark: i64,
     acks: Vec<FeedAck>,
+    topic: String,
     fence: Option<(String, String)>,
     /// Told whether it was written (`false`: the feed's lease is another instance's now).
     written: Option<oneshot::Sender<bool>>,
@@ -159,6 +160,7 @@ impl AckWriter {
                             platform: &batch.platform,
                             mark: batch.mark,
                             acks: &batch.acks,
+                            topic: Some(&batch.topic),
                             fence: batch
                                 .fence
                                 .as_ref()
@@ -577,6 +579,7 @@ impl FeedRelay {
             platform: self.feed.platform.clone(),
             mark,
             acks: std::mem::take(acks),
+            topic: self.feed.topic.clone(),
             fence: self.fence.clone(),
             written: Some(tell),
         });

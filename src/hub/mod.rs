@@ -31,12 +31,17 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let telemetry = Arc::new(Telemetry::new());
-    let store = Store::connect(&config.state_url).await.with_context(|| {
-        format!(
-            "cannot open the state store {}",
-            redact_url(&config.state_url)
-        )
-    })?;
+    let store = Store::connect(&config.state_url)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the state store {}",
+                redact_url(&config.state_url)
+            )
+        })?
+        .with_audit_key(config.audit_key.clone());
+    // A keyed chain needs its key; a wrong key shows now, not at the next `dhub audit verify`.
+    store.check_audit_key().await?;
     // Every feed gets its mark now (a platform new to the config starts at the queue's head), so
     // what waits for a feed is counted from the start, broker or not.
     let feed_names: Vec<String> = config.platforms.iter().map(|p| p.name.clone()).collect();
