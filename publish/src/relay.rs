@@ -56,6 +56,18 @@ pub fn feed_headers(schema: &str) -> OwnedHeaders {
         })
 }
 
+/// [`feed_headers`] plus the `signature` header (CONTRACT §4) when the feed is signed.
+pub fn signed_feed_headers(schema: &str, signature: Option<&str>) -> OwnedHeaders {
+    let headers = feed_headers(schema);
+    match signature {
+        Some(signature) => headers.insert(Header {
+            key: dhub_support::signature::SIGNATURE_HEADER,
+            value: Some(signature),
+        }),
+        None => headers,
+    }
+}
+
 /// Makes a fresh producer with the hub's settings.
 pub type ProducerFactory =
     Arc<dyn Fn() -> Result<FutureProducer, crate::kafka::KafkaSetupError> + Send + Sync>;
@@ -212,6 +224,8 @@ pub struct FeedRelay {
     handoff: broadcast::Receiver<Arc<[Entry]>>,
     /// `(lease, holder)`: acknowledgements are recorded only while this instance holds the feed.
     fence: Option<(String, String)>,
+    /// Signs every envelope (`[hub] signing_key`), shared by the instance's feeds.
+    signer: Option<Arc<crate::signing::EnvelopeSigner>>,
     /// Entries handed to the producer and not yet acknowledged, at most.
     pub max_in_flight: usize,
     /// How often acknowledgements are written to the store.
@@ -279,6 +293,7 @@ impl FeedRelay {
             events,
             handoff: handoff.subscribe(),
             fence: None,
+            signer: None,
             max_in_flight: 20_000,
             flush_interval: Duration::from_millis(100),
             idle_poll: Duration::from_millis(500),
@@ -289,6 +304,12 @@ impl FeedRelay {
     /// Acknowledgements are written only while `lease` is held by `holder`.
     pub fn fenced_by(mut self, lease: String, holder: String) -> FeedRelay {
         self.fence = Some((lease, holder));
+        self
+    }
+
+    /// Every envelope is sent with a `signature` header made by `signer`.
+    pub fn signed_by(mut self, signer: Option<Arc<crate::signing::EnvelopeSigner>>) -> FeedRelay {
+        self.signer = signer;
         self
     }
 
@@ -521,7 +542,8 @@ impl FeedRelay {
 
     /// Hands one entry to the producer, waiting while librdkafka's local queue is full.
     async fn send(&self, producer: &FutureProducer, entry: Entry) -> Sent {
-        let headers = feed_headers(&self.feed.schema);
+        let signature = self.signer.as_ref().map(|signer| signer.header_for(&entry));
+        let headers = signed_feed_headers(&self.feed.schema, signature.as_deref());
         let record = FutureRecord::to(&self.feed.topic)
             .key(&entry.record_id)
             .payload(&entry.payload[..])

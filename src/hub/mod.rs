@@ -68,6 +68,11 @@ pub async fn run(
     );
 
     let acks = AckWriter::start(store.clone(), telemetry.clone());
+    // One signer for every feed: an entry meant for several platforms is signed once.
+    let signer = config
+        .signer
+        .clone()
+        .map(|signer| Arc::new(dhub_publish::signing::EnvelopeSigner::new(signer)));
     let sources = Supervisor::new(telemetry.clone());
     let feeds = Supervisor::new(telemetry.clone());
     let health = vec![sources.health.clone(), feeds.health.clone()];
@@ -149,6 +154,7 @@ pub async fn run(
             topic: platform.topic.clone(),
             schema: platform.format.clone(),
         };
+        let signer = signer.clone();
         let (store, acks, producer, telemetry, handoff, holder, topics_ready) = (
             store.clone(),
             acks.clone(),
@@ -176,6 +182,7 @@ pub async fn run(
                     topics_ready.clone(),
                 );
                 let task_stop = stop.clone();
+                let signer = signer.clone();
                 supervisor.spawn(
                     lease.clone(),
                     move || {
@@ -187,7 +194,8 @@ pub async fn run(
                             telemetry.clone(),
                             &handoff,
                         )
-                        .fenced_by(lease.clone(), holder.clone());
+                        .fenced_by(lease.clone(), holder.clone())
+                        .signed_by(signer.clone());
                         let (stop, mut topics_ready) = (task_stop.clone(), topics_ready.clone());
                         async move {
                             // Nothing to send until the topics exist; a stop meanwhile ends the task.
