@@ -50,6 +50,16 @@ struct HubSection {
     /// it). Keeping some lets `dhub trace` show recently sent envelopes.
     #[serde(default)]
     keep_delivered_ms: u64,
+    /// The audit chain's HMAC key (a secret: `{ file = … }` or `{ env = … }`, at least 32 bytes),
+    /// kept outside the state store so that database access alone cannot recompute the chain.
+    #[serde(default)]
+    audit_key: Option<Secret>,
+    /// Ed25519 private key (PKCS#8 PEM, `{ file = … }`) that signs every envelope (CONTRACT §4).
+    #[serde(default)]
+    signing_key: Option<Secret>,
+    /// How often the audit chain's head is published to the checkpoint topic (also on shutdown).
+    #[serde(default = "default_audit_checkpoint_interval_ms")]
+    audit_checkpoint_interval_ms: u64,
 }
 
 impl Default for HubSection {
@@ -60,6 +70,9 @@ impl Default for HubSection {
             drain_timeout_ms: default_drain_timeout_ms(),
             publicity_check_interval_ms: default_publicity_check_interval_ms(),
             keep_delivered_ms: 0,
+            audit_key: None,
+            signing_key: None,
+            audit_checkpoint_interval_ms: default_audit_checkpoint_interval_ms(),
         }
     }
 }
@@ -76,6 +89,9 @@ fn default_drain_timeout_ms() -> u64 {
 /// The shortest publicity sweep interval `dhub check` accepts.
 const MIN_PUBLICITY_CHECK_INTERVAL_MS: u64 = 100;
 
+fn default_audit_checkpoint_interval_ms() -> u64 {
+    60_000
+}
 fn default_publicity_check_interval_ms() -> u64 {
     // Publicity periods end on a date; an hourly look withdraws within the day.
     3_600_000
@@ -153,6 +169,12 @@ pub struct HubConfig {
     pub publicity_check_interval: std::time::Duration,
     /// How long delivered queue entries are kept before pruning.
     pub keep_delivered: std::time::Duration,
+    /// `[hub] audit_key`: keys the audit chain.
+    pub audit_key: Option<dhub_store::AuditKey>,
+    /// `[hub] signing_key`: signs every envelope.
+    pub signer: Option<Arc<dhub_support::signature::Signer>>,
+    /// How often the audit chain's head is published to [`HubConfig::checkpoint_topic`].
+    pub audit_checkpoint_interval: std::time::Duration,
     pub kafka: KafkaSettings,
     pub topic_prefix: String,
     pub platforms: Vec<Platform>,
@@ -178,6 +200,11 @@ impl std::fmt::Debug for HubConfig {
 pub struct ConfigErrors(pub Vec<String>);
 
 impl HubConfig {
+    /// The topic the audit chain's checkpoints go to: `<topic_prefix>audit.checkpoints`.
+    pub fn checkpoint_topic(&self) -> String {
+        format!("{}audit.checkpoints", self.topic_prefix)
+    }
+
     /// Every platform's feed topic, for creating them.
     pub fn topics(&self) -> Vec<String> {
         self.platforms.iter().map(|p| p.topic.clone()).collect()
@@ -339,6 +366,34 @@ fn compile(raw: RawConfig, text: &str, path: &Path) -> Result<HubConfig, ConfigE
             String::new()
         }
     };
+    let audit_key = raw.hub.audit_key.as_ref().and_then(|secret| {
+        match secret
+            .resolve(&base_dir)
+            .and_then(|key| dhub_store::AuditKey::new(key.expose().as_bytes()))
+        {
+            Ok(key) => Some(key),
+            Err(message) => {
+                errors.push(format!("{shown}: hub.audit_key: {message}"));
+                None
+            }
+        }
+    });
+    let signer = raw.hub.signing_key.as_ref().and_then(|secret| {
+        let pem = match secret.resolve(&base_dir) {
+            Ok(pem) => pem,
+            Err(message) => {
+                errors.push(format!("{shown}: hub.signing_key: {message}"));
+                return None;
+            }
+        };
+        match dhub_support::signature::Signer::from_pem(pem.expose()) {
+            Some(signer) => Some(Arc::new(signer)),
+            None => {
+                errors.push(format!("{shown}: hub.signing_key: not an Ed25519 private key in PKCS#8 PEM; make one with `openssl genpkey -algorithm ed25519 -out FILE`"));
+                None
+            }
+        }
+    });
     let listen = raw.hub.listen.parse().unwrap_or_else(|_| {
         errors.push(format!(
             "{shown}: hub.listen: `{}` is not an address such as 127.0.0.1:9464",
@@ -503,6 +558,11 @@ fn compile(raw: RawConfig, text: &str, path: &Path) -> Result<HubConfig, ConfigE
             raw.hub.publicity_check_interval_ms,
         ),
         keep_delivered: std::time::Duration::from_millis(raw.hub.keep_delivered_ms),
+        audit_key,
+        signer,
+        audit_checkpoint_interval: std::time::Duration::from_millis(
+            raw.hub.audit_checkpoint_interval_ms.max(100),
+        ),
         kafka: KafkaSettings {
             brokers: raw.kafka.brokers,
             properties,

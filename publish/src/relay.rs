@@ -56,6 +56,18 @@ pub fn feed_headers(schema: &str) -> OwnedHeaders {
         })
 }
 
+/// [`feed_headers`] plus the `signature` header (CONTRACT §4) when the feed is signed.
+pub fn signed_feed_headers(schema: &str, signature: Option<&str>) -> OwnedHeaders {
+    let headers = feed_headers(schema);
+    match signature {
+        Some(signature) => headers.insert(Header {
+            key: dhub_support::signature::SIGNATURE_HEADER,
+            value: Some(signature),
+        }),
+        None => headers,
+    }
+}
+
 /// The `schema` of an envelope: every envelope the hub builds starts with `{"schema":"<name>"`, so
 /// this is a prefix check, not a parse. `None` for anything else.
 pub fn envelope_schema(payload: &[u8]) -> Option<&str> {
@@ -162,6 +174,7 @@ struct AckBatch {
     platform: String,
     mark: i64,
     acks: Vec<FeedAck>,
+    topic: String,
     fence: Option<(String, String)>,
     /// Told whether it was written (`false`: the feed's lease is another instance's now).
     written: Option<oneshot::Sender<bool>>,
@@ -187,6 +200,7 @@ impl AckWriter {
                             platform: &batch.platform,
                             mark: batch.mark,
                             acks: &batch.acks,
+                            topic: Some(&batch.topic),
                             fence: batch
                                 .fence
                                 .as_ref()
@@ -238,6 +252,8 @@ pub struct FeedRelay {
     handoff: broadcast::Receiver<Arc<[Entry]>>,
     /// `(lease, holder)`: acknowledgements are recorded only while this instance holds the feed.
     fence: Option<(String, String)>,
+    /// Signs every envelope (`[hub] signing_key`), shared by the instance's feeds.
+    signer: Option<Arc<crate::signing::EnvelopeSigner>>,
     /// Entries handed to the producer and not yet acknowledged, at most.
     pub max_in_flight: usize,
     /// How often acknowledgements are written to the store.
@@ -305,6 +321,7 @@ impl FeedRelay {
             events,
             handoff: handoff.subscribe(),
             fence: None,
+            signer: None,
             max_in_flight: 20_000,
             flush_interval: Duration::from_millis(100),
             idle_poll: Duration::from_millis(500),
@@ -315,6 +332,12 @@ impl FeedRelay {
     /// Acknowledgements are written only while `lease` is held by `holder`.
     pub fn fenced_by(mut self, lease: String, holder: String) -> FeedRelay {
         self.fence = Some((lease, holder));
+        self
+    }
+
+    /// Every envelope is sent with a `signature` header made by `signer`.
+    pub fn signed_by(mut self, signer: Option<Arc<crate::signing::EnvelopeSigner>>) -> FeedRelay {
+        self.signer = signer;
         self
     }
 
@@ -549,7 +572,11 @@ impl FeedRelay {
     async fn send(&self, producer: &FutureProducer, entry: Entry) -> Sent {
         // A feed may carry two schemas (a `sgs.2021` feed keeps `disclosure.v1` for the categories
         // without national codes): the header says the envelope's own.
-        let headers = feed_headers(envelope_schema(&entry.payload).unwrap_or(&self.feed.schema));
+        let signature = self.signer.as_ref().map(|signer| signer.header_for(&entry));
+        let headers = signed_feed_headers(
+            envelope_schema(&entry.payload).unwrap_or(&self.feed.schema),
+            signature.as_deref(),
+        );
         let record = FutureRecord::to(&self.feed.topic)
             .key(&entry.record_id)
             .payload(&entry.payload[..])
@@ -607,6 +634,7 @@ impl FeedRelay {
             platform: self.feed.platform.clone(),
             mark,
             acks: std::mem::take(acks),
+            topic: self.feed.topic.clone(),
             fence: self.fence.clone(),
             written: Some(tell),
         });

@@ -1,5 +1,6 @@
 //! One module per subcommand; [`execute`] dispatches.
 
+pub mod audit;
 pub mod check;
 pub mod map;
 pub mod platform;
@@ -166,7 +167,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report { action } => report::execute(action).await,
         Command::Audit {
             action: AuditAction::Verify { config },
-        } => trace::audit_verify(&config).await,
+        } => audit::verify(&config).await,
         Command::Trace { config, record_id } => trace::trace(&config, &record_id).await,
         Command::Platform {
             brokers,
@@ -191,6 +192,7 @@ pub(crate) async fn open_store(
 ) -> anyhow::Result<dhub_store::Store> {
     dhub_store::Store::connect(&config.state_url)
         .await
+        .map(|store| store.with_audit_key(config.audit_key.clone()))
         .map_err(|error| {
             anyhow::anyhow!(
                 "cannot open the state store {}: {error}",

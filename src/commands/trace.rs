@@ -4,7 +4,6 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use dhub_redaction::Outcome;
-use dhub_store::AuditCheck;
 use serde_json::{json, Value};
 
 fn time(ms: i64) -> Value {
@@ -127,17 +126,3 @@ pub async fn trace(config_path: &Path, record_id: &str) -> anyhow::Result<ExitCo
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn audit_verify(config_path: &Path) -> anyhow::Result<ExitCode> {
-    let config = super::load_config(config_path)?;
-    let store = super::open_store(&config).await?;
-    match store.audit_verify().await? {
-        AuditCheck::Intact { entries } => {
-            println!("audit chain intact: {entries} entries");
-            Ok(ExitCode::SUCCESS)
-        }
-        AuditCheck::Broken { seq, reason } => {
-            eprintln!("error: audit chain broken at entry {seq}: {reason:?}");
-            Ok(ExitCode::FAILURE)
-        }
-    }
-}

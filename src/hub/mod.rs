@@ -32,12 +32,17 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let telemetry = Arc::new(Telemetry::new());
-    let store = Store::connect(&config.state_url).await.with_context(|| {
-        format!(
-            "cannot open the state store {}",
-            redact_url(&config.state_url)
-        )
-    })?;
+    let store = Store::connect(&config.state_url)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the state store {}",
+                redact_url(&config.state_url)
+            )
+        })?
+        .with_audit_key(config.audit_key.clone());
+    // A keyed chain needs its key; a wrong key shows now, not at the next `dhub audit verify`.
+    store.check_audit_key().await?;
     // Every feed gets its mark now (a platform new to the config starts at the queue's head), so
     // what waits for a feed is counted from the start, broker or not.
     let feed_names: Vec<String> = config.platforms.iter().map(|p| p.name.clone()).collect();
@@ -65,6 +70,11 @@ pub async fn run(
 
     let acks = AckWriter::start(store.clone(), telemetry.clone());
     ops::spawn_quarantine_sampler(store.clone(), telemetry.clone());
+    // One signer for every feed: an entry meant for several platforms is signed once.
+    let signer = config
+        .signer
+        .clone()
+        .map(|signer| Arc::new(dhub_publish::signing::EnvelopeSigner::new(signer)));
     let sources = Supervisor::new(telemetry.clone());
     let feeds = Supervisor::new(telemetry.clone());
     let health = vec![sources.health.clone(), feeds.health.clone()];
@@ -147,6 +157,7 @@ pub async fn run(
             topic: platform.topic.clone(),
             schema: platform.format.clone(),
         };
+        let signer = signer.clone();
         let (store, acks, producer, telemetry, handoff, holder, topics_ready) = (
             store.clone(),
             acks.clone(),
@@ -174,6 +185,7 @@ pub async fn run(
                     topics_ready.clone(),
                 );
                 let task_stop = stop.clone();
+                let signer = signer.clone();
                 supervisor.spawn(
                     lease.clone(),
                     move || {
@@ -185,7 +197,8 @@ pub async fn run(
                             telemetry.clone(),
                             &handoff,
                         )
-                        .fenced_by(lease.clone(), holder.clone());
+                        .fenced_by(lease.clone(), holder.clone())
+                        .signed_by(signer.clone());
                         let (stop, mut topics_ready) = (task_stop.clone(), topics_ready.clone());
                         async move {
                             // Nothing to send until the topics exist; a stop meanwhile ends the task.

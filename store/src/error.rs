@@ -69,6 +69,17 @@ pub enum StoreError {
         source: sqlx::Error,
     },
 
+    /// The audit chain is keyed and this process has no `[hub] audit_key`.
+    #[error("the audit chain is keyed (HMAC) and no [hub] audit_key is configured: give the hub its audit key; an unkeyed entry would break the chain")]
+    AuditKeyRequired,
+
+    /// The configured audit key does not verify the chain's last entry.
+    #[error("the configured [hub] audit_key does not verify the audit chain's last entry ({seq}): wrong key, or the chain was rewritten; run `dhub audit verify`")]
+    AuditKeyMismatch {
+        /// The last entry's seq.
+        seq: i64,
+    },
+
     /// A version of a record was written twice: versions are immutable.
     #[error("record {record_id} already has version {version} in the state store: versions are immutable, give the change a new version")]
     VersionExists {
@@ -148,6 +159,8 @@ impl StoreError {
             | StoreError::ParkedNotFound { .. }
             | StoreError::QuarantineNotHeld { .. }
             | StoreError::InvalidResolution { .. }
+            | StoreError::AuditKeyRequired
+            | StoreError::AuditKeyMismatch { .. }
             | StoreError::Corrupt { .. } => false,
         }
     }

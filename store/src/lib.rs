@@ -17,7 +17,8 @@
 //! - `tx.rs`: [`StoreTx`]: everything written inside a transaction.
 //! - `connect.rs`: URL → backend, SQLite file and pragmas (WAL, `synchronous=FULL`, busy
 //!   timeout), pool sizes, migrations.
-//! - `audit.rs`: the chain's hash and its checker, independent of the database.
+//! - `audit.rs`: the chain's hash (plain or keyed) and its checker, independent of the database.
+//! - `verify.rs`: the stored record versions checked against what the chain recorded.
 //! - `rows.rs`: SQL builders and row decoding shared by the two.
 //! - `model.rs`: the row types; `error.rs`: [`StoreError`] and which errors a retry can cure.
 //! - `migrations/sqlite/`, `migrations/postgres/`: the schema, one folder per dialect, embedded
@@ -33,7 +34,7 @@
 //! | `outbox_payloads` | envelope bytes by sha256 | stored once when several platforms get the same envelope |
 //! | `source_cursors` | (source, scope) | opaque position text; scope = a Kafka partition, else empty |
 //! | `quarantine` | held record | stage document/mapping/validation/redaction, reason, raw input, state held/replayed/dropped |
-//! | `audit` | audit entry | gapless `seq`, `hash = sha256(prev_hash ‖ entry)` (see `audit.rs`) |
+//! | `audit` | audit entry | gapless `seq`, `hash = sha256(prev_hash ‖ entry)`, or an HMAC with `[hub] audit_key` (see `audit.rs`) |
 //! | `audit_head` | (one row) | last seq and hash: serializes appenders, catches truncation |
 //! | `record_facts` | record | its latest version's category, division, agency, `decided_on`, effective `publicity_until`, fine in fen, withdrawal reason and day: the columns the compliance clocks and reports query (`facts.rs`) |
 //!
@@ -56,14 +57,15 @@ mod queue;
 mod rows;
 mod store;
 mod tx;
+mod verify;
 
-pub use audit::GENESIS_HASH;
+pub use audit::{is_keyed, AuditKey, GENESIS_HASH, KEYED_MARKER, KEYED_PREFIX};
 pub use error::StoreError;
 pub use facts::{DeliveryFacts, RecordFacts, StoredFacts};
 pub use model::{
     AuditBreak, AuditCheck, AuditEntry, Backend, CurrentRecord, Entry, FeedAck, FeedState, Lease,
     NewEntry, NewQuarantine, NewVersion, OutboxOp, ParkedEntry, QuarantineEntry, QuarantineStage,
-    QuarantineState, RecordHistory, RecordVersion, VersionRow,
+    QuarantineState, RecordHistory, RecordVersion, VersionBreak, VersionCheck, VersionRow,
 };
 pub use queue::{FeedAcks, PRUNE_PER_STATEMENT};
 pub use store::Store;

@@ -534,6 +534,11 @@ pub enum AuditBreak {
     NotInHead,
     /// The chain head's hash does not match the last entry: the head or the last entry was replaced.
     HeadMismatch,
+    /// The entry is keyed (HMAC) and no audit key was given to check it.
+    KeyRequired,
+    /// The entry carries no HMAC where the chain is keyed (or a key is configured and no entry is
+    /// keyed): the chain was rewritten without the key.
+    NotKeyed,
 }
 
 impl fmt::Display for AuditBreak {
@@ -544,6 +549,13 @@ impl fmt::Display for AuditBreak {
             AuditBreak::Missing => "the entry is missing",
             AuditBreak::NotInHead => "the entry was added outside dhub",
             AuditBreak::HeadMismatch => "the chain head does not match the last entry",
+            AuditBreak::KeyRequired => {
+                "the entry is keyed: configure [hub] audit_key to check it"
+            }
+            AuditBreak::NotKeyed => {
+                "the entry has no HMAC where the chain is keyed: rewritten without the audit key (or \
+                 the hub has not yet run with this audit_key: start it once to key the chain)"
+            }
         })
     }
 }
@@ -562,6 +574,59 @@ pub enum AuditCheck {
         seq: i64,
         /// What is wrong with it.
         reason: AuditBreak,
+    },
+}
+
+/// How a stored record version disagrees with the audit chain
+/// ([`crate::Store::verify_versions`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VersionBreak {
+    /// The version's content no longer hashes to its stored content hash: it was edited.
+    ContentChanged,
+    /// The stored content hash differs from the one the audit entry `seq` recorded.
+    HashDiffers { seq: i64 },
+    /// No audit entry records this version: it was added outside dhub.
+    NotInChain,
+    /// The audit entry `seq` records this version, and it is gone.
+    Missing { seq: i64 },
+    /// The version's record JSON cannot be read back (the recompute function's reason).
+    Unreadable(String),
+}
+
+impl fmt::Display for VersionBreak {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            VersionBreak::ContentChanged => f.write_str(
+                "its content does not match its content hash: edited after it was stored",
+            ),
+            VersionBreak::HashDiffers { seq } => write!(
+                f,
+                "its content hash differs from the one audit entry {seq} recorded"
+            ),
+            VersionBreak::NotInChain => {
+                f.write_str("no audit entry records it: added outside dhub")
+            }
+            VersionBreak::Missing { seq } => {
+                write!(f, "audit entry {seq} records it, and it is gone")
+            }
+            VersionBreak::Unreadable(reason) => write!(f, "its content cannot be read: {reason}"),
+        }
+    }
+}
+
+/// The outcome of [`crate::Store::verify_versions`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VersionCheck {
+    /// Every stored version matches the chain.
+    Intact {
+        /// How many versions were checked.
+        versions: i64,
+    },
+    /// The first version (in record id, version order) that does not.
+    Broken {
+        record_id: String,
+        version: i64,
+        reason: VersionBreak,
     },
 }
 

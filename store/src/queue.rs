@@ -14,6 +14,7 @@ use crate::error::StoreError;
 use crate::model::{Backend, Entry, FeedAck, FeedState, NewEntry, ParkedEntry};
 use crate::rows::{self, now_ms, values_list, ROWS_PER_STATEMENT};
 use crate::store::Store;
+use crate::tx::append_audit;
 
 /// One feed's acknowledgements for [`Store::record_acks_of_feeds`].
 #[derive(Debug, Clone, Copy)]
@@ -22,6 +23,8 @@ pub struct FeedAcks<'a> {
     /// The feed's new mark: every entry for it up to here is acknowledged or parked.
     pub mark: i64,
     pub acks: &'a [FeedAck],
+    /// The feed's Kafka topic, recorded with the deliveries in the audit chain.
+    pub topic: Option<&'a str>,
     /// `(lease, holder)`: written only while `holder` holds `lease`.
     pub fence: Option<(&'a str, &'a str)>,
 }
@@ -89,7 +92,9 @@ impl Store {
     }
 
     /// Records a feed's acknowledgements: the per-platform state of each record (one statement per
-    /// 1,000; an older seq never overwrites a newer one) and the feed's new mark, in one transaction.
+    /// 1,000; an older seq never overwrites a newer one), a `feed.delivered` audit entry listing
+    /// `[record_id, version, op, partition, offset]` per delivery, and the feed's new mark, in one
+    /// transaction.
     /// With `fence = Some((lease, holder))` nothing is written unless that lease is still held by
     /// `holder` (another instance took the feed over): returns `false` then.
     pub async fn record_acks(
@@ -104,6 +109,7 @@ impl Store {
                 platform,
                 mark,
                 acks,
+                topic: None,
                 fence,
             }])
             .await?;
@@ -158,6 +164,35 @@ impl Store {
                     .execute(&mut *tx)
                     .await
                     .map_err(StoreError::db("record feed state"))?;
+            }
+            if !feed.acks.is_empty() {
+                // The deliveries go into the audit chain with the state they update: what a
+                // platform was sent, where, is as tamper-evident as what was stored.
+                let deliveries: Vec<serde_json::Value> = feed
+                    .acks
+                    .iter()
+                    .map(|ack| {
+                        serde_json::json!([
+                            ack.record_id,
+                            ack.version,
+                            ack.op.as_str(),
+                            ack.partition,
+                            ack.offset
+                        ])
+                    })
+                    .collect();
+                append_audit(
+                    &mut *tx,
+                    self.audit_key(),
+                    "feed.delivered",
+                    None,
+                    &serde_json::json!({
+                        "platform": feed.platform,
+                        "topic": feed.topic,
+                        "deliveries": deliveries,
+                    }),
+                )
+                .await?;
             }
             sqlx::query(
                 "INSERT INTO feed_marks (platform, seq, updated_at_ms) VALUES ($1, $2, $3) \

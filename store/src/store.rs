@@ -1,9 +1,11 @@
 //! [`Store`]: the pool, plus everything that reads or writes outside a caller's transaction
 //! (the outbox relay's scan and acknowledgements, and the queries behind the CLI).
 
+use std::sync::Arc;
+
 use sqlx::{Any, AnyPool, Row, Transaction};
 
-use crate::audit::ChainCheck;
+use crate::audit::{entry_checks_out, is_keyed, AuditKey, ChainCheck};
 use crate::connect;
 use crate::error::StoreError;
 use crate::model::{
@@ -20,6 +22,8 @@ const AUDIT_PAGE: i64 = 5000;
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// `[hub] audit_key`: audit entries are keyed with it, and checked with it.
+    audit_key: Option<Arc<AuditKey>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -35,7 +39,77 @@ impl Store {
     /// applies any migrations not yet applied (so connecting twice is harmless).
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
         let (pool, backend) = connect::open(url).await?;
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            audit_key: None,
+        })
+    }
+
+    /// The same store, keying the audit entries it appends (and checking them) with `key`.
+    pub fn with_audit_key(mut self, key: Option<AuditKey>) -> Store {
+        self.audit_key = key.map(Arc::new);
+        self
+    }
+
+    pub(crate) fn audit_key(&self) -> Option<&AuditKey> {
+        self.audit_key.as_deref()
+    }
+
+    /// At start-up: whether this process can extend the chain. `Err` when the chain is keyed and no
+    /// key is configured, or when the configured key does not verify the last entry (a wrong key
+    /// would otherwise only show at the next `dhub audit verify`).
+    pub async fn check_audit_key(&self) -> Result<(), StoreError> {
+        let (seq, hash) = self.audit_head().await?;
+        if !is_keyed(&hash) {
+            return Ok(());
+        }
+        let Some(key) = self.audit_key() else {
+            return Err(StoreError::AuditKeyRequired);
+        };
+        let sql = format!("SELECT {} FROM audit WHERE seq = $1", rows::AUDIT_COLUMNS);
+        let last = sqlx::query(&sql)
+            .bind(seq)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::db("read the last audit entry"))?
+            .as_ref()
+            .map(rows::audit_entry)
+            .transpose()?;
+        match last {
+            Some(entry) if entry_checks_out(Some(key), &entry) => Ok(()),
+            _ => Err(StoreError::AuditKeyMismatch { seq }),
+        }
+    }
+
+    /// The chain head: the last seq and its hash (seq 0 and [`crate::GENESIS_HASH`] when empty).
+    pub async fn audit_head(&self) -> Result<(i64, String), StoreError> {
+        let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::db("read the audit chain head"))?
+            .ok_or(StoreError::Corrupt {
+                table: "audit_head",
+                column: "id",
+                key: "1".into(),
+            })?;
+        let decode = || StoreError::db("read the audit chain head");
+        Ok((
+            row.try_get("seq").map_err(decode())?,
+            row.try_get("hash").map_err(decode())?,
+        ))
+    }
+
+    /// The stored hash of the entry `seq`, if it exists.
+    pub async fn audit_hash_at(&self, seq: i64) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT hash FROM audit WHERE seq = $1")
+            .bind(seq)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::db("read an audit entry"))?;
+        row.map(|row| row.try_get("hash"))
+            .transpose()
+            .map_err(StoreError::db("read an audit entry"))
     }
 
     /// Which engine this store runs on.
@@ -67,7 +141,8 @@ impl Store {
     /// not the `Store`'s: the pool is small, and waiting on it while holding a connection can
     /// stall.
     pub async fn begin(&self) -> Result<StoreTx, StoreError> {
-        Ok(StoreTx::new(self.write_tx().await?, self.backend))
+        Ok(StoreTx::new(self.write_tx().await?, self.backend)
+            .with_audit_key(self.audit_key.clone()))
     }
 
     pub(crate) async fn write_tx(&self) -> Result<Transaction<'static, Any>, StoreError> {
@@ -80,7 +155,7 @@ impl Store {
 
     /// A read-only transaction over one consistent snapshot, for answers assembled from
     /// several queries (`history`, `audit_verify`).
-    async fn snapshot(&self) -> Result<Transaction<'static, Any>, StoreError> {
+    pub(crate) async fn snapshot(&self) -> Result<Transaction<'static, Any>, StoreError> {
         let tx = match self.backend {
             // A deferred transaction's first read fixes its WAL snapshot.
             Backend::Sqlite => self.pool.begin().await,
@@ -331,7 +406,7 @@ impl Store {
 
     /// Recomputes the audit chain from its first entry, on one snapshot (appends running
     /// meanwhile are neither seen nor mistaken for tampering), and names the first entry that
-    /// does not check out.
+    /// does not check out. Keyed entries are checked with the store's audit key (see `audit.rs`).
     pub async fn audit_verify(&self) -> Result<AuditCheck, StoreError> {
         let mut tx = self.snapshot().await?;
         let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
@@ -352,7 +427,7 @@ impl Store {
             .try_get("hash")
             .map_err(StoreError::db("read the audit chain head"))?;
 
-        let mut check = ChainCheck::new(head_seq);
+        let mut check = ChainCheck::new(head_seq, self.audit_key().cloned());
         // Pages continue after the last seq seen rather than by OFFSET: each page is an index
         // range scan, and a missing seq cannot shift entries between pages.
         let sql = format!(

@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use sqlx::{Any, Row, Transaction};
 
-use crate::audit::entry_hash;
+use std::sync::Arc;
+
+use crate::audit::{entry_hash, is_keyed, AuditKey, KEYED_MARKER};
 use crate::error::StoreError;
 use crate::model::{
     Backend, Entry, NewEntry, NewQuarantine, NewVersion, QuarantineState, VersionRow,
@@ -18,6 +20,7 @@ use crate::rows::{self, now_ms, param_list, values_list, ROWS_PER_STATEMENT};
 pub struct StoreTx {
     pub(crate) tx: Transaction<'static, Any>,
     pub(crate) backend: Backend,
+    audit_key: Option<Arc<AuditKey>>,
 }
 
 impl std::fmt::Debug for StoreTx {
@@ -28,7 +31,17 @@ impl std::fmt::Debug for StoreTx {
 
 impl StoreTx {
     pub(crate) fn new(tx: Transaction<'static, Any>, backend: Backend) -> StoreTx {
-        StoreTx { tx, backend }
+        StoreTx {
+            tx,
+            backend,
+            audit_key: None,
+        }
+    }
+
+    /// Audit entries appended in this transaction are keyed with `key`.
+    pub(crate) fn with_audit_key(mut self, key: Option<Arc<AuditKey>>) -> StoreTx {
+        self.audit_key = key;
+        self
     }
 
     /// On Postgres, reads of a record's latest version lock its row (`FOR UPDATE`) so two
@@ -401,55 +414,21 @@ impl StoreTx {
         Ok(())
     }
 
-    /// Appends an entry to the audit chain. `detail` is stored as its JSON text, exactly as
-    /// hashed. Appends are serialized: the first statement moves the chain head, which locks
-    /// its row until commit on Postgres (SQLite's transaction holds the write lock already),
-    /// so concurrent transactions link one after another, and a rolled-back append leaves no
-    /// gap.
+    /// Appends an entry to the audit chain (see [`append_audit`]).
     pub async fn audit(
         &mut self,
         kind: &str,
         record_id: Option<&str>,
         detail: &serde_json::Value,
     ) -> Result<(), StoreError> {
-        let head =
-            sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
-                .fetch_optional(&mut *self.tx)
-                .await
-                .map_err(StoreError::db("move the audit chain head"))?;
-        let Some(head) = head else {
-            return Err(StoreError::Corrupt {
-                table: "audit_head",
-                column: "id",
-                key: "1".into(),
-            });
-        };
-        let decode = || StoreError::db("move the audit chain head");
-        let seq: i64 = head.try_get("seq").map_err(decode())?;
-        let prev_hash: String = head.try_get("hash").map_err(decode())?;
-
-        let at_ms = now_ms();
-        let detail_text = detail.to_string();
-        let hash = entry_hash(&prev_hash, seq, at_ms, kind, record_id, &detail_text);
-        sqlx::query(
-            "INSERT INTO audit (seq, at_ms, kind, record_id, detail, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        append_audit(
+            &mut *self.tx,
+            self.audit_key.as_deref(),
+            kind,
+            record_id,
+            detail,
         )
-        .bind(seq)
-        .bind(at_ms)
-        .bind(kind)
-        .bind(record_id)
-        .bind(detail_text.as_str())
-        .bind(prev_hash.as_str())
-        .bind(hash.as_str())
-        .execute(&mut *self.tx)
-        .await
-        .map_err(StoreError::db("append an audit entry"))?;
-        sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-            .bind(hash.as_str())
-            .execute(&mut *self.tx)
-            .await
-            .map_err(StoreError::db("move the audit chain head"))?;
+        .await?;
         Ok(())
     }
 
@@ -498,4 +477,130 @@ fn first_duplicate(
         record_id: chunk[0].record_id.clone(),
         version: chunk[0].version,
     })
+}
+
+/// Appends an entry to the audit chain and returns its seq. `detail` is stored as its JSON text,
+/// exactly as hashed. Appends are serialized: the first statement moves the chain head, which locks
+/// its row until commit on Postgres (SQLite's transaction holds the write lock already), so
+/// concurrent transactions link one after another, and a rolled-back append leaves no gap.
+///
+/// With `key`, the entry is keyed; the first keyed append after unkeyed entries writes the
+/// [`KEYED_MARKER`] entry before it (see `audit.rs`). Without `key`, a keyed chain is not extended
+/// ([`StoreError::AuditKeyRequired`]): an unkeyed entry after keyed ones would read as tampering.
+pub(crate) async fn append_audit(
+    conn: &mut sqlx::AnyConnection,
+    key: Option<&AuditKey>,
+    kind: &str,
+    record_id: Option<&str>,
+    detail: &serde_json::Value,
+) -> Result<i64, StoreError> {
+    let (seq, prev_hash) = move_audit_head(conn).await?;
+    let at_ms = now_ms();
+    let prev_hash = match key {
+        None if is_keyed(&prev_hash) => return Err(StoreError::AuditKeyRequired),
+        Some(key) if !is_keyed(&prev_hash) => {
+            let marker = serde_json::json!({"after_seq": seq - 1, "after_hash": prev_hash});
+            let hash = insert_audit(
+                conn,
+                Some(key),
+                seq,
+                at_ms,
+                KEYED_MARKER,
+                None,
+                &marker.to_string(),
+                &prev_hash,
+            )
+            .await?;
+            let (next, _) = move_audit_head(conn).await?;
+            debug_assert_eq!(next, seq + 1);
+            let detail_text = detail.to_string();
+            let entry_hash = insert_audit(
+                conn,
+                Some(key),
+                next,
+                at_ms,
+                kind,
+                record_id,
+                &detail_text,
+                &hash,
+            )
+            .await?;
+            set_audit_head_hash(conn, &entry_hash).await?;
+            return Ok(next);
+        }
+        _ => prev_hash,
+    };
+    let detail_text = detail.to_string();
+    let hash = insert_audit(
+        conn,
+        key,
+        seq,
+        at_ms,
+        kind,
+        record_id,
+        &detail_text,
+        &prev_hash,
+    )
+    .await?;
+    set_audit_head_hash(conn, &hash).await?;
+    Ok(seq)
+}
+
+/// Moves the chain head one seq on; returns the new seq and the previous entry's hash.
+async fn move_audit_head(conn: &mut sqlx::AnyConnection) -> Result<(i64, String), StoreError> {
+    let head = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(StoreError::db("move the audit chain head"))?;
+    let Some(head) = head else {
+        return Err(StoreError::Corrupt {
+            table: "audit_head",
+            column: "id",
+            key: "1".into(),
+        });
+    };
+    let decode = || StoreError::db("move the audit chain head");
+    Ok((
+        head.try_get("seq").map_err(decode())?,
+        head.try_get("hash").map_err(decode())?,
+    ))
+}
+
+async fn set_audit_head_hash(conn: &mut sqlx::AnyConnection, hash: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+        .bind(hash)
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::db("move the audit chain head"))?;
+    Ok(())
+}
+
+/// Writes one entry; returns its hash.
+#[allow(clippy::too_many_arguments)]
+async fn insert_audit(
+    conn: &mut sqlx::AnyConnection,
+    key: Option<&AuditKey>,
+    seq: i64,
+    at_ms: i64,
+    kind: &str,
+    record_id: Option<&str>,
+    detail_text: &str,
+    prev_hash: &str,
+) -> Result<String, StoreError> {
+    let hash = entry_hash(key, prev_hash, seq, at_ms, kind, record_id, detail_text);
+    sqlx::query(
+        "INSERT INTO audit (seq, at_ms, kind, record_id, detail, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(seq)
+    .bind(at_ms)
+    .bind(kind)
+    .bind(record_id)
+    .bind(detail_text)
+    .bind(prev_hash)
+    .bind(hash.as_str())
+    .execute(&mut *conn)
+    .await
+    .map_err(StoreError::db("append an audit entry"))?;
+    Ok(hash)
 }

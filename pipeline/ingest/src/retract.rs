@@ -173,7 +173,7 @@ pub async fn retract_on(
     tx.audit(
         "record.retracted",
         Some(record_id),
-        &json!({"version": version, "reason": reason.as_str(), "platforms": latest.platforms}),
+        &json!({"version": version, "content_hash": latest.content_hash, "reason": reason.as_str(), "platforms": latest.platforms}),
     )
     .await?;
     tx.commit().await?;
