@@ -763,3 +763,141 @@ async fn a_record_of_another_agency_or_division_is_refused_by_the_source_constra
     })
     .await;
 }
+
+/// The finance-oa mapping with the case's `<更新时间>` as `source.updated_at`, as a department system
+/// that stamps its changes would be mapped.
+fn stamped_mapping(dir: &std::path::Path) -> Arc<Mapping> {
+    let text = std::fs::read_to_string(repo().join("mappings/finance-oa.toml")).unwrap();
+    let text = text.replacen(
+        "[fields]\n",
+        "[fields]\n\"source.updated_at\" = { path = \"更新时间\" }\n",
+        1,
+    );
+    let path = dir.join("finance-oa-stamped.toml");
+    std::fs::write(&path, text).unwrap();
+    Arc::new(Mapping::load(&path).unwrap())
+}
+
+/// An export of `cases`, each stamped with `updated_at` (`<更新时间>`).
+fn stamped_export(cases: &[FinanceCase], updated_at: &str) -> String {
+    export(cases).replace(
+        "    <类别>",
+        &format!("    <更新时间>{updated_at}</更新时间>\n    <类别>"),
+    )
+}
+
+/// Regression (issue 9): a department resending an old export after a revoking one republished the
+/// revoked decision. Now a version older than the stored one, by the source's own stamp, is held in
+/// quarantine as `stale`: nothing is queued for it, the record stays withdrawn, its file still moves
+/// to done/, and a record the old export carries that is new is stored as usual.
+#[tokio::test]
+async fn an_old_export_resent_after_a_revoking_one_is_stale_and_never_republished() {
+    on_both_backends(|store| async move {
+        let mut harness = Harness::new(store).await;
+        let mapping_dir = tempfile::tempdir().unwrap();
+        harness.connector.mapping = stamped_mapping(mapping_dir.path());
+        let first = stamped_export(&[FinanceCase::valid("CZ-1")], "2026-10-30 09:00:00");
+        harness.drop_file("a.xml", first.as_bytes()).await;
+        let mut revoked = FinanceCase::valid("CZ-1");
+        revoked.status = "已撤销";
+        harness
+            .drop_file("b.xml", stamped_export(&[revoked], "2026-11-07 09:00:00").as_bytes())
+            .await;
+        let before = harness.outbox("finance-oa:CZ-1").await;
+        assert_eq!(
+            platforms_of(&before, OutboxOp::Retract, 2),
+            ["chiping-county", "liaocheng-city", "shandong-province"]
+        );
+
+        // The first export again (a re-sent file, a restored backup), with a case not seen before.
+        let resent = stamped_export(
+            &[FinanceCase::valid("CZ-1"), FinanceCase::valid("CZ-2")],
+            "2026-10-30 09:00:00",
+        );
+        harness.drop_file("c.xml", resent.as_bytes()).await;
+
+        assert_eq!(
+            harness.outbox("finance-oa:CZ-1").await,
+            before,
+            "nothing is queued for the stale version"
+        );
+        let latest = harness.store.latest("finance-oa:CZ-1").await.unwrap().unwrap();
+        assert_eq!(latest.version, 2);
+        assert!(latest.retracted, "the revoked decision stays withdrawn");
+        assert_eq!(
+            harness.store.latest("finance-oa:CZ-2").await.unwrap().unwrap().version,
+            1,
+            "a new case in the old export is stored"
+        );
+        let held = harness.store.quarantine_list(false).await.unwrap();
+        let stale: Vec<_> = held
+            .iter()
+            .filter(|entry| entry.stage == QuarantineStage::Stale)
+            .collect();
+        assert_eq!(stale.len(), 1, "{held:?}");
+        assert_eq!(stale[0].record_id.as_deref(), Some("finance-oa:CZ-1"));
+        assert!(stale[0].origin.ends_with("c.xml:3"), "{}", stale[0].origin);
+        assert!(
+            stale[0].reason.contains(
+                "source.updated_at 2026-10-30T09:00:00 is older than source.updated_at 2026-11-07T09:00:00 of the stored version 2"
+            ),
+            "{}",
+            stale[0].reason
+        );
+        assert_eq!(harness.folder("done"), ["a.xml", "b.xml", "c.xml"]);
+
+        // The same stamp with other content is a correction the source did not restamp: stored.
+        let mut corrected = FinanceCase::valid("CZ-2");
+        corrected.decided_on = "2026年10月13日";
+        harness
+            .drop_file("d.xml", stamped_export(&[corrected], "2026-10-30 09:00:00").as_bytes())
+            .await;
+        assert_eq!(
+            harness.store.latest("finance-oa:CZ-2").await.unwrap().unwrap().version,
+            2
+        );
+
+        // A replay is the operator's decision: the stale version is stored and published.
+        let old = stamped_export(&[FinanceCase::valid("CZ-1")], "2026-10-30 09:00:00");
+        let old = Arc::new(
+            dhub_connectors::folder::map_document(
+                &harness.connector.mapping,
+                "finance-oa",
+                old.as_bytes(),
+                "replay.xml",
+            )
+            .unwrap(),
+        );
+        let report = harness.ingestor.ingest(old.clone(), false).await.unwrap();
+        assert!(
+            matches!(&report.outcomes[0], ItemOutcome::Quarantined { stage: HoldStage::Stale, .. }),
+            "{report:?}"
+        );
+        let report = harness.ingestor.replay(old, stale[0].id).await.unwrap();
+        assert!(
+            matches!(&report.outcomes[0], ItemOutcome::Accepted { version: 3, .. }),
+            "{report:?}"
+        );
+    })
+    .await;
+}
+
+/// A source stamp the validation cannot read holds the record at the validation stage, naming the
+/// field, rather than disabling the stale check for it.
+#[tokio::test]
+async fn an_unreadable_source_stamp_is_a_validation_error_naming_the_field() {
+    let mut harness = Harness::on_sqlite().await;
+    let mapping_dir = tempfile::tempdir().unwrap();
+    harness.connector.mapping = stamped_mapping(mapping_dir.path());
+    harness
+        .drop_file(
+            "a.xml",
+            stamped_export(&[FinanceCase::valid("CZ-1")], "上周").as_bytes(),
+        )
+        .await;
+    let held = harness.store.quarantine_list(false).await.unwrap();
+    assert_eq!(held.len(), 1, "{held:?}");
+    assert_eq!(held[0].stage, QuarantineStage::Validation);
+    assert!(held[0].reason.contains("source.updated_at"), "{}", held[0].reason);
+    assert!(!held[0].reason.contains("上周"), "{}", held[0].reason);
+}
