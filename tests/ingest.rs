@@ -901,3 +901,79 @@ async fn an_unreadable_source_stamp_is_a_validation_error_naming_the_field() {
     assert!(held[0].reason.contains("source.updated_at"), "{}", held[0].reason);
     assert!(!held[0].reason.contains("上周"), "{}", held[0].reason);
 }
+
+/// Issue 9: a NUL or another C0 control character in a record's text made a Postgres platform view
+/// refuse the envelope. Validation refuses such a record with the field and the character named
+/// (never the text), the records beside it in the file are stored, and what is published (TAB and
+/// LF are text) is stored by a platform view on Postgres without a rejection.
+#[tokio::test]
+async fn control_characters_are_refused_by_validation_and_the_rest_reaches_a_postgres_view() {
+    let state = dhub_testkit::fresh_postgres_db().await.unwrap();
+    let mut harness = Harness::new(Store::connect(state.url()).await.unwrap()).await;
+    let facts = "当事人张三丰未按规定填制会计凭证，联系电话13812345678。";
+    let case = |key: &'static str, from: &str, to: &str| {
+        let xml = FinanceCase::valid(key).xml();
+        assert!(xml.contains(from));
+        xml.replace(from, to)
+    };
+    let body = [
+        case("CZ-1", facts, "第一行\t制表&#10;第二行&#13;"),
+        case("CZ-2", facts, "当事人&#0;未按规定填制会计凭证。"),
+        case("CZ-3", "茌财罚〔2026〕12号", "茌财罚&#x1B;〔2026〕12号"),
+    ]
+    .concat();
+    let file = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<执法信息导出>\n{body}</执法信息导出>\n");
+    harness.drop_file("a.xml", file.as_bytes()).await;
+
+    let held = harness.store.quarantine_list(false).await.unwrap();
+    let reasons: Vec<(Option<&str>, QuarantineStage, &str)> = held
+        .iter()
+        .map(|q| (q.record_id.as_deref(), q.stage, q.reason.as_str()))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            (
+                Some("finance-oa:CZ-2"),
+                QuarantineStage::Validation,
+                "facts: contains the control character U+0000; remove it at the source"
+            ),
+            (
+                Some("finance-oa:CZ-3"),
+                QuarantineStage::Validation,
+                "document_no: contains the control character U+001B; remove it at the source"
+            ),
+        ]
+    );
+
+    let view_db = dhub_testkit::fresh_postgres_db().await.unwrap();
+    let view = dhub_platform::View::open(view_db.url()).await.unwrap();
+    let messages: Vec<dhub_platform::FeedMessage> = harness
+        .store
+        .history("finance-oa:CZ-1")
+        .await
+        .unwrap()
+        .queued
+        .iter()
+        .filter(|entry| entry.is_for("chiping-county"))
+        .enumerate()
+        .map(|(offset, entry)| {
+            dhub_platform::FeedMessage::new(
+                "disclosure.county.371523",
+                0,
+                offset as i64,
+                Some(entry.record_id.as_str()),
+                entry.payload.to_vec(),
+            )
+        })
+        .collect();
+    assert_eq!(messages.len(), 1);
+    let stats = view.apply(&messages).await.unwrap();
+    assert_eq!((stats.upserted, stats.rejected), (1, 0), "{stats:?}");
+    let shown = view.get("finance-oa:CZ-1").await.unwrap().unwrap();
+    assert!(shown.to_string().contains("第一行\\t制表\\n第二行"), "{shown}");
+    view.close().await;
+    harness.store.close().await;
+    view_db.drop().await.unwrap();
+    state.drop().await.unwrap();
+}
