@@ -520,6 +520,9 @@ fn compile(raw: RawConfig, text: &str, path: &Path) -> Result<HubConfig, ConfigE
         for message in config.kind.check(&base_dir) {
             errors.push(format!("{at} ({}): {message}", config.kind.name()));
         }
+        for message in config.limits.check() {
+            errors.push(format!("{at} (limits): {message}"));
+        }
         let mapping_path = base_dir.join(&config.mapping);
         match Mapping::load(&mapping_path) {
             Ok(mapping) => {

@@ -764,3 +764,217 @@ async fn a_record_of_another_agency_or_division_is_refused_by_the_source_constra
     })
     .await;
 }
+
+/// The finance-oa mapping with the case's `<更新时间>` as `source.updated_at`, as a department system
+/// that stamps its changes would be mapped.
+fn stamped_mapping(dir: &std::path::Path) -> Arc<Mapping> {
+    let text = std::fs::read_to_string(repo().join("mappings/finance-oa.toml")).unwrap();
+    let text = text.replacen(
+        "[fields]\n",
+        "[fields]\n\"source.updated_at\" = { path = \"更新时间\" }\n",
+        1,
+    );
+    let path = dir.join("finance-oa-stamped.toml");
+    std::fs::write(&path, text).unwrap();
+    Arc::new(Mapping::load(&path).unwrap())
+}
+
+/// An export of `cases`, each stamped with `updated_at` (`<更新时间>`).
+fn stamped_export(cases: &[FinanceCase], updated_at: &str) -> String {
+    export(cases).replace(
+        "    <类别>",
+        &format!("    <更新时间>{updated_at}</更新时间>\n    <类别>"),
+    )
+}
+
+/// Regression (issue 9): a department resending an old export after a revoking one republished the
+/// revoked decision. Now a version older than the stored one, by the source's own stamp, is held in
+/// quarantine as `stale`: nothing is queued for it, the record stays withdrawn, its file still moves
+/// to done/, and a record the old export carries that is new is stored as usual.
+#[tokio::test]
+async fn an_old_export_resent_after_a_revoking_one_is_stale_and_never_republished() {
+    on_both_backends(|store| async move {
+        let mut harness = Harness::new(store).await;
+        let mapping_dir = tempfile::tempdir().unwrap();
+        harness.connector.mapping = stamped_mapping(mapping_dir.path());
+        let first = stamped_export(&[FinanceCase::valid("CZ-1")], "2026-10-30 09:00:00");
+        harness.drop_file("a.xml", first.as_bytes()).await;
+        let mut revoked = FinanceCase::valid("CZ-1");
+        revoked.status = "已撤销";
+        harness
+            .drop_file("b.xml", stamped_export(&[revoked], "2026-11-07 09:00:00").as_bytes())
+            .await;
+        let before = harness.outbox("finance-oa:CZ-1").await;
+        assert_eq!(
+            platforms_of(&before, OutboxOp::Retract, 2),
+            ["chiping-county", "liaocheng-city", "shandong-province"]
+        );
+
+        // The first export again (a re-sent file, a restored backup), with a case not seen before.
+        let resent = stamped_export(
+            &[FinanceCase::valid("CZ-1"), FinanceCase::valid("CZ-2")],
+            "2026-10-30 09:00:00",
+        );
+        harness.drop_file("c.xml", resent.as_bytes()).await;
+
+        assert_eq!(
+            harness.outbox("finance-oa:CZ-1").await,
+            before,
+            "nothing is queued for the stale version"
+        );
+        let latest = harness.store.latest("finance-oa:CZ-1").await.unwrap().unwrap();
+        assert_eq!(latest.version, 2);
+        assert!(latest.retracted, "the revoked decision stays withdrawn");
+        assert_eq!(
+            harness.store.latest("finance-oa:CZ-2").await.unwrap().unwrap().version,
+            1,
+            "a new case in the old export is stored"
+        );
+        let held = harness.store.quarantine_list(false).await.unwrap();
+        let stale: Vec<_> = held
+            .iter()
+            .filter(|entry| entry.stage == QuarantineStage::Stale)
+            .collect();
+        assert_eq!(stale.len(), 1, "{held:?}");
+        assert_eq!(stale[0].record_id.as_deref(), Some("finance-oa:CZ-1"));
+        assert!(stale[0].origin.ends_with("c.xml:3"), "{}", stale[0].origin);
+        assert!(
+            stale[0].reason.contains(
+                "source.updated_at 2026-10-30T09:00:00 is older than source.updated_at 2026-11-07T09:00:00 of the stored version 2"
+            ),
+            "{}",
+            stale[0].reason
+        );
+        assert_eq!(harness.folder("done"), ["a.xml", "b.xml", "c.xml"]);
+
+        // The same stamp with other content is a correction the source did not restamp: stored.
+        let mut corrected = FinanceCase::valid("CZ-2");
+        corrected.decided_on = "2026年10月13日";
+        harness
+            .drop_file("d.xml", stamped_export(&[corrected], "2026-10-30 09:00:00").as_bytes())
+            .await;
+        assert_eq!(
+            harness.store.latest("finance-oa:CZ-2").await.unwrap().unwrap().version,
+            2
+        );
+
+        // A replay is the operator's decision: the stale version is stored and published.
+        let old = stamped_export(&[FinanceCase::valid("CZ-1")], "2026-10-30 09:00:00");
+        let old = Arc::new(
+            dhub_connectors::folder::map_document(
+                &harness.connector.mapping,
+                "finance-oa",
+                old.as_bytes(),
+                "replay.xml",
+            )
+            .unwrap(),
+        );
+        let report = harness.ingestor.ingest(old.clone(), false).await.unwrap();
+        assert!(
+            matches!(&report.outcomes[0], ItemOutcome::Quarantined { stage: HoldStage::Stale, .. }),
+            "{report:?}"
+        );
+        let report = harness.ingestor.replay(old, stale[0].id).await.unwrap();
+        assert!(
+            matches!(&report.outcomes[0], ItemOutcome::Accepted { version: 3, .. }),
+            "{report:?}"
+        );
+    })
+    .await;
+}
+
+/// A source stamp the validation cannot read holds the record at the validation stage, naming the
+/// field, rather than disabling the stale check for it.
+#[tokio::test]
+async fn an_unreadable_source_stamp_is_a_validation_error_naming_the_field() {
+    let mut harness = Harness::on_sqlite().await;
+    let mapping_dir = tempfile::tempdir().unwrap();
+    harness.connector.mapping = stamped_mapping(mapping_dir.path());
+    harness
+        .drop_file(
+            "a.xml",
+            stamped_export(&[FinanceCase::valid("CZ-1")], "上周").as_bytes(),
+        )
+        .await;
+    let held = harness.store.quarantine_list(false).await.unwrap();
+    assert_eq!(held.len(), 1, "{held:?}");
+    assert_eq!(held[0].stage, QuarantineStage::Validation);
+    assert!(held[0].reason.contains("source.updated_at"), "{}", held[0].reason);
+    assert!(!held[0].reason.contains("上周"), "{}", held[0].reason);
+}
+
+/// Issue 9: a NUL or another C0 control character in a record's text made a Postgres platform view
+/// refuse the envelope. Validation refuses such a record with the field and the character named
+/// (never the text), the records beside it in the file are stored, and what is published (TAB and
+/// LF are text) is stored by a platform view on Postgres without a rejection.
+#[tokio::test]
+async fn control_characters_are_refused_by_validation_and_the_rest_reaches_a_postgres_view() {
+    let state = dhub_testkit::fresh_postgres_db().await.unwrap();
+    let mut harness = Harness::new(Store::connect(state.url()).await.unwrap()).await;
+    let facts = "当事人张三丰未按规定填制会计凭证，联系电话13812345678。";
+    let case = |key: &'static str, from: &str, to: &str| {
+        let xml = FinanceCase::valid(key).xml();
+        assert!(xml.contains(from));
+        xml.replace(from, to)
+    };
+    let body = [
+        case("CZ-1", facts, "第一行\t制表&#10;第二行&#13;"),
+        case("CZ-2", facts, "当事人&#0;未按规定填制会计凭证。"),
+        case("CZ-3", "茌财罚〔2026〕12号", "茌财罚&#x1B;〔2026〕12号"),
+    ]
+    .concat();
+    let file = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<执法信息导出>\n{body}</执法信息导出>\n");
+    harness.drop_file("a.xml", file.as_bytes()).await;
+
+    let held = harness.store.quarantine_list(false).await.unwrap();
+    let reasons: Vec<(Option<&str>, QuarantineStage, &str)> = held
+        .iter()
+        .map(|q| (q.record_id.as_deref(), q.stage, q.reason.as_str()))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            (
+                Some("finance-oa:CZ-2"),
+                QuarantineStage::Validation,
+                "facts: contains the control character U+0000; remove it at the source"
+            ),
+            (
+                Some("finance-oa:CZ-3"),
+                QuarantineStage::Validation,
+                "document_no: contains the control character U+001B; remove it at the source"
+            ),
+        ]
+    );
+
+    let view_db = dhub_testkit::fresh_postgres_db().await.unwrap();
+    let view = dhub_platform::View::open(view_db.url()).await.unwrap();
+    let messages: Vec<dhub_platform::FeedMessage> = harness
+        .store
+        .history("finance-oa:CZ-1")
+        .await
+        .unwrap()
+        .queued
+        .iter()
+        .filter(|entry| entry.is_for("chiping-county"))
+        .enumerate()
+        .map(|(offset, entry)| {
+            dhub_platform::FeedMessage::new(
+                "disclosure.county.371523",
+                0,
+                offset as i64,
+                Some(entry.record_id.as_str()),
+                entry.payload.to_vec(),
+            )
+        })
+        .collect();
+    assert_eq!(messages.len(), 1);
+    let stats = view.apply(&messages).await.unwrap();
+    assert_eq!((stats.upserted, stats.rejected), (1, 0), "{stats:?}");
+    let shown = view.get("finance-oa:CZ-1").await.unwrap().unwrap();
+    assert!(shown.to_string().contains("第一行\\t制表\\n第二行"), "{shown}");
+    view.close().await;
+    harness.store.close().await;
+    view_db.drop().await.unwrap();
+    state.drop().await.unwrap();
+}

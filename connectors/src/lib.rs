@@ -35,6 +35,7 @@ pub mod folder;
 pub mod http_pull;
 pub mod http_push;
 pub mod kafka;
+pub mod limits;
 pub mod mapped;
 pub mod registry;
 pub mod spreadsheet;
@@ -44,6 +45,7 @@ pub mod xml_dir;
 use futures::future::BoxFuture;
 
 pub use context::{ConnectorEvents, SourceContext};
+pub use limits::LimitsConfig;
 pub use registry::{Built, HubSettings, SourceConfig, SourceKind};
 
 /// A running source. Built from its config by [`SourceKind::build`], started once with its context.

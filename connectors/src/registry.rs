@@ -10,6 +10,7 @@ use serde::Deserialize;
 use crate::http_pull::{HttpPullConfig, PullConnector};
 use crate::http_push::{HttpPushConfig, PushEndpoint};
 use crate::kafka::{self, KafkaConfig};
+use crate::limits::LimitsConfig;
 use crate::spreadsheet::{self, SpreadsheetConfig};
 use crate::sql::{self, SqlConfig};
 use crate::xml_dir::{self, XmlDirConfig};
@@ -39,8 +40,19 @@ pub struct SourceConfig {
     /// GB/T 2260 code of the area the source's agencies must be in (optional; checked for every kind).
     #[serde(default)]
     pub division: Option<String>,
+    /// `[source.limits]`: how much of one document the source accepts (every kind; see
+    /// [`crate::limits`]).
+    #[serde(default)]
+    pub limits: LimitsConfig,
     #[serde(flatten)]
     pub kind: SourceKind,
+}
+
+impl SourceConfig {
+    /// The connector or endpoint, reading within the source's own `[source.limits]`.
+    pub fn build(&self, base_dir: &Path, hub: &HubSettings) -> Result<Built, String> {
+        self.kind.build_within(base_dir, hub, &self.limits)
+    }
 }
 
 /// The kinds of department systems, each with its own keys.
@@ -128,22 +140,37 @@ impl SourceKind {
 
     /// The connector or endpoint, ready to run or mount. Resolves secrets. `hub` lends what the
     /// kind takes from the hub's own sections (a `kafka` source's default cluster).
+    /// The default read limits apply; [`SourceConfig::build`] passes the source's own.
     pub fn build(&self, base_dir: &Path, hub: &HubSettings) -> Result<Built, String> {
+        self.build_within(base_dir, hub, &LimitsConfig::default())
+    }
+
+    /// [`SourceKind::build`] with the source's `[source.limits]`; each kind adds its own document
+    /// size key (`max_file_bytes`, `max_body_bytes`, `max_message_bytes`).
+    pub fn build_within(
+        &self,
+        base_dir: &Path,
+        hub: &HubSettings,
+        limits: &LimitsConfig,
+    ) -> Result<Built, String> {
         match self {
-            SourceKind::XmlDir(config) => {
-                Ok(Built::Task(Box::new(xml_dir::connector(config, base_dir))))
-            }
-            SourceKind::Sql(config) => Ok(Built::Task(Box::new(sql::connector(config, base_dir)?))),
-            SourceKind::Kafka(config) => Ok(Built::Task(Box::new(kafka::connector(
-                config, base_dir, hub,
-            )?))),
-            SourceKind::Spreadsheet(config) => Ok(Built::Task(Box::new(spreadsheet::connector(
-                config, base_dir,
-            )))),
-            SourceKind::HttpPush(config) => PushEndpoint::new(config, base_dir).map(Built::Push),
-            SourceKind::HttpPull(config) => {
-                Ok(Built::Task(Box::new(PullConnector::new(config, base_dir)?)))
-            }
+            SourceKind::XmlDir(config) => Ok(Built::Task(Box::new(
+                xml_dir::connector(config, base_dir).within(limits),
+            ))),
+            SourceKind::Sql(config) => Ok(Built::Task(Box::new(
+                sql::connector(config, base_dir)?.within(limits),
+            ))),
+            SourceKind::Kafka(config) => Ok(Built::Task(Box::new(
+                kafka::connector(config, base_dir, hub)?.within(limits),
+            ))),
+            SourceKind::Spreadsheet(config) => Ok(Built::Task(Box::new(
+                spreadsheet::connector(config, base_dir).within(limits),
+            ))),
+            SourceKind::HttpPush(config) => PushEndpoint::new(config, base_dir)
+                .map(|endpoint| Built::Push(endpoint.within(limits))),
+            SourceKind::HttpPull(config) => Ok(Built::Task(Box::new(
+                PullConnector::new(config, base_dir)?.within(limits),
+            ))),
         }
     }
 }
@@ -169,6 +196,17 @@ mod tests {
             panic!("an xml_dir source: {:?}", config.kind);
         };
         assert_eq!(xml.path, PathBuf::from("in"));
+    }
+
+    #[test]
+    fn a_sources_limits_table_is_its_own_and_refuses_unknown_keys() {
+        let text = "name = \"oa\"\nkind = \"xml_dir\"\nmapping = \"m.toml\"\npath = \"in\"\nmax_file_bytes = 4096\n[limits]\nmax_depth = 12\n";
+        let config = parse(text).unwrap();
+        assert_eq!(config.limits.max_depth, Some(12));
+        assert_eq!(config.limits.read_limits(4096).max_depth, 12);
+        assert_eq!(parse("name = \"oa\"\nkind = \"xml_dir\"\nmapping = \"m.toml\"\npath = \"in\"\n").unwrap().limits, LimitsConfig::default());
+        let error = parse(&text.replace("max_depth", "max_deep")).unwrap_err();
+        assert!(error.contains("unknown field `max_deep`"), "{error}");
     }
 
     #[test]

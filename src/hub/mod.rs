@@ -91,7 +91,6 @@ pub async fn run(
         let name = source.name().to_string();
         let built = source
             .config
-            .kind
             .build(&config.base_dir, &config.source_settings())
             .map_err(|message| anyhow::anyhow!("source `{name}`: {message}"))?;
         match built {
@@ -321,7 +320,8 @@ fn source_task(
 ) -> Leased {
     let name = source.name().to_string();
     let settings = config.source_settings();
-    let kind = source.config.kind.clone();
+    // The whole `[[source]]` table: its kind builds the connector within its `[source.limits]`.
+    let source_config = source.config.clone();
     let base_dir = config.base_dir.clone();
     let mapping = source.mapping.clone();
     let store = store.clone();
@@ -333,8 +333,8 @@ fn source_task(
         lease,
         class: Class::Source,
         start: Box::new(move |supervisor, stop| {
-            let (kind, base_dir, settings, mapping, store, sink, events, name) = (
-                kind.clone(),
+            let (source_config, base_dir, settings, mapping, store, sink, events, name) = (
+                source_config.clone(),
                 base_dir.clone(),
                 settings.clone(),
                 mapping.clone(),
@@ -343,13 +343,13 @@ fn source_task(
                 events.clone(),
                 name.clone(),
             );
-            tracing::info!(source = %name, kind = kind.name(), "starting source");
+            tracing::info!(source = %name, kind = source_config.kind.name(), "starting source");
             let task_stop = stop.clone();
             supervisor.spawn(
                 task_name.clone(),
                 move || {
-                    let (kind, base_dir, settings, mapping, store, sink, events, stop, name) = (
-                        kind.clone(),
+                    let (source_config, base_dir, settings, mapping, store, sink, events, stop, name) = (
+                        source_config.clone(),
                         base_dir.clone(),
                         settings.clone(),
                         mapping.clone(),
@@ -360,7 +360,7 @@ fn source_task(
                         name.clone(),
                     );
                     async move {
-                        let Built::Task(connector) = kind.build(&base_dir, &settings)? else {
+                        let Built::Task(connector) = source_config.build(&base_dir, &settings)? else {
                             return Err(
                                 "a push source answers on the HTTP server; it is not run".into()
                             );

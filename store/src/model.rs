@@ -39,6 +39,9 @@ pub struct VersionRow {
     /// The platforms that show the record now (the last entry queued for them was an upsert), in
     /// name order: a retraction goes to exactly these.
     pub platforms: Vec<String>,
+    /// The source-side stamp of the latest version that carried one (`dhub_schema::stamp`); a
+    /// version older than it is stale.
+    pub source_stamp: Option<String>,
 }
 
 /// A version to store. The store stamps `created_at_ms`.

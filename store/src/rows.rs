@@ -157,7 +157,7 @@ pub(crate) fn parked_entry(row: &AnyRow) -> Result<ParkedEntry, StoreError> {
 }
 
 pub(crate) const VERSION_ROW_COLUMNS: &str =
-    "record_id, latest_version, latest_hash, latest_status, retracted, platforms";
+    "record_id, latest_version, latest_hash, latest_status, retracted, platforms, source_stamp";
 
 pub(crate) fn version_row(row: &AnyRow) -> Result<(String, VersionRow), StoreError> {
     let decode = || StoreError::db("read the latest version");
@@ -171,6 +171,7 @@ pub(crate) fn version_row(row: &AnyRow) -> Result<(String, VersionRow), StoreErr
             status: row.try_get("latest_status").map_err(decode())?,
             retracted: retracted != 0,
             platforms: split_platforms(&platforms),
+            source_stamp: row.try_get("source_stamp").map_err(decode())?,
         },
     ))
 }

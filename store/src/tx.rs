@@ -194,6 +194,21 @@ impl StoreTx {
         Ok(())
     }
 
+    /// Keeps the source-side stamp of each record's latest version (`dhub_schema::stamp`), after
+    /// [`insert_versions`](StoreTx::insert_versions) stored them; `(record_id, stamp)`. Only
+    /// versions that carry a stamp come here, so sources without one pay nothing.
+    pub async fn set_source_stamps(&mut self, stamps: &[(&str, &str)]) -> Result<(), StoreError> {
+        for (record_id, stamp) in stamps {
+            sqlx::query("UPDATE records SET source_stamp = $1 WHERE record_id = $2")
+                .bind(*stamp)
+                .bind(*record_id)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(StoreError::db("keep the source stamps"))?;
+        }
+        Ok(())
+    }
+
     /// Sets whether the record is withdrawn from the platforms.
     pub async fn mark_retracted(
         &mut self,

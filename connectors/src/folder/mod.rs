@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use dhub_mapping::Mapping;
+use dhub_mapping::{Mapping, ReadLimits};
 use dhub_schema::intake::{IntakeBatch, IntakeSink, Position};
 use dhub_support::cpu::{self, Stage};
 use dhub_support::retry;
@@ -36,6 +36,7 @@ use tokio::sync::{mpsc, watch};
 pub use config::FolderConfig;
 
 use crate::context::{ConnectorEvents, SourceContext};
+use crate::limits::LimitsConfig;
 use crate::mapped::{file_origin, map_context, to_intake};
 use crate::{Connector, ConnectorError};
 
@@ -95,9 +96,17 @@ pub struct FolderConnector {
     pub settle: Duration,
     pub extensions: Vec<String>,
     pub max_file_bytes: u64,
+    /// What one file may hold (`[source.limits]`, with `max_file_bytes` as the document size).
+    pub limits: ReadLimits,
 }
 
 impl FolderConnector {
+    /// Reads within the source's `[source.limits]`.
+    pub fn within(mut self, limits: &LimitsConfig) -> FolderConnector {
+        self.limits = limits.read_limits(self.max_file_bytes);
+        self
+    }
+
     /// `default_extensions` apply when the config names none.
     pub fn new(
         config: &FolderConfig,
@@ -114,6 +123,7 @@ impl FolderConnector {
             settle: Duration::from_millis(config.settle_ms),
             extensions,
             max_file_bytes: config.max_file_bytes,
+            limits: LimitsConfig::default().read_limits(config.max_file_bytes),
         }
     }
 }
@@ -134,6 +144,7 @@ impl Connector for FolderConnector {
                 settle: self.settle,
                 extensions: self.extensions.clone(),
                 max_file_bytes: self.max_file_bytes,
+                limits: self.limits,
                 stuck: HashMap::new(),
             };
             folder.watch(self.poll_interval, context.shutdown).await;
@@ -152,6 +163,8 @@ pub struct Folder {
     pub settle: Duration,
     pub extensions: Vec<String>,
     pub max_file_bytes: u64,
+    /// What one file may hold; its `max_document_bytes` is `max_file_bytes`.
+    pub limits: ReadLimits,
     /// Files in `.work/` whose move to `done/` or `failed/` failed: tried again later.
     stuck: HashMap<PathBuf, Stuck>,
 }
@@ -235,8 +248,15 @@ impl Folder {
             settle,
             extensions,
             max_file_bytes,
+            limits: LimitsConfig::default().read_limits(max_file_bytes),
             stuck: HashMap::new(),
         }
+    }
+
+    /// Reads within `limits` (`[source.limits]`), keeping `max_file_bytes` as the file size limit.
+    pub fn with_limits(mut self, limits: &LimitsConfig) -> Folder {
+        self.limits = limits.read_limits(self.max_file_bytes);
+        self
     }
 
     /// Watches the folder until `shutdown` turns true. The file being processed when shutdown comes is
@@ -406,8 +426,11 @@ impl Folder {
         let mapping = self.mapping.clone();
         let source = self.name.clone();
         let path = path.to_path_buf();
-        let limit = self.max_file_bytes;
-        tokio::task::spawn_blocking(move || read_file(&mapping, &source, &path, limit))
+        let limits = ReadLimits {
+            max_document_bytes: self.max_file_bytes,
+            ..self.limits
+        };
+        tokio::task::spawn_blocking(move || read_file(&mapping, &source, &path, &limits))
     }
 
     async fn store_and_move(
@@ -658,7 +681,8 @@ fn claimed_files(work: &Path) -> Vec<PathBuf> {
 }
 
 /// Reads a claimed file (refusing one over `limit` before reading it) and maps its records.
-fn read_file(mapping: &Mapping, source: &str, path: &Path, limit: u64) -> Read {
+fn read_file(mapping: &Mapping, source: &str, path: &Path, limits: &ReadLimits) -> Read {
+    let limit = limits.max_document_bytes;
     use std::io::Read as _;
     let shown = path.display().to_string();
     let metadata = match std::fs::metadata(path) {
@@ -683,21 +707,35 @@ fn read_file(mapping: &Mapping, source: &str, path: &Path, limit: u64) -> Read {
             "{shown}: the file grew over the source's limit of {limit} bytes (max_file_bytes) while it was read"
         ));
     }
-    match map_document(mapping, source, &bytes, &shown) {
+    match map_document_within(mapping, source, &bytes, &shown, limits) {
         Ok(batch) => Read::Batch { batch, stamp },
         Err(reason) => Read::Refused(reason),
     }
 }
 
-/// Parses and maps one document. `Err` is a reason naming the file (and line) for `failed/`.
+/// Parses and maps one document within the default limits. `Err` is a reason naming the file (and
+/// line) for `failed/`.
 pub fn map_document(
     mapping: &Mapping,
     source: &str,
     bytes: &[u8],
     origin: &str,
 ) -> Result<IntakeBatch, String> {
-    let records = cpu::measure(Stage::ReadDecode, || mapping.read_document(bytes, origin))
-        .map_err(|error| error.to_string())?;
+    map_document_within(mapping, source, bytes, origin, &ReadLimits::default())
+}
+
+/// [`map_document`] within the source's limits: a breach is the reason, naming file, line and limit.
+pub fn map_document_within(
+    mapping: &Mapping,
+    source: &str,
+    bytes: &[u8],
+    origin: &str,
+    limits: &ReadLimits,
+) -> Result<IntakeBatch, String> {
+    let records = cpu::measure(Stage::ReadDecode, || {
+        mapping.read_document_with(bytes, origin, limits)
+    })
+    .map_err(|error| error.to_string())?;
     let context = map_context(source);
     let items = cpu::measure(Stage::Map, || {
         records

@@ -250,6 +250,106 @@ async fn a_file_over_the_size_limit_is_set_aside_unread() {
     assert!(s.sink.batches.lock().unwrap().is_empty());
 }
 
+/// The reason a file was set aside with.
+fn failed_reason(s: &Setup, name: &str) -> String {
+    std::fs::read_to_string(s.dir.path().join(format!("inbox/failed/{name}.reason"))).unwrap()
+}
+
+/// An export whose one record nests `depth` elements inside its `<备注>`.
+fn nested_export(depth: usize) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<执法信息导出>\n<案件 编号=\"K1\"><类别>行政处罚</类别><备注>{}{}</备注></案件>\n</执法信息导出>\n",
+        "<a>".repeat(depth),
+        "</a>".repeat(depth)
+    )
+}
+
+/// Regression (issue 9): an export nesting 200,000 elements aborted the hub with a stack overflow
+/// and stayed in the inbox, so every restart died on it. Now it goes to failed/ with the limit
+/// named, on a worker thread's ordinary stack, and the next file is read.
+#[tokio::test]
+async fn a_file_nesting_200000_elements_is_set_aside_with_the_limit_named() {
+    let mut s = setup_with(RecordingSink::default(), 0, |c| c.max_file_bytes = 8 * 1024 * 1024);
+    let path = s.dir.path().join("inbox/deep.xml");
+    std::fs::write(&path, nested_export(200_000)).unwrap();
+    let outcome = s.folder.process_file(&path, &shutdown()).await;
+    assert!(matches!(outcome, FileOutcome::Failed { .. }), "{outcome:?}");
+    let reason = failed_reason(&s, "deep.xml");
+    assert!(
+        reason.contains("deep.xml:3: element depth exceeds the limit of 64 (max_depth)"),
+        "{reason}"
+    );
+    let next = s.dir.path().join("inbox/next.xml");
+    std::fs::write(&next, EXPORT).unwrap();
+    let outcome = s.folder.process_file(&next, &shutdown()).await;
+    assert!(matches!(outcome, FileOutcome::Done { .. }), "{outcome:?}");
+}
+
+/// Regression (issue 9): 60,000 attributes on one element took seconds in a quadratic check. The
+/// file is refused at the attribute limit (the count is checked as attributes are read), and a
+/// source that raises the limit reads the flood in linear time (the time is printed, not asserted:
+/// speed is measured in benchmarks).
+#[tokio::test]
+async fn an_attribute_flood_is_set_aside_and_read_in_linear_time_when_allowed() {
+    let attributes: String = (0..60_000).map(|i| format!(" a{i}=\"{i}\"")).collect();
+    let export = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<执法信息导出>\n<案件 编号=\"K1\"><类别{attributes}>行政处罚</类别></案件>\n</执法信息导出>\n"
+    );
+    let mut s = setup_with(RecordingSink::default(), 0, |c| c.max_file_bytes = 8 * 1024 * 1024);
+    let path = s.dir.path().join("inbox/flood.xml");
+    std::fs::write(&path, &export).unwrap();
+    let outcome = s.folder.process_file(&path, &shutdown()).await;
+    assert!(matches!(outcome, FileOutcome::Failed { .. }), "{outcome:?}");
+    let reason = failed_reason(&s, "flood.xml");
+    assert!(reason.contains("(max_attributes)"), "{reason}");
+
+    let raised: LimitsConfig = toml::from_str("max_attributes = 100000").unwrap();
+    let mut s = setup_with(RecordingSink::default(), 0, |c| c.max_file_bytes = 8 * 1024 * 1024);
+    s.folder = s.folder.with_limits(&raised);
+    let path = s.dir.path().join("inbox/flood.xml");
+    std::fs::write(&path, &export).unwrap();
+    let started = Instant::now();
+    let outcome = s.folder.process_file(&path, &shutdown()).await;
+    eprintln!("60,000 attributes read and mapped in {:?}", started.elapsed());
+    assert!(matches!(outcome, FileOutcome::Done { .. }), "{outcome:?}");
+    assert_eq!(s.sink.batches.lock().unwrap()[0].items.len(), 1);
+}
+
+/// Issue 9: `[source.limits]` is per source: the same export passes one source's limits and breaks
+/// another's, and the breach names the limit and the file's line.
+#[tokio::test]
+async fn a_sources_own_limits_apply_to_its_files_only() {
+    let export = nested_export(10);
+    let mut lenient = setup(0);
+    let path = lenient.dir.path().join("inbox/a.xml");
+    std::fs::write(&path, &export).unwrap();
+    let outcome = lenient.folder.process_file(&path, &shutdown()).await;
+    assert!(matches!(outcome, FileOutcome::Done { .. }), "{outcome:?}");
+
+    let strict: LimitsConfig = toml::from_str("max_depth = 8").unwrap();
+    let mut s = setup(0);
+    s.folder = s.folder.with_limits(&strict);
+    let path = s.dir.path().join("inbox/a.xml");
+    std::fs::write(&path, &export).unwrap();
+    let outcome = s.folder.process_file(&path, &shutdown()).await;
+    assert!(matches!(outcome, FileOutcome::Failed { .. }), "{outcome:?}");
+    let reason = failed_reason(&s, "a.xml");
+    assert!(
+        reason.contains("a.xml:3: element depth exceeds the limit of 8 (max_depth)"),
+        "{reason}"
+    );
+    // The file size limit stays the source's `max_file_bytes`.
+    assert_eq!(s.folder.limits.max_document_bytes, 1024 * 1024);
+    let many: LimitsConfig = toml::from_str("max_records = 1").unwrap();
+    let mut s = setup(0);
+    s.folder = s.folder.with_limits(&many);
+    let path = s.dir.path().join("inbox/two.xml");
+    std::fs::write(&path, EXPORT_TWO).unwrap();
+    let outcome = s.folder.process_file(&path, &shutdown()).await;
+    assert!(matches!(outcome, FileOutcome::Failed { .. }), "{outcome:?}");
+    assert!(failed_reason(&s, "two.xml").contains("(max_records)"));
+}
+
 /// Regression (issue 9): a file rewritten in place while its batch was being stored was moved to
 /// done/ with the new content never read.
 #[tokio::test]

@@ -44,6 +44,7 @@ use cursor::CursorPath;
 use fetch::{Auth, FetchError};
 
 use crate::context::SourceContext;
+use crate::limits::LimitsConfig;
 use crate::mapped::{map_context, to_intake};
 use crate::{Connector, ConnectorError};
 
@@ -55,6 +56,8 @@ pub struct PullConnector {
     initial_cursor: String,
     interval: Duration,
     max_body_bytes: u64,
+    /// `[source.limits]` with `max_body_bytes` as the document size.
+    limits: ReadLimits,
     min_retry_delay: Duration,
     max_retry_delay: Duration,
     client: reqwest::Client,
@@ -96,10 +99,19 @@ impl PullConnector {
             initial_cursor: config.initial_cursor.clone(),
             interval: Duration::from_millis(config.interval_ms),
             max_body_bytes: config.max_body_bytes,
+            limits: LimitsConfig::default().read_limits(config.max_body_bytes),
             min_retry_delay: Duration::from_millis(config.min_retry_delay_ms),
             max_retry_delay: Duration::from_millis(config.max_retry_delay_ms),
             client,
         })
+    }
+}
+
+impl PullConnector {
+    /// Reads pages within the source's `[source.limits]`.
+    pub fn within(mut self, limits: &LimitsConfig) -> PullConnector {
+        self.limits = limits.read_limits(self.max_body_bytes);
+        self
     }
 }
 
@@ -240,10 +252,7 @@ impl Poll {
         let name = self.context.name.clone();
         let path = self.connector.next_cursor.clone();
         let cursor = self.cursor.clone();
-        let limits = ReadLimits {
-            max_document_bytes: self.connector.max_body_bytes,
-            ..ReadLimits::default()
-        };
+        let limits = self.connector.limits;
         tokio::task::spawn_blocking(move || {
             map_page(
                 &mapping,

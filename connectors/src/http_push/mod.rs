@@ -58,6 +58,7 @@ pub use config::HttpPushConfig;
 use group::GroupCommit;
 
 use crate::context::SourceContext;
+use crate::limits::LimitsConfig;
 use crate::mapped::{map_context, to_intake};
 
 /// How long a client is asked to wait before sending again when the hub cannot store now.
@@ -71,6 +72,8 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 pub struct PushEndpoint {
     token: TokenDigest,
     max_body_bytes: u64,
+    /// `[source.limits]`; the document size is `max_body_bytes`.
+    limits: LimitsConfig,
     request_timeout: Duration,
     max_concurrent_requests: usize,
 }
@@ -109,9 +112,16 @@ impl PushEndpoint {
         Ok(PushEndpoint {
             token: TokenDigest::of(token.expose()),
             max_body_bytes: config.max_body_bytes,
+            limits: LimitsConfig::default(),
             request_timeout: Duration::from_millis(config.request_timeout_ms),
             max_concurrent_requests: config.max_concurrent_requests as usize,
         })
+    }
+
+    /// Reads bodies within the source's `[source.limits]`.
+    pub fn within(mut self, limits: &LimitsConfig) -> PushEndpoint {
+        self.limits = limits.clone();
+        self
     }
 
     /// The endpoint of the source `context` names, ready for [`router`]. The context's positions are
@@ -202,10 +212,7 @@ pub fn router(sources: Vec<PushSource>) -> Result<Router, String> {
                 .map(|(_, t)| *t)
                 .collect(),
             max_body_bytes: endpoint.max_body_bytes,
-            limits: ReadLimits {
-                max_document_bytes: endpoint.max_body_bytes,
-                ..ReadLimits::default()
-            },
+            limits: endpoint.limits.read_limits(endpoint.max_body_bytes),
             writer: GroupCommit::new(context.sink.clone()),
             context,
         });

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
+use dhub_mapping::ReadLimits;
 use dhub_support::Secret;
 use rdkafka::config::ClientConfig;
 use serde::Deserialize;
@@ -186,6 +187,10 @@ impl KafkaConfig {
             topic: self.topic.clone(),
             group: self.group.clone(),
             max_message_bytes: self.max_message_bytes,
+            limits: ReadLimits {
+                max_document_bytes: self.max_message_bytes,
+                ..ReadLimits::default()
+            },
             batch_messages: self.batch_messages,
             batch_linger: Duration::from_millis(self.batch_linger_ms),
             store_budget: Duration::from_millis(max_poll_interval_ms / 2),
@@ -246,6 +251,8 @@ pub struct KafkaSettings {
     pub topic: String,
     pub group: String,
     pub max_message_bytes: u64,
+    /// `[source.limits]` with `max_message_bytes` as the document size.
+    pub limits: ReadLimits,
     pub batch_messages: usize,
     pub batch_linger: Duration,
     /// How long one batch may keep failing to store before the connector gives up its partitions

@@ -198,7 +198,7 @@ impl ConsumerLoop {
             &self.source,
             at,
             message.payload(),
-            self.settings.max_message_bytes,
+            &self.settings.limits,
             &map_context(&self.source),
         );
         Taken {

@@ -34,9 +34,11 @@ pub fn message_items(
     source: &str,
     at: MessageAt<'_>,
     payload: Option<&[u8]>,
-    max_message_bytes: u64,
+    limits: &ReadLimits,
     context: &MapContext,
 ) -> Vec<Intake> {
+    // `max_document_bytes` is the source's `max_message_bytes`.
+    let max_message_bytes = limits.max_document_bytes;
     let origin = at.origin();
     let shown = origin.to_string();
     let unreadable = |reason: String, kept: String| Intake::Unreadable {
@@ -60,11 +62,7 @@ pub fn message_items(
             String::new(),
         )];
     }
-    let limits = ReadLimits {
-        max_document_bytes: max_message_bytes,
-        ..ReadLimits::default()
-    };
-    let records = match mapping.read_document_with(payload, &shown, &limits) {
+    let records = match mapping.read_document_with(payload, &shown, limits) {
         Ok(records) => records,
         // The reason names the message (and the line in it); the bytes are kept as text for
         // `dhub quarantine show`.
@@ -121,7 +119,11 @@ mod tests {
     };
 
     fn items(payload: Option<&[u8]>, limit: u64) -> Vec<Intake> {
-        message_items(&mapping(), "dept-kafka", AT, payload, limit, &context())
+        let limits = ReadLimits {
+            max_document_bytes: limit,
+            ..ReadLimits::default()
+        };
+        message_items(&mapping(), "dept-kafka", AT, payload, &limits, &context())
     }
 
     fn unreadable(items: &[Intake]) -> (String, String) {

@@ -49,6 +49,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 pub use config::{KafkaConfig, KafkaSettings, MANAGED_PROPERTIES};
 
 use crate::context::{ConnectorEvents, SourceContext};
+use crate::limits::LimitsConfig;
 use crate::registry::HubSettings;
 use crate::{Connector, ConnectorError};
 
@@ -133,6 +134,14 @@ pub fn connector(
     Ok(KafkaConnector {
         settings: config.compile(base_dir, hub)?,
     })
+}
+
+impl KafkaConnector {
+    /// Reads messages within the source's `[source.limits]`.
+    pub fn within(mut self, limits: &LimitsConfig) -> KafkaConnector {
+        self.settings.limits = limits.read_limits(self.settings.max_message_bytes);
+        self
+    }
 }
 
 impl Connector for KafkaConnector {

@@ -15,6 +15,7 @@ use futures::future::BoxFuture;
 
 use crate::context::SourceContext;
 use crate::folder::{FolderConfig, FolderConnector};
+use crate::limits::LimitsConfig;
 use crate::{Connector, ConnectorError};
 
 /// The kind's keys are the folder's (CONTRACT §2: `path`, `done_dir`, `failed_dir`,
@@ -40,6 +41,7 @@ pub fn default_extensions(format: SourceFormat) -> Result<&'static [&'static str
 pub struct SpreadsheetConnector {
     config: SpreadsheetConfig,
     base_dir: PathBuf,
+    limits: LimitsConfig,
 }
 
 /// The connector of a `spreadsheet` source.
@@ -47,17 +49,25 @@ pub fn connector(config: &SpreadsheetConfig, base_dir: &Path) -> SpreadsheetConn
     SpreadsheetConnector {
         config: config.clone(),
         base_dir: base_dir.to_path_buf(),
+        limits: LimitsConfig::default(),
     }
 }
 
 impl SpreadsheetConnector {
+    /// Reads within the source's `[source.limits]`.
+    pub fn within(mut self, limits: &LimitsConfig) -> SpreadsheetConnector {
+        self.limits = limits.clone();
+        self
+    }
+
     /// The folder engine for a mapping of `format`.
     pub fn folder(&self, format: SourceFormat) -> Result<FolderConnector, String> {
         Ok(FolderConnector::new(
             &self.config,
             &self.base_dir,
             default_extensions(format)?,
-        ))
+        )
+        .within(&self.limits))
     }
 }
 

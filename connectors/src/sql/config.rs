@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use dhub_mapping::ReadLimits;
 use dhub_support::{redact_url, Secret, SecretString};
 use serde::Deserialize;
 
@@ -115,6 +116,9 @@ pub struct SqlSettings {
     pub overlap: Duration,
     pub resync_interval: Duration,
     pub connect_timeout: Duration,
+    /// `[source.limits]`: a column's text is at most `max_value_bytes`, a row's mapped columns
+    /// together at most `max_record_bytes`; a row over either is held in quarantine.
+    pub limits: ReadLimits,
 }
 
 impl SqlSettings {
@@ -245,6 +249,7 @@ impl SqlConfig {
                 overlap: Duration::from_millis(self.overlap_ms),
                 resync_interval: Duration::from_millis(self.resync_interval_ms),
                 connect_timeout: Duration::from_millis(self.connect_timeout_ms),
+                limits: ReadLimits::default(),
             }),
             _ => Err(errors),
         }

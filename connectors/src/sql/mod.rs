@@ -109,6 +109,7 @@ use tokio::sync::mpsc;
 pub use config::{Backend, SqlConfig, SqlSettings};
 
 use crate::context::SourceContext;
+use crate::limits::LimitsConfig;
 use crate::{Connector, ConnectorError};
 use db::Db;
 use source::SqlSource;
@@ -127,6 +128,14 @@ pub fn connector(config: &SqlConfig, base_dir: &Path) -> Result<SqlConnector, St
         .settings(base_dir)
         .map_err(|errors| errors.join("; "))?;
     Ok(SqlConnector { settings })
+}
+
+impl SqlConnector {
+    /// Reads rows within the source's `[source.limits]` (`max_value_bytes`, `max_record_bytes`).
+    pub fn within(mut self, limits: &LimitsConfig) -> SqlConnector {
+        self.settings.limits = limits.read_limits(self.settings.limits.max_document_bytes);
+        self
+    }
 }
 
 impl Connector for SqlConnector {

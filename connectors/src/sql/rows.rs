@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use dhub_mapping::Mapping;
+use dhub_mapping::{Mapping, ReadLimits};
 use dhub_schema::intake::{Intake, Origin};
 
 use super::db::{self, Cell};
@@ -33,6 +33,7 @@ pub(super) fn map_rows(
     source: &str,
     table: &str,
     rows: Vec<Vec<Cell>>,
+    limits: &ReadLimits,
 ) -> Vec<ReadRow> {
     let context = map_context(source);
     rows.into_iter()
@@ -54,6 +55,7 @@ pub(super) fn map_rows(
             };
             let shown = origin.to_string();
             let mut unreadable: Vec<(String, String)> = Vec::new();
+            let mut row_bytes = 0u64;
             let columns: Vec<(String, Option<String>)> = layout
                 .mapped
                 .iter()
@@ -66,9 +68,40 @@ pub(super) fn map_rows(
                             None
                         }
                     };
+                    // A cell over the limit is treated like an unreadable one: the row is held with
+                    // the reason, and the text is not kept (holding it would defeat the limit).
+                    let text = text.and_then(|text| {
+                        let bytes = text.len() as u64;
+                        row_bytes += bytes;
+                        if bytes > limits.max_value_bytes {
+                            unreadable.push((name.clone(), format!(
+                                "the text is {bytes} bytes, over the source's limit of {} bytes (max_value_bytes); raise it in the source's limits if the value is genuine",
+                                limits.max_value_bytes
+                            )));
+                            return None;
+                        }
+                        Some(text)
+                    });
                     (name.clone(), text)
                 })
                 .collect();
+            if row_bytes > limits.max_record_bytes && unreadable.is_empty() {
+                let reason = format!(
+                    "{shown}: the row's columns are {row_bytes} bytes together, over the source's limit of {} bytes (max_record_bytes); raise it in the source's limits if the row is genuine",
+                    limits.max_record_bytes
+                );
+                return ReadRow {
+                    tuple,
+                    key,
+                    intake: Intake::Unmapped {
+                        origin,
+                        // The origin names the row by its key; the record is not mapped at all.
+                        record_id: None,
+                        reason,
+                        raw: Arc::new(String::new()),
+                    },
+                };
+            }
             let mut cursor_problem = None;
             if tuple.is_none() {
                 if let Some((i, reason)) = row[..layout.cursor.len()]

@@ -453,7 +453,10 @@ impl SqlSource {
         let mapping = self.mapping.clone();
         let source = self.name.clone();
         let table = self.settings.origin_table().to_string();
-        tokio::task::spawn_blocking(move || map_rows(&layout, &mapping, &source, &table, rows))
+        let limits = self.settings.limits;
+        tokio::task::spawn_blocking(move || {
+            map_rows(&layout, &mapping, &source, &table, rows, &limits)
+        })
             .await
             .map_err(|_| {
                 ConnectorError::fatal(format!(

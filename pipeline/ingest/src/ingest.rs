@@ -15,7 +15,7 @@ use dhub_redaction::{Outcome, Policy};
 use dhub_schema::intake::{
     HoldStage, Intake, IntakeBatch, IntakeError, IntakeReport, IntakeSink, ItemOutcome, Position,
 };
-use dhub_schema::{content_hash, validate, Record};
+use dhub_schema::{content_hash, stamp, validate, Record};
 use dhub_store::{
     NewEntry, NewQuarantine, NewVersion, OutboxOp, QuarantineStage, RecordFacts, Store, StoreError,
     VersionRow,
@@ -98,6 +98,9 @@ struct Prepared {
     record_json: Value,
     /// Policy name → outcome, for the policies of the platforms covering the agency's division.
     outcomes: HashMap<String, Outcome>,
+    /// The source-side stamp (`source.updated_at` / `source.seq`), normalized; `None` when the
+    /// mapping gives neither.
+    stamp: Option<String>,
 }
 
 /// An item held back before the transaction, with its place in the batch.
@@ -129,6 +132,8 @@ struct Writes {
     final_retracted: HashMap<String, bool>,
     /// `[record_id, version, content_hash]` per stored version, for the audit entry.
     audited: Vec<Value>,
+    /// `(record_id, stamp)` of stored versions that carry a source-side stamp.
+    stamps: Vec<(String, String)>,
 }
 
 impl Ingestor {
@@ -192,6 +197,31 @@ impl Ingestor {
                 outcomes[index] = Some(ItemOutcome::Unchanged { record_id });
                 continue;
             }
+            // An old export resent after a newer one (by the source's own stamp) must not undo
+            // what came since, above all a revocation: held back, never republished. A replay
+            // (`force`) is the operator's decision and is stored.
+            let stored_stamp = previous.and_then(|p| p.source_stamp.clone());
+            if !force && stamp::is_older(prepared.stamp.as_deref(), stored_stamp.as_deref()) {
+                let reason = format!(
+                    "{}: {} is older than {} of the stored version {}; an old export resent? it is held back so that it cannot undo a later change (`dhub quarantine replay` stores it if it is meant)",
+                    prepared.origin,
+                    stamp::shown(prepared.stamp.as_deref().unwrap_or_default()),
+                    stamp::shown(stored_stamp.as_deref().unwrap_or_default()),
+                    previous.map_or(0, |p| p.version),
+                );
+                let entry = NewQuarantine {
+                    source_name: source.into(),
+                    origin: prepared.origin.clone(),
+                    record_id: Some(record_id.clone()),
+                    stage: QuarantineStage::Stale,
+                    reason,
+                    payload: prepared.raw.raw_text(),
+                };
+                outcomes[index] = Some(quarantined_outcome(&entry));
+                writes.quarantines.push(entry);
+                continue;
+            }
+            let stamp = prepared.stamp.clone();
             // The platforms showing the record now: stored with its latest version, or set by an
             // earlier version of it in this same batch (`latest` is updated below).
             let shown: Vec<String> = previous.map(|p| p.platforms.clone()).unwrap_or_default();
@@ -224,8 +254,12 @@ impl Ingestor {
                     status: plan.version.status.clone(),
                     retracted: plan.retracted,
                     platforms: plan.version.platforms.clone(),
+                    source_stamp: stamp.clone().or(stored_stamp),
                 },
             );
+            if let Some(stamp) = stamp {
+                writes.stamps.push((record_id.clone(), stamp));
+            }
             writes
                 .audited
                 .push(json!([record_id, version, plan.version.content_hash]));
@@ -352,6 +386,7 @@ impl Ingestor {
             let outcomes = cpu::measure(Stage::Redact, || {
                 self.redact_for_platforms(&record, &record_json, today)
             });
+            let stamp = stamp::source_stamp(&record.source).ok().flatten();
             prepared.push(Prepared {
                 index,
                 record,
@@ -360,6 +395,7 @@ impl Ingestor {
                 hash,
                 record_json,
                 outcomes,
+                stamp,
             });
         }
         (prepared, held)
@@ -553,6 +589,14 @@ impl Ingestor {
         // Versions are inserted in batch order, so of a record stored twice in one batch the later
         // version becomes its latest.
         tx.insert_versions(&writes.versions).await?;
+        if !writes.stamps.is_empty() {
+            let stamps: Vec<(&str, &str)> = writes
+                .stamps
+                .iter()
+                .map(|(id, stamp)| (id.as_str(), stamp.as_str()))
+                .collect();
+            tx.set_source_stamps(&stamps).await?;
+        }
         tx.upsert_facts(&writes.facts).await?;
         // The crash tests' points: half of the transaction written, nothing committed.
         dhub_support::failpoint::hit("store.mid_batch");

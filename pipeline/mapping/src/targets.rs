@@ -91,6 +91,10 @@ pub(crate) const TARGETS: &[Target] = &[
     target("classification", Text, false),
     target("remarks", Text, true),
     target("status_changed_on", Text, false),
+    // Lineage the source system gives: when it last changed the case, or its change sequence. The
+    // hub holds back (as `stale`) a version older than the one it stored (issue 9).
+    target("source.updated_at", Text, false),
+    target("source.seq", Text, false),
 ];
 
 /// Fields the mapping fills itself from the source key and the context.

@@ -17,6 +17,7 @@ pub mod divisions;
 pub mod identifiers;
 pub mod intake;
 pub mod record;
+pub mod stamp;
 pub mod validate;
 
 pub use amount::Amount;

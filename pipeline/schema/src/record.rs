@@ -279,4 +279,11 @@ pub struct SourceRef {
     pub name: String,
     pub key: String,
     pub fetched_at: String,
+    /// When the source system last changed the case, where the mapping gives it (see
+    /// [`crate::stamp`]): a version older than the stored one is held back as stale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+    /// The source system's change sequence of the case, where the mapping gives it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<String>,
 }

@@ -206,6 +206,9 @@ impl Checks {
                 "must be the source name and source key joined by ':'",
             );
         }
+        if let Err((field, message)) = crate::stamp::source_stamp(&record.source) {
+            self.fail(field, message);
+        }
         if !divisions::is_known(&record.division_code) {
             self.fail(
                 "division_code",
@@ -359,6 +362,9 @@ pub fn content_hash(record: &Record) -> String {
     let mut stable = record.clone();
     stable.version = None;
     stable.source.fetched_at.clear();
+    // A source that restamps a case without changing it has nothing new to publish.
+    stable.source.updated_at = None;
+    stable.source.seq = None;
     let bytes = serde_json::to_vec(&stable).unwrap_or_default();
     hex::encode(Sha256::digest(bytes))
 }
