@@ -160,6 +160,7 @@ impl Harness {
             events: telemetry.clone(),
             handoff: OutboxHandoff::default(),
             handoff_order: Arc::default(),
+            documents: None,
         };
         let config = FolderConfig {
             path: inbox.clone(),

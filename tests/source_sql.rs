@@ -229,6 +229,7 @@ impl Hub {
             events: Arc::new(Telemetry::new()),
             handoff: OutboxHandoff::default(),
             handoff_order: Arc::default(),
+            documents: None,
         };
         Hub {
             dir,

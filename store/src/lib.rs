@@ -47,6 +47,7 @@
 
 mod audit;
 mod connect;
+mod documents;
 mod error;
 mod leases;
 mod model;
@@ -56,6 +57,7 @@ mod store;
 mod tx;
 
 pub use audit::GENESIS_HASH;
+pub use documents::{NewRecordDocument, ServedDocument};
 pub use error::StoreError;
 pub use model::{
     AuditBreak, AuditCheck, AuditEntry, Backend, CurrentRecord, Entry, FeedAck, FeedState, Lease,

@@ -69,6 +69,7 @@ pub fn ingestor(store: &Store) -> Arc<Ingestor> {
         events: Arc::new(Telemetry::new()),
         handoff: OutboxHandoff::default(),
         handoff_order: Arc::default(),
+        documents: None,
     })
 }
 

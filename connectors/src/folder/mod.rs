@@ -36,7 +36,8 @@ use tokio::sync::{mpsc, watch};
 pub use config::FolderConfig;
 
 use crate::context::{ConnectorEvents, SourceContext};
-use crate::mapped::{file_origin, map_context, to_intake};
+use crate::documents::LocalDocuments;
+use crate::mapped::{file_origin, map_context, to_intake_with};
 use crate::{Connector, ConnectorError};
 
 /// The hidden folder inside the inbox where claimed files are read (same file system, so the claim is
@@ -389,7 +390,8 @@ impl Folder {
         let source = self.name.clone();
         let path = path.to_path_buf();
         let limit = self.max_file_bytes;
-        tokio::task::spawn_blocking(move || read_file(&mapping, &source, &path, limit))
+        let inbox = self.paths.inbox.clone();
+        tokio::task::spawn_blocking(move || read_file(&mapping, &source, &path, limit, &inbox))
     }
 
     async fn store_and_move(
@@ -632,7 +634,7 @@ fn claimed_files(work: &Path) -> Vec<PathBuf> {
 }
 
 /// Reads a claimed file (refusing one over `limit` before reading it) and maps its records.
-fn read_file(mapping: &Mapping, source: &str, path: &Path, limit: u64) -> Read {
+fn read_file(mapping: &Mapping, source: &str, path: &Path, limit: u64, inbox: &Path) -> Read {
     use std::io::Read as _;
     let shown = path.display().to_string();
     let metadata = match std::fs::metadata(path) {
@@ -657,7 +659,7 @@ fn read_file(mapping: &Mapping, source: &str, path: &Path, limit: u64) -> Read {
             "{shown}: the file grew over the source's limit of {limit} bytes (max_file_bytes) while it was read"
         ));
     }
-    match map_document(mapping, source, &bytes, &shown) {
+    match map_document_in(mapping, source, &bytes, &shown, Some(inbox)) {
         Ok(batch) => Read::Batch { batch, stamp },
         Err(reason) => Read::Refused(reason),
     }
@@ -670,15 +672,32 @@ pub fn map_document(
     bytes: &[u8],
     origin: &str,
 ) -> Result<IntakeBatch, String> {
+    let beside = Path::new(origin).parent();
+    map_document_in(mapping, source, bytes, origin, beside)
+}
+
+/// [`map_document`], reading the files its records name (`[[documents]] file`) in `documents_dir`:
+/// the inbox the export was dropped in (it is read from `.work/`, but its documents stay beside it).
+pub fn map_document_in(
+    mapping: &Mapping,
+    source: &str,
+    bytes: &[u8],
+    origin: &str,
+    documents_dir: Option<&Path>,
+) -> Result<IntakeBatch, String> {
     let records = cpu::measure(Stage::ReadDecode, || mapping.read_document(bytes, origin))
         .map_err(|error| error.to_string())?;
     let context = map_context(source);
+    // Documents a record names (`[[documents]] file`) are files beside the export.
+    let beside = LocalDocuments {
+        dir: documents_dir.map(Path::to_path_buf),
+    };
     let items = cpu::measure(Stage::Map, || {
         records
             .into_iter()
             .map(|record| {
                 let origin = file_origin(&record);
-                to_intake(mapping, source, record, origin, &context)
+                to_intake_with(mapping, source, record, origin, &context, &beside)
             })
             .collect()
     });

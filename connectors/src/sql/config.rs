@@ -53,6 +53,11 @@ pub struct SqlConfig {
     /// How long to wait for a connection before the attempt counts as failed (and is retried).
     #[serde(default = "default_connect_timeout_ms")]
     pub connect_timeout_ms: u64,
+    /// The folder a path column of the mapping's `[[documents]] file` is relative to (relative to
+    /// the config file). Without it a row's documents are refused: a row can never name a file
+    /// outside this folder.
+    #[serde(default)]
+    pub documents_dir: Option<std::path::PathBuf>,
 }
 
 fn default_poll_interval_ms() -> u64 {
@@ -115,6 +120,8 @@ pub struct SqlSettings {
     pub overlap: Duration,
     pub resync_interval: Duration,
     pub connect_timeout: Duration,
+    /// `documents_dir`, made absolute.
+    pub documents_dir: Option<std::path::PathBuf>,
 }
 
 impl SqlSettings {
@@ -245,6 +252,7 @@ impl SqlConfig {
                 overlap: Duration::from_millis(self.overlap_ms),
                 resync_interval: Duration::from_millis(self.resync_interval_ms),
                 connect_timeout: Duration::from_millis(self.connect_timeout_ms),
+                documents_dir: self.documents_dir.as_ref().map(|dir| base_dir.join(dir)),
             }),
             _ => Err(errors),
         }

@@ -453,7 +453,12 @@ impl SqlSource {
         let mapping = self.mapping.clone();
         let source = self.name.clone();
         let table = self.settings.origin_table().to_string();
-        tokio::task::spawn_blocking(move || map_rows(&layout, &mapping, &source, &table, rows))
+        let documents = crate::documents::LocalDocuments {
+            dir: self.settings.documents_dir.clone(),
+        };
+        tokio::task::spawn_blocking(move || {
+            map_rows(&layout, &mapping, &source, &table, rows, &documents)
+        })
             .await
             .map_err(|_| {
                 ConnectorError::fatal(format!(

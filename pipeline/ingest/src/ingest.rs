@@ -8,7 +8,7 @@
 //! [`Ingestor::plan`] (what one new version means for each platform, pure), [`Ingestor::store`] (the
 //! transaction), then the report.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use dhub_redaction::{Outcome, Policy};
@@ -24,7 +24,10 @@ use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
 use crate::constraints::SourceConstraints;
-use crate::envelope::{upsert_envelope, RetractReason};
+use crate::documents::{
+    check_documents, store_documents, CheckedDocuments, DocumentSettings, StoredDocuments,
+};
+use crate::envelope::{upsert_envelope_with_documents, RetractReason};
 use crate::events::IngestEvents;
 use crate::handoff::OutboxHandoff;
 use crate::retract::Retractions;
@@ -45,6 +48,9 @@ pub struct Ingestor {
     /// Held from queuing entries until they are handed off, so hand-offs leave in commit order (the
     /// queue's head lock orders the commits; this keeps the sends in the same order).
     pub handoff_order: Arc<tokio::sync::Mutex<()>>,
+    /// Decision documents and evidence (`[documents]`); `None`: records' attachments are refused
+    /// with a reason and the records go on.
+    pub documents: Option<Arc<DocumentSettings>>,
 }
 
 impl IntakeSink for Ingestor {
@@ -52,7 +58,11 @@ impl IntakeSink for Ingestor {
         Box::pin(async move {
             self.ingest(batch, false).await.map_err(|error| {
                 self.events.store_failed("ingest", &error);
-                let retryable = matches!(&error, IngestError::Store(store) if store.is_retryable());
+                let retryable = match &error {
+                    IngestError::Store(store) => store.is_retryable(),
+                    IngestError::Documents { retryable, .. } => *retryable,
+                    IngestError::Prepare => false,
+                };
                 IntakeError {
                     retryable,
                     message: error.to_string(),
@@ -94,6 +104,8 @@ struct Prepared {
     record_json: Value,
     /// Policy name → outcome, for the policies of the platforms covering the agency's division.
     outcomes: HashMap<String, Outcome>,
+    /// The record's checked documents (empty when it has none).
+    documents: CheckedDocuments,
 }
 
 /// An item held back before the transaction, with its place in the batch.
@@ -110,6 +122,8 @@ struct Plan {
     entries: Vec<NewEntry>,
     retracted: bool,
     withheld: Option<String>,
+    /// The documents the version's upserts name, with the platforms they go to.
+    documents: Vec<dhub_store::NewRecordDocument>,
 }
 
 /// Everything one batch writes, gathered before the transaction starts writing.
@@ -122,6 +136,7 @@ struct Writes {
     final_retracted: HashMap<String, bool>,
     /// `[record_id, version, content_hash]` per stored version, for the audit entry.
     audited: Vec<Value>,
+    documents: Vec<dhub_store::NewRecordDocument>,
 }
 
 /// Whether a decision has come down (status) or its publicity period has ended (date).
@@ -167,6 +182,23 @@ impl Ingestor {
         let (prepared, held) = tokio::task::spawn_blocking(move || preparer.prepare(&shared))
             .await
             .map_err(|_| IngestError::Prepare)?;
+        // Document bytes go to the content-addressed store before the transaction: a crash between
+        // the two leaves only a file that pruning removes.
+        let mut stored_documents: Vec<StoredDocuments> = Vec::with_capacity(prepared.len());
+        for prepared in &prepared {
+            for reason in &prepared.documents.refused {
+                self.events.document_refused(source, &prepared.origin, reason);
+            }
+            stored_documents.push(match &self.documents {
+                Some(settings) => store_documents(settings, &prepared.documents)
+                    .await
+                    .map_err(|error| IngestError::Documents {
+                        retryable: error.is_retryable(),
+                        message: format!("document store: {error}"),
+                    })?,
+                None => StoredDocuments::default(),
+            });
+        }
         let mut outcomes: Vec<Option<ItemOutcome>> = vec![None; batch.items.len()];
         for held in &held {
             outcomes[held.index] = Some(quarantined_outcome(&held.entry));
@@ -184,7 +216,7 @@ impl Ingestor {
         let mut latest: HashMap<String, VersionRow> = tx.latest_many(&ids).await?;
         let emitted_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let today = chrono::Utc::now().date_naive();
-        for prepared in prepared {
+        for (prepared, stored) in prepared.into_iter().zip(stored_documents) {
             let index = prepared.index;
             let record_id = prepared.record.record_id.clone();
             let previous = latest.get(&record_id);
@@ -200,7 +232,7 @@ impl Ingestor {
             let origin = prepared.origin.clone();
             let raw = prepared.raw.clone();
             let plan = cpu::measure(Stage::Redact, || {
-                self.plan(prepared, version, &shown, &batch, &emitted_at, today)
+                self.plan(prepared, &stored, version, &shown, &batch, &emitted_at, today)
             });
             if let Some(reason) = &plan.withheld {
                 writes.quarantines.push(NewQuarantine {
@@ -234,6 +266,7 @@ impl Ingestor {
             outcomes[index] = Some(ItemOutcome::Accepted { record_id, version });
             writes.versions.push(plan.version);
             writes.entries.extend(plan.entries);
+            writes.documents.extend(plan.documents);
         }
         self.store(tx, &batch, &writes, replayed).await?;
         self.report_stored(source, &writes);
@@ -352,6 +385,28 @@ impl Ingestor {
             let outcomes = cpu::measure(Stage::Redact, || {
                 self.redact_for_platforms(&record, &record_json, today)
             });
+            let documents = match self.prepare_documents(source, raw, &record_json, &outcomes) {
+                Ok(documents) => documents,
+                Err(reason) => {
+                    held.push(hold(
+                        index,
+                        origin,
+                        Some(record.record_id.clone()),
+                        QuarantineStage::Document,
+                        reason,
+                        raw,
+                    ));
+                    continue;
+                }
+            };
+            // A changed document is a new version of the record.
+            let hash = if documents.originals.is_empty() {
+                hash
+            } else {
+                dhub_documents::sha256_hex(
+                    format!("{hash} {}", documents.originals.join(" ")).as_bytes(),
+                )
+            };
             prepared.push(Prepared {
                 index,
                 record,
@@ -360,9 +415,42 @@ impl Ingestor {
                 hash,
                 record_json,
                 outcomes,
+                documents,
             });
         }
         (prepared, held)
+    }
+
+    /// The record's attachments checked, and its decision's public version made under each policy
+    /// that publishes the record. `Err`: the record is held (a decision without a text layer).
+    fn prepare_documents(
+        &self,
+        source: &str,
+        raw: &dhub_schema::intake::Raw,
+        record_json: &Value,
+        outcomes: &HashMap<String, Outcome>,
+    ) -> Result<CheckedDocuments, String> {
+        let attachments = raw.attachments();
+        if attachments.is_empty() {
+            return Ok(CheckedDocuments::default());
+        }
+        let Some(settings) = &self.documents else {
+            return Ok(CheckedDocuments {
+                refused: attachments
+                    .iter()
+                    .map(|a| format!("{}: the hub has no [documents] store configured", a.label))
+                    .collect(),
+                ..CheckedDocuments::default()
+            });
+        };
+        let mut publishing: Vec<&Policy> = Vec::new();
+        for policy in self.policies.values() {
+            let publishes = matches!(outcomes.get(policy.name()), Some(Outcome::Publish { .. }));
+            if publishes && !publishing.iter().any(|p| p.name() == policy.name()) {
+                publishing.push(policy.as_ref());
+            }
+        }
+        check_documents(settings, source, attachments, record_json, &publishing)
     }
 
     /// The record redacted once per policy among the platforms it is routed to. A record coming down
@@ -397,9 +485,11 @@ impl Ingestor {
 
     /// Decides what one new version means for each platform. Pure: no I/O. `shown` are the platforms
     /// that show the record now.
+    #[allow(clippy::too_many_arguments)]
     fn plan(
         &self,
         prepared: Prepared,
+        stored: &StoredDocuments,
         version: i64,
         shown: &[String],
         batch: &IntakeBatch,
@@ -420,6 +510,9 @@ impl Ingestor {
         let mut withheld_reasons = BTreeSet::new();
         let mut showing: BTreeSet<String> = BTreeSet::new();
         let mut entries = Vec::new();
+        // sha256 → (descriptor, platforms it goes to).
+        let mut sent: BTreeMap<String, (dhub_documents::DocumentDescriptor, BTreeSet<String>)> =
+            BTreeMap::new();
 
         let retracted = if let Some(reason) = withdrawal(&record, today) {
             // Revoked, annulled, redecided or past its publicity period: withdraw it from every
@@ -486,17 +579,29 @@ impl Ingestor {
                 };
                 let mut redacted = redacted.clone();
                 redacted["version"] = json!(version);
+                let documents = self
+                    .policies
+                    .get(&platforms[0])
+                    .map(|p| stored.for_policy(p))
+                    .unwrap_or_default();
+                for document in &documents {
+                    sent.entry(document.sha256().to_string())
+                        .or_insert_with(|| (document.clone(), BTreeSet::new()))
+                        .1
+                        .extend(platforms.iter().cloned());
+                }
                 entries.push(NewEntry {
                     record_id: record_id.clone(),
                     version,
                     op: OutboxOp::Upsert,
                     platforms,
-                    payload: upsert_envelope(
+                    payload: upsert_envelope_with_documents(
                         format,
                         &record_id,
                         version as u64,
                         emitted_at,
                         &redacted,
+                        &documents,
                     )
                     .into(),
                 });
@@ -522,6 +627,22 @@ impl Ingestor {
             entries,
             retracted,
             withheld,
+            documents: sent
+                .into_iter()
+                .map(|(sha256, (descriptor, platforms))| dhub_store::NewRecordDocument {
+                    sha256,
+                    record_id: record_id.clone(),
+                    version,
+                    kind: match descriptor.kind() {
+                        dhub_documents::DocumentKind::Decision => "decision",
+                        dhub_documents::DocumentKind::Evidence => "evidence",
+                    }
+                    .to_string(),
+                    media_type: descriptor.media_type().as_str().to_string(),
+                    size: descriptor.size() as i64,
+                    platforms: platforms.into_iter().collect(),
+                })
+                .collect(),
         }
     }
 
@@ -537,6 +658,9 @@ impl Ingestor {
         // Versions are inserted in batch order, so of a record stored twice in one batch the later
         // version becomes its latest.
         tx.insert_versions(&writes.versions).await?;
+        if !writes.documents.is_empty() {
+            tx.insert_record_documents(&writes.documents).await?;
+        }
         for (record_id, _) in writes.final_retracted.iter().filter(|(_, r)| **r) {
             tx.mark_retracted(record_id, true).await?;
         }
@@ -624,4 +748,7 @@ pub enum IngestError {
         "preparing the batch failed unexpectedly; the batch was not stored, please report this"
     )]
     Prepare,
+    /// The document store could not take a record's documents; nothing of the batch was stored.
+    #[error("{message}")]
+    Documents { message: String, retryable: bool },
 }

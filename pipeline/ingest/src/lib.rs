@@ -10,6 +10,8 @@
 //! - [`ingest`]: [`Ingestor`], the [`IntakeSink`](dhub_schema::intake::IntakeSink) connectors submit
 //!   to: prepare (validate, constrain, hash, redact; CPU work off the async threads), plan (what
 //!   one new version means for each platform), store (one transaction), report (an outcome per item).
+//! - [`documents`]: decision documents and evidence: limits, public versions per policy, the
+//!   document store, the upsert's `documents` (issue 11).
 //! - [`constraints`]: what a source may submit (`agencies`, `division`), checked for every kind.
 //! - [`routing`]: a disclosure platform and routing by division (CONTRACT §4).
 //! - [`envelope`]: the `upsert` / `retract` envelopes, byte for byte as the contract shows them, and
@@ -21,6 +23,7 @@
 //! - [`handoff`]: committed entries handed to the relay in memory.
 
 pub mod constraints;
+pub mod documents;
 pub mod envelope;
 pub mod events;
 pub mod handoff;
@@ -30,6 +33,7 @@ pub mod retract;
 pub mod routing;
 
 pub use constraints::SourceConstraints;
+pub use documents::{DocumentSettings, SourceDocumentLimits};
 pub use envelope::{retract_envelope, upsert_envelope, RetractReason};
 pub use events::IngestEvents;
 pub use handoff::OutboxHandoff;
