@@ -29,6 +29,33 @@ struct RawConfig {
     /// The law's clocks: time zone, calendar, deadlines, publicity periods (`crate::compliance`).
     #[serde(default)]
     compliance: Option<toml::Spanned<crate::compliance::ComplianceSection>>,
+    #[serde(default)]
+    documents: Option<toml::Spanned<DocumentsSection>>,
+}
+
+/// `[documents]`: where the hub keeps decision documents and evidence (issue 11), and the address
+/// platforms fetch them from.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DocumentsSection {
+    /// A folder (relative to the config file) or `s3://bucket/prefix` (credentials from the
+    /// `AWS_*` environment variables).
+    store: String,
+    /// The hub as platforms reach it; default `http://<hub.listen>`.
+    #[serde(default)]
+    base_url: Option<String>,
+    /// S3-compatible endpoint (MinIO, Ceph), for `s3://` stores.
+    #[serde(default)]
+    s3_endpoint: Option<String>,
+}
+
+/// `[documents]`, checked.
+#[derive(Debug, Clone)]
+pub struct DocumentsSetup {
+    /// The store's location, a relative folder made absolute.
+    pub store: String,
+    pub base_url: String,
+    pub s3_endpoint: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -151,6 +178,41 @@ impl SourceSetup {
     }
 
     /// What the source may submit (`agencies`, `division`).
+    /// The source's limits on documents (`documents = {…}`), checked.
+    pub fn document_limits(&self) -> Result<dhub_ingest::SourceDocumentLimits, String> {
+        SourceSetup::document_limits_of(self.config.documents.as_ref())
+    }
+
+    fn document_limits_of(
+        config: Option<&dhub_connectors::SourceDocumentsConfig>,
+    ) -> Result<dhub_ingest::SourceDocumentLimits, String> {
+        let mut limits = dhub_ingest::SourceDocumentLimits::default();
+        let Some(config) = config else {
+            return Ok(limits);
+        };
+        if let Some(max) = config.max_bytes {
+            if max == 0 {
+                return Err("documents.max_bytes must be above 0".into());
+            }
+            limits.max_bytes = max;
+        }
+        if let Some(types) = &config.media_types {
+            limits.media_types = types
+                .iter()
+                .map(|t| {
+                    dhub_documents::MediaType::parse(t).ok_or_else(|| {
+                        let known: Vec<&str> = dhub_documents::MediaType::ALL
+                            .iter()
+                            .map(|m| m.as_str())
+                            .collect();
+                        format!("documents.media_types: `{t}` is not one of {}", known.join(", "))
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+        }
+        Ok(limits)
+    }
+
     pub fn constraints(&self) -> SourceConstraints {
         SourceConstraints {
             agencies: self.config.agencies.clone(),
@@ -183,6 +245,8 @@ pub struct HubConfig {
     pub sources: Vec<SourceSetup>,
     /// Time zone, calendar, deadline rules, publicity periods (`[compliance]`).
     pub compliance: crate::compliance::ComplianceSetup,
+    /// `[documents]`: `None` when not configured (records' attachments are then refused).
+    pub documents: Option<DocumentsSetup>,
 }
 
 /// Shows where the config came from, not its content (it may resolve secrets).
@@ -510,6 +574,12 @@ fn compile(raw: RawConfig, text: &str, path: &Path) -> Result<HubConfig, ConfigE
                 ));
             }
         }
+        if let Some(limits) = &config.documents {
+            let probe = SourceSetup::document_limits_of(Some(limits));
+            if let Err(message) = probe {
+                errors.push(format!("{at}: {message}"));
+            }
+        }
         if let Some(division) = &config.division {
             if !divisions::is_known(division) {
                 errors.push(format!(
@@ -548,10 +618,39 @@ fn compile(raw: RawConfig, text: &str, path: &Path) -> Result<HubConfig, ConfigE
         }
     }
 
+    let documents = raw.documents.as_ref().map(|spanned| {
+        let section = spanned.get_ref();
+        let store = if section.store.contains("://") {
+            section.store.clone()
+        } else {
+            let folder = base_dir.join(&section.store);
+            std::path::absolute(&folder)
+                .unwrap_or(folder)
+                .display()
+                .to_string()
+        };
+        if section.store.trim().is_empty() {
+            errors.push(format!(
+                "{shown}:{}: documents.store: name a folder or s3://bucket/prefix",
+                line_of(text, spanned.span().start)
+            ));
+        }
+        DocumentsSetup {
+            store,
+            base_url: section
+                .base_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{listen}"))
+                .trim_end_matches('/')
+                .to_string(),
+            s3_endpoint: section.s3_endpoint.clone(),
+        }
+    });
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
     }
     Ok(HubConfig {
+        documents,
         path: path.to_path_buf(),
         base_dir,
         state_url,

@@ -346,3 +346,28 @@ fn platform_properties_must_be_key_value_and_not_the_managed_ones() {
     assert_eq!(managed.status.code(), Some(1));
     assert!(text(&managed.stderr).contains("group.id"));
 }
+
+#[test]
+fn redact_document_prints_the_public_version_and_holds_a_scan() {
+    let samples = repo().join("pipeline/documents/tests/samples");
+    let document = samples.join("penalty-person.docx").display().to_string();
+    let record = samples.join("penalty-person.record.json").display().to_string();
+    let out = dhub(
+        &["redact", "--document", &document, "--record", &record, "--report"],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let html = text(&out.stdout);
+    assert!(html.contains("茌财罚〔2017〕12号") && html.contains("会计法"), "{html}");
+    for personal in ["司马建国", "371523198001011231", "振兴路123号"] {
+        assert!(!html.contains(personal), "{personal} in the public version");
+    }
+    let report = text(&out.stderr);
+    assert!(report.contains("sha256\t"), "{report}");
+    assert!(!report.contains("司马"), "the report names rules, never text: {report}");
+
+    let scan = samples.join("scanned.pdf").display().to_string();
+    let out = dhub(&["redact", "--document", &scan], None);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("no text layer"), "{}", text(&out.stderr));
+}

@@ -161,6 +161,7 @@ impl Harness {
             handoff: OutboxHandoff::default(),
             handoff_order: Arc::default(),
             clocks: Default::default(),
+            documents: None,
         };
         let config = FolderConfig {
             path: inbox.clone(),

@@ -230,6 +230,7 @@ impl Hub {
             handoff: OutboxHandoff::default(),
             handoff_order: Arc::default(),
             clocks: Default::default(),
+            documents: None,
         };
         Hub {
             dir,

@@ -12,6 +12,7 @@
 //! - [`context`]: [`SourceContext`], what the hub hands a connector when it starts it (sink, stored
 //!   positions, mapping, events, shutdown), and [`ConnectorEvents`].
 //! - [`mapped`]: turning mapped source records into intake items, shared by every kind.
+//! - [`documents`]: fetching the documents a record names (`[[documents]]`): files, URLs, base64.
 //! - [`folder`]: the engine of the folder kinds: settle, claim, read within limits, store, move to
 //!   `done/` or `failed/`.
 //! - [`xml_dir`]: a folder of XML exports (UTF-8, GBK, GB18030), `done/` and `failed/` beside them.
@@ -31,6 +32,7 @@
 //! place.
 
 pub mod context;
+pub mod documents;
 pub mod folder;
 pub mod http_pull;
 pub mod http_push;
@@ -46,7 +48,7 @@ use futures::future::BoxFuture;
 
 pub use context::{ConnectorEvents, SourceContext};
 pub use limits::LimitsConfig;
-pub use registry::{Built, HubSettings, SourceConfig, SourceKind};
+pub use registry::{Built, HubSettings, SourceConfig, SourceDocumentsConfig, SourceKind};
 
 /// A running source. Built from its config by [`SourceKind::build`], started once with its context.
 pub trait Connector: Send + 'static {

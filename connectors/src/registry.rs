@@ -44,6 +44,9 @@ pub struct SourceConfig {
     /// [`crate::limits`]).
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// Limits on the documents its records bring (`documents = { max_bytes = …, media_types = […] }`).
+    #[serde(default)]
+    pub documents: Option<SourceDocumentsConfig>,
     #[serde(flatten)]
     pub kind: SourceKind,
 }
@@ -53,6 +56,21 @@ impl SourceConfig {
     pub fn build(&self, base_dir: &Path, hub: &HubSettings) -> Result<Built, String> {
         self.kind.build_within(base_dir, hub, &self.limits)
     }
+}
+
+/// `[[source]] documents`: a source's limits on decision documents and evidence (issue 11). The
+/// hub checks each attachment against them; one over a limit is refused with a reason and the
+/// record goes on without it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceDocumentsConfig {
+    /// Largest attachment in bytes (default 20 MiB).
+    #[serde(default)]
+    pub max_bytes: Option<u64>,
+    /// Media types the source may send (default: every one the hub reads: DOCX, PDF, HTML, text,
+    /// JPEG, PNG, MP4).
+    #[serde(default)]
+    pub media_types: Option<Vec<String>>,
 }
 
 /// The kinds of department systems, each with its own keys.

@@ -69,6 +69,7 @@ for topic in "${TOPICS[@]}"; do
     port="${PLATFORM_PORT[$topic]}"
     "$DHUB" platform --brokers "$BROKERS" --topic "$DHUB_KAFKA__TOPIC_PREFIX$topic" --group "demo-$RUN_ID-$topic" \
         --db "sqlite://$WORK/platforms/$topic.db" --listen "127.0.0.1:$port" \
+        --documents "$WORK/platforms/$topic.documents" \
         >"$WORK/logs/platform-$topic.log" 2>&1 &
     PIDS+=($!)
     echo "  $DHUB_KAFKA__TOPIC_PREFIX$topic  → http://127.0.0.1:$port/records?q="
@@ -79,9 +80,15 @@ visible() { # topic → number of records the platform shows
         | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])' 2>/dev/null || echo "?"
 }
 
+kept() { # topic → number of decision documents (public versions) the platform keeps
+    find "$WORK/platforms/$1.documents" -type f ! -name '.*' 2>/dev/null | wc -l
+}
+
 show() {
-    printf '  %-30s %s\n' "feed" "records shown"
-    for topic in "${TOPICS[@]}"; do printf '  %-30s %s\n' "$topic" "$(visible "$topic")"; done
+    printf '  %-30s %-15s %s\n' "feed" "records shown" "documents kept"
+    for topic in "${TOPICS[@]}"; do
+        printf '  %-30s %-15s %s\n' "$topic" "$(visible "$topic")" "$(kept "$topic")"
+    done
 }
 
 wait_settled() { # until the hub's outbox is empty and the platform counts stop changing
@@ -96,6 +103,9 @@ wait_settled() { # until the hub's outbox is empty and the platform counts stop 
 }
 
 say "first exports: 茌平县财政局 (GBK) and 东阿县/聊城市 市场监督管理局 (UTF-8)"
+# Decision documents first: an export names them, so they must be beside it when it is read.
+mkdir -p "$WORK/inbox/market-supervision/decisions"
+cp "$REPO"/mappings/samples/market-supervision/decisions/*.html "$WORK/inbox/market-supervision/decisions/"
 cp "$REPO"/mappings/samples/finance-oa/first/*.xml "$WORK/inbox/finance-oa/"
 cp "$REPO"/mappings/samples/market-supervision/first/*.xml "$WORK/inbox/market-supervision/"
 wait_settled
@@ -119,6 +129,7 @@ cat <<EOF
   dashboard:        http://127.0.0.1:9464/
   metrics:          http://127.0.0.1:9464/metrics
   platform search:  http://127.0.0.1:9473/records?q=东阿   (city feed; 9471/9472 counties, 9474 province)
+  a decision's public version (公开版): http://127.0.0.1:9472/?document_no=东市监罚〔2026〕18号 → 公开版
   trace a record:   $DHUB trace --config $DEMO_DIR/hub.toml finance-oa:<key>
   logs:             $WORK/logs/
 EOF

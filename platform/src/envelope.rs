@@ -209,10 +209,23 @@ impl Envelope {
         let operation = match op.as_str() {
             "upsert" => match object.remove("record") {
                 None | Some(Value::Null) => return Err(EnvelopeError::MissingField("record")),
-                Some(Value::Object(record)) => {
+                Some(Value::Object(mut record)) => {
                     if let Some(inner) = record.get("record_id") {
                         if inner.as_str() != Some(record_id.as_str()) {
                             return Err(EnvelopeError::RecordIdMismatch);
+                        }
+                    }
+                    // CONTRACT §4: the documents by reference, kept with the record so that the
+                    // view shows and the keeper fetches them (`crate::documents`).
+                    match object.remove("documents") {
+                        None | Some(Value::Null) => {}
+                        Some(documents) => {
+                            let documents = crate::documents::check_descriptors(documents)
+                                .map_err(|expected| EnvelopeError::WrongType {
+                                    field: "documents",
+                                    expected,
+                                })?;
+                            record.insert("documents".into(), documents);
                         }
                     }
                     Operation::Upsert { record }

@@ -34,6 +34,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 mod consumer;
+pub mod documents;
 pub mod envelope;
 mod error;
 mod events;
@@ -74,6 +75,9 @@ pub struct PlatformConfig {
     pub verify_keys: Vec<PathBuf>,
     /// Timeout, concurrency and body limits of the HTTP server.
     pub http: HttpLimits,
+    /// `--documents DIR`: where the documents the records name are kept (fetched from the hub,
+    /// hash-checked, deleted once no record in force names them); `None`: not fetched.
+    pub documents_dir: Option<PathBuf>,
 }
 
 /// The database URL and property values may hold secrets: Debug shows neither.
@@ -119,6 +123,7 @@ impl PlatformConfig {
             kafka_properties: Vec::new(),
             verify_keys: Vec::new(),
             http: HttpLimits::default(),
+            documents_dir: None,
         }
     }
 
@@ -219,7 +224,10 @@ pub async fn run(
                 addr: listener.local_addr().unwrap_or(addr),
             }
             .emit();
-            let routes = http::router_with_limits(view.clone(), config.http);
+            let mut routes = http::router_with_limits(view.clone(), config.http);
+            if let Some(dir) = &config.documents_dir {
+                routes = routes.merge(documents::router(view.clone(), dir.clone()));
+            }
             let mut server_stop = stop.clone();
             Some(tokio::spawn(async move {
                 axum::serve(listener, routes)
@@ -231,7 +239,22 @@ pub async fn run(
         }
     };
 
+    let keeper = match &config.documents_dir {
+        Some(dir) => {
+            if let Err(source) = std::fs::create_dir_all(dir) {
+                return Err(PlatformError::InvalidConfig(format!(
+                    "--documents {}: cannot create the folder: {source}",
+                    dir.display()
+                )));
+            }
+            Some(tokio::spawn(documents::keep(view.clone(), dir.clone(), stop.clone())))
+        }
+        None => None,
+    };
     let consumed = consumer::consume(&config, &view, stop).await;
+    if let Some(keeper) = keeper {
+        let _ = keeper.await;
+    }
 
     // The consumer may have ended on its own (an error): stop the API as well.
     let _ = stop_sender.send(true);

@@ -182,6 +182,19 @@ pub fn search_page(
                 escape(field(record, &["agency", "name"])),
                 escape(field(record, &["decided_on"])),
             );
+            if let Some(sha256) = record["documents"]
+                .as_array()
+                .and_then(|d| d.iter().find(|d| d["kind"] == "decision"))
+                .and_then(|d| d["sha256"].as_str())
+            {
+                // The decision's public version, after the row's last cell.
+                body.truncate(body.len() - "</td></tr>".len());
+                let _ = write!(
+                    body,
+                    " <a class=\"decision\" href=\"/documents/{}\">公开版</a></td></tr>",
+                    encode_component(sha256)
+                );
+            }
         }
         body.push_str("</tbody></table>");
     }
@@ -269,6 +282,35 @@ const LABELS: &[(&str, &str)] = &[
     ("version", "版本"),
 ];
 
+/// Links to the documents a record names (CONTRACT §4), served by the platform from what it
+/// fetched and checked: the decision's public version (公开版) and, on feeds that get them,
+/// evidence. Empty when it names none.
+fn document_links(record: &Value) -> String {
+    let Some(documents) = record.get("documents").and_then(Value::as_array) else {
+        return String::new();
+    };
+    let mut links = String::new();
+    for document in documents {
+        let sha256 = document["sha256"].as_str().unwrap_or_default();
+        let kind = document["kind"].as_str().unwrap_or_default();
+        let label = match kind {
+            "decision" => "决定书（公开版）",
+            _ => "证据材料",
+        };
+        let _ = write!(
+            links,
+            "<li><a href=\"/documents/{}\" data-kind=\"{}\">{}</a></li>",
+            encode_component(sha256),
+            escape(kind),
+            label
+        );
+    }
+    if links.is_empty() {
+        return links;
+    }
+    format!("<h3>决定文书</h3><ul id=\"documents\">{links}</ul>")
+}
+
 /// Every leaf of `value` as (dotted path, text).
 fn leaves(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
     match value {
@@ -307,7 +349,12 @@ fn leaves(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
 /// The page of one record in force: every public field it carries, known ones labelled first.
 pub fn record_page(record: &Value) -> String {
     let mut fields = Vec::new();
-    leaves("", record, &mut fields);
+    // The documents are links (below), not fields.
+    let mut without_documents = record.clone();
+    if let Some(object) = without_documents.as_object_mut() {
+        object.remove("documents");
+    }
+    leaves("", &without_documents, &mut fields);
     let mut rows = String::new();
     let mut shown = vec![false; fields.len()];
     for (path, label) in LABELS {
@@ -341,8 +388,9 @@ pub fn record_page(record: &Value) -> String {
     }
     let title = field(record, &["document_no"]);
     let body = format!(
-        "<p><a href=\"/\">← 返回查询</a></p><h2 id=\"record-title\">{}</h2><dl id=\"record\">{rows}</dl>",
-        escape(if title.is_empty() { "公示信息" } else { title })
+        "<p><a href=\"/\">← 返回查询</a></p><h2 id=\"record-title\">{}</h2><dl id=\"record\">{rows}</dl>{}",
+        escape(if title.is_empty() { "公示信息" } else { title }),
+        document_links(record)
     );
     document(&format!("{title} - 行政执法信息公示"), &body)
 }

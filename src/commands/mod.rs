@@ -52,10 +52,20 @@ pub enum Command {
     Redact {
         #[arg(long, default_value = "public")]
         policy: String,
-        #[arg(long)]
+        #[arg(long, conflicts_with = "document")]
         input: Option<PathBuf>,
         #[arg(long)]
         report: bool,
+        /// A decision document (DOCX, PDF with a text layer, HTML, text): print its public version.
+        #[arg(long)]
+        document: Option<PathBuf>,
+        /// With --document: the document's record (JSON), whose counterparty data is removed from
+        /// the body too.
+        #[arg(long, requires = "document")]
+        record: Option<PathBuf>,
+        /// With --document: its declared media type (default: sniffed from the bytes).
+        #[arg(long, requires = "document")]
+        media_type: Option<String>,
     },
     /// Withdraw a published record from every platform that received it.
     Retract {
@@ -122,6 +132,10 @@ pub enum Command {
         /// only envelopes whose `signature` header verifies are applied, the others rejected.
         #[arg(long = "verify-key", value_name = "FILE")]
         verify_keys: Vec<std::path::PathBuf>,
+        /// Fetch the documents the records name (from the hub, hash-checked) into this folder,
+        /// serve them at /documents/{sha256}, delete them once no record in force names them.
+        #[arg(long, value_name = "DIR")]
+        documents: Option<std::path::PathBuf>,
     },
 }
 
@@ -151,8 +165,23 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Map { mapping, input } => map::map(&mapping, input.as_deref()),
         Command::Redact {
             policy,
+            input: _,
+            report,
+            document: Some(document),
+            record,
+            media_type,
+        } => redact::redact_document(
+            &policy,
+            &document,
+            record.as_deref(),
+            media_type.as_deref(),
+            report,
+        ),
+        Command::Redact {
+            policy,
             input,
             report,
+            ..
         } => redact::redact(&policy, input.as_deref(), report),
         Command::Retract {
             config,
@@ -177,7 +206,20 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             group,
             properties,
             verify_keys,
-        } => platform::platform(brokers, topic, db, listen, group, properties, verify_keys).await,
+            documents,
+        } => {
+            platform::platform(
+                brokers,
+                topic,
+                db,
+                listen,
+                group,
+                properties,
+                verify_keys,
+                documents,
+            )
+            .await
+        }
     }
 }
 

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use dhub_platform::PlatformConfig;
 
+#[allow(clippy::too_many_arguments)]
 pub async fn platform(
     brokers: String,
     topic: String,
@@ -15,6 +16,7 @@ pub async fn platform(
     group: Option<String>,
     properties: Vec<String>,
     verify_keys: Vec<PathBuf>,
+    documents: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
     let kafka_properties = properties
         .iter()
@@ -36,6 +38,7 @@ pub async fn platform(
         kafka_properties,
         verify_keys,
         http: dhub_platform::HttpLimits::default(),
+        documents_dir: documents,
     };
     dhub_platform::run(config, crate::hub::termination_signal())
         .await

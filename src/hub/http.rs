@@ -29,6 +29,8 @@ pub struct HttpState {
     /// This instance's name in the lease table, and what it holds.
     pub holder: String,
     pub holdings: Arc<super::leases::Holdings>,
+    /// The document store (`[documents]`), for `GET /documents/{sha256}`.
+    pub documents: Option<dhub_documents::DocumentStore>,
 }
 
 /// The hub's routes, with `push` (the `http_push` sources' routes) merged in.
@@ -39,6 +41,7 @@ pub fn router(state: HttpState, push: Router) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/api/status", get(status))
+        .route("/documents/{sha256}", get(super::documents::serve))
         .with_state(state)
         .merge(push)
 }

@@ -2,6 +2,7 @@
 //! Kafka, plus the HTTP endpoints) and stops them in order on SIGINT/SIGTERM: connectors first (the file
 //! in hand is finished), then the relay drains the outbox, then the process exits 0.
 
+pub mod documents;
 pub mod http;
 pub mod leases;
 pub mod ops;
@@ -51,12 +52,10 @@ pub async fn run(
         .await
         .context("cannot prepare the feed marks in the state store")?;
     let handoff = OutboxHandoff::default();
-    let ingestor = Arc::new(ingestor(
-        &config,
-        &store,
-        telemetry.clone(),
-        handoff.clone(),
-    ));
+    let mut ingestor = ingestor(&config, &store, telemetry.clone(), handoff.clone());
+    let documents = documents::settings(&config).await?;
+    ingestor.documents = documents.clone();
+    let ingestor = Arc::new(ingestor);
     let producer = SharedProducer::new(
         config
             .kafka
@@ -134,6 +133,7 @@ pub async fn run(
         health,
         holder: holder.clone(),
         holdings: holdings.clone(),
+        documents: documents.as_ref().map(|d| d.store.clone()),
     };
     let (stop_http_tx, stop_http) = watch::channel(false);
     let mut http_stop = stop_http.clone();
@@ -146,6 +146,20 @@ pub async fn run(
             .await;
     });
     tracing::info!(listen = %config.listen, "serving metrics, health and dashboard");
+    if let Some(settings) = &documents {
+        let (store, documents) = (store.clone(), settings.store.clone());
+        // Dropped with the runtime when the hub exits; a round cut short deletes nothing twice.
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(documents::PRUNE_EVERY).await;
+                match documents::prune(&store, &documents).await {
+                    Ok(0) => {}
+                    Ok(deleted) => tracing::info!(deleted, "pruned documents no record in force names"),
+                    Err(error) => tracing::warn!(%error, "pruning documents failed; trying again later"),
+                }
+            }
+        });
+    }
 
     // The feed topics are created before any relay starts; until then entries wait in the queue.
     let topics_ready = ensure_topics_until_ready(&config, telemetry.clone());
@@ -305,6 +319,7 @@ pub fn ingestor(
         handoff,
         handoff_order: Arc::default(),
         clocks: config.compliance.clocks.clone(),
+        documents: None,
     }
 }
 

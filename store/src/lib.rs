@@ -49,6 +49,7 @@
 
 mod audit;
 mod connect;
+mod documents;
 mod error;
 mod facts;
 mod leases;
@@ -60,6 +61,7 @@ mod tx;
 mod verify;
 
 pub use audit::{is_keyed, AuditKey, GENESIS_HASH, KEYED_MARKER, KEYED_PREFIX};
+pub use documents::{NewRecordDocument, ServedDocument};
 pub use error::StoreError;
 pub use facts::{DeliveryFacts, RecordFacts, StoredFacts};
 pub use model::{

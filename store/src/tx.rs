@@ -44,6 +44,11 @@ impl StoreTx {
         self
     }
 
+    /// The transaction's connection, for the crate's other modules.
+    pub(crate) fn connection(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
+    }
+
     /// On Postgres, reads of a record's latest version lock its row (`FOR UPDATE`) so two
     /// writers of one record (say the ingest loop and `dhub retract`) take turns instead of
     /// both deriving the same next version. SQLite needs nothing: the transaction already

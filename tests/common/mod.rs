@@ -220,6 +220,7 @@ impl Platforms {
                 kafka_properties: Vec::new(),
                 verify_keys: Vec::new(),
                 http: dhub_platform::HttpLimits::default(),
+                documents_dir: None,
             };
             // Open (and migrate) the view before the subscriber starts, so the two never race to
             // create its tables.

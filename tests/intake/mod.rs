@@ -70,6 +70,7 @@ pub fn ingestor(store: &Store) -> Arc<Ingestor> {
         handoff: OutboxHandoff::default(),
         handoff_order: Arc::default(),
         clocks: Default::default(),
+        documents: None,
     })
 }
 

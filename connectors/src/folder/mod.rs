@@ -36,8 +36,9 @@ use tokio::sync::{mpsc, watch};
 pub use config::FolderConfig;
 
 use crate::context::{ConnectorEvents, SourceContext};
+use crate::documents::LocalDocuments;
 use crate::limits::LimitsConfig;
-use crate::mapped::{file_origin, map_context, to_intake};
+use crate::mapped::{file_origin, map_context, to_intake_with};
 use crate::{Connector, ConnectorError};
 
 /// The hidden folder inside the inbox where claimed files are read (same file system, so the claim is
@@ -430,7 +431,8 @@ impl Folder {
             max_document_bytes: self.max_file_bytes,
             ..self.limits
         };
-        tokio::task::spawn_blocking(move || read_file(&mapping, &source, &path, &limits))
+        let inbox = self.paths.inbox.clone();
+        tokio::task::spawn_blocking(move || read_file(&mapping, &source, &path, &limits, &inbox))
     }
 
     async fn store_and_move(
@@ -681,7 +683,13 @@ fn claimed_files(work: &Path) -> Vec<PathBuf> {
 }
 
 /// Reads a claimed file (refusing one over `limit` before reading it) and maps its records.
-fn read_file(mapping: &Mapping, source: &str, path: &Path, limits: &ReadLimits) -> Read {
+fn read_file(
+    mapping: &Mapping,
+    source: &str,
+    path: &Path,
+    limits: &ReadLimits,
+    inbox: &Path,
+) -> Read {
     let limit = limits.max_document_bytes;
     use std::io::Read as _;
     let shown = path.display().to_string();
@@ -707,7 +715,7 @@ fn read_file(mapping: &Mapping, source: &str, path: &Path, limits: &ReadLimits) 
             "{shown}: the file grew over the source's limit of {limit} bytes (max_file_bytes) while it was read"
         ));
     }
-    match map_document_within(mapping, source, &bytes, &shown, limits) {
+    match map_document_in(mapping, source, &bytes, &shown, limits, Some(inbox)) {
         Ok(batch) => Read::Batch { batch, stamp },
         Err(reason) => Read::Refused(reason),
     }
@@ -725,6 +733,7 @@ pub fn map_document(
 }
 
 /// [`map_document`] within the source's limits: a breach is the reason, naming file, line and limit.
+/// Files its records name are read beside `origin`.
 pub fn map_document_within(
     mapping: &Mapping,
     source: &str,
@@ -732,17 +741,36 @@ pub fn map_document_within(
     origin: &str,
     limits: &ReadLimits,
 ) -> Result<IntakeBatch, String> {
+    let beside = Path::new(origin).parent();
+    map_document_in(mapping, source, bytes, origin, limits, beside)
+}
+
+/// [`map_document_within`], reading the files its records name (`[[documents]] file`) in
+/// `documents_dir`: the inbox the export was dropped in (it is read from `.work/`, but its
+/// documents stay beside it).
+pub fn map_document_in(
+    mapping: &Mapping,
+    source: &str,
+    bytes: &[u8],
+    origin: &str,
+    limits: &ReadLimits,
+    documents_dir: Option<&Path>,
+) -> Result<IntakeBatch, String> {
     let records = cpu::measure(Stage::ReadDecode, || {
         mapping.read_document_with(bytes, origin, limits)
     })
     .map_err(|error| error.to_string())?;
     let context = map_context(source);
+    // Documents a record names (`[[documents]] file`) are files beside the export.
+    let beside = LocalDocuments {
+        dir: documents_dir.map(Path::to_path_buf),
+    };
     let items = cpu::measure(Stage::Map, || {
         records
             .into_iter()
             .map(|record| {
                 let origin = file_origin(&record);
-                to_intake(mapping, source, record, origin, &context)
+                to_intake_with(mapping, source, record, origin, &context, &beside)
             })
             .collect()
     });

@@ -44,8 +44,9 @@ use cursor::CursorPath;
 use fetch::{Auth, FetchError};
 
 use crate::context::SourceContext;
+use crate::documents::{DocumentFetch, LocalDocuments};
 use crate::limits::LimitsConfig;
-use crate::mapped::{map_context, to_intake};
+use crate::mapped::{map_context, to_intake, to_intake_with};
 use crate::{Connector, ConnectorError};
 
 /// An `http_pull` source, ready to run.
@@ -253,6 +254,12 @@ impl Poll {
         let path = self.connector.next_cursor.clone();
         let cursor = self.cursor.clone();
         let limits = self.connector.limits;
+        let documents = UrlDocuments {
+            api: self.connector.url.clone(),
+            client: self.connector.client.clone(),
+            auth: self.connector.auth.clone(),
+            runtime: tokio::runtime::Handle::current(),
+        };
         tokio::task::spawn_blocking(move || {
             map_page(
                 &mapping,
@@ -262,6 +269,7 @@ impl Poll {
                 path.as_ref(),
                 &cursor,
                 &limits,
+                &documents,
             )
         })
         .await
@@ -317,6 +325,7 @@ fn map_page(
     path: Option<&CursorPath>,
     cursor: &str,
     limits: &ReadLimits,
+    documents: &dyn DocumentFetch,
 ) -> Result<Page, String> {
     let records = mapping
         .read_document_with(body, request, limits)
@@ -338,7 +347,7 @@ fn map_page(
                 request: request.to_string(),
                 index: i + 1,
             };
-            to_intake(mapping, name, record, origin, &context)
+            to_intake_with(mapping, name, record, origin, &context, documents)
         })
         .collect();
     let position = next.clone().unwrap_or_else(|| cursor.to_string());
@@ -352,6 +361,44 @@ fn map_page(
         },
         next,
     })
+}
+
+/// Documents of a page's records: URLs on the API's own origin (scheme, host and port), fetched
+/// with the source's credentials, and base64. A URL elsewhere is refused: the credentials must not
+/// travel to an address nobody configured, and a record must not make the hub fetch from anywhere.
+struct UrlDocuments {
+    api: String,
+    client: reqwest::Client,
+    auth: Auth,
+    /// The pages are mapped on a blocking thread; the documents are fetched from it on the runtime.
+    runtime: tokio::runtime::Handle,
+}
+
+impl DocumentFetch for UrlDocuments {
+    fn fetch(&self, document: &dhub_mapping::DocumentRef) -> Result<Vec<u8>, String> {
+        if document.locator != dhub_mapping::Locator::Url {
+            return LocalDocuments { dir: None }.fetch(document);
+        }
+        let same_origin = |a: &str, b: &str| match (reqwest::Url::parse(a), reqwest::Url::parse(b)) {
+            (Ok(a), Ok(b)) => a.origin() == b.origin(),
+            _ => false,
+        };
+        if !same_origin(&document.value, &self.api) {
+            return Err("the URL is not on the API's own origin (scheme, host and port of `url`)".into());
+        }
+        let shown = "the document URL";
+        let fetched = self.runtime.block_on(fetch::fetch(
+            &self.client,
+            &document.value,
+            shown,
+            &self.auth,
+            "*/*",
+            crate::documents::FETCH_CAP_BYTES,
+        ));
+        fetched.map_err(|error| match error {
+            FetchError::Refused { message } | FetchError::Retry { message, .. } => message,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -54,6 +54,11 @@ pub struct SqlConfig {
     /// How long to wait for a connection before the attempt counts as failed (and is retried).
     #[serde(default = "default_connect_timeout_ms")]
     pub connect_timeout_ms: u64,
+    /// The folder a path column of the mapping's `[[documents]] file` is relative to (relative to
+    /// the config file). Without it a row's documents are refused: a row can never name a file
+    /// outside this folder.
+    #[serde(default)]
+    pub documents_dir: Option<std::path::PathBuf>,
 }
 
 fn default_poll_interval_ms() -> u64 {
@@ -119,6 +124,8 @@ pub struct SqlSettings {
     /// `[source.limits]`: a column's text is at most `max_value_bytes`, a row's mapped columns
     /// together at most `max_record_bytes`; a row over either is held in quarantine.
     pub limits: ReadLimits,
+    /// `documents_dir`, made absolute.
+    pub documents_dir: Option<std::path::PathBuf>,
 }
 
 impl SqlSettings {
@@ -250,6 +257,7 @@ impl SqlConfig {
                 resync_interval: Duration::from_millis(self.resync_interval_ms),
                 connect_timeout: Duration::from_millis(self.connect_timeout_ms),
                 limits: ReadLimits::default(),
+                documents_dir: self.documents_dir.as_ref().map(|dir| base_dir.join(dir)),
             }),
             _ => Err(errors),
         }

@@ -10,7 +10,8 @@ use dhub_schema::intake::{Intake, Origin};
 use super::db::{self, Cell};
 use super::source::Layout;
 use super::value::Value;
-use crate::mapped::{map_context, to_intake};
+use crate::documents::DocumentFetch;
+use crate::mapped::{map_context, to_intake, to_intake_with};
 
 /// A row read: its cursor values (when readable) and what goes to the sink.
 pub(super) struct ReadRow {
@@ -34,6 +35,7 @@ pub(super) fn map_rows(
     table: &str,
     rows: Vec<Vec<Cell>>,
     limits: &ReadLimits,
+    documents: &dyn DocumentFetch,
 ) -> Vec<ReadRow> {
     let context = map_context(source);
     rows.into_iter()
@@ -122,7 +124,9 @@ pub(super) fn map_rows(
                     reason: error.to_string(),
                     raw: Arc::new(String::new()),
                 },
-                Ok(record) if unreadable.is_empty() => to_intake(mapping, source, record, origin, &context),
+                Ok(record) if unreadable.is_empty() => {
+                    to_intake_with(mapping, source, record, origin, &context, documents)
+                }
                 Ok(record) => {
                     let raw = marked_raw(&record.raw_text(), &unreadable);
                     let record_id = match to_intake(mapping, source, record, origin.clone(), &context) {

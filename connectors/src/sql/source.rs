@@ -454,8 +454,11 @@ impl SqlSource {
         let source = self.name.clone();
         let table = self.settings.origin_table().to_string();
         let limits = self.settings.limits;
+        let documents = crate::documents::LocalDocuments {
+            dir: self.settings.documents_dir.clone(),
+        };
         tokio::task::spawn_blocking(move || {
-            map_rows(&layout, &mapping, &source, &table, rows, &limits)
+            map_rows(&layout, &mapping, &source, &table, rows, &limits, &documents)
         })
             .await
             .map_err(|_| {

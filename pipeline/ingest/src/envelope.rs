@@ -75,6 +75,9 @@ struct Upsert<'a> {
     version: u64,
     emitted_at: &'a str,
     record: &'a Value,
+    /// CONTRACT §4: the documents by reference, `{kind, media_type, sha256, size, url}`.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    documents: &'a [dhub_documents::DocumentDescriptor],
 }
 
 #[derive(Serialize)]
@@ -97,6 +100,18 @@ pub fn upsert_envelope(
     emitted_at: &str,
     record: &Value,
 ) -> Vec<u8> {
+    upsert_envelope_with_documents(schema, record_id, version, emitted_at, record, &[])
+}
+
+/// [`upsert_envelope`] with `"documents"` after the record (left out when there are none).
+pub fn upsert_envelope_with_documents(
+    schema: &str,
+    record_id: &str,
+    version: u64,
+    emitted_at: &str,
+    record: &Value,
+    documents: &[dhub_documents::DocumentDescriptor],
+) -> Vec<u8> {
     let envelope = Upsert {
         schema,
         op: "upsert",
@@ -104,6 +119,7 @@ pub fn upsert_envelope(
         version,
         emitted_at,
         record,
+        documents,
     };
     serde_json::to_vec(&envelope).unwrap_or_default()
 }

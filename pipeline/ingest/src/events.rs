@@ -17,6 +17,11 @@ pub trait IngestEvents: Send + Sync + 'static {
     fn redaction_time(&self, spent: Duration);
     fn withheld(&self, platform: &str, reason: &str);
     fn store_failed(&self, operation: &str, error: &dyn std::fmt::Display);
+    /// An attachment of a record was refused (too large, a type the source may not send,
+    /// unreadable); the record went on without it. `reason` names the attachment and the limit.
+    fn document_refused(&self, source: &str, origin: &str, reason: &str) {
+        tracing::warn!(source, origin, reason, "document refused; the record goes on without it");
+    }
 }
 
 /// Reports nothing: for one-shot commands and tests that do not look at events.

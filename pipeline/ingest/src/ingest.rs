@@ -8,7 +8,7 @@
 //! [`Ingestor::plan`] (what one new version means for each platform, pure), [`Ingestor::store`] (the
 //! transaction), then the report.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use dhub_redaction::{Outcome, Policy};
@@ -26,7 +26,10 @@ use serde_json::{json, Value};
 
 use crate::compliance::Clocks;
 use crate::constraints::SourceConstraints;
-use crate::envelope::{upsert_envelope, RetractReason};
+use crate::documents::{
+    check_documents, store_documents, CheckedDocuments, DocumentSettings, StoredDocuments,
+};
+use crate::envelope::{upsert_envelope_with_documents, RetractReason};
 use crate::events::IngestEvents;
 use crate::handoff::OutboxHandoff;
 use crate::retract::Retractions;
@@ -49,6 +52,9 @@ pub struct Ingestor {
     pub handoff_order: Arc<tokio::sync::Mutex<()>>,
     /// The hub's time zone, publicity rules and clock: "today", publicity ends, the stored facts.
     pub clocks: Clocks,
+    /// Decision documents and evidence (`[documents]`); `None`: records' attachments are refused
+    /// with a reason and the records go on.
+    pub documents: Option<Arc<DocumentSettings>>,
 }
 
 impl IntakeSink for Ingestor {
@@ -56,7 +62,11 @@ impl IntakeSink for Ingestor {
         Box::pin(async move {
             self.ingest(batch, false).await.map_err(|error| {
                 self.events.store_failed("ingest", &error);
-                let retryable = matches!(&error, IngestError::Store(store) if store.is_retryable());
+                let retryable = match &error {
+                    IngestError::Store(store) => store.is_retryable(),
+                    IngestError::Documents { retryable, .. } => *retryable,
+                    IngestError::Prepare => false,
+                };
                 IntakeError {
                     retryable,
                     message: error.to_string(),
@@ -101,6 +111,8 @@ struct Prepared {
     /// The source-side stamp (`source.updated_at` / `source.seq`), normalized; `None` when the
     /// mapping gives neither.
     stamp: Option<String>,
+    /// The record's checked documents (empty when it has none).
+    documents: CheckedDocuments,
 }
 
 /// An item held back before the transaction, with its place in the batch.
@@ -119,6 +131,8 @@ struct Plan {
     withheld: Option<String>,
     /// The version's queryable facts (`record_facts`).
     facts: RecordFacts,
+    /// The documents the version's upserts name, with the platforms they go to.
+    documents: Vec<dhub_store::NewRecordDocument>,
 }
 
 /// Everything one batch writes, gathered before the transaction starts writing.
@@ -134,6 +148,8 @@ struct Writes {
     audited: Vec<Value>,
     /// `(record_id, stamp)` of stored versions that carry a source-side stamp.
     stamps: Vec<(String, String)>,
+    /// The documents the batch's versions name, with the platforms they go to.
+    documents: Vec<dhub_store::NewRecordDocument>,
 }
 
 impl Ingestor {
@@ -171,6 +187,23 @@ impl Ingestor {
         let (prepared, held) = tokio::task::spawn_blocking(move || preparer.prepare(&shared))
             .await
             .map_err(|_| IngestError::Prepare)?;
+        // Document bytes go to the content-addressed store before the transaction: a crash between
+        // the two leaves only a file that pruning removes.
+        let mut stored_documents: Vec<StoredDocuments> = Vec::with_capacity(prepared.len());
+        for prepared in &prepared {
+            for reason in &prepared.documents.refused {
+                self.events.document_refused(source, &prepared.origin, reason);
+            }
+            stored_documents.push(match &self.documents {
+                Some(settings) => store_documents(settings, &prepared.documents)
+                    .await
+                    .map_err(|error| IngestError::Documents {
+                        retryable: error.is_retryable(),
+                        message: format!("document store: {error}"),
+                    })?,
+                None => StoredDocuments::default(),
+            });
+        }
         let mut outcomes: Vec<Option<ItemOutcome>> = vec![None; batch.items.len()];
         for held in &held {
             outcomes[held.index] = Some(quarantined_outcome(&held.entry));
@@ -188,7 +221,7 @@ impl Ingestor {
         let mut latest: HashMap<String, VersionRow> = tx.latest_many(&ids).await?;
         let emitted_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let today = self.clocks.today();
-        for prepared in prepared {
+        for (prepared, stored) in prepared.into_iter().zip(stored_documents) {
             let index = prepared.index;
             let record_id = prepared.record.record_id.clone();
             let previous = latest.get(&record_id);
@@ -229,7 +262,7 @@ impl Ingestor {
             let origin = prepared.origin.clone();
             let raw = prepared.raw.clone();
             let plan = cpu::measure(Stage::Redact, || {
-                self.plan(prepared, version, &shown, &batch, &emitted_at, today)
+                self.plan(prepared, &stored, version, &shown, &batch, &emitted_at, today)
             });
             if let Some(reason) = &plan.withheld {
                 writes.quarantines.push(NewQuarantine {
@@ -268,6 +301,7 @@ impl Ingestor {
             writes.versions.push(plan.version);
             writes.facts.push(plan.facts);
             writes.entries.extend(plan.entries);
+            writes.documents.extend(plan.documents);
         }
         self.store(tx, &batch, &writes, replayed).await?;
         self.report_stored(source, &writes);
@@ -387,6 +421,28 @@ impl Ingestor {
                 self.redact_for_platforms(&record, &record_json, today)
             });
             let stamp = stamp::source_stamp(&record.source).ok().flatten();
+            let documents = match self.prepare_documents(source, raw, &record_json, &outcomes) {
+                Ok(documents) => documents,
+                Err(reason) => {
+                    held.push(hold(
+                        index,
+                        origin,
+                        Some(record.record_id.clone()),
+                        QuarantineStage::Document,
+                        reason,
+                        raw,
+                    ));
+                    continue;
+                }
+            };
+            // A changed document is a new version of the record.
+            let hash = if documents.originals.is_empty() {
+                hash
+            } else {
+                dhub_documents::sha256_hex(
+                    format!("{hash} {}", documents.originals.join(" ")).as_bytes(),
+                )
+            };
             prepared.push(Prepared {
                 index,
                 record,
@@ -396,9 +452,42 @@ impl Ingestor {
                 record_json,
                 outcomes,
                 stamp,
+                documents,
             });
         }
         (prepared, held)
+    }
+
+    /// The record's attachments checked, and its decision's public version made under each policy
+    /// that publishes the record. `Err`: the record is held (a decision without a text layer).
+    fn prepare_documents(
+        &self,
+        source: &str,
+        raw: &dhub_schema::intake::Raw,
+        record_json: &Value,
+        outcomes: &HashMap<String, Outcome>,
+    ) -> Result<CheckedDocuments, String> {
+        let attachments = raw.attachments();
+        if attachments.is_empty() {
+            return Ok(CheckedDocuments::default());
+        }
+        let Some(settings) = &self.documents else {
+            return Ok(CheckedDocuments {
+                refused: attachments
+                    .iter()
+                    .map(|a| format!("{}: the hub has no [documents] store configured", a.label))
+                    .collect(),
+                ..CheckedDocuments::default()
+            });
+        };
+        let mut publishing: Vec<&Policy> = Vec::new();
+        for policy in self.policies.values() {
+            let publishes = matches!(outcomes.get(policy.name()), Some(Outcome::Publish { .. }));
+            if publishes && !publishing.iter().any(|p| p.name() == policy.name()) {
+                publishing.push(policy.as_ref());
+            }
+        }
+        check_documents(settings, source, attachments, record_json, &publishing)
     }
 
     /// The record redacted once per policy among the platforms it is routed to. A record coming down
@@ -433,9 +522,11 @@ impl Ingestor {
 
     /// Decides what one new version means for each platform. Pure: no I/O. `shown` are the platforms
     /// that show the record now.
+    #[allow(clippy::too_many_arguments)]
     fn plan(
         &self,
         prepared: Prepared,
+        stored: &StoredDocuments,
         version: i64,
         shown: &[String],
         batch: &IntakeBatch,
@@ -457,6 +548,9 @@ impl Ingestor {
         let mut withheld_reasons = BTreeSet::new();
         let mut showing: BTreeSet<String> = BTreeSet::new();
         let mut entries = Vec::new();
+        // sha256 → (descriptor, platforms it goes to).
+        let mut sent: BTreeMap<String, (dhub_documents::DocumentDescriptor, BTreeSet<String>)> =
+            BTreeMap::new();
 
         let withdrawn = self.clocks.withdrawal(&record, today);
         let facts = self.clocks.facts(&record, version, withdrawn, today);
@@ -543,13 +637,31 @@ impl Ingestor {
                 } else {
                     (format, redacted)
                 };
+                let documents = self
+                    .policies
+                    .get(&platforms[0])
+                    .map(|p| stored.for_policy(p))
+                    .unwrap_or_default();
+                for document in &documents {
+                    sent.entry(document.sha256().to_string())
+                        .or_insert_with(|| (document.clone(), BTreeSet::new()))
+                        .1
+                        .extend(platforms.iter().cloned());
+                }
                 entries.push(NewEntry {
                     record_id: record_id.clone(),
                     version,
                     op: OutboxOp::Upsert,
                     platforms,
-                    payload: upsert_envelope(schema, &record_id, version as u64, emitted_at, &body)
-                        .into(),
+                    payload: upsert_envelope_with_documents(
+                        schema,
+                        &record_id,
+                        version as u64,
+                        emitted_at,
+                        &body,
+                        &documents,
+                    )
+                    .into(),
                 });
             }
             false
@@ -574,6 +686,22 @@ impl Ingestor {
             retracted,
             withheld,
             facts,
+            documents: sent
+                .into_iter()
+                .map(|(sha256, (descriptor, platforms))| dhub_store::NewRecordDocument {
+                    sha256,
+                    record_id: record_id.clone(),
+                    version,
+                    kind: match descriptor.kind() {
+                        dhub_documents::DocumentKind::Decision => "decision",
+                        dhub_documents::DocumentKind::Evidence => "evidence",
+                    }
+                    .to_string(),
+                    media_type: descriptor.media_type().as_str().to_string(),
+                    size: descriptor.size() as i64,
+                    platforms: platforms.into_iter().collect(),
+                })
+                .collect(),
         }
     }
 
@@ -600,6 +728,9 @@ impl Ingestor {
         tx.upsert_facts(&writes.facts).await?;
         // The crash tests' points: half of the transaction written, nothing committed.
         dhub_support::failpoint::hit("store.mid_batch");
+        if !writes.documents.is_empty() {
+            tx.insert_record_documents(&writes.documents).await?;
+        }
         for (record_id, _) in writes.final_retracted.iter().filter(|(_, r)| **r) {
             tx.mark_retracted(record_id, true).await?;
             dhub_support::failpoint::hit("store.mid_retraction");
@@ -688,4 +819,7 @@ pub enum IngestError {
         "preparing the batch failed unexpectedly; the batch was not stored, please report this"
     )]
     Prepare,
+    /// The document store could not take a record's documents; nothing of the batch was stored.
+    #[error("{message}")]
+    Documents { message: String, retryable: bool },
 }

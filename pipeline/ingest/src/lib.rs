@@ -12,6 +12,8 @@
 //!   one new version means for each platform), store (one transaction), report (an outcome per item).
 //! - [`compliance`]: the hub's time zone, publicity rules and clock, and the queryable facts of a
 //!   version (`record_facts`), written in the same transaction.
+//! - [`documents`]: decision documents and evidence: limits, public versions per policy, the
+//!   document store, the upsert's `documents` (issue 11).
 //! - [`constraints`]: what a source may submit (`agencies`, `division`), checked for every kind.
 //! - [`routing`]: a disclosure platform and routing by division (CONTRACT §4).
 //! - [`envelope`]: the `upsert` / `retract` envelopes, byte for byte as the contract shows them, and
@@ -24,6 +26,7 @@
 
 pub mod compliance;
 pub mod constraints;
+pub mod documents;
 pub mod envelope;
 pub mod events;
 pub mod handoff;
@@ -34,6 +37,7 @@ pub mod routing;
 
 pub use compliance::{Clock, Clocks};
 pub use constraints::SourceConstraints;
+pub use documents::{DocumentSettings, SourceDocumentLimits};
 pub use envelope::{retract_envelope, upsert_envelope, RetractReason};
 pub use events::IngestEvents;
 pub use handoff::OutboxHandoff;

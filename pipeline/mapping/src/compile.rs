@@ -122,14 +122,16 @@ impl<'a> Compiler<'a> {
         let mut header_node = None;
         let mut fields_node = None;
         let mut codes_node = None;
+        let mut documents_node = None;
         for entry in entries {
             match entry.key.as_str() {
                 "mapping" => header_node = Some(&entry.node),
                 "fields" => fields_node = Some(&entry.node),
                 "codes" => codes_node = Some(&entry.node),
+                "documents" => documents_node = Some(&entry.node),
                 other => self.error(
                     entry.line,
-                    format!("unknown table `{other}`; a mapping has [mapping], [fields] and [codes.<name>]"),
+                    format!("unknown table `{other}`; a mapping has [mapping], [fields], [codes.<name>] and [[documents]]"),
                 ),
             }
         }
@@ -152,7 +154,11 @@ impl<'a> Compiler<'a> {
                 Vec::new()
             }
         };
+        let documents = documents_node
+            .map(|node| self.documents(node, header.format))
+            .unwrap_or_default();
         Some(Mapping {
+            documents,
             name: header.name?,
             version: header.version?,
             format: header.format?,
@@ -1062,6 +1068,111 @@ impl<'a> Compiler<'a> {
             self.columns.push(name.to_string());
         }
         SourcePath::Column(name.to_string())
+    }
+
+    // --- [[documents]] ---
+
+    /// `[[documents]]`: each entry a table with `kind`, exactly one of `file` / `url` / `base64`
+    /// (a path of the record), and an optional `media_type` or `media_type_path`.
+    fn documents(
+        &mut self,
+        node: &Node,
+        format: Option<SourceFormat>,
+    ) -> Vec<crate::documents::DocumentRule> {
+        use crate::documents::{DocumentRule, Locator, DOCUMENT_KINDS};
+        let NodeValue::Array(items) = &node.value else {
+            self.error(
+                node.line,
+                "`documents` must be an array of tables: write each entry as [[documents]]",
+            );
+            return Vec::new();
+        };
+        let mut rules = Vec::new();
+        for item in items {
+            let Some(entries) = self.table(item, "a [[documents]] entry") else {
+                continue;
+            };
+            let mut kind = None;
+            let mut located: Option<(Locator, SourcePath)> = None;
+            let mut media_type = None;
+            let mut media_type_source = None;
+            let mut complete = true;
+            for entry in entries {
+                let locator = match entry.key.as_str() {
+                    "file" => Some(Locator::File),
+                    "url" => Some(Locator::Url),
+                    "base64" => Some(Locator::Base64),
+                    _ => None,
+                };
+                match (entry.key.as_str(), locator) {
+                    (_, Some(locator)) => {
+                        if located.is_some() {
+                            self.error(entry.line, "a [[documents]] entry takes one of `file`, `url` and `base64`, not several");
+                            complete = false;
+                            continue;
+                        }
+                        let what = format!("`documents.{}`", locator.as_str());
+                        match self.string(&entry.node, &what).and_then(|text| {
+                            self.source_path(&text, format, entry.node.line)
+                        }) {
+                            Some(path) => located = Some((locator, path)),
+                            None => complete = false,
+                        }
+                    }
+                    ("kind", None) => match self.string(&entry.node, "`documents.kind`") {
+                        Some(text) => match DOCUMENT_KINDS.iter().find(|k| **k == text) {
+                            Some(known) => kind = Some(*known),
+                            None => {
+                                self.error(entry.node.line, format!("unknown document kind `{text}`; use decision or evidence"));
+                                complete = false;
+                            }
+                        },
+                        None => complete = false,
+                    },
+                    ("media_type", None) => {
+                        match self.non_empty_string(&entry.node, "`documents.media_type`") {
+                            Some(text) => media_type = Some(text.trim().to_string()),
+                            None => complete = false,
+                        }
+                    }
+                    ("media_type_path", None) => {
+                        match self
+                            .string(&entry.node, "`documents.media_type_path`")
+                            .and_then(|text| self.source_path(&text, format, entry.node.line))
+                        {
+                            Some(path) => media_type_source = Some(Source::Path(path)),
+                            None => complete = false,
+                        }
+                    }
+                    (other, None) => {
+                        self.error(entry.line, format!("unknown key `{other}` in [[documents]]; expected kind, file | url | base64, media_type or media_type_path"));
+                        complete = false;
+                    }
+                }
+            }
+            if media_type.is_some() && media_type_source.is_some() {
+                self.error(item.line, "a [[documents]] entry takes `media_type` or `media_type_path`, not both");
+                complete = false;
+            }
+            if kind.is_none() && complete {
+                self.error(item.line, "a [[documents]] entry needs `kind` (decision or evidence)");
+                complete = false;
+            }
+            if located.is_none() && complete {
+                self.error(item.line, "a [[documents]] entry needs one of `file`, `url` and `base64`: the path of the record that names the document");
+                complete = false;
+            }
+            if let (true, Some(kind), Some((locator, path))) = (complete, kind, located) {
+                rules.push(DocumentRule {
+                    kind,
+                    locator,
+                    source: Source::Path(path),
+                    media_type,
+                    media_type_source,
+                });
+            }
+        }
+        rules
     }
 
     // --- small typed accessors that report wrong types ---

@@ -231,6 +231,7 @@
 mod compile;
 mod convert;
 mod document;
+mod documents;
 mod error;
 mod limits;
 mod plan;
@@ -243,6 +244,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
+pub use documents::{DocumentRef, Locator, DOCUMENT_KINDS};
 pub use error::{DocumentError, MappingError, MappingErrors, RecordError};
 pub use limits::ReadLimits;
 pub use record::SourceRecord;
@@ -321,6 +323,8 @@ pub struct Mapping {
     sheet: Option<String>,
     /// CSV, XLSX, row: every column the mapping reads, in the order the mapping first names them.
     columns: Vec<String>,
+    /// `[[documents]]`: where each record's decision document and evidence are.
+    documents: Vec<documents::DocumentRule>,
 }
 
 impl Mapping {
@@ -498,6 +502,28 @@ impl Mapping {
             }
         }
         Ok(Value::Object(output))
+    }
+
+    /// Whether the mapping names documents (`[[documents]]`).
+    pub fn has_documents(&self) -> bool {
+        !self.documents.is_empty()
+    }
+
+    /// The documents `record` names (`[[documents]]`), in the mapping's order. Fails like a field
+    /// does (a path with a bad value), naming the entry, never the value.
+    pub fn documents(&self, record: &SourceRecord) -> Result<Vec<DocumentRef>, RecordError> {
+        let mut found = Vec::new();
+        for (index, rule) in self.documents.iter().enumerate() {
+            let refs = rule.refs(record, index + 1).map_err(|message| RecordError {
+                origin: record.origin().to_string(),
+                line: record.line(),
+                source_key: self.key.texts(record).ok().and_then(|k| k.into_iter().next()),
+                field: format!("documents[{}]", index + 1),
+                message: error::printable(message),
+            })?;
+            found.extend(refs);
+        }
+        Ok(found)
     }
 
     /// Reads a document and maps every record: what `dhub map` prints. A document that cannot be

@@ -49,6 +49,10 @@
 //! phones = ["0635-8512345"]    # the agency's public numbers (with or without area code in text)
 //! emails = ["czj@chiping.gov.cn"]
 //!
+//! [documents]                  # a decision's documents (issue 11)
+//! evidence = true              # the feed may be sent evidence (photos, video); default false,
+//!                              # `government` true. The decision always goes as its public version.
+//!
 //! [[field]]                    # one table per rule; the first rule whose `kinds` match applies
 //! path = "counterparty.id_number"   # a disclosure.v1 field path, or an object above fields
 //! action = "mask"              # keep | scan | remove | mask | pseudonymise

@@ -39,6 +39,10 @@ pub struct Policy {
     pub(crate) scan: ScanConfig,
     /// Field rules by dotted path (`counterparty.id_number`), first applicable rule wins.
     pub(crate) fields: BTreeMap<String, Vec<FieldRule>>,
+    /// `[documents] evidence = true`: the feed may be sent a decision's evidence attachments
+    /// (photos, video), which are never redacted; `false` (the default) sends only the public
+    /// version of the decision.
+    pub(crate) evidence: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -180,6 +184,14 @@ struct RawPolicy {
     allow: Option<RawAllow>,
     #[serde(default)]
     field: Vec<RawField>,
+    documents: Option<RawDocuments>,
+}
+
+/// `[documents]`: what of a decision's documents the feed may be sent.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDocuments {
+    evidence: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -302,6 +314,11 @@ impl Policy {
         &self.name
     }
 
+    /// Whether feeds under this policy may be sent evidence attachments (`[documents] evidence`).
+    pub fn allows_evidence(&self) -> bool {
+        self.evidence
+    }
+
     /// The action for a field (by dotted path without array indices) of a record whose counterparty
     /// is of `kind`.
     pub(crate) fn action_for(&self, path: &str, kind: Kind) -> Action {
@@ -328,6 +345,7 @@ fn empty_policy(name: String) -> Policy {
             ..ScanConfig::default()
         },
         fields: BTreeMap::new(),
+        evidence: false,
     }
 }
 
@@ -417,6 +435,9 @@ fn compile(src: &Source<'_>) -> Result<Policy, PolicyError> {
         }
     }
     compile_fields(src, &raw.field, &mut policy.fields)?;
+    if let Some(evidence) = raw.documents.as_ref().and_then(|d| d.evidence) {
+        policy.evidence = evidence;
+    }
     Ok(policy)
 }
 
@@ -647,6 +668,17 @@ mod tests {
         assert!(p.withhold.minors && p.withhold.major_without_legal_review);
         assert!(p.withhold.simple_warning.is_none());
         assert_eq!(p.scan.detectors, DetectorSet::all());
+    }
+
+    #[test]
+    fn only_the_government_policy_allows_evidence() {
+        assert!(Policy::builtin("government").unwrap().allows_evidence());
+        assert!(!Policy::builtin("public").unwrap().allows_evidence());
+        let custom = compile(&Source {
+            origin: "p.toml",
+            text: "name = \"p\"\nextends = \"public\"\n[documents]\nevidence = true\n",
+        });
+        assert!(custom.unwrap().allows_evidence());
     }
 
     #[test]

@@ -51,6 +51,37 @@ impl fmt::Display for Origin {
 pub trait RawSource: Send + Sync {
     /// The record as one line of text the source's mapping can read back.
     fn raw_text(&self) -> String;
+
+    /// The documents the record came with (its mapping's `[[documents]]`), fetched by the source.
+    fn attachments(&self) -> &[Attachment] {
+        &[]
+    }
+}
+
+/// A document a record came with (issue 11): its decision document or an evidence attachment, as
+/// the source fetched it, or why it could not be fetched. The hub checks its size and type against
+/// the source's limits, stores it and makes the public version; a refused attachment never stops
+/// the record's other parts.
+#[derive(Clone)]
+pub struct Attachment {
+    /// `decision` or `evidence`.
+    pub kind: &'static str,
+    /// As the mapping or the record declared it; `None`: sniffed from the bytes.
+    pub media_type: Option<String>,
+    /// Names it in reasons (`documents[1] (file)`), never its content or name.
+    pub label: String,
+    pub content: Result<Arc<Vec<u8>>, String>,
+}
+
+impl fmt::Debug for Attachment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Attachment")
+            .field("kind", &self.kind)
+            .field("media_type", &self.media_type)
+            .field("label", &self.label)
+            .field("size", &self.content.as_ref().map(|b| b.len()))
+            .finish()
+    }
 }
 
 impl RawSource for String {
