@@ -46,7 +46,7 @@ use fetch::{Auth, FetchError};
 use crate::context::SourceContext;
 use crate::documents::{DocumentFetch, LocalDocuments};
 use crate::limits::LimitsConfig;
-use crate::mapped::{map_context, to_intake, to_intake_with};
+use crate::mapped::{map_context, to_intake_with};
 use crate::{Connector, ConnectorError};
 
 /// An `http_pull` source, ready to run.

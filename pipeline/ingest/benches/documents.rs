@@ -67,6 +67,7 @@ async fn ingestor(dir: &Path) -> Ingestor {
         events: Arc::new(dhub_ingest::events::NoEvents),
         handoff: OutboxHandoff::default(),
         handoff_order: Arc::default(),
+        clocks: Default::default(),
         documents: Some(Arc::new(DocumentSettings {
             store: documents,
             base_url: "http://hub.bench".into(),

@@ -104,6 +104,7 @@ async fn hub(limits: SourceDocumentLimits) -> Hub {
         events: Arc::new(dhub_ingest::events::NoEvents),
         handoff: OutboxHandoff::default(),
         handoff_order: Arc::default(),
+        clocks: Default::default(),
         documents: Some(Arc::new(DocumentSettings {
             store: documents.clone(),
             base_url: "http://hub.test".into(),
