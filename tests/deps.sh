@@ -21,5 +21,12 @@ if [[ $(id -u) -ne 0 ]]; then
     exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >&2
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+# Quiet unless it fails: the packages' own output is kept in a log and shown on an error.
+log="$(mktemp)"
+if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "error: could not install ${missing[*]}" >&2
+    exit 1
+fi
+rm -f "$log"
+echo "installed ${missing[*]}" >&2
