@@ -313,6 +313,16 @@ impl Telemetry {
         telemetry
     }
 
+    /// Exports every configured source's record counters from the start (at 0), so that a rate or
+    /// an alert over them sees the series before the first record.
+    pub fn export_sources<'a>(&self, sources: impl IntoIterator<Item = &'a str>) {
+        for source in sources {
+            self.records_received.with_label_values(&[source]);
+            self.records_stored.with_label_values(&[source]);
+            self.records_unchanged.with_label_values(&[source]);
+        }
+    }
+
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
         // The stage counters live in `dhub_support::cpu` (process-wide, bumped without a handle);
@@ -580,5 +590,24 @@ mod lease_tests {
         assert_eq!(telemetry.feed_backlog("city"), (0, 0.0));
         assert_eq!(telemetry.feed_backlog("county"), (2, 9.0));
         assert_eq!(telemetry.outbox_pending.get(), 2);
+    }
+}
+
+#[cfg(test)]
+mod source_tests {
+    use super::*;
+
+    #[test]
+    fn configured_sources_are_exported_at_zero_before_their_first_record() {
+        let telemetry = Telemetry::new();
+        telemetry.export_sources(["case-db"]);
+        let text = telemetry.render();
+        for metric in [
+            "dhub_records_received_total{source=\"case-db\"} 0",
+            "dhub_records_stored_total{source=\"case-db\"} 0",
+            "dhub_records_unchanged_total{source=\"case-db\"} 0",
+        ] {
+            assert!(text.contains(metric), "{metric} missing from:\n{text}");
+        }
     }
 }

@@ -33,6 +33,7 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let telemetry = Arc::new(Telemetry::new());
+    telemetry.export_sources(config.sources.iter().map(|s| s.name()));
     let store = Store::connect(&config.state_url)
         .await
         .with_context(|| {
