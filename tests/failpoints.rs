@@ -171,7 +171,12 @@ mod with_failpoints {
         .unwrap()
         .unwrap();
         match raw {
-            Ok(feeds) => problems.extend(versions_as_a_clean_run(&feeds)),
+            Ok(feeds) => {
+                let messages: usize = feeds.values().map(|f| f.messages).sum();
+                let duplicates: usize = feeds.values().map(|f| f.duplicates).sum();
+                eprintln!("raw feeds: {messages} messages, {duplicates} duplicates");
+                problems.extend(versions_as_a_clean_run(&feeds));
+            }
             Err(found) => problems.extend(found),
         }
         if problems.is_empty() {
