@@ -32,8 +32,8 @@ pub struct HubSetup {
     pub prefix: String,
     pub config_path: PathBuf,
     pub listen: u16,
-    /// Deletes the feed topics of this hub's prefix when the test ends, also when it fails.
-    _cleanup: dhub_testkit::kafka::Cleanup,
+    /// Deletes the feed topics of this hub's prefix when the test ends (see `Drop`).
+    cleanup: Option<dhub_testkit::kafka::Cleanup>,
 }
 
 impl HubSetup {
@@ -92,7 +92,7 @@ partitions = 2
             prefix,
             config_path,
             listen,
-            _cleanup: cleanup,
+            cleanup: Some(cleanup),
         }
     }
 
@@ -179,9 +179,9 @@ pub struct Platforms {
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     _dir: tempfile::TempDir,
-    /// Deletes the run's feed topics and the platforms' consumer groups when the test ends (also when
-    /// it fails): a shared broker must not fill up with every run's topics.
-    _cleanup: dhub_testkit::kafka::Cleanup,
+    /// Deletes the run's feed topics and the platforms' consumer groups when the test ends: a shared
+    /// broker must not fill up with every run's topics (see `Drop`).
+    cleanup: Option<dhub_testkit::kafka::Cleanup>,
 }
 
 impl Platforms {
@@ -241,7 +241,7 @@ impl Platforms {
             stop,
             tasks,
             _dir: dir,
-            _cleanup: cleanup,
+            cleanup: Some(cleanup),
         }
     }
 
@@ -301,10 +301,35 @@ impl Platforms {
         }
     }
 
-    pub async fn stop(self) {
+    pub async fn stop(mut self) {
         let _ = self.stop.send(true);
-        for task in self.tasks {
+        for task in std::mem::take(&mut self.tasks) {
             task.await.unwrap();
+        }
+    }
+}
+
+/// A test that fails while the platforms run stops their subscribers and leaves the topics alone:
+/// deleting a topic under a running librdkafka consumer crashed the test process (SIGSEGV in its
+/// metadata cache), which lost the failure message. The topics of a failed run stay for inspection.
+impl Drop for Platforms {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        keep_topics_of_a_failed_test(&mut self.cleanup);
+    }
+}
+
+impl Drop for HubSetup {
+    fn drop(&mut self) {
+        keep_topics_of_a_failed_test(&mut self.cleanup);
+    }
+}
+
+fn keep_topics_of_a_failed_test(cleanup: &mut Option<dhub_testkit::kafka::Cleanup>) {
+    if std::thread::panicking() {
+        if let Some(cleanup) = cleanup.take() {
+            eprintln!("the test failed; its topics are kept: {:?}", cleanup.topics);
+            std::mem::forget(cleanup);
         }
     }
 }

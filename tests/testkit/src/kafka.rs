@@ -137,10 +137,13 @@ impl Drop for Cleanup {
             runtime.block_on(async {
                 let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
                 let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
-                if let Err(error) = delete_topics(&brokers, &[], &topics).await {
+                // The admin API refuses an empty list.
+                if topics.is_empty() {
+                } else if let Err(error) = delete_topics(&brokers, &[], &topics).await {
                     eprintln!("dhub-testkit: could not delete test topics {topics:?}: {error:#}");
                 }
-                if let Err(error) = delete_groups(&brokers, &groups).await {
+                if groups.is_empty() {
+                } else if let Err(error) = delete_groups(&brokers, &groups).await {
                     eprintln!("dhub-testkit: could not delete test groups {groups:?}: {error:#}");
                 }
             });
