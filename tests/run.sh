@@ -8,6 +8,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
+# chromium, fonts-noto-cjk, promtool: the browser tests and the promtool checks fail loudly without them
+bash tests/deps.sh
 tests/broker.sh
 
 if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -q -h 127.0.0.1 -p 5432; then
