@@ -28,7 +28,33 @@ async fn hub_with_samples() -> (
         )
         .await;
     }
+    wait_until_settled(&base).await;
     (setup, stop, task)
+}
+
+/// Waits until the figures the tests compare stop changing (with a broker the feeds deliver after
+/// the sources stored; without one nothing moves once stored).
+async fn wait_until_settled(base: &str) {
+    let figures = |status: &serde_json::Value| {
+        serde_json::json!([
+            status["outbox_pending"],
+            status["quarantine_held"],
+            status["source_figures"],
+            status["feeds"].as_array().map(|feeds| feeds
+                .iter()
+                .map(|f| [f["published_recent"].clone(), f["waiting"].clone()])
+                .collect::<Vec<_>>()),
+        ])
+    };
+    let start = std::time::Instant::now();
+    let mut last = serde_json::Value::Null;
+    let mut same = 0;
+    while same < 3 && start.elapsed() < Duration::from_secs(60) {
+        let now = figures(&get_json(&format!("{base}/api/status")).await);
+        same = if now == last { same + 1 } else { 0 };
+        last = now;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
