@@ -43,6 +43,8 @@ pub const WALK_WINDOW: u32 = 20_000;
 struct Statement {
     sql: String,
     binds: Vec<Bind>,
+    /// Postgres: run with only bitmap scans allowed (see [`positions`]).
+    bitmaps_only: bool,
 }
 
 #[derive(Clone)]
@@ -422,6 +424,12 @@ impl<'a> Plan<'a> {
                     self.value_filters_with(&mut s, "r.", part);
                     if self.scan_for_total || self.only_short_substrings() {
                         s.sql = hide_from_trigram_indexes(&s.sql, "r.");
+                    } else {
+                        // A trigram list. Not the agency part: planned freely, it reads each
+                        // agency's entries off the agency index, and as bitmaps it had no index
+                        // condition at all (the names come from a subquery) and read the view.
+                        s.bitmaps_only = part != TextPart::Agency
+                            && (self.text.is_some() || self.counterparty.is_some());
                     }
                     statements.push(s);
                 }
@@ -542,27 +550,25 @@ async fn positions(
 ) -> Result<(Vec<Cursor>, bool), PlatformError> {
     let mut all = Vec::new();
     let mut complete = true;
-    // Postgres, a term the walk found rare: list its matches through the trigram (or agency)
-    // indexes, as bitmaps, and stop reading rows at the cap. Planned with the LIMIT, the planner
+    // Postgres, a term the walk found rare: list its matches through the trigram indexes, as
+    // bitmaps, and stop reading rows at the cap. Planned with the LIMIT, the planner
     // would rather scan in order until the cap, and read the whole view for a rare term; a
     // materialized list, the other way to keep it off that plan, lists every match of a term
     // common in old records (a year, 180,000 rows) before the cap applies.
-    let bitmaps_only =
-        plan.backend == Backend::Postgres && !plan.scan_for_total && !plan.only_short_substrings();
-    if bitmaps_only {
-        set_scans(tx, "off").await?;
-    }
     for statement in plan.match_positions(cap) {
+        if statement.bitmaps_only {
+            set_scans(tx, "off").await?;
+        }
         let rows = fetch(tx, &statement).await?;
+        if statement.bitmaps_only {
+            set_scans(tx, "on").await?;
+        }
         if cap.is_some_and(|cap| rows.len() as i64 >= cap) {
             complete = false;
         }
         for row in &rows {
             all.push(cursor_of(row)?);
         }
-    }
-    if bitmaps_only {
-        set_scans(tx, "on").await?;
     }
     all.sort_by(result_order);
     all.dedup_by(|a, b| a.record_id == b.record_id);
