@@ -6,7 +6,10 @@
 //! 1. **Apply**: `DHUB_BENCH_RECORDS` (default 1,000,000) upsert envelopes of realistic Chinese
 //!    records go through the real apply path, [`View::apply`], in batches of
 //!    [`MAX_BATCH_MESSAGES`] as the consumer makes them. The clock runs only around `apply`
-//!    (building the envelopes is not the view's work); the figure is envelopes per second.
+//!    (building the envelopes is not the view's work); the figure is envelopes per second, and
+//!    the CPU this process spent in `apply` per envelope (steadier than the wall clock on a shared
+//!    machine; on Postgres most of the work is the server's, not counted). `DHUB_BENCH_BATCH`
+//!    changes the batch size, to measure what it does.
 //! 2. **Query**: `DHUB_BENCH_QUERIES` (default 200) searches of each kind, with values drawn from
 //!    the loaded records, through [`View::search`] (the HTTP handler adds only JSON encoding):
 //!    free text, counterparty (3+ characters), a two-character counterparty, document number,
