@@ -6,7 +6,10 @@
 //! 1. **Apply**: `DHUB_BENCH_RECORDS` (default 1,000,000) upsert envelopes of realistic Chinese
 //!    records go through the real apply path, [`View::apply`], in batches of
 //!    [`MAX_BATCH_MESSAGES`] as the consumer makes them. The clock runs only around `apply`
-//!    (building the envelopes is not the view's work); the figure is envelopes per second.
+//!    (building the envelopes is not the view's work); the figure is envelopes per second, and
+//!    the CPU this process spent in `apply` per envelope (steadier than the wall clock on a shared
+//!    machine; on Postgres most of the work is the server's, not counted). `DHUB_BENCH_BATCH`
+//!    changes the batch size, to measure what it does.
 //! 2. **Query**: `DHUB_BENCH_QUERIES` (default 200) searches of each kind, with values drawn from
 //!    the loaded records, through [`View::search`] (the HTTP handler adds only JSON encoding):
 //!    free text, counterparty (3+ characters), a two-character counterparty, document number,
@@ -260,6 +263,24 @@ fn substring(text: &str, len: usize, rng: &mut SplitMix64) -> String {
     chars[start..start + len].iter().collect()
 }
 
+/// CPU time (user + system, every thread) this process has used so far, from `/proc/self/stat`
+/// (Linux; zero elsewhere). On a shared machine the wall-clock rate depends on what else runs;
+/// CPU per envelope does not, or much less.
+fn process_cpu() -> Duration {
+    let ticks = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|stat| {
+            // The fields after the command name (which may hold spaces) and its ')'.
+            let rest = &stat[stat.rfind(')')? + 2..];
+            let fields: Vec<&str> = rest.split(' ').collect();
+            // utime and stime are fields 14 and 15 of the whole line, 12 and 13 here.
+            Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+        })
+        .unwrap_or(0);
+    // USER_HZ is 100 on every Linux this runs on.
+    Duration::from_millis(ticks * 10)
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[index]
@@ -289,6 +310,7 @@ async fn bench_backend(name: &str, url: &str, records: u64, queries: usize, by_d
     // 1. Apply.
     let batch_size = env_number("DHUB_BENCH_BATCH", MAX_BATCH_MESSAGES as u64);
     let mut applied = Duration::ZERO;
+    let mut applied_cpu = Duration::ZERO;
     let mut n = 0u64;
     let started = Instant::now();
     while n < records {
@@ -304,8 +326,10 @@ async fn bench_backend(name: &str, url: &str, records: u64, queries: usize, by_d
             n += 1;
         }
         let t = Instant::now();
+        let cpu_before = process_cpu();
         let stats = view.apply(&batch).await.expect("a batch applies");
         applied += t.elapsed();
+        applied_cpu += process_cpu().saturating_sub(cpu_before);
         assert_eq!(stats.upserted, size, "every envelope is new");
         if n.is_multiple_of(100_000) {
             eprintln!(
@@ -324,6 +348,15 @@ async fn bench_backend(name: &str, url: &str, records: u64, queries: usize, by_d
         applied.as_secs_f64(),
         started.elapsed().as_secs_f64(),
         records as f64 / applied.as_secs_f64()
+    );
+    println!(
+        "{name}: apply CPU (this process, every thread) {:.1} s: {:.0} µs per envelope, {:.0} envelopes per CPU-second; load average {}",
+        applied_cpu.as_secs_f64(),
+        applied_cpu.as_secs_f64() * 1e6 / records as f64,
+        records as f64 / applied_cpu.as_secs_f64().max(1e-9),
+        std::fs::read_to_string("/proc/loadavg")
+            .map(|l| l.split(' ').take(3).collect::<Vec<_>>().join(" "))
+            .unwrap_or_default()
     );
     if name == "postgres" {
         // What autovacuum does by itself after a load: statistics and the visibility map (for

@@ -43,6 +43,8 @@ pub const WALK_WINDOW: u32 = 20_000;
 struct Statement {
     sql: String,
     binds: Vec<Bind>,
+    /// Postgres: run with only bitmap scans allowed (see [`positions`]).
+    bitmaps_only: bool,
 }
 
 #[derive(Clone)]
@@ -422,6 +424,12 @@ impl<'a> Plan<'a> {
                     self.value_filters_with(&mut s, "r.", part);
                     if self.scan_for_total || self.only_short_substrings() {
                         s.sql = hide_from_trigram_indexes(&s.sql, "r.");
+                    } else {
+                        // A trigram list. Not the agency part: planned freely, it reads each
+                        // agency's entries off the agency index, and as bitmaps it had no index
+                        // condition at all (the names come from a subquery) and read the view.
+                        s.bitmaps_only = part != TextPart::Agency
+                            && (self.text.is_some() || self.counterparty.is_some());
                     }
                     statements.push(s);
                 }
@@ -542,27 +550,25 @@ async fn positions(
 ) -> Result<(Vec<Cursor>, bool), PlatformError> {
     let mut all = Vec::new();
     let mut complete = true;
-    // Postgres, a term the walk found rare: list its matches through the trigram (or agency)
-    // indexes, as bitmaps, and stop reading rows at the cap. Planned with the LIMIT, the planner
+    // Postgres, a term the walk found rare: list its matches through the trigram indexes, as
+    // bitmaps, and stop reading rows at the cap. Planned with the LIMIT, the planner
     // would rather scan in order until the cap, and read the whole view for a rare term; a
     // materialized list, the other way to keep it off that plan, lists every match of a term
     // common in old records (a year, 180,000 rows) before the cap applies.
-    let bitmaps_only =
-        plan.backend == Backend::Postgres && !plan.scan_for_total && !plan.only_short_substrings();
-    if bitmaps_only {
-        set_scans(tx, "off").await?;
-    }
     for statement in plan.match_positions(cap) {
+        if statement.bitmaps_only {
+            set_scans(tx, "off").await?;
+        }
         let rows = fetch(tx, &statement).await?;
+        if statement.bitmaps_only {
+            set_scans(tx, "on").await?;
+        }
         if cap.is_some_and(|cap| rows.len() as i64 >= cap) {
             complete = false;
         }
         for row in &rows {
             all.push(cursor_of(row)?);
         }
-    }
-    if bitmaps_only {
-        set_scans(tx, "on").await?;
     }
     all.sort_by(result_order);
     all.dedup_by(|a, b| a.record_id == b.record_id);
@@ -643,60 +649,69 @@ pub(crate) async fn search(
         (rows, total, exact)
     } else if let Some(found) = agency_page(&mut tx, &plan, cap).await? {
         found
-    } else if let Some(found) = first_page_from_window(&mut tx, &plan, cap).await? {
-        found
     } else {
-        let end = plan
-            .window_end()
-            .query()
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(PlatformError::database("read search results"))?
-            .map(|row| cursor_of(&row))
-            .transpose()?;
-        let walked = fetch(&mut tx, &plan.walk(end.as_ref())).await?;
-        let walk_is_enough = end.is_none() || walked.len() > query.limit as usize;
-        let walked = if walk_is_enough {
-            let page = walked
-                .iter()
-                .map(cursor_of)
-                .collect::<Result<Vec<_>, _>>()?;
-            records_page(&mut tx, &plan, &page).await?
+        let window = first_page_from_window(&mut tx, &plan, cap).await?;
+        if let Window::Settled(found) = window {
+            found
         } else {
-            Vec::new()
-        };
-        // The matches' positions through the filters' own indexes: the total, and (when they
-        // are all there) the page too, without sorting whole records.
-        let plan = Plan {
-            scan_for_total: walk_is_enough,
-            ..plan
-        };
-        let (matches, complete) = positions(&mut tx, &plan, cap).await?;
-        let (total, exact) = counted(matches.len());
-        let rows = if walk_is_enough {
-            walked
-        } else if complete {
-            let skip = usize::try_from(query.offset).unwrap_or(usize::MAX);
-            let page: Vec<Cursor> = matches
-                .into_iter()
-                .filter(|m| {
-                    query
-                        .after
-                        .as_ref()
-                        .is_none_or(|after| result_order(after, m).is_lt())
-                })
-                .skip(skip)
-                .take(query.limit as usize + 1)
-                .collect();
-            records_page(&mut tx, &plan, &page).await?
-        } else {
-            // Many matches, none of them recent (a year in the document number, a name that
-            // only appears in old decisions): walking on is cheaper than sorting them all.
-            let rows = fetch(&mut tx, &plan.walk(None)).await?;
-            let page = rows.iter().map(cursor_of).collect::<Result<Vec<_>, _>>()?;
-            records_page(&mut tx, &plan, &page).await?
-        };
-        (rows, total, exact)
+            // A first page whose window held no page: walking that window again would find none.
+            let (walked, walk_is_enough) = if let Window::NoPage = window {
+                (Vec::new(), false)
+            } else {
+                let end = plan
+                    .window_end()
+                    .query()
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(PlatformError::database("read search results"))?
+                    .map(|row| cursor_of(&row))
+                    .transpose()?;
+                let walked = fetch(&mut tx, &plan.walk(end.as_ref())).await?;
+                let walk_is_enough = end.is_none() || walked.len() > query.limit as usize;
+                (walked, walk_is_enough)
+            };
+            let walked = if walk_is_enough {
+                let page = walked
+                    .iter()
+                    .map(cursor_of)
+                    .collect::<Result<Vec<_>, _>>()?;
+                records_page(&mut tx, &plan, &page).await?
+            } else {
+                Vec::new()
+            };
+            // The matches' positions through the filters' own indexes: the total, and (when they
+            // are all there) the page too, without sorting whole records.
+            let plan = Plan {
+                scan_for_total: walk_is_enough,
+                ..plan
+            };
+            let (matches, complete) = positions(&mut tx, &plan, cap).await?;
+            let (total, exact) = counted(matches.len());
+            let rows = if walk_is_enough {
+                walked
+            } else if complete {
+                let skip = usize::try_from(query.offset).unwrap_or(usize::MAX);
+                let page: Vec<Cursor> = matches
+                    .into_iter()
+                    .filter(|m| {
+                        query
+                            .after
+                            .as_ref()
+                            .is_none_or(|after| result_order(after, m).is_lt())
+                    })
+                    .skip(skip)
+                    .take(query.limit as usize + 1)
+                    .collect();
+                records_page(&mut tx, &plan, &page).await?
+            } else {
+                // Many matches, none of them recent (a year in the document number, a name that
+                // only appears in old decisions): walking on is cheaper than sorting them all.
+                let rows = fetch(&mut tx, &plan.walk(None)).await?;
+                let page = rows.iter().map(cursor_of).collect::<Result<Vec<_>, _>>()?;
+                records_page(&mut tx, &plan, &page).await?
+            };
+            (rows, total, exact)
+        }
     };
     tx.commit()
         .await
@@ -793,18 +808,18 @@ async fn agency_page(
 /// of newest entries, when that settles it: a common term has its page and `COUNT_CAP` + 1
 /// matches there (one read that stops as soon as it has them), and a view no larger than the
 /// window has every match there. A term with its page there but fewer matches than that counts
-/// them through the filters' indexes. `None`: the steps of [`search`] take over.
+/// them through the filters' indexes. Otherwise the steps of [`search`] take over.
 async fn first_page_from_window(
     tx: &mut sqlx::Transaction<'static, Any>,
     plan: &Plan<'_>,
     cap: Option<i64>,
-) -> Result<Option<(Vec<AnyRow>, u64, bool)>, PlatformError> {
+) -> Result<Window, PlatformError> {
     let query = plan.query;
     let Some(cap) = cap else {
-        return Ok(None);
+        return Ok(Window::NotRead);
     };
     if query.after.is_some() || query.offset != 0 {
-        return Ok(None);
+        return Ok(Window::NotRead);
     }
     let rows = fetch(tx, &plan.window_matches(Some(cap))).await?;
     let mut found = rows.iter().map(cursor_of).collect::<Result<Vec<_>, _>>()?;
@@ -835,11 +850,21 @@ async fn first_page_from_window(
             (n, true)
         }
     } else {
-        return Ok(None);
+        return Ok(Window::NoPage);
     };
     found.truncate(page_size);
     let rows = records_page(tx, plan, &found).await?;
-    Ok(Some((rows, total, exact)))
+    Ok(Window::Settled((rows, total, exact)))
+}
+
+/// What [`first_page_from_window`] found.
+enum Window {
+    /// The page and the total.
+    Settled((Vec<AnyRow>, u64, bool)),
+    /// The window was read and holds less than a page.
+    NoPage,
+    /// Not a first page with a capped total: the window was not read.
+    NotRead,
 }
 
 /// The records at `page` (positions in result order), in result order.
