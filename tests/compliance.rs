@@ -39,7 +39,12 @@ fn demo_routing() -> Routing {
         platform("chiping-county", Level::County, "371523", "disclosure.v1"),
         platform("donge-county", Level::County, "371524", "disclosure.v1"),
         platform("liaocheng-city", Level::City, "371500", "disclosure.v1"),
-        platform("shandong-province", Level::Province, "370000", "disclosure.v1"),
+        platform(
+            "shandong-province",
+            Level::Province,
+            "370000",
+            "disclosure.v1",
+        ),
     ])
 }
 
@@ -107,7 +112,11 @@ async fn submit(ingestor: &Ingestor, values: Vec<Value>) -> Vec<ItemOutcome> {
         items,
         positions: Vec::new(),
     };
-    ingestor.ingest(Arc::new(batch), false).await.unwrap().outcomes
+    ingestor
+        .ingest(Arc::new(batch), false)
+        .await
+        .unwrap()
+        .outcomes
 }
 
 /// Acknowledges every queued entry on every platform it names, at `at` (as the relay does once the
@@ -117,20 +126,26 @@ async fn acknowledge_all(store: &Store, at: DateTime<Utc>) {
     let mut by_platform: BTreeMap<String, Vec<FeedAck>> = BTreeMap::new();
     for entry in &entries {
         for platform in &entry.platforms {
-            by_platform.entry(platform.clone()).or_default().push(FeedAck {
-                record_id: entry.record_id.clone(),
-                version: entry.version,
-                op: entry.op,
-                seq: entry.seq,
-                partition: 0,
-                offset: entry.seq,
-                acked_at_ms: at.timestamp_millis(),
-            });
+            by_platform
+                .entry(platform.clone())
+                .or_default()
+                .push(FeedAck {
+                    record_id: entry.record_id.clone(),
+                    version: entry.version,
+                    op: entry.op,
+                    seq: entry.seq,
+                    partition: 0,
+                    offset: entry.seq,
+                    acked_at_ms: at.timestamp_millis(),
+                });
         }
     }
     for (platform, acks) in by_platform {
         let mark = acks.iter().map(|a| a.seq).max().unwrap_or(0);
-        store.record_acks(&platform, mark, &acks, None).await.unwrap();
+        store
+            .record_acks(&platform, mark, &acks, None)
+            .await
+            .unwrap();
     }
 }
 
@@ -179,7 +194,9 @@ async fn publicity_expires_at_midnight_in_shanghai_across_a_restart() {
     // 23:59:59 on the last public day in Shanghai: still up.
     let last_second = shanghai(2027, 3, 31, 23, 59, 59);
     assert_eq!(
-        sweep_at(&store, &routing, &clocks, last_second, None).await.unwrap(),
+        sweep_at(&store, &routing, &clocks, last_second, None)
+            .await
+            .unwrap(),
         0
     );
     // The schedule comes from the store: the next wake-up is the first instant of April 1 there.
@@ -199,9 +216,14 @@ async fn publicity_expires_at_midnight_in_shanghai_across_a_restart() {
     let store = Store::connect(&url).await.unwrap();
     // Midnight in Shanghai is 16:00 UTC the day before: a UTC-date sweep would still wait 8 hours.
     let midnight = shanghai(2027, 4, 1, 0, 0, 0);
-    assert_eq!(midnight.date_naive(), NaiveDate::from_ymd_opt(2027, 3, 31).unwrap());
     assert_eq!(
-        sweep_at(&store, &routing, &clocks, midnight, None).await.unwrap(),
+        midnight.date_naive(),
+        NaiveDate::from_ymd_opt(2027, 3, 31).unwrap()
+    );
+    assert_eq!(
+        sweep_at(&store, &routing, &clocks, midnight, None)
+            .await
+            .unwrap(),
         1
     );
     assert_eq!(
@@ -218,7 +240,9 @@ async fn publicity_expires_at_midnight_in_shanghai_across_a_restart() {
     assert!(retractions(&store, "oa:A2").await.is_empty());
     // Once only.
     assert_eq!(
-        sweep_at(&store, &routing, &clocks, midnight, None).await.unwrap(),
+        sweep_at(&store, &routing, &clocks, midnight, None)
+            .await
+            .unwrap(),
         0
     );
     let next_midnight = shanghai(2027, 4, 2, 0, 0, 0);
@@ -272,15 +296,26 @@ async fn configured_publicity_periods_are_stored_as_the_queryable_end() {
         .map(|f| {
             (
                 f.facts.record_id.clone(),
-                (f.facts.publicity_until, f.facts.publicity_basis, f.facts.fine_fen),
+                (
+                    f.facts.publicity_until,
+                    f.facts.publicity_basis,
+                    f.facts.fine_fen,
+                ),
             )
         })
         .collect();
     assert_eq!(
         facts["oa:P1"],
-        (Some("2026-12-15".into()), "minor_penalty".into(), Some(500_000))
+        (
+            Some("2026-12-15".into()),
+            "minor_penalty".into(),
+            Some(500_000)
+        )
     );
-    assert_eq!(facts["oa:P2"], (Some("2029-09-15".into()), "source".into(), Some(500_000)));
+    assert_eq!(
+        facts["oa:P2"],
+        (Some("2029-09-15".into()), "source".into(), Some(500_000))
+    );
     assert_eq!(facts["oa:P3"], (None, "no_end".into(), None));
     store.close().await;
 }
@@ -326,11 +361,20 @@ async fn deadlines_count_working_days_with_tiaoxiu_and_are_met_only_when_acknowl
     assert_eq!(d1.state, DeadlineState::DueSoon);
     assert!(d1.uncovered_years.is_empty());
     assert_eq!(
-        find(&evaluated, "oa:D2", DeadlineKind::Publication).deadline.due.value,
+        find(&evaluated, "oa:D2", DeadlineKind::Publication)
+            .deadline
+            .due
+            .value,
         on("2025-10-30")
     );
-    assert_eq!(counts.get(DeadlineKind::Publication, DeadlineState::DueSoon), 1);
-    assert_eq!(counts.get(DeadlineKind::Publication, DeadlineState::Open), 1);
+    assert_eq!(
+        counts.get(DeadlineKind::Publication, DeadlineState::DueSoon),
+        1
+    );
+    assert_eq!(
+        counts.get(DeadlineKind::Publication, DeadlineState::Open),
+        1
+    );
     // Queued is not published: after the due day it is overdue.
     let (evaluated, _) = compliance::all_deadlines(&store, &setup, on("2025-10-14"))
         .await
@@ -355,7 +399,9 @@ async fn deadlines_count_working_days_with_tiaoxiu_and_are_met_only_when_acknowl
         .collect();
     assert_eq!(
         lines,
-        [json!({"record_id": "oa:D1", "deadline": "publication", "due": "2025-10-13", "state": "overdue"})]
+        [
+            json!({"record_id": "oa:D1", "deadline": "publication", "due": "2025-10-13", "state": "overdue"})
+        ]
     );
 
     // Acknowledged by every platform on 10-09 (Shanghai): met, and on time.
@@ -405,7 +451,10 @@ async fn deadlines_count_working_days_with_tiaoxiu_and_are_met_only_when_acknowl
         .await
         .unwrap();
     assert_eq!(
-        find(&evaluated, "oa:D1", DeadlineKind::Withdrawal).deadline.due.value,
+        find(&evaluated, "oa:D1", DeadlineKind::Withdrawal)
+            .deadline
+            .due
+            .value,
         on("2025-10-22")
     );
     store.close().await;
@@ -422,10 +471,15 @@ async fn a_deadline_in_a_year_without_calendar_data_is_flagged_never_guessed_sil
     let setup = setup();
     assert!(!setup.calendar.covers(2022));
     let today = NaiveDate::from_ymd_opt(2022, 12, 21).unwrap();
-    let (evaluated, counts) = compliance::all_deadlines(&store, &setup, today).await.unwrap();
+    let (evaluated, counts) = compliance::all_deadlines(&store, &setup, today)
+        .await
+        .unwrap();
     let y1 = find(&evaluated, "oa:Y1", DeadlineKind::Publication);
     // Weekdays only: 12-21, 22, 23, 26, 27, 28, 29.
-    assert_eq!(y1.deadline.due.value, NaiveDate::from_ymd_opt(2022, 12, 29).unwrap());
+    assert_eq!(
+        y1.deadline.due.value,
+        NaiveDate::from_ymd_opt(2022, 12, 29).unwrap()
+    );
     assert_eq!(y1.uncovered_years, [2022]);
     assert_eq!(counts.uncovered_years.get(&2022), Some(&1));
     let line = setup
@@ -545,7 +599,10 @@ async fn sgs2021_feeds_get_national_codes_for_penalties_and_licences_only() {
         .iter()
         .find(|e| e.record_id == "oa:S1" && e.op == OutboxOp::Retract && e.is_for("credit-city"))
         .unwrap();
-    assert_eq!(dhub_publish::relay::envelope_schema(&retract.payload), Some("sgs.2021"));
+    assert_eq!(
+        dhub_publish::relay::envelope_schema(&retract.payload),
+        Some("sgs.2021")
+    );
     store.close().await;
 }
 
@@ -564,7 +621,10 @@ async fn division_codes_are_judged_on_the_decision_day_and_old_ones_route_to_the
     let old_code = record("V1", "penalty", "371523", "2026-05-01");
     let too_early = record("V2", "penalty", "371503", "2017-05-01");
     let outcomes = submit(&hub, vec![old_code, too_early]).await;
-    assert!(matches!(&outcomes[0], ItemOutcome::Accepted { .. }), "{outcomes:?}");
+    assert!(
+        matches!(&outcomes[0], ItemOutcome::Accepted { .. }),
+        "{outcomes:?}"
+    );
     match &outcomes[1] {
         ItemOutcome::Quarantined { reason, .. } => assert!(
             reason.contains("division_code: was not in use on decided_on"),
@@ -593,9 +653,21 @@ fn generate_year(year: i32) -> Generated {
         state ^= state << 17;
         state % n
     };
-    let categories = ["licensing", "penalty", "coercion", "levy", "fee", "inspection"];
+    let categories = [
+        "licensing",
+        "penalty",
+        "coercion",
+        "levy",
+        "fee",
+        "inspection",
+    ];
     let divisions = ["371523", "371524", "371500"];
-    let reasons = ["revoked", "confirmed_illegal", "confirmed_void", "redecided"];
+    let reasons = [
+        "revoked",
+        "confirmed_illegal",
+        "confirmed_void",
+        "redecided",
+    ];
     let mut values = Vec::new();
     let mut by_category: BTreeMap<String, u64> =
         categories.iter().map(|c| (c.to_string(), 0)).collect();
@@ -626,7 +698,12 @@ fn generate_year(year: i32) -> Generated {
         let decided_on = NaiveDate::from_ymd_opt(case_year, month, day).unwrap();
         let category = categories[next(6) as usize];
         let division = divisions[next(3) as usize];
-        let mut value = record(&format!("G{i}"), category, division, &decided_on.to_string());
+        let mut value = record(
+            &format!("G{i}"),
+            category,
+            division,
+            &decided_on.to_string(),
+        );
         let agency = if next(4) == 0 {
             value["agency"].as_object_mut().unwrap().remove("uscc");
             "unknown".to_string()
@@ -696,7 +773,9 @@ async fn the_annual_report_of_a_generated_year_matches_independent_counts_and_re
     let first_live = generated
         .values
         .iter()
-        .find(|v| v["status"] == "in_force" && v["decided_on"].as_str().unwrap().starts_with("2025"))
+        .find(|v| {
+            v["status"] == "in_force" && v["decided_on"].as_str().unwrap().starts_with("2025")
+        })
         .unwrap();
     dhub_ingest::retract_by_hand(
         &store,
@@ -716,8 +795,14 @@ async fn the_annual_report_of_a_generated_year_matches_independent_counts_and_re
     store.close().await;
 
     let config_arg = config.to_str().unwrap();
-    let json_out = dhub(&["report", "annual", "--year", "2025", "--format", "json", "--config", config_arg]);
-    assert!(json_out.status.success(), "{}", String::from_utf8_lossy(&json_out.stderr));
+    let json_out = dhub(&[
+        "report", "annual", "--year", "2025", "--format", "json", "--config", config_arg,
+    ]);
+    assert!(
+        json_out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&json_out.stderr)
+    );
     let report: Value = serde_json::from_slice(&json_out.stdout).unwrap();
     assert_eq!(report["year"], expected["year"]);
     assert_eq!(report["decisions"], expected["decisions"]);
@@ -726,24 +811,52 @@ async fn the_annual_report_of_a_generated_year_matches_independent_counts_and_re
     // the ones withdrawn before publication (no publication deadline).
     let published = report["decisions"]["total"].as_u64().unwrap()
         - generated.expected["withdrawn"]["total"].as_u64().unwrap();
-    assert_eq!(report["overdue"]["publication"].as_u64().unwrap(), published);
-    assert!(report["publication_delay_working_days"]["median"].as_i64().unwrap() > 0);
+    assert_eq!(
+        report["overdue"]["publication"].as_u64().unwrap(),
+        published
+    );
+    assert!(
+        report["publication_delay_working_days"]["median"]
+            .as_i64()
+            .unwrap()
+            > 0
+    );
 
-    let csv_out = dhub(&["report", "annual", "--year", "2025", "--format", "csv", "--config", config_arg]);
+    let csv_out = dhub(&[
+        "report", "annual", "--year", "2025", "--format", "csv", "--config", config_arg,
+    ]);
     assert!(csv_out.status.success());
     let csv = String::from_utf8(csv_out.stdout).unwrap();
-    assert!(csv.starts_with('\u{feff}'), "CSV starts with a BOM for Excel");
     assert!(
-        csv.contains(&format!("decisions.total,执法决定总数,{}\r\n", expected["decisions"]["total"])),
+        csv.starts_with('\u{feff}'),
+        "CSV starts with a BOM for Excel"
+    );
+    assert!(
+        csv.contains(&format!(
+            "decisions.total,执法决定总数,{}\r\n",
+            expected["decisions"]["total"]
+        )),
         "{csv}"
     );
 
     let page = dir.path().join("annual-2025.html");
     let html_out = dhub(&[
-        "report", "annual", "--year", "2025", "--format", "html", "--config", config_arg,
-        "--output", page.to_str().unwrap(),
+        "report",
+        "annual",
+        "--year",
+        "2025",
+        "--format",
+        "html",
+        "--config",
+        config_arg,
+        "--output",
+        page.to_str().unwrap(),
     ]);
-    assert!(html_out.status.success(), "{}", String::from_utf8_lossy(&html_out.stderr));
+    assert!(
+        html_out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&html_out.stderr)
+    );
     let html = std::fs::read_to_string(&page).unwrap();
     // No external assets (the SVG namespace URI is a name, not a fetch).
     for fetch in ["src=", "href=\"http", "url(", "@import", "<link", "<script"] {
@@ -752,14 +865,24 @@ async fn the_annual_report_of_a_generated_year_matches_independent_counts_and_re
     let chromium = dhub_testkit::browser::Chromium::find().unwrap();
     let url = format!("file://{}", page.display());
     let dom = chromium.dump_dom(&url).unwrap();
-    assert!(dom.contains("行政执法统计年报") || dom.contains("统计年报"), "{dom}");
-    assert!(dom.matches("<svg").count() >= 3, "charts by category, month, division");
+    assert!(
+        dom.contains("行政执法统计年报") || dom.contains("统计年报"),
+        "{dom}"
+    );
+    assert!(
+        dom.matches("<svg").count() >= 3,
+        "charts by category, month, division"
+    );
     assert!(dom.contains(&expected["decisions"]["total"].to_string()));
     let shot = dhub_testkit::browser::artifact_path("annual-report-2025.png");
     chromium.screenshot(&url, &shot, 1280, 2400).unwrap();
     let size = std::fs::metadata(&shot).unwrap().len();
     // A blank page compresses to a few kilobytes; tables, charts and Chinese text do not.
-    assert!(size > 40_000, "screenshot {} is {size} bytes: blank?", shot.display());
+    assert!(
+        size > 40_000,
+        "screenshot {} is {size} bytes: blank?",
+        shot.display()
+    );
     let _ = std::io::Write::write_all(
         &mut std::io::stderr(),
         format!("screenshot of the annual report: {}\n", shot.display()).as_bytes(),
@@ -767,10 +890,17 @@ async fn the_annual_report_of_a_generated_year_matches_independent_counts_and_re
 
     // The deadline report of the same store: CONTRACT §1 lines.
     let deadlines = dhub(&["report", "deadlines", "--config", config_arg]);
-    assert!(deadlines.status.success(), "{}", String::from_utf8_lossy(&deadlines.stderr));
+    assert!(
+        deadlines.status.success(),
+        "{}",
+        String::from_utf8_lossy(&deadlines.stderr)
+    );
     for line in String::from_utf8(deadlines.stdout).unwrap().lines() {
         let line: Value = serde_json::from_str(line).unwrap();
-        assert!(["overdue", "due_soon"].contains(&line["state"].as_str().unwrap()), "{line}");
+        assert!(
+            ["overdue", "due_soon"].contains(&line["state"].as_str().unwrap()),
+            "{line}"
+        );
         assert!(["publication", "withdrawal"].contains(&line["deadline"].as_str().unwrap()));
     }
 }

@@ -87,8 +87,15 @@ async fn check_carry_over(url: &str, dialect: &str) {
     assert!(facts[1].delivery.retracted);
 
     // The sweep's query: only the shown record, only once its day has passed.
-    assert!(store.publicity_expired("2027-05-01", 10).await.unwrap().is_empty());
-    assert_eq!(store.publicity_expired("2027-05-02", 10).await.unwrap(), ["r:1"]);
+    assert!(store
+        .publicity_expired("2027-05-01", 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store.publicity_expired("2027-05-02", 10).await.unwrap(),
+        ["r:1"]
+    );
     assert_eq!(
         store.next_publicity_end().await.unwrap().as_deref(),
         Some("2027-05-01")
