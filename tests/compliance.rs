@@ -653,14 +653,10 @@ fn generate_year(year: i32) -> Generated {
         state ^= state << 17;
         state % n
     };
-    let categories = [
-        "licensing",
-        "penalty",
-        "coercion",
-        "levy",
-        "fee",
-        "inspection",
-    ];
+    let categories: Vec<&str> = dhub_schema::Category::ALL
+        .iter()
+        .map(|c| c.as_str())
+        .collect();
     let divisions = ["371523", "371524", "371500"];
     let reasons = [
         "revoked",
