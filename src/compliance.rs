@@ -191,7 +191,9 @@ pub fn evaluate(setup: &ComplianceSetup, stored: &StoredFacts, today: NaiveDate)
     ) else {
         return out;
     };
-    let published = delivery.published_at_ms().map(|ms| clocks.local_date_ms(ms));
+    let published = delivery
+        .published_at_ms()
+        .map(|ms| clocks.local_date_ms(ms));
     let publishable = !delivery.shown_to.is_empty() || !delivery.acks.is_empty();
     if publishable {
         let deadline =
@@ -228,7 +230,13 @@ pub fn evaluate(setup: &ComplianceSetup, stored: &StoredFacts, today: NaiveDate)
                     // Never shown anywhere: nothing was left to withdraw.
                     Some(None) => Some(start),
                 };
-                out.push(judge(setup, &facts.record_id, deadline, today, acknowledged));
+                out.push(judge(
+                    setup,
+                    &facts.record_id,
+                    deadline,
+                    today,
+                    acknowledged,
+                ));
             }
         }
     }
@@ -290,8 +298,14 @@ pub fn state_name(state: DeadlineState) -> &'static str {
 
 impl DeadlineCounts {
     pub fn add(&mut self, evaluated: &Evaluated) {
-        let k = KINDS.iter().position(|k| *k == evaluated.deadline.kind).unwrap_or(0);
-        let s = STATES.iter().position(|s| *s == evaluated.state).unwrap_or(0);
+        let k = KINDS
+            .iter()
+            .position(|k| *k == evaluated.deadline.kind)
+            .unwrap_or(0);
+        let s = STATES
+            .iter()
+            .position(|s| *s == evaluated.state)
+            .unwrap_or(0);
         self.counts[k][s] += 1;
         if !evaluated.uncovered_years.is_empty() {
             self.estimated += 1;
@@ -438,8 +452,118 @@ pub async fn settle_carried(store: &Store, clocks: &Clocks) -> Result<usize, Sto
                 // Unreadable as a record: keep no end rather than guess one.
                 None => (None, "no_end"),
             };
-            store.set_publicity(&record_id, until.as_deref(), basis).await?;
+            store
+                .set_publicity(&record_id, until.as_deref(), basis)
+                .await?;
             settled += 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::config::HubConfig;
+
+    const BASE: &str = "[kafka]\nbrokers = \"127.0.0.1:9092\"\n\n[[platform]]\nname = \"city\"\nlevel = \"city\"\ndivision = \"371500\"\n";
+
+    fn parse(extra: &str) -> Result<HubConfig, String> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/demo/hub.toml");
+        HubConfig::parse(&format!("{BASE}{extra}"), &path, &[]).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn without_the_section_the_defaults_apply() {
+        let config = parse("").unwrap();
+        assert_eq!(
+            config.compliance.clocks.time_zone,
+            chrono_tz::Tz::Asia__Shanghai
+        );
+        assert!(config.compliance.clocks.publicity.is_none());
+        assert!(config.compliance.calendar.covers(2025));
+    }
+
+    #[test]
+    fn the_section_compiles_deadlines_publicity_and_zone() {
+        let config = parse(
+            "\n[compliance]\ntime_zone = \"Asia/Urumqi\"\nissuer = \"聊城市司法局\"\n\
+             [compliance.deadlines]\nwithdrawal_day_kind = \"working\"\n\
+             [compliance.deadlines.publication_working_days]\ninspection = 10\n\
+             [[compliance.deadlines.region]]\ndivision = \"371500\"\nwithdrawal_days = 5\n\
+             [compliance.publicity]\nminor_penalty_months = 6\n",
+        )
+        .unwrap();
+        let setup = &config.compliance;
+        assert_eq!(setup.clocks.time_zone, chrono_tz::Tz::Asia__Urumqi);
+        assert_eq!(setup.issuer.as_deref(), Some("聊城市司法局"));
+        let rules = setup.deadlines.for_division("371523");
+        assert_eq!(rules.withdrawal_days, 5);
+        assert_eq!(
+            rules.publication_working_days(dhub_schema::Category::Inspection),
+            10
+        );
+        assert_eq!(setup.deadlines.for_division("370100").withdrawal_days, 3);
+        assert!(setup.clocks.publicity.is_some());
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_errors_with_the_line() {
+        let errors = parse("\n[compliance]\ntimezone = \"UTC\"\n").unwrap_err();
+        assert!(
+            errors.contains("hub.toml:10: unknown field `timezone`"),
+            "{errors}"
+        );
+        let errors = parse("\n[compliance.deadlines]\nwithdrawl_days = 3\n").unwrap_err();
+        assert!(
+            errors.contains("unknown field `withdrawl_days`"),
+            "{errors}"
+        );
+        let errors = parse("\n[compliance]\ntime_zone = \"Mars/Base\"\n").unwrap_err();
+        assert!(
+            errors.contains(
+                "hub.toml:9: compliance.time_zone: \"Mars/Base\" is not an IANA time zone"
+            ),
+            "{errors}"
+        );
+        let errors = parse("\n[compliance.publicity]\ntime_zone = \"UTC\"\npenalty_months = 0\n")
+            .unwrap_err();
+        assert!(
+            errors.contains("compliance.publicity.time_zone: give the time zone once"),
+            "{errors}"
+        );
+        assert!(
+            errors.contains("compliance.publicity.penalty_months: 0 months is out of range"),
+            "{errors}"
+        );
+        let errors =
+            parse("\n[[compliance.deadlines.region]]\ndivision = \"379999\"\n").unwrap_err();
+        assert!(errors.contains("compliance.deadlines.region"), "{errors}");
+        let errors = parse("\n[compliance]\ncalendar_dir = \"no-such-dir\"\n").unwrap_err();
+        assert!(errors.contains("compliance.calendar_dir"), "{errors}");
+    }
+
+    #[test]
+    fn sgs2021_is_a_platform_format_and_others_are_refused() {
+        let sgs = BASE.replace(
+            "division = \"371500\"\n",
+            "division = \"371500\"\nformat = \"sgs.2021\"\n",
+        );
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/demo/hub.toml");
+        assert_eq!(
+            HubConfig::parse(&sgs, &path, &[]).unwrap().platforms[0].format,
+            "sgs.2021"
+        );
+        let other = BASE.replace(
+            "division = \"371500\"\n",
+            "division = \"371500\"\nformat = \"xml\"\n",
+        );
+        let errors = HubConfig::parse(&other, &path, &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            errors.contains("format `xml` is not supported; use `disclosure.v1` or `sgs.2021`"),
+            "{errors}"
+        );
     }
 }

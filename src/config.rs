@@ -28,7 +28,9 @@ struct RawConfig {
     source: Vec<toml::Spanned<SourceConfig>>,
     /// The law's clocks: time zone, calendar, deadlines, publicity periods (`crate::compliance`).
     #[serde(default)]
-    compliance: Option<toml::Spanned<crate::compliance::ComplianceSection>>,
+    // Not `Spanned`: through it, an unknown key in a nested table (`[compliance.deadlines]`) is
+    // reported as a type error instead of the key's name.
+    compliance: Option<crate::compliance::ComplianceSection>,
     #[serde(default)]
     documents: Option<toml::Spanned<DocumentsSection>>,
 }
@@ -409,12 +411,12 @@ fn compile(raw: RawConfig, text: &str, path: &Path) -> Result<HubConfig, ConfigE
     let mut errors = Vec::new();
 
     // First: its `divisions_file` extends the division table the checks below use.
-    let compliance_at = match &raw.compliance {
-        Some(section) => format!("{shown}:{}", line_of(text, section.span().start)),
+    let compliance_at = match text.find("[compliance") {
+        Some(offset) => format!("{shown}:{}", line_of(text, offset)),
         None => shown.clone(),
     };
     let compliance = crate::compliance::compile(
-        raw.compliance.as_ref().map(|s| s.get_ref()),
+        raw.compliance.as_ref(),
         &base_dir,
         &compliance_at,
     )

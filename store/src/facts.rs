@@ -256,7 +256,11 @@ impl Store {
             conditions.push(format!("f.record_id > ${n}"));
         }
         if decided.is_some() {
-            conditions.push(format!("f.decided_on >= ${} AND f.decided_on <= ${}", n + 1, n + 2));
+            conditions.push(format!(
+                "f.decided_on >= ${} AND f.decided_on <= ${}",
+                n + 1,
+                n + 2
+            ));
         }
         let sql = format!(
             "SELECT {}, r.platforms AS shown_to, r.retracted AS retracted FROM record_facts f \
