@@ -35,6 +35,8 @@ pub struct Telemetry {
     stage_cpu: prometheus::CounterVec,
     task_up: prometheus::IntGaugeVec,
     warnings: IntCounterVec,
+    /// Errors recovered from silently, by site (`dhub_support::errors`).
+    swallowed_errors: IntCounterVec,
     pub outbox_pending: IntGauge,
     /// Each feed's waiting entries, summed into `dhub_outbox_pending`.
     waiting_by_feed: std::sync::Mutex<std::collections::HashMap<String, u64>>,
@@ -257,6 +259,12 @@ impl Telemetry {
                 "Records accepted with a warning (e.g. a USCC whose check digit fails)",
                 &["source"],
             ),
+            swallowed_errors: counter(
+                &registry,
+                "dhub_errors_total",
+                "Errors recovered from without failing the caller (logged), by site",
+                &["site"],
+            ),
             task_up,
             stage_cpu,
             publish_latency,
@@ -274,6 +282,9 @@ impl Telemetry {
         for reason in dhub_redaction::WithholdReason::ALL {
             telemetry.withheld.with_label_values(&[reason.code()]);
         }
+        for site in dhub_support::errors::Site::ALL {
+            telemetry.swallowed_errors.with_label_values(&[site.as_str()]);
+        }
         telemetry
     }
 
@@ -287,6 +298,10 @@ impl Telemetry {
             if behind > 0.0 {
                 counter.inc_by(behind);
             }
+        }
+        for (site, count) in dhub_support::errors::totals() {
+            let counter = self.swallowed_errors.with_label_values(&[site.as_str()]);
+            counter.inc_by(count.saturating_sub(counter.get()));
         }
         TextEncoder::new()
             .encode_to_string(&self.registry.gather())
@@ -448,5 +463,30 @@ impl dhub_publish::RelayEvents for Telemetry {
         self.feed_oldest
             .with_label_values(&[platform])
             .set(oldest_unacked.as_secs_f64());
+    }
+}
+
+#[cfg(test)]
+mod swallowed_error_tests {
+    use super::*;
+    use dhub_support::errors::{swallowed, Site};
+
+    #[test]
+    fn swallowed_errors_are_exported_by_site_from_zero() {
+        let telemetry = Telemetry::new();
+        let text = telemetry.render();
+        for site in Site::ALL {
+            assert!(
+                text.contains(&format!("dhub_errors_total{{site=\"{}\"}}", site.as_str())),
+                "{text}"
+            );
+        }
+        swallowed(Site::CheckpointRead, &"state store unavailable");
+        let text = telemetry.render();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("dhub_errors_total{site=\"checkpoint_read\"}"))
+            .unwrap();
+        assert!(!line.ends_with(" 0"), "{line}");
     }
 }

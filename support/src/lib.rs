@@ -4,6 +4,7 @@
 //! # Layout
 //!
 //! - [`cpu`]: CPU time per pipeline stage, for the metrics and the benchmark's breakdown.
+//! - [`errors`]: errors recovered from silently, logged and counted by site (`dhub_errors_total`).
 //! - [`secret`]: [`Secret`] (a config value given inline, from the environment or a file) and
 //!   [`SecretString`] (its resolved value), neither of which ever prints its content.
 //! - [`url`]: [`redact_url`], a URL without its password, for messages.
@@ -15,6 +16,7 @@
 //!   feed envelopes (CONTRACT §4) and their `signature` header.
 
 pub mod cpu;
+pub mod errors;
 pub mod retry;
 pub mod secret;
 pub mod signature;
