@@ -207,7 +207,7 @@ pub struct ConfigErrors(pub Vec<String>);
 impl HubConfig {
     /// The topic the audit chain's checkpoints go to: `<topic_prefix>audit.checkpoints`.
     pub fn checkpoint_topic(&self) -> String {
-        format!("{}audit.checkpoints", self.topic_prefix)
+        dhub_publish::checkpoint::topic_name(&self.topic_prefix)
     }
 
     /// Every platform's feed topic, for creating them.

@@ -111,6 +111,9 @@ pub enum AuditAction {
     Verify {
         #[arg(long)]
         config: PathBuf,
+        /// Also compare the chain with the checkpoints the hub published to Kafka.
+        #[arg(long)]
+        checkpoints: bool,
     },
 }
 
@@ -142,8 +145,12 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         } => retract::retract(&config, &record, &reason, note.as_deref()).await,
         Command::Quarantine { action } => quarantine::execute(action).await,
         Command::Audit {
-            action: AuditAction::Verify { config },
-        } => audit::verify(&config).await,
+            action:
+                AuditAction::Verify {
+                    config,
+                    checkpoints,
+                },
+        } => audit::verify(&config, checkpoints).await,
         Command::Trace { config, record_id } => trace::trace(&config, &record_id).await,
         Command::Platform {
             brokers,
