@@ -24,19 +24,6 @@ pub async fn verify(config_path: &Path, with_checkpoints: bool) -> anyhow::Resul
             return Ok(ExitCode::FAILURE);
         }
     };
-    let versions = match store.verify_versions(&recompute_content_hash).await? {
-        VersionCheck::Intact { versions } => versions,
-        VersionCheck::Broken {
-            record_id,
-            version,
-            reason,
-        } => {
-            eprintln!(
-                "error: audit chain broken at record {record_id} version {version}: {reason}"
-            );
-            return Ok(ExitCode::FAILURE);
-        }
-    };
     let mut checked = String::new();
     if with_checkpoints {
         let (settings, topic) = (config.kafka.clone(), config.checkpoint_topic());
@@ -64,6 +51,19 @@ pub async fn verify(config_path: &Path, with_checkpoints: bool) -> anyhow::Resul
         }
         checked = format!(", {} checkpoints match it", checkpoints.len());
     }
+    let versions = match store.verify_versions(&recompute_content_hash).await? {
+        VersionCheck::Intact { versions } => versions,
+        VersionCheck::Broken {
+            record_id,
+            version,
+            reason,
+        } => {
+            eprintln!(
+                "error: audit chain broken at record {record_id} version {version}: {reason}"
+            );
+            return Ok(ExitCode::FAILURE);
+        }
+    };
     let keyed = if config.audit_key.is_some() {
         "keyed"
     } else {
