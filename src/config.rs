@@ -141,6 +141,19 @@ struct KafkaSection {
     /// Any librdkafka property, passed through (values may be secrets).
     #[serde(default)]
     properties: BTreeMap<String, Secret>,
+    /// `plaintext` (default), `ssl`, `sasl_plaintext` or `sasl_ssl`.
+    #[serde(default)]
+    security_protocol: Option<String>,
+    /// `PLAIN`, `SCRAM-SHA-256` or `SCRAM-SHA-512` (with a `sasl_*` protocol).
+    #[serde(default)]
+    sasl_mechanism: Option<String>,
+    #[serde(default)]
+    sasl_username: Option<String>,
+    #[serde(default)]
+    sasl_password: Option<Secret>,
+    /// PEM file of the CA certificates that sign the brokers' certificates (relative to the config).
+    #[serde(default)]
+    ssl_ca_location: Option<PathBuf>,
 }
 
 fn one() -> i32 {
@@ -268,7 +281,7 @@ pub struct ConfigErrors(pub Vec<String>);
 impl HubConfig {
     /// The topic the audit chain's checkpoints go to: `<topic_prefix>audit.checkpoints`.
     pub fn checkpoint_topic(&self) -> String {
-        format!("{}audit.checkpoints", self.topic_prefix)
+        dhub_publish::checkpoint::topic_name(&self.topic_prefix)
     }
 
     /// Every platform's feed topic, for creating them.
@@ -486,6 +499,39 @@ fn compile(raw: RawConfig, text: &str, path: &Path) -> Result<HubConfig, ConfigE
             "{shown}: hub.publicity_check_interval_ms: {} is below the minimum of {MIN_PUBLICITY_CHECK_INTERVAL_MS}",
             raw.hub.publicity_check_interval_ms
         ));
+    }
+    let sasl_password = raw.kafka.sasl_password.as_ref().and_then(|secret| {
+        secret
+            .resolve(&base_dir)
+            .map_err(|message| errors.push(format!("{shown}: kafka.sasl_password: {message}")))
+            .ok()
+    });
+    let ca = raw
+        .kafka
+        .ssl_ca_location
+        .as_ref()
+        .map(|ca| base_dir.join(ca));
+    let security = dhub_publish::security::KafkaSecurity {
+        protocol: raw.kafka.security_protocol.as_deref(),
+        sasl_mechanism: raw.kafka.sasl_mechanism.as_deref(),
+        sasl_username: raw.kafka.sasl_username.as_deref(),
+        sasl_password: sasl_password.as_ref().map(|p| p.expose()),
+        ssl_ca_location: ca.as_deref(),
+    };
+    match security.properties() {
+        Ok(security) => {
+            for (key, _) in &security {
+                if properties.iter().any(|(given, _)| given == key) {
+                    errors.push(format!("{shown}: kafka.properties.{key}: also set by a [kafka] security key; give it once"));
+                }
+            }
+            properties.extend(security);
+        }
+        Err(messages) => {
+            for message in messages {
+                errors.push(format!("{shown}: kafka.{message}"));
+            }
+        }
     }
     if raw.kafka.partitions < 1 || raw.kafka.replication_factor < 1 {
         errors.push(format!(
@@ -823,6 +869,56 @@ division = "371500"
         let text = format!("{MINIMAL}\n[[source]]\nname = \"oa\"\nkind = \"ftp\"\nmapping = \"m.toml\"\npath = \"in\"\n");
         let errors = parse(&text).unwrap_err().to_string();
         assert!(errors.contains("unknown variant `ftp`"), "{errors}");
+    }
+
+    #[test]
+    fn kafka_security_keys_reach_the_client_config_and_never_the_debug_output() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("ca.pem"), "-----BEGIN CERTIFICATE-----\n").unwrap();
+        std::fs::write(dir.path().join("kafka.pw"), "pw-from-file\n").unwrap();
+        let path = dir.path().join("hub.toml");
+        let text = MINIMAL.replace(
+            "[kafka]\n",
+            "[kafka]\nsecurity_protocol = \"sasl_ssl\"\nsasl_mechanism = \"SCRAM-SHA-256\"\nsasl_username = \"hub\"\nsasl_password = { file = \"kafka.pw\" }\nssl_ca_location = \"ca.pem\"\n",
+        );
+        let mut config = HubConfig::parse(&text, &path, &[]).unwrap_or_else(|e| panic!("{e}"));
+        let client = config.kafka.client_config();
+        assert_eq!(client.get("security.protocol"), Some("sasl_ssl"));
+        assert_eq!(client.get("sasl.mechanism"), Some("SCRAM-SHA-256"));
+        assert_eq!(client.get("sasl.username"), Some("hub"));
+        assert_eq!(client.get("sasl.password"), Some("pw-from-file"));
+        assert_eq!(
+            client.get("ssl.ca.location"),
+            Some(dir.path().join("ca.pem").display().to_string().as_str())
+        );
+        assert!(!format!("{config:?}").contains("pw-from-file"));
+        // This build of librdkafka speaks TLS: a producer with these settings can be created (it
+        // connects lazily), where a build without OpenSSL refuses `security.protocol = sasl_ssl`.
+        // (Without the CA file: librdkafka loads it at creation, and the test's is no certificate.)
+        config.kafka.brokers = "127.0.0.1:9".into();
+        config
+            .kafka
+            .properties
+            .retain(|(key, _)| key != "ssl.ca.location");
+        let _producer = config.kafka.producer().unwrap_or_else(|e| panic!("{e}"));
+
+        let twice = text.replace(
+            "[kafka]\n",
+            "[kafka.properties]\n\"sasl.username\" = \"x\"\n\n[kafka]\n",
+        );
+        let errors = HubConfig::parse(&twice, &path, &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            errors.contains("kafka.properties.sasl.username: also set"),
+            "{errors}"
+        );
+        let missing = text.replace("sasl_username = \"hub\"\n", "");
+        let errors = HubConfig::parse(&missing, &path, &[])
+            .unwrap_err()
+            .to_string();
+        assert!(errors.contains("kafka.sasl_username: required"), "{errors}");
+        assert!(!errors.contains("pw-from-file"), "{errors}");
     }
 
     #[test]

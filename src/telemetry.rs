@@ -39,6 +39,8 @@ pub struct Telemetry {
     calendar_uncovered: prometheus::IntGaugeVec,
     /// The last deadline counts, for `/api/status`.
     deadline_counts: std::sync::Mutex<Option<crate::compliance::DeadlineCounts>>,
+    /// Errors recovered from silently, by site (`dhub_support::errors`).
+    swallowed_errors: IntCounterVec,
     pub outbox_pending: IntGauge,
     /// Source lag, last success, quarantine held, throughput of the last minutes (`ops.rs`).
     pub ops: crate::telemetry_ops::OpsMetrics,
@@ -292,6 +294,12 @@ impl Telemetry {
                 gauge
             },
             deadline_counts: Default::default(),
+            swallowed_errors: counter(
+                &registry,
+                "dhub_errors_total",
+                "Errors recovered from without failing the caller (logged), by site",
+                &["site"],
+            ),
             task_up,
             stage_cpu,
             publish_latency,
@@ -309,6 +317,9 @@ impl Telemetry {
         }
         for reason in dhub_redaction::WithholdReason::ALL {
             telemetry.withheld.with_label_values(&[reason.code()]);
+        }
+        for site in dhub_support::errors::Site::ALL {
+            telemetry.swallowed_errors.with_label_values(&[site.as_str()]);
         }
         telemetry
     }
@@ -333,6 +344,10 @@ impl Telemetry {
             if behind > 0.0 {
                 counter.inc_by(behind);
             }
+        }
+        for (site, count) in dhub_support::errors::totals() {
+            let counter = self.swallowed_errors.with_label_values(&[site.as_str()]);
+            counter.inc_by(count.saturating_sub(counter.get()));
         }
         TextEncoder::new()
             .encode_to_string(&self.registry.gather())
@@ -609,5 +624,30 @@ mod source_tests {
         ] {
             assert!(text.contains(metric), "{metric} missing from:\n{text}");
         }
+    }
+}
+
+#[cfg(test)]
+mod swallowed_error_tests {
+    use super::*;
+    use dhub_support::errors::{swallowed, Site};
+
+    #[test]
+    fn swallowed_errors_are_exported_by_site_from_zero() {
+        let telemetry = Telemetry::new();
+        let text = telemetry.render();
+        for site in Site::ALL {
+            assert!(
+                text.contains(&format!("dhub_errors_total{{site=\"{}\"}}", site.as_str())),
+                "{text}"
+            );
+        }
+        swallowed(Site::CheckpointRead, &"state store unavailable");
+        let text = telemetry.render();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("dhub_errors_total{site=\"checkpoint_read\"}"))
+            .unwrap();
+        assert!(!line.ends_with(" 0"), "{line}");
     }
 }

@@ -68,6 +68,10 @@ fn regex_free_replace_brokers(text: &str, brokers: &str) -> String {
 
 /// Runs the hub until the first sample exports are stored.
 async fn store_first_exports(setup: &HubSetup) {
+    run_hub_on_first_exports(setup).await
+}
+
+async fn run_hub_on_first_exports(setup: &HubSetup) {
     let (stop, task) = start_hub_in_process(setup.config());
     setup.copy_samples("first");
     let store = setup.store().await;
@@ -214,4 +218,87 @@ fn a_short_or_unreadable_audit_key_is_a_config_error() {
         assert_fails_naming(&out, expected);
         assert!(!stderr(&out).contains("too short"), "never prints the key");
     }
+}
+
+/// With the real broker: the hub publishes checkpoints of the chain's head; a chain rewritten by
+/// someone who holds the audit key (so the chain itself verifies) or cut short consistently is
+/// found by `--checkpoints`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkpoints_on_kafka_find_a_chain_rewritten_with_the_key() {
+    let setup = keyed_setup();
+    let text = std::fs::read_to_string(&setup.config_path).unwrap();
+    let text = regex_free_replace_brokers(&text, &dhub_testkit::test_brokers()).replacen(
+        "[hub]\n",
+        "[hub]\naudit_checkpoint_interval_ms = 200\n",
+        1,
+    );
+    std::fs::write(&setup.config_path, text).unwrap();
+    run_hub_on_first_exports(&setup).await;
+    let config = setup.config_path.display().to_string();
+    let verify = || dhub(&["audit", "verify", "--checkpoints", "--config", &config]);
+    let out = verify();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("checkpoints match it"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    // Rewritten with the key: every entry from 2 on appended again (same kinds and details, so the
+    // chain and the versions still check out), which gives them other times and hashes.
+    let pool = sqlx::SqlitePool::connect(&setup.state_url()).await.unwrap();
+    let rows: Vec<(String, Option<String>, String)> =
+        sqlx::query_as("SELECT kind, record_id, detail FROM audit WHERE seq >= 2 ORDER BY seq")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let (head_hash,): (String,) = sqlx::query_as("SELECT hash FROM audit WHERE seq = 1")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM audit WHERE seq >= 2")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit_head SET seq = 1, hash = $1")
+        .bind(&head_hash)
+        .execute(&pool)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let attacker = setup.store().await.with_audit_key(setup.config().audit_key);
+    for (kind, record_id, detail) in &rows {
+        let mut tx = attacker.begin().await.unwrap();
+        let detail: serde_json::Value = serde_json::from_str(detail).unwrap();
+        tx.audit(kind, record_id.as_deref(), &detail).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    // The rewritten chain itself checks out with the key: only the checkpoints can tell.
+    assert_eq!(
+        attacker.audit_verify().await.unwrap(),
+        dhub_store::AuditCheck::Intact {
+            entries: rows.len() as i64 + 1
+        }
+    );
+    let out = verify();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("differs from the checkpoint"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Cut short consistently (tail deleted, head moved back): only the checkpoints show it.
+    sqlx::query("DELETE FROM audit WHERE seq >= 2")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit_head SET seq = 1, hash = $1")
+        .bind(&head_hash)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let out = verify();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("cut short"), "{}", stderr(&out));
 }

@@ -41,6 +41,12 @@ pub enum KafkaSetupError {
 }
 
 impl KafkaSettings {
+    /// The client config every client of the hub starts from: brokers and `[kafka.properties]`
+    /// (security settings included).
+    pub fn client_config(&self) -> ClientConfig {
+        self.base()
+    }
+
     fn base(&self) -> ClientConfig {
         let mut config = ClientConfig::new();
         config.set("bootstrap.servers", &self.brokers);
@@ -61,11 +67,11 @@ impl KafkaSettings {
                 return Err(KafkaSetupError::FixedProperty(key.clone()));
             }
         }
-        let mut config = ClientConfig::new();
-        config.set("bootstrap.servers", &self.brokers);
+        let mut config = self.base();
         config.set("linger.ms", "5");
         config.set("compression.type", "none");
         for (key, value) in &self.properties {
+            // Given properties win over the defaults above, as before.
             config.set(key, value);
         }
         for (key, value) in FIXED_PRODUCER_PROPERTIES {
@@ -117,18 +123,31 @@ impl KafkaSettings {
     /// broker may refuse deletion by configuration.
     pub async fn delete_topics(&self, topics: &[String]) {
         let admin: Result<AdminClient<DefaultClientContext>, _> = self.base().create();
-        let Ok(admin) = admin else { return };
+        let admin = match admin {
+            Ok(admin) => admin,
+            Err(error) => {
+                return dhub_support::errors::swallowed(
+                    dhub_support::errors::Site::TopicDelete,
+                    &error,
+                )
+            }
+        };
         let names: Vec<&str> = topics.iter().map(String::as_str).collect();
         let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
         match admin.delete_topics(&names, &options).await {
             Ok(results) => {
                 for result in results {
                     if let Err((topic, code)) = result {
-                        tracing::warn!(topic, %code, "could not delete a topic");
+                        dhub_support::errors::swallowed(
+                            dhub_support::errors::Site::TopicDelete,
+                            &format!("topic {topic}: {code}"),
+                        );
                     }
                 }
             }
-            Err(error) => tracing::warn!(%error, "could not delete topics"),
+            Err(error) => {
+                dhub_support::errors::swallowed(dhub_support::errors::Site::TopicDelete, &error)
+            }
         }
     }
 }

@@ -156,7 +156,10 @@ impl SharedProducer {
     /// Waits up to `timeout` for what the producer holds to reach the broker.
     pub fn flush(&self, timeout: Duration) {
         let (_, producer) = self.get();
-        let _ = producer.flush(timeout);
+        if let Err(error) = producer.flush(timeout) {
+            // What is left is sent again from the feed marks at the next start.
+            dhub_support::errors::swallowed(dhub_support::errors::Site::ProducerFlush, &error);
+        }
     }
 }
 

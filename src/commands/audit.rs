@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use dhub_store::{AuditCheck, VersionCheck};
 
@@ -13,7 +14,7 @@ pub fn recompute_content_hash(record_json: &str) -> Result<String, String> {
     Ok(dhub_schema::content_hash(&record))
 }
 
-pub async fn verify(config_path: &Path) -> anyhow::Result<ExitCode> {
+pub async fn verify(config_path: &Path, with_checkpoints: bool) -> anyhow::Result<ExitCode> {
     let config = super::load_config(config_path)?;
     let store = super::open_store(&config).await?;
     let entries = match store.audit_verify().await? {
@@ -23,6 +24,33 @@ pub async fn verify(config_path: &Path) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
+    let mut checked = String::new();
+    if with_checkpoints {
+        let (settings, topic) = (config.kafka.clone(), config.checkpoint_topic());
+        let checkpoints = tokio::task::spawn_blocking(move || {
+            dhub_publish::checkpoint::read_all(&settings, &topic, Duration::from_secs(30))
+        })
+        .await?
+        .map_err(|error| anyhow::anyhow!("cannot read the audit checkpoints: {error}"))?;
+        let (head, _) = store.audit_head().await?;
+        for checkpoint in &checkpoints {
+            if checkpoint.seq > head {
+                eprintln!(
+                    "error: audit chain broken at entry {}: a checkpoint covers it and the chain ends at {head} (cut short)",
+                    checkpoint.seq
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+            if store.audit_hash_at(checkpoint.seq).await?.as_deref() != Some(&checkpoint.hash) {
+                eprintln!(
+                    "error: audit chain broken at entry {}: it differs from the checkpoint published for it (the chain was rewritten)",
+                    checkpoint.seq
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        checked = format!(", {} checkpoints match it", checkpoints.len());
+    }
     let versions = match store.verify_versions(&recompute_content_hash).await? {
         VersionCheck::Intact { versions } => versions,
         VersionCheck::Broken {
@@ -42,7 +70,7 @@ pub async fn verify(config_path: &Path) -> anyhow::Result<ExitCode> {
         "unkeyed"
     };
     println!(
-        "audit chain intact: {entries} entries ({keyed}), {versions} record versions match it"
+        "audit chain intact: {entries} entries ({keyed}), {versions} record versions match it{checked}"
     );
     Ok(ExitCode::SUCCESS)
 }

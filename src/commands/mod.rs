@@ -145,6 +145,9 @@ pub enum AuditAction {
     Verify {
         #[arg(long)]
         config: PathBuf,
+        /// Also compare the chain with the checkpoints the hub published to Kafka.
+        #[arg(long)]
+        checkpoints: bool,
     },
 }
 
@@ -195,8 +198,12 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Report { action } => report::execute(action).await,
         Command::Audit {
-            action: AuditAction::Verify { config },
-        } => audit::verify(&config).await,
+            action:
+                AuditAction::Verify {
+                    config,
+                    checkpoints,
+                },
+        } => audit::verify(&config, checkpoints).await,
         Command::Trace { config, record_id } => trace::trace(&config, &record_id).await,
         Command::Platform {
             brokers,

@@ -237,6 +237,8 @@ pub async fn run(
     tasks.push(prune_task(&config, &store, &telemetry));
 
     telemetry.ops.leases_wanted(tasks.len());
+    let (stop_checkpoints, checkpoints) = checkpoint_task(&config, &store, topics_ready.clone())?;
+
     let (stop_tx, stop) = watch::channel(false);
     let runner = LeaseRunner {
         store: store.clone(),
@@ -261,12 +263,75 @@ pub async fn run(
     let _ = stop_push_tx.send(true);
     let _ = stop_tx.send(true);
     let _ = runner_task.await;
+    // The last checkpoint covers everything the drain appended (deliveries included).
+    let _ = stop_checkpoints.send(true);
+    let _ = checkpoints.await;
     producer.flush(Duration::from_secs(5));
     let _ = stop_http_tx.send(true);
     let _ = http_task.await;
     let _ = deadlines_task.await;
     store.close().await;
     Ok(())
+}
+
+/// Publishes the audit chain's head to the checkpoint topic every `audit_checkpoint_interval` when
+/// it moved, and once more when `stop` turns true (then returns). Failures are logged and counted;
+/// the next checkpoint covers what a failed one would have.
+fn checkpoint_task(
+    config: &HubConfig,
+    store: &Store,
+    mut topics_ready: watch::Receiver<bool>,
+) -> anyhow::Result<(watch::Sender<bool>, tokio::task::JoinHandle<()>)> {
+    use dhub_support::errors::{swallowed, Site};
+    let producer = config
+        .kafka
+        .producer()
+        .context("cannot create the kafka producer of the audit checkpoints")?;
+    let (stop_tx, mut stop) = watch::channel(false);
+    let (store, topic, signer, every) = (
+        store.clone(),
+        config.checkpoint_topic(),
+        config.signer.clone(),
+        config.audit_checkpoint_interval,
+    );
+    let task = tokio::spawn(async move {
+        let mut published = 0_i64;
+        let mut tick = tokio::time::interval(every);
+        loop {
+            let stopping = tokio::select! {
+                _ = tick.tick() => false,
+                _ = stop.wait_for(|stop| *stop) => true,
+            };
+            if *topics_ready.borrow_and_update() {
+                match store.audit_head().await {
+                    Ok((seq, hash)) if seq > published => {
+                        let checkpoint = dhub_publish::checkpoint::Checkpoint {
+                            seq,
+                            hash,
+                            at_ms: chrono::Utc::now().timestamp_millis(),
+                        };
+                        match dhub_publish::checkpoint::publish(
+                            &producer,
+                            &topic,
+                            &checkpoint,
+                            signer.as_deref(),
+                        )
+                        .await
+                        {
+                            Ok(()) => published = seq,
+                            Err(error) => swallowed(Site::CheckpointPublish, &error),
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(error) => swallowed(Site::CheckpointRead, &error),
+                }
+            }
+            if stopping {
+                return;
+            }
+        }
+    });
+    Ok((stop_tx, task))
 }
 
 /// Creates the feed topics, retrying as long as the broker does not answer; the returned signal
@@ -277,7 +342,8 @@ fn ensure_topics_until_ready(
 ) -> watch::Receiver<bool> {
     let (ready_tx, ready) = watch::channel(false);
     let kafka = config.kafka.clone();
-    let topics = config.topics();
+    let mut topics = config.topics();
+    topics.push(config.checkpoint_topic());
     tokio::spawn(async move {
         let mut delays =
             dhub_support::retry::delays(Duration::from_millis(500), Duration::from_secs(30));

@@ -6,6 +6,7 @@
 //! - [`cpu`]: CPU time per pipeline stage, for the metrics and the benchmark's breakdown.
 //! - [`failpoint`]: named points where the crash tests make the hub die by SIGKILL (`failpoints`
 //!   feature only; empty otherwise).
+//! - [`errors`]: errors recovered from silently, logged and counted by site (`dhub_errors_total`).
 //! - [`secret`]: [`Secret`] (a config value given inline, from the environment or a file) and
 //!   [`SecretString`] (its resolved value), neither of which ever prints its content.
 //! - [`url`]: [`redact_url`], a URL without its password, for messages.
@@ -18,6 +19,7 @@
 
 pub mod cpu;
 pub mod failpoint;
+pub mod errors;
 pub mod retry;
 pub mod secret;
 pub mod signature;
