@@ -4,6 +4,7 @@
 
 pub mod http;
 pub mod leases;
+pub mod readiness;
 pub mod supervise;
 
 use std::collections::HashMap;
@@ -109,6 +110,9 @@ pub async fn run(
                 config.listen
             )
         })?;
+    if let Some(warning) = http::exposure_warning(config.listen) {
+        tracing::warn!("{warning}");
+    }
     let http_state = http::HttpState {
         telemetry: telemetry.clone(),
         store: store.clone(),
@@ -122,6 +126,10 @@ pub async fn run(
         health,
         holder: holder.clone(),
         holdings: holdings.clone(),
+        readiness: readiness::Readiness::spawn(
+            http::store_and_broker_probe(store.clone(), producer.clone()),
+            Duration::from_secs(2),
+        ),
     };
     let (stop_http_tx, mut stop_http) = watch::channel(false);
     let http_task = tokio::spawn(async move {
