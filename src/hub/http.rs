@@ -193,15 +193,13 @@ mod tests {
     use tower::ServiceExt;
 
     fn slow_routes() -> Router {
-        Router::new()
-            .route("/fast", get(|| async { "ok" }))
-            .route(
-                "/slow",
-                get(|| async {
-                    tokio::time::sleep(Duration::from_secs(3600)).await;
-                    "late"
-                }),
-            )
+        Router::new().route("/fast", get(|| async { "ok" })).route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                "late"
+            }),
+        )
     }
 
     async fn answer(app: &Router, path: &str) -> (StatusCode, String) {

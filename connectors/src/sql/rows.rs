@@ -210,7 +210,13 @@ mod tests {
             ..ReadLimits::default()
         };
         assert!(matches!(read("short", &limits), Intake::Mapped { .. }));
-        let Intake::Unmapped { reason, raw, record_id, .. } = read("far too long a text", &limits) else {
+        let Intake::Unmapped {
+            reason,
+            raw,
+            record_id,
+            ..
+        } = read("far too long a text", &limits)
+        else {
             panic!("held");
         };
         assert!(
@@ -218,7 +224,11 @@ mod tests {
             "{reason}"
         );
         assert_eq!(record_id.as_deref(), Some("case-db:A-1"));
-        assert!(!raw.raw_text().contains("far too long"), "{}", raw.raw_text());
+        assert!(
+            !raw.raw_text().contains("far too long"),
+            "{}",
+            raw.raw_text()
+        );
         let wide = ReadLimits {
             max_value_bytes: 10,
             max_record_bytes: 8,
