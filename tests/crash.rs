@@ -94,25 +94,20 @@ async fn killed_mid_run(
     cases_per_file: usize,
     settle: Duration,
 ) {
-    let config = GenConfig {
-        seed: 424242,
-        finance_cases: cases_per_system,
-        market_cases: cases_per_system,
-        finance_bad: BadCases {
-            secret: 3,
-            internal: 0,
-            minors: 0,
-            majors_without_review: 2,
-        },
-        market_bad: BadCases {
-            secret: 2,
-            internal: 2,
-            minors: 3,
-            majors_without_review: 2,
-        },
-        ..GenConfig::default()
-    };
-    let first = generate(&config).unwrap();
+    // The generator's case numbers allow 5,000 per system: larger runs are batches whose keys get
+    // the batch number, so every case stays its own record.
+    let batches = cases_per_system.div_ceil(5_000);
+    let mut first = Vec::new();
+    for batch in 0..batches {
+        let size = (cases_per_system - batch * 5_000).min(5_000);
+        let mut cases = generate(&generator(424242 + batch as u64, size)).unwrap();
+        if batches > 1 {
+            for case in &mut cases {
+                case.key = format!("{}-b{batch}", case.key);
+            }
+        }
+        first.extend(cases);
+    }
     let revocations = revoke(
         &first,
         0.1,
@@ -187,4 +182,26 @@ async fn killed_mid_run(
     let finance_files = cases_per_system.div_ceil(cases_per_file);
     assert!(done >= finance_files, "every finance export ends in done/: {done}");
     platforms.stop().await;
+}
+
+/// Both systems' cases with a few bad ones of each kind.
+fn generator(seed: u64, cases_per_system: usize) -> GenConfig {
+    GenConfig {
+        seed,
+        finance_cases: cases_per_system,
+        market_cases: cases_per_system,
+        finance_bad: BadCases {
+            secret: 3,
+            internal: 0,
+            minors: 0,
+            majors_without_review: 2,
+        },
+        market_bad: BadCases {
+            secret: 2,
+            internal: 2,
+            minors: 3,
+            majors_without_review: 2,
+        },
+        ..GenConfig::default()
+    }
 }
