@@ -120,8 +120,13 @@ async fn killed_mid_run(
 
     let setup = HubSetup::new(None);
     let staged = tempfile::tempdir().unwrap();
-    dhub_testkit::write_export_files(&first, &staged.path().join("first"), "a-first", cases_per_file)
-        .unwrap();
+    dhub_testkit::write_export_files(
+        &first,
+        &staged.path().join("first"),
+        "a-first",
+        cases_per_file,
+    )
+    .unwrap();
     dhub_testkit::write_export_files(
         &revocations,
         &staged.path().join("second"),
@@ -180,7 +185,10 @@ async fn killed_mid_run(
         .unwrap()
         .count();
     let finance_files = cases_per_system.div_ceil(cases_per_file);
-    assert!(done >= finance_files, "every finance export ends in done/: {done}");
+    assert!(
+        done >= finance_files,
+        "every finance export ends in done/: {done}"
+    );
     platforms.stop().await;
 }
 
