@@ -371,3 +371,62 @@ fn redact_document_prints_the_public_version_and_holds_a_scan() {
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("no text layer"), "{}", text(&out.stderr));
 }
+
+/// Issue 9: a hub listening beyond loopback serves its dashboard, `/api/status` and `/metrics` to
+/// anyone who reaches it; it says so when it starts (and a loopback hub does not), and a `dhub
+/// check` refuses a source's unusable `[source.limits]` with the file and line.
+#[test]
+fn a_hub_listening_beyond_loopback_warns_at_start_and_check_refuses_bad_limits() {
+    use std::io::BufRead;
+    for (address, warned) in [("0.0.0.0", true), ("127.0.0.1", false)] {
+        let setup = HubSetup::new(None);
+        let config = std::fs::read_to_string(&setup.config_path).unwrap().replace(
+            &format!("listen = \"127.0.0.1:{}\"", setup.listen),
+            &format!("listen = \"{address}:{}\"", setup.listen),
+        );
+        std::fs::write(&setup.config_path, config).unwrap();
+        let mut hub = Command::new(env!("CARGO_BIN_EXE_dhub"))
+            .args(["run", "--config"])
+            .arg(&setup.config_path)
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (lines_tx, lines) = std::sync::mpsc::channel();
+        let stderr = hub.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = lines_tx.send(line);
+            }
+        });
+        // The warning comes before the line that says the server is up.
+        let mut seen = Vec::new();
+        while let Ok(line) = lines.recv_timeout(Duration::from_secs(30)) {
+            let serving = line.contains("serving metrics, health and dashboard");
+            seen.push(line);
+            if serving {
+                break;
+            }
+        }
+        let _ = hub.kill();
+        let _ = hub.wait();
+        let warning = seen.iter().find(|l| l.contains("is not a loopback address"));
+        assert_eq!(warning.is_some(), warned, "{address}: {seen:#?}");
+        if let Some(warning) = warning {
+            assert!(warning.contains("WARN") && warning.contains("without authentication"));
+        }
+    }
+
+    let setup = HubSetup::new(None);
+    let mut config = std::fs::read_to_string(&setup.config_path).unwrap();
+    config.push_str("[source.limits]\nmax_depth = 0\n");
+    std::fs::write(&setup.config_path, config).unwrap();
+    let out = dhub(&["check", "--config", setup.config_path.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("source `market-supervision` (limits): limit `max_depth` is 0"),
+        "{stderr}"
+    );
+}

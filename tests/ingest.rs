@@ -900,7 +900,11 @@ async fn an_unreadable_source_stamp_is_a_validation_error_naming_the_field() {
     let held = harness.store.quarantine_list(false).await.unwrap();
     assert_eq!(held.len(), 1, "{held:?}");
     assert_eq!(held[0].stage, QuarantineStage::Validation);
-    assert!(held[0].reason.contains("source.updated_at"), "{}", held[0].reason);
+    assert!(
+        held[0].reason.contains("source.updated_at"),
+        "{}",
+        held[0].reason
+    );
     assert!(!held[0].reason.contains("上周"), "{}", held[0].reason);
 }
 
@@ -924,7 +928,9 @@ async fn control_characters_are_refused_by_validation_and_the_rest_reaches_a_pos
         case("CZ-3", "茌财罚〔2026〕12号", "茌财罚&#x1B;〔2026〕12号"),
     ]
     .concat();
-    let file = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<执法信息导出>\n{body}</执法信息导出>\n");
+    let file = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<执法信息导出>\n{body}</执法信息导出>\n"
+    );
     harness.drop_file("a.xml", file.as_bytes()).await;
 
     let held = harness.store.quarantine_list(false).await.unwrap();
@@ -973,7 +979,10 @@ async fn control_characters_are_refused_by_validation_and_the_rest_reaches_a_pos
     let stats = view.apply(&messages).await.unwrap();
     assert_eq!((stats.upserted, stats.rejected), (1, 0), "{stats:?}");
     let shown = view.get("finance-oa:CZ-1").await.unwrap().unwrap();
-    assert!(shown.to_string().contains("第一行\\t制表\\n第二行"), "{shown}");
+    assert!(
+        shown.to_string().contains("第一行\\t制表\\n第二行"),
+        "{shown}"
+    );
     view.close().await;
     harness.store.close().await;
     view_db.drop().await.unwrap();

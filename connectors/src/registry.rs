@@ -222,7 +222,12 @@ mod tests {
         let config = parse(text).unwrap();
         assert_eq!(config.limits.max_depth, Some(12));
         assert_eq!(config.limits.read_limits(4096).max_depth, 12);
-        assert_eq!(parse("name = \"oa\"\nkind = \"xml_dir\"\nmapping = \"m.toml\"\npath = \"in\"\n").unwrap().limits, LimitsConfig::default());
+        assert_eq!(
+            parse("name = \"oa\"\nkind = \"xml_dir\"\nmapping = \"m.toml\"\npath = \"in\"\n")
+                .unwrap()
+                .limits,
+            LimitsConfig::default()
+        );
         let error = parse(&text.replace("max_depth", "max_deep")).unwrap_err();
         assert!(error.contains("unknown field `max_deep`"), "{error}");
     }

@@ -6,6 +6,7 @@ pub mod documents;
 pub mod http;
 pub mod leases;
 pub mod ops;
+pub mod readiness;
 pub mod supervise;
 
 use std::collections::HashMap;
@@ -121,6 +122,9 @@ pub async fn run(
                 config.listen
             )
         })?;
+    if let Some(warning) = http::exposure_warning(config.listen) {
+        tracing::warn!("{warning}");
+    }
     let http_state = http::HttpState {
         telemetry: telemetry.clone(),
         store: store.clone(),
@@ -135,6 +139,10 @@ pub async fn run(
         holder: holder.clone(),
         holdings: holdings.clone(),
         documents: documents.as_ref().map(|d| d.store.clone()),
+        readiness: readiness::Readiness::spawn(
+            http::store_and_broker_probe(store.clone(), producer.clone()),
+            Duration::from_secs(2),
+        ),
     };
     let (stop_http_tx, stop_http) = watch::channel(false);
     let mut http_stop = stop_http.clone();

@@ -269,7 +269,9 @@ fn nested_export(depth: usize) -> String {
 /// named, on a worker thread's ordinary stack, and the next file is read.
 #[tokio::test]
 async fn a_file_nesting_200000_elements_is_set_aside_with_the_limit_named() {
-    let mut s = setup_with(RecordingSink::default(), 0, |c| c.max_file_bytes = 8 * 1024 * 1024);
+    let mut s = setup_with(RecordingSink::default(), 0, |c| {
+        c.max_file_bytes = 8 * 1024 * 1024
+    });
     let path = s.dir.path().join("inbox/deep.xml");
     std::fs::write(&path, nested_export(200_000)).unwrap();
     let outcome = s.folder.process_file(&path, &shutdown()).await;
@@ -295,7 +297,9 @@ async fn an_attribute_flood_is_set_aside_and_read_in_linear_time_when_allowed() 
     let export = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<执法信息导出>\n<案件 编号=\"K1\"><类别{attributes}>行政处罚</类别></案件>\n</执法信息导出>\n"
     );
-    let mut s = setup_with(RecordingSink::default(), 0, |c| c.max_file_bytes = 8 * 1024 * 1024);
+    let mut s = setup_with(RecordingSink::default(), 0, |c| {
+        c.max_file_bytes = 8 * 1024 * 1024
+    });
     let path = s.dir.path().join("inbox/flood.xml");
     std::fs::write(&path, &export).unwrap();
     let outcome = s.folder.process_file(&path, &shutdown()).await;
@@ -304,13 +308,18 @@ async fn an_attribute_flood_is_set_aside_and_read_in_linear_time_when_allowed() 
     assert!(reason.contains("(max_attributes)"), "{reason}");
 
     let raised: LimitsConfig = toml::from_str("max_attributes = 100000").unwrap();
-    let mut s = setup_with(RecordingSink::default(), 0, |c| c.max_file_bytes = 8 * 1024 * 1024);
+    let mut s = setup_with(RecordingSink::default(), 0, |c| {
+        c.max_file_bytes = 8 * 1024 * 1024
+    });
     s.folder = s.folder.with_limits(&raised);
     let path = s.dir.path().join("inbox/flood.xml");
     std::fs::write(&path, &export).unwrap();
     let started = Instant::now();
     let outcome = s.folder.process_file(&path, &shutdown()).await;
-    eprintln!("60,000 attributes read and mapped in {:?}", started.elapsed());
+    eprintln!(
+        "60,000 attributes read and mapped in {:?}",
+        started.elapsed()
+    );
     assert!(matches!(outcome, FileOutcome::Done { .. }), "{outcome:?}");
     assert_eq!(s.sink.batches.lock().unwrap()[0].items.len(), 1);
 }

@@ -62,12 +62,10 @@ impl SpreadsheetConnector {
 
     /// The folder engine for a mapping of `format`.
     pub fn folder(&self, format: SourceFormat) -> Result<FolderConnector, String> {
-        Ok(FolderConnector::new(
-            &self.config,
-            &self.base_dir,
-            default_extensions(format)?,
+        Ok(
+            FolderConnector::new(&self.config, &self.base_dir, default_extensions(format)?)
+                .within(&self.limits),
         )
-        .within(&self.limits))
     }
 }
 

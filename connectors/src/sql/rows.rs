@@ -172,3 +172,78 @@ fn marked_raw(raw: &str, unreadable: &[(String, String)]) -> String {
     }
     value.to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sql::db::Kind;
+    use std::path::Path;
+
+    const MAPPING: &str = "[mapping]\nname = \"case-db\"\nversion = \"1\"\nformat = \"row\"\nkey = { path = \"case_no\" }\n[fields]\ncategory = { value = \"penalty\" }\nfacts = { path = \"facts\" }\n";
+
+    fn layout() -> Layout {
+        Layout {
+            select_list: String::new(),
+            from: String::new(),
+            not_null: String::new(),
+            order_by: String::new(),
+            cursor: vec!["case_no".into()],
+            kinds: vec![Kind::Text, Kind::Text],
+            key: vec![0],
+            mapped: vec![("case_no".into(), 0), ("facts".into(), 1)],
+        }
+    }
+
+    fn read(facts: &str, limits: &ReadLimits) -> Intake {
+        let mapping = Mapping::parse(MAPPING, Path::new("m.toml")).unwrap();
+        let row = vec![
+            Ok(Some(Value::Text("A-1".into()))),
+            Ok(Some(Value::Text(facts.into()))),
+        ];
+        let mut read = map_rows(&layout(), &mapping, "case-db", "cases", vec![row], limits);
+        read.remove(0).intake
+    }
+
+    /// Issue 9: a column's text over `max_value_bytes`, or a row over `max_record_bytes`, holds the
+    /// row in quarantine naming row, column and limit, without keeping the oversized text.
+    #[test]
+    fn a_row_over_the_sources_limits_is_held_naming_row_column_and_limit() {
+        let limits = ReadLimits {
+            max_value_bytes: 10,
+            max_record_bytes: 12,
+            ..ReadLimits::default()
+        };
+        assert!(matches!(read("short", &limits), Intake::Mapped { .. }));
+        let Intake::Unmapped {
+            reason,
+            raw,
+            record_id,
+            ..
+        } = read("far too long a text", &limits)
+        else {
+            panic!("held");
+        };
+        assert!(
+            reason.starts_with("cases[A-1]: column `facts`: the text is 19 bytes, over the source's limit of 10 bytes (max_value_bytes)"),
+            "{reason}"
+        );
+        assert_eq!(record_id.as_deref(), Some("case-db:A-1"));
+        assert!(
+            !raw.raw_text().contains("far too long"),
+            "{}",
+            raw.raw_text()
+        );
+        let wide = ReadLimits {
+            max_value_bytes: 10,
+            max_record_bytes: 8,
+            ..ReadLimits::default()
+        };
+        let Intake::Unmapped { reason, .. } = read("ten bytes!", &wide) else {
+            panic!("held");
+        };
+        assert!(
+            reason.starts_with("cases[A-1]: the row's columns are 13 bytes together, over the source's limit of 8 bytes (max_record_bytes)"),
+            "{reason}"
+        );
+    }
+}
