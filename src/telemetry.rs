@@ -22,6 +22,7 @@ pub struct Telemetry {
     publish_latency: HistogramVec,
     redactions: IntCounterVec,
     withheld: IntCounterVec,
+    documents_refused: IntCounterVec,
     store_errors: IntCounterVec,
     redaction_seconds: Counter,
     producer_replacements: prometheus::IntCounter,
@@ -235,6 +236,12 @@ impl Telemetry {
                 "dhub_records_withheld_total",
                 "Records withheld from a platform, by reason",
                 &["reason"],
+            ),
+            documents_refused: counter(
+                &registry,
+                "dhub_documents_refused_total",
+                "Attachments refused (over a limit, a type the source may not send, unreadable); the record went on",
+                &["source"],
             ),
             store_errors: counter(
                 &registry,
@@ -471,6 +478,11 @@ impl Telemetry {
 }
 
 impl dhub_ingest::IngestEvents for Telemetry {
+    fn document_refused(&self, source: &str, origin: &str, reason: &str) {
+        tracing::warn!(source, origin, reason, "document refused; the record goes on without it");
+        self.documents_refused.with_label_values(&[source]).inc();
+    }
+
     fn records_received(&self, source: &str, count: usize) {
         self.records_received
             .with_label_values(&[source])

@@ -86,6 +86,7 @@ async fn run(cases: usize, every: Option<usize>, document: &Arc<Vec<u8>>, record
                 let mut value = record.clone();
                 value["record_id"] = format!("bench:CASE-{n:07}").into();
                 value["source"]["key"] = format!("CASE-{n:07}").into();
+                value["source"]["name"] = "bench".into();
                 let attachments = match every {
                     Some(every) if n % every == 0 => vec![Attachment {
                         kind: "decision",
@@ -113,7 +114,7 @@ async fn run(cases: usize, every: Option<usize>, document: &Arc<Vec<u8>>, record
             positions: Vec::new(),
         };
         let report = ingestor.ingest(Arc::new(batch), false).await.unwrap();
-        assert_eq!(report.accepted(), report.outcomes.len(), "every case stored");
+        assert_eq!(report.accepted(), report.outcomes.len(), "every case stored: {:?}", report.outcomes.first());
     }
     cases as f64 / started.elapsed().as_secs_f64()
 }
