@@ -65,6 +65,7 @@ fn ingestor(store: &Store, routing: &Routing, clocks: Clocks) -> Ingestor {
         handoff: OutboxHandoff::default(),
         handoff_order: Arc::default(),
         clocks,
+        documents: None,
     }
 }
 

@@ -200,7 +200,15 @@ mod tests {
             Ok(Some(Value::Text("A-1".into()))),
             Ok(Some(Value::Text(facts.into()))),
         ];
-        let mut read = map_rows(&layout(), &mapping, "case-db", "cases", vec![row], limits);
+        let mut read = map_rows(
+            &layout(),
+            &mapping,
+            "case-db",
+            "cases",
+            vec![row],
+            limits,
+            &crate::documents::LocalDocuments { dir: None },
+        );
         read.remove(0).intake
     }
 
