@@ -150,12 +150,14 @@ pub fn store_and_broker_probe(
 ) -> super::readiness::Probe {
     Box::new(move || {
         let (store, producer) = (store.clone(), producer.clone());
+        // Each check has its own deadline, inside the probe's (2 s), so that a hang is reported
+        // by name ("broker: …") rather than as the whole probe's silence.
         Box::pin(async move {
-            store
-                .ping()
-                .await
-                .map_err(|error| format!("state store: {error}"))?;
-            tokio::task::spawn_blocking(move || producer.broker_answers(Duration::from_secs(2)))
+            match tokio::time::timeout(Duration::from_millis(800), store.ping()).await {
+                Ok(answer) => answer.map_err(|error| format!("state store: {error}"))?,
+                Err(_) => return Err("state store: no answer within 800 ms".into()),
+            }
+            tokio::task::spawn_blocking(move || producer.broker_answers(Duration::from_secs(1)))
                 .await
                 .unwrap_or_else(|_| Err("metadata task failed".into()))
                 .map_err(|error| format!("broker: {error}"))
