@@ -15,9 +15,15 @@ pub struct OutboxHandoff {
     sender: broadcast::Sender<Arc<[Entry]>>,
 }
 
+/// Committed batches a relay may lag behind in memory before it reads the table instead. The ring
+/// holds their entries (payloads included) until every relay has taken them: with 1,000-case export
+/// files a batch is ≈4.5 MB, so 256 let a relay that waits (for topics, a broker that is down) pin
+/// over a gigabyte; 16 bound that to ≈70 MB, and a relay further behind reads the table, as designed.
+pub const HANDOFF_BATCHES: usize = 16;
+
 impl Default for OutboxHandoff {
     fn default() -> Self {
-        OutboxHandoff::new(256)
+        OutboxHandoff::new(HANDOFF_BATCHES)
     }
 }
 
