@@ -12,21 +12,8 @@ use serde_json::Value;
 
 use crate::search::{SearchQuery, SearchResult, CATEGORIES};
 
-/// Escapes text for HTML element content and double-quoted attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Escapes text for HTML element content and quoted attribute values.
+pub use dhub_support::html::escape;
 
 /// Percent-encodes a URL component (query value or path segment): everything but unreserved
 /// ASCII characters.

@@ -6,6 +6,7 @@
 //! - [`cpu`]: CPU time per pipeline stage, for the metrics and the benchmark's breakdown.
 //! - [`failpoint`]: named points where the crash tests make the hub die by SIGKILL (`failpoints`
 //!   feature only; empty otherwise).
+//! - [`html`]: [`html::escape`], HTML escaping for every page dhub writes.
 //! - [`errors`]: errors recovered from silently, logged and counted by site (`dhub_errors_total`).
 //! - [`secret`]: [`Secret`] (a config value given inline, from the environment or a file) and
 //!   [`SecretString`] (its resolved value), neither of which ever prints its content.
@@ -18,8 +19,9 @@
 //!   feed envelopes (CONTRACT §4) and their `signature` header.
 
 pub mod cpu;
-pub mod failpoint;
 pub mod errors;
+pub mod failpoint;
+pub mod html;
 pub mod retry;
 pub mod secret;
 pub mod signature;

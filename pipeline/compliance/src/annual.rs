@@ -431,21 +431,8 @@ pub fn render_csv(report: &AnnualReport) -> Vec<u8> {
     out
 }
 
-/// Escapes text for HTML and XML: element content and attribute values alike.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Escapes text for HTML element content and quoted attribute values.
+pub use dhub_support::html::escape;
 
 const STYLE: &str = r#"
 :root { --ink: #1f2933; --muted: #52606d; --line: #cbd2d9; --bar: #2f6f9f; --accent: #9f2f2f; }

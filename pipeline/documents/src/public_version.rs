@@ -14,6 +14,7 @@
 
 use dhub_redaction::document::DocumentOutcome;
 use dhub_redaction::{Policy, WithholdReason};
+use dhub_support::html::escape_into as escape;
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -337,19 +338,6 @@ fn roles(texts: &[String]) -> Vec<Role> {
         roles[i] = Role::Party;
     }
     roles
-}
-
-fn escape(text: &str, out: &mut String) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
 }
 
 const STYLE: &str = "body{margin:0;background:#fff;color:#000}\
