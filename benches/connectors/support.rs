@@ -323,14 +323,22 @@ pub async fn stages(
     let Ok(pool) = sqlx::SqlitePool::connect(state_url).await else {
         return "stages: the state store cannot be read".into();
     };
-    let rows: Vec<(String, i64, Option<i64>)> = sqlx::query_as(
-        "SELECT record_id, created_at_ms, acked_at_ms FROM outbox WHERE platform = $1 AND op = 'upsert'",
+    // The version's creation is the ingest commit that queued its envelope; the feed state keeps
+    // when the broker acknowledged it (queue entries themselves are pruned once delivered).
+    let rows: Result<Vec<(String, i64, Option<i64>)>, _> = sqlx::query_as(
+        "SELECT s.record_id, v.created_at_ms, s.acked_at_ms FROM feed_state s \
+         JOIN record_versions v ON v.record_id = s.record_id AND v.version = s.version \
+         WHERE s.platform = $1 AND s.op = 'upsert'",
     )
     .bind(platform)
     .fetch_all(&pool)
-    .await
-    .unwrap_or_default();
+    .await;
     pool.close().await;
+    let rows = match rows {
+        Ok(rows) if !rows.is_empty() => rows,
+        Ok(_) => return format!("stages: nothing delivered to {platform} is recorded"),
+        Err(error) => return format!("stages: cannot read the delivery state: {error}"),
+    };
     let mut queued = Vec::new();
     let mut acked = Vec::new();
     let mut received = Vec::new();
