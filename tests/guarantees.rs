@@ -19,6 +19,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::{Datelike, NaiveDate};
+use common::broker::PrivateBroker;
 use common::{
     check_raw_feeds, check_raw_feeds_on, eventually, expected_views, http_get, repo, HubProcess,
     HubSetup, Platforms,
@@ -296,104 +297,6 @@ async fn every_withdrawing_status_travels_from_the_export_to_every_platform_with
     run.resend_changes_after_restart(&changed).await;
 }
 
-/// A tansu broker of the test's own on a free port, which the test may stop and start (the shared
-/// broker of `DHUB_TEST_BROKERS` is never stopped). In-memory: a restart starts it empty.
-struct PrivateBroker {
-    port: u16,
-    child: Option<std::process::Child>,
-}
-
-impl PrivateBroker {
-    fn tansu() -> std::path::PathBuf {
-        if let Ok(path) = std::env::var("DHUB_TEST_TANSU") {
-            return path.into();
-        }
-        let installed =
-            Path::new(&std::env::var("HOME").unwrap_or_default()).join(".cargo/bin/tansu");
-        assert!(
-            installed.exists(),
-            "tansu is not installed ({}): run tests/broker.sh once (it installs it) or set DHUB_TEST_TANSU",
-            installed.display()
-        );
-        installed
-    }
-
-    async fn start() -> PrivateBroker {
-        let mut broker = PrivateBroker {
-            port: common::free_port(),
-            child: None,
-        };
-        broker.resume().await;
-        broker
-    }
-
-    fn address(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    async fn resume(&mut self) {
-        let url = format!("tcp://127.0.0.1:{}", self.port);
-        let child = std::process::Command::new(Self::tansu())
-            .args([
-                "broker",
-                "--listener-url",
-                &url,
-                "--advertised-listener-url",
-                &url,
-            ])
-            .args(["--storage-engine", "memory://tansu/"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("start tansu");
-        self.child = Some(child);
-        let address = self.address();
-        eventually(
-            "the private broker answers",
-            Duration::from_secs(20),
-            || {
-                let address = address.clone();
-                async move {
-                    tokio::net::TcpStream::connect(&address)
-                        .await
-                        .ok()
-                        .map(|_| ())
-                }
-            },
-        )
-        .await;
-    }
-
-    /// Sends `signal` (`STOP`, `CONT`) to the broker process.
-    fn signal(&self, signal: &str) {
-        let pid = self.child.as_ref().expect("running").id();
-        let sent = std::process::Command::new("kill")
-            .args([format!("-{signal}"), pid.to_string()])
-            .status()
-            .unwrap();
-        assert!(sent.success(), "kill -{signal} {pid}");
-    }
-
-    fn kill(&mut self) {
-        if let Some(child) = &self.child {
-            // A frozen process dies of SIGKILL too; CONT first anyway so no stopped zombie stays.
-            let _ = std::process::Command::new("kill")
-                .args(["-CONT", &child.id().to_string()])
-                .status();
-        }
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for PrivateBroker {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
 /// The metrics the README lists after "Metrics:", with their labels. A name written as `_x_total`
 /// shares the previous name's prefix (`dhub_records_received_total`, `_stored_total` →
 /// `dhub_records_stored_total`).
@@ -554,18 +457,18 @@ async fn readyz_follows_the_broker_and_the_store_and_metrics_and_status_tell_the
     let (_, body) = http_get(port, "/api/status").await.unwrap();
     let status: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert!(status["outbox_pending"].as_i64().unwrap() > 0, "{body}");
+    // In-memory, the broker comes back empty: the hub creates its topics again (issue 9).
     broker.resume().await;
-    // In-memory, the broker came back empty: give it the topics, as a real one keeps them.
-    for platform in dhub_testkit::DEMO_PLATFORMS {
-        let topic = format!("{}{}", setup.prefix, platform.topic());
-        dhub_testkit::kafka::create_topic(&broker.address(), &[], &topic, 2)
-            .await
-            .unwrap();
-    }
     eventually(
         "/readyz recovers with the broker",
         Duration::from_secs(30),
         || ready(200),
+    )
+    .await;
+    eventually(
+        "what waited is delivered to the topics the hub created again",
+        Duration::from_secs(90),
+        || async { (store.pending_count().await.ok()? == 0).then_some(()) },
     )
     .await;
 
