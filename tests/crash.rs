@@ -479,7 +479,7 @@ async fn fault_run_postgres_state_restarted_mid_run_ends_identical_to_a_clean_ru
 }
 
 /// A small file system for the hub's SQLite state: `DHUB_FAULT_DISK` when set (tests/faults.sh
-/// mounts one), else a tmpfs of `DHUB_FAULT_DISK_MB` (256) mounted here and unmounted at the end
+/// mounts one), else a tmpfs of `DHUB_FAULT_DISK_MB` (512) mounted here and unmounted at the end
 /// (the tests run as root).
 struct SmallDisk {
     path: PathBuf,
@@ -495,7 +495,7 @@ impl SmallDisk {
             };
         }
         let dir = tempfile::tempdir().unwrap();
-        let size = format!("size={}m", setting("DHUB_FAULT_DISK_MB", 256));
+        let size = format!("size={}m", setting("DHUB_FAULT_DISK_MB", 512));
         let mounted = std::process::Command::new("mount")
             .args(["-t", "tmpfs", "-o", &size, "dhub-fault-disk"])
             .arg(dir.path())

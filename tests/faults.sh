@@ -21,7 +21,7 @@
 # Also DHUB_FAULT_KILLS (20), DHUB_FAULT_KILL_EVERY_MS (1500: kills come at varied moments around
 # it), DHUB_FAULT_FILE_CASES (1000 cases per export file for the SIGKILL run, 500 for the others),
 # DHUB_FAULT_OUTAGE_SECS (60), DHUB_FAULT_PG_DOWN_SECS (5), DHUB_FAULT_PG_RESTARTS (2),
-# DHUB_FAULT_DISK_MB (256), DHUB_FAULT_DISK_FULL_SECS (20). Runs 2-4 need root (su postgres,
+# DHUB_FAULT_DISK_MB (512), DHUB_FAULT_DISK_FULL_SECS (20). Runs 2-4 need root (su postgres,
 # mount). The figures go to the README's "Fault runs".
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -53,7 +53,7 @@ fi
         # The small file system for the SQLite state, unmounted however the run ends.
         disk="$(mktemp -d)"
         trap 'umount -l "$disk" 2>/dev/null || true; rmdir "$disk" 2>/dev/null || true' EXIT
-        mount -t tmpfs -o "size=${DHUB_FAULT_DISK_MB:-256}m" dhub-fault-disk "$disk"
+        mount -t tmpfs -o "size=${DHUB_FAULT_DISK_MB:-512}m" dhub-fault-disk "$disk"
         DHUB_FAULT_DISK="$disk" crash fault_run_sqlite_disk_full_mid_run_ends_identical_to_a_clean_run
     fi
 )
