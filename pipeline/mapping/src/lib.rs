@@ -59,6 +59,8 @@
 //! encoding = "GBK"              # optional, see "Encodings" (not for xlsx and row)
 //! delimiter = ","               # optional, csv only (one ASCII character, e.g. "\t")
 //! sheet = "行政处罚"            # optional, xlsx only: the sheet to read (default: the first)
+//! exported_at = "CaseExport/@exportedAt"  # optional, xml only: the root attribute saying when the
+//!                               # export was made; a record without a source stamp takes it as its age
 //!
 //! [fields]                      # one entry per disclosure.v1 field
 //! category = { path = "CaseType", codes = "case_type", required = true }
