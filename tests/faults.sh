@@ -5,8 +5,8 @@
 #
 #   1. SIGKILL: 100,000 cases through the hub (SQLite state, the test broker, the four demo
 #      platforms), the hub SIGKILLed 20 times while it reads and publishes, restarted each time;
-#   2. broker down: a private broker (tansu keeping its data in Postgres) killed with envelopes in
-#      flight and started again after 60 s;
+#   2. broker down: a private broker stops answering (SIGSTOP) with envelopes in flight and comes
+#      back (SIGCONT) after 60 s;
 #   3. Postgres state store restarted mid-run (a private cluster on its own port, never the
 #      machine's shared one), twice, 5 s down each time;
 #   4. the SQLite state's disk full: the state on a small tmpfs, filled mid-run for 20 s, then freed.
