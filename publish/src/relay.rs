@@ -153,32 +153,6 @@ impl SharedProducer {
             .map_err(|error| error.to_string())
     }
 
-    /// Which of `topics` the broker does not have (a broker that came back empty, a topic deleted
-    /// by hand); `Err` when it does not answer within `timeout`. Blocking: call it on a blocking
-    /// thread.
-    pub fn missing_topics(
-        &self,
-        topics: &[String],
-        timeout: Duration,
-    ) -> Result<Vec<String>, String> {
-        let (_, producer) = self.get();
-        let metadata = producer
-            .client()
-            .fetch_metadata(None, timeout)
-            .map_err(|error| error.to_string())?;
-        let present: std::collections::HashSet<&str> = metadata
-            .topics()
-            .iter()
-            .filter(|topic| topic.error().is_none())
-            .map(|topic| topic.name())
-            .collect();
-        Ok(topics
-            .iter()
-            .filter(|topic| !present.contains(topic.as_str()))
-            .cloned()
-            .collect())
-    }
-
     /// Waits up to `timeout` for what the producer holds to reach the broker.
     pub fn flush(&self, timeout: Duration) {
         let (_, producer) = self.get();

@@ -163,19 +163,15 @@ pub async fn run(
                 tokio::time::sleep(documents::PRUNE_EVERY).await;
                 match documents::prune(&store, &documents).await {
                     Ok(0) => {}
-                    Ok(deleted) => {
-                        tracing::info!(deleted, "pruned documents no record in force names")
-                    }
-                    Err(error) => {
-                        tracing::warn!(%error, "pruning documents failed; trying again later")
-                    }
+                    Ok(deleted) => tracing::info!(deleted, "pruned documents no record in force names"),
+                    Err(error) => tracing::warn!(%error, "pruning documents failed; trying again later"),
                 }
             }
         });
     }
 
     // The feed topics are created before any relay starts; until then entries wait in the queue.
-    let topics_ready = ensure_topics_until_ready(&config, telemetry.clone(), producer.clone());
+    let topics_ready = ensure_topics_until_ready(&config, telemetry.clone());
 
     for platform in &config.platforms {
         let feed = Feed {
@@ -346,17 +342,11 @@ fn checkpoint_task(
     Ok((stop_tx, task))
 }
 
-/// How often the hub checks that the broker still has the feed topics.
-const TOPICS_CHECK_EVERY: Duration = Duration::from_secs(5);
-
 /// Creates the feed topics, retrying as long as the broker does not answer; the returned signal
-/// turns true once they exist. Then it checks every [`TOPICS_CHECK_EVERY`] that the broker still
-/// has them and creates again any it lost (a broker that came back empty, a topic deleted by
-/// hand): the relays' deliveries to a missing topic fail until then, and are sent again.
+/// turns true once they exist.
 fn ensure_topics_until_ready(
     config: &HubConfig,
     telemetry: Arc<Telemetry>,
-    producer: dhub_publish::SharedProducer,
 ) -> watch::Receiver<bool> {
     let (ready_tx, ready) = watch::channel(false);
     let kafka = config.kafka.clone();
@@ -370,34 +360,12 @@ fn ensure_topics_until_ready(
                 Ok(()) => {
                     tracing::info!(topics = topics.len(), "feed topics ready");
                     let _ = ready_tx.send(true);
-                    break;
+                    return;
                 }
                 Err(error) => {
                     telemetry.broker_unavailable(&error.to_string());
                     tokio::time::sleep(delays.next_delay()).await;
                 }
-            }
-        }
-        loop {
-            tokio::time::sleep(TOPICS_CHECK_EVERY).await;
-            let (check, wanted) = (producer.clone(), topics.clone());
-            let missing = tokio::task::spawn_blocking(move || {
-                check.missing_topics(&wanted, Duration::from_secs(2))
-            })
-            .await;
-            // A broker that does not answer is `/readyz`'s to report; the next check tries again.
-            let Ok(Ok(missing)) = missing else {
-                continue;
-            };
-            if missing.is_empty() {
-                continue;
-            }
-            tracing::warn!(
-                missing = missing.len(),
-                "the broker lacks feed topics (did it come back empty?); creating them again"
-            );
-            if let Err(error) = kafka.ensure_topics(&missing, Duration::from_secs(10)).await {
-                telemetry.broker_unavailable(&error.to_string());
             }
         }
     });
@@ -470,17 +438,7 @@ fn source_task(
             supervisor.spawn(
                 task_name.clone(),
                 move || {
-                    let (
-                        source_config,
-                        base_dir,
-                        settings,
-                        mapping,
-                        store,
-                        sink,
-                        events,
-                        stop,
-                        name,
-                    ) = (
+                    let (source_config, base_dir, settings, mapping, store, sink, events, stop, name) = (
                         source_config.clone(),
                         base_dir.clone(),
                         settings.clone(),
@@ -492,8 +450,7 @@ fn source_task(
                         name.clone(),
                     );
                     async move {
-                        let Built::Task(connector) = source_config.build(&base_dir, &settings)?
-                        else {
+                        let Built::Task(connector) = source_config.build(&base_dir, &settings)? else {
                             return Err(
                                 "a push source answers on the HTTP server; it is not run".into()
                             );
@@ -533,12 +490,8 @@ fn publicity_task(config: &HubConfig, store: &Store, handoff: &OutboxHandoff) ->
         lease: "sweep:publicity".into(),
         class: Class::Source,
         start: Box::new(move |supervisor, stop| {
-            let (store, routing, handoff, clocks) = (
-                store.clone(),
-                routing.clone(),
-                handoff.clone(),
-                clocks.clone(),
-            );
+            let (store, routing, handoff, clocks) =
+                (store.clone(), routing.clone(), handoff.clone(), clocks.clone());
             let task_stop = stop.clone();
             supervisor.spawn(
                 "sweep:publicity".into(),
@@ -554,20 +507,11 @@ fn publicity_task(config: &HubConfig, store: &Store, handoff: &OutboxHandoff) ->
                         // Rows carried over by migration 0004 get their configured period first.
                         match crate::compliance::settle_carried(&store, &clocks).await {
                             Ok(0) => {}
-                            Ok(count) => tracing::info!(
-                                count,
-                                "set the publicity period of records stored before it was kept"
-                            ),
-                            Err(error) => {
-                                return Err(format!(
-                                    "cannot set carried publicity periods: {error}"
-                                ))
-                            }
+                            Ok(count) => tracing::info!(count, "set the publicity period of records stored before it was kept"),
+                            Err(error) => return Err(format!("cannot set carried publicity periods: {error}")),
                         }
-                        dhub_ingest::publicity::run(
-                            store, routing, handoff, interval, clocks, stop,
-                        )
-                        .await;
+                        dhub_ingest::publicity::run(store, routing, handoff, interval, clocks, stop)
+                            .await;
                         Ok(())
                     }
                 },
