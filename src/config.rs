@@ -117,6 +117,9 @@ fn default_drain_timeout_ms() -> u64 {
 }
 /// The shortest publicity sweep interval `dhub check` accepts.
 const MIN_PUBLICITY_CHECK_INTERVAL_MS: u64 = 100;
+/// The shortest audit checkpoint interval `dhub check` accepts: each checkpoint is a Kafka message
+/// and a store read, pointless more often than this.
+const MIN_AUDIT_CHECKPOINT_INTERVAL_MS: u64 = 100;
 
 fn default_audit_checkpoint_interval_ms() -> u64 {
     60_000
@@ -220,7 +223,10 @@ impl SourceSetup {
                             .iter()
                             .map(|m| m.as_str())
                             .collect();
-                        format!("documents.media_types: `{t}` is not one of {}", known.join(", "))
+                        format!(
+                            "documents.media_types: `{t}` is not one of {}",
+                            known.join(", ")
+                        )
                     })
                 })
                 .collect::<Result<_, _>>()?;
@@ -428,15 +434,11 @@ fn compile(raw: RawConfig, text: &str, path: &Path) -> Result<HubConfig, ConfigE
         Some(offset) => format!("{shown}:{}", line_of(text, offset)),
         None => shown.clone(),
     };
-    let compliance = crate::compliance::compile(
-        raw.compliance.as_ref(),
-        &base_dir,
-        &compliance_at,
-    )
-    .unwrap_or_else(|problems| {
-        errors.extend(problems);
-        crate::compliance::ComplianceSetup::default()
-    });
+    let compliance = crate::compliance::compile(raw.compliance.as_ref(), &base_dir, &compliance_at)
+        .unwrap_or_else(|problems| {
+            errors.extend(problems);
+            crate::compliance::ComplianceSetup::default()
+        });
 
     let state_url = match raw.hub.state.resolve(&base_dir) {
         Ok(url) => resolve_state_url(url.expose(), &base_dir),
@@ -498,6 +500,12 @@ fn compile(raw: RawConfig, text: &str, path: &Path) -> Result<HubConfig, ConfigE
         errors.push(format!(
             "{shown}: hub.publicity_check_interval_ms: {} is below the minimum of {MIN_PUBLICITY_CHECK_INTERVAL_MS}",
             raw.hub.publicity_check_interval_ms
+        ));
+    }
+    if raw.hub.audit_checkpoint_interval_ms < MIN_AUDIT_CHECKPOINT_INTERVAL_MS {
+        errors.push(format!(
+            "{shown}: hub.audit_checkpoint_interval_ms: {} is below the minimum of {MIN_AUDIT_CHECKPOINT_INTERVAL_MS}",
+            raw.hub.audit_checkpoint_interval_ms
         ));
     }
     let sasl_password = raw.kafka.sasl_password.as_ref().and_then(|secret| {
@@ -711,7 +719,7 @@ fn compile(raw: RawConfig, text: &str, path: &Path) -> Result<HubConfig, ConfigE
         audit_key,
         signer,
         audit_checkpoint_interval: std::time::Duration::from_millis(
-            raw.hub.audit_checkpoint_interval_ms.max(100),
+            raw.hub.audit_checkpoint_interval_ms,
         ),
         kafka: KafkaSettings {
             brokers: raw.kafka.brokers,
@@ -798,6 +806,21 @@ division = "371500"
         assert_eq!(
             parse(&text).unwrap().publicity_check_interval,
             std::time::Duration::from_millis(100)
+        );
+    }
+
+    #[test]
+    fn an_audit_checkpoint_interval_below_the_minimum_is_an_error_not_a_silent_clamp() {
+        let text = format!("{MINIMAL}\n[hub]\naudit_checkpoint_interval_ms = 10\n");
+        let errors = parse(&text).unwrap_err().to_string();
+        assert!(
+            errors.contains("hub.audit_checkpoint_interval_ms: 10 is below the minimum of 100"),
+            "{errors}"
+        );
+        let text = format!("{MINIMAL}\n[hub]\naudit_checkpoint_interval_ms = 250\n");
+        assert_eq!(
+            parse(&text).unwrap().audit_checkpoint_interval,
+            std::time::Duration::from_millis(250)
         );
     }
 

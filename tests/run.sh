@@ -21,4 +21,5 @@ if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -q -h 127.0.0.1 -p 5432
     pg_isready -h 127.0.0.1 -p 5432 || { echo "error: postgres is needed by the tests and is not running" >&2; exit 1; }
 fi
 
-cargo test --workspace --locked --features dhub/failpoints "$@"
+# --no-fail-fast: a red run names every failing suite, not only the first.
+cargo test --workspace --locked --no-fail-fast --features dhub/failpoints "$@"

@@ -117,14 +117,7 @@ impl StoreTx {
     /// and a stored row of a higher version is kept. A withdrawal that carries on (the record was
     /// withdrawn already and the new version says no `status_changed_on`) keeps its first day.
     pub async fn upsert_facts(&mut self, facts: &[RecordFacts]) -> Result<(), StoreError> {
-        let mut newest: BTreeMap<&str, &RecordFacts> = BTreeMap::new();
-        for f in facts {
-            let slot = newest.entry(f.record_id.as_str()).or_insert(f);
-            if f.version > slot.version {
-                *slot = f;
-            }
-        }
-        let newest: Vec<&RecordFacts> = newest.into_values().collect();
+        let newest = crate::rows::highest_per_record(facts, |f| &f.record_id, |f| f.version);
         let updated_at_ms = now_ms();
         for chunk in newest.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(

@@ -137,7 +137,12 @@ impl Store {
                     continue;
                 }
             }
-            for chunk in feed.acks.chunks(ROWS_PER_STATEMENT) {
+            // One row per record: a round can acknowledge two versions of one record (an upsert
+            // and its retraction), and Postgres refuses an upsert that touches a row twice
+            // ("ON CONFLICT DO UPDATE command cannot affect row a second time"), which would
+            // fail the round for good. The audit entry below still lists every delivery.
+            let latest = rows::highest_per_record(feed.acks, |a| &a.record_id, |a| a.seq);
+            for chunk in latest.chunks(ROWS_PER_STATEMENT) {
                 let sql = format!(
                     "INSERT INTO feed_state ({}) VALUES {} \
                      ON CONFLICT (platform, record_id) DO UPDATE SET version = excluded.version, \

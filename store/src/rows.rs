@@ -95,6 +95,24 @@ pub(crate) fn entry(row: &AnyRow) -> Result<Entry, StoreError> {
 }
 
 /// Platform names as stored: space-separated (names are config identifiers without spaces).
+/// Of several items about one record, the one ranked highest (`rank`: its version or seq), one per
+/// record, in record order. A multi-row upsert must touch each row once: Postgres refuses a second
+/// touch ("ON CONFLICT DO UPDATE command cannot affect row a second time").
+pub(crate) fn highest_per_record<'a, T>(
+    items: &'a [T],
+    record_id: impl Fn(&T) -> &str,
+    rank: impl Fn(&T) -> i64,
+) -> Vec<&'a T> {
+    let mut highest: std::collections::BTreeMap<&str, &T> = std::collections::BTreeMap::new();
+    for item in items {
+        let slot = highest.entry(record_id(item)).or_insert(item);
+        if rank(item) > rank(slot) {
+            *slot = item;
+        }
+    }
+    highest.into_values().collect()
+}
+
 pub(crate) fn join_platforms(platforms: &[String]) -> String {
     platforms.join(" ")
 }

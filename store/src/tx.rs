@@ -1,7 +1,7 @@
 //! [`StoreTx`]: one write transaction. The hub writes a record's version, its outbox rows,
 //! the source position and any audit entry together, so a crash leaves either all or none.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use sqlx::{Any, Row, Transaction};
 
@@ -161,14 +161,7 @@ impl StoreTx {
 
         // Only the highest version per record in this batch can become its latest (and
         // Postgres refuses to upsert one row twice in a statement).
-        let mut newest: BTreeMap<&str, &NewVersion> = BTreeMap::new();
-        for v in versions {
-            let slot = newest.entry(v.record_id.as_str()).or_insert(v);
-            if v.version > slot.version {
-                *slot = v;
-            }
-        }
-        let newest: Vec<&NewVersion> = newest.into_values().collect();
+        let newest = rows::highest_per_record(versions, |v| &v.record_id, |v| v.version);
         for chunk in newest.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
                 "INSERT INTO records (record_id, latest_version, latest_hash, latest_status, \

@@ -415,6 +415,32 @@ async fn entries_come_out_in_seq_order_and_a_feed_mark_moves_over_acknowledgemen
     .await;
 }
 
+/// Regression: a round that acknowledged an upsert and the retraction of the same record failed on
+/// Postgres ("ON CONFLICT DO UPDATE command cannot affect row a second time") and was retried for
+/// ever, so no delivery of any feed was recorded again.
+#[tokio::test]
+async fn two_versions_of_one_record_acknowledged_in_one_round_are_recorded() {
+    on_both_backends(|db: TestDb| async move {
+        let store = &db.store;
+        let retraction = FeedAck {
+            version: 2,
+            op: OutboxOp::Retract,
+            ..ack("r:1", 7, 11)
+        };
+        let acks = [ack("r:1", 3, 10), ack("r:2", 5, 12), retraction];
+        assert!(store.record_acks("county", 7, &acks, None).await.unwrap());
+        assert_eq!(store.feed_marks().await.unwrap()["county"], 7);
+        let state = &store.feed_states("r:1").await.unwrap()[0];
+        assert_eq!(
+            (state.version, state.op, state.seq, state.offset),
+            (2, OutboxOp::Retract, 7, 11),
+            "the later delivery is what the platform was last sent"
+        );
+        assert_eq!(store.feed_states("r:2").await.unwrap()[0].seq, 5);
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn acknowledgements_are_written_only_while_the_feed_lease_is_held() {
     on_both_backends(|db: TestDb| async move {

@@ -151,6 +151,20 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// The schema decides which statuses withdraw a decision; the retraction reasons must cover
+    /// exactly those, or a withdrawn decision would stay public (or one in force be retracted).
+    #[test]
+    fn every_withdrawing_status_and_only_those_has_a_retraction_reason() {
+        for status in dhub_schema::Status::ALL {
+            assert_eq!(
+                RetractReason::for_status(*status).is_some(),
+                status.withdraws(),
+                "{}",
+                status.as_str()
+            );
+        }
+    }
+
     #[test]
     fn upsert_has_the_contract_shape_and_order() {
         let bytes = upsert_envelope(
