@@ -69,8 +69,14 @@ async fn publish_then_change(first: &[Case], changed: &[Case]) -> TwoExports {
     let setup = HubSetup::new(None);
     let staged = tempfile::tempdir().unwrap();
     dhub_testkit::write_export_files(first, &staged.path().join("first"), "a-first", 100).unwrap();
-    dhub_testkit::write_export_files(changed, &staged.path().join("second"), "b-second", 100)
-        .unwrap();
+    dhub_testkit::write_export_files_after(
+        changed,
+        &staged.path().join("second"),
+        "b-second",
+        100,
+        first,
+    )
+    .unwrap();
     let platforms = Platforms::start(&setup.prefix).await;
     let hub = HubProcess::start(&setup, &[]);
     setup.deliver(&staged.path().join("first"));
