@@ -47,6 +47,9 @@ pub struct Telemetry {
     pub ops: crate::telemetry_ops::OpsMetrics,
     /// Each feed's waiting entries, summed into `dhub_outbox_pending`.
     waiting_by_feed: std::sync::Mutex<std::collections::HashMap<String, u64>>,
+    /// Since when, and why, the state store has refused to commit batches (a full disk, say): set by
+    /// a failed batch, cleared by the next one that commits. `/readyz` fails meanwhile.
+    store_writes_failing: std::sync::Mutex<Option<(std::time::Instant, String)>>,
 }
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -314,6 +317,7 @@ impl Telemetry {
             producer_replacements,
             outbox_pending,
             waiting_by_feed: Default::default(),
+            store_writes_failing: Default::default(),
             ops: crate::telemetry_ops::OpsMetrics::new(&registry),
             registry,
         };
@@ -326,7 +330,9 @@ impl Telemetry {
             telemetry.withheld.with_label_values(&[reason.code()]);
         }
         for site in dhub_support::errors::Site::ALL {
-            telemetry.swallowed_errors.with_label_values(&[site.as_str()]);
+            telemetry
+                .swallowed_errors
+                .with_label_values(&[site.as_str()]);
         }
         telemetry
     }
@@ -364,6 +370,21 @@ impl Telemetry {
     pub fn store_failed(&self, operation: &str, error: &dyn std::fmt::Display) {
         tracing::error!(operation, %error, "state store error");
         self.store_errors.with_label_values(&[operation]).inc();
+    }
+
+    /// Why batches cannot be stored now, and for how long, while the last one failed; `None` once
+    /// one committed again.
+    pub fn store_writes_failing(&self) -> Option<String> {
+        let failing = self
+            .store_writes_failing
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        failing.as_ref().map(|(since, error)| {
+            format!(
+                "state store: batches have not committed for {} s: {error}",
+                since.elapsed().as_secs()
+            )
+        })
     }
 
     /// The broker cannot be reached to create the feed topics; entries wait in the queue.
@@ -479,7 +500,12 @@ impl Telemetry {
 
 impl dhub_ingest::IngestEvents for Telemetry {
     fn document_refused(&self, source: &str, origin: &str, reason: &str) {
-        tracing::warn!(source, origin, reason, "document refused; the record goes on without it");
+        tracing::warn!(
+            source,
+            origin,
+            reason,
+            "document refused; the record goes on without it"
+        );
         self.documents_refused.with_label_values(&[source]).inc();
     }
 
@@ -535,6 +561,25 @@ impl dhub_ingest::IngestEvents for Telemetry {
 
     fn store_failed(&self, operation: &str, error: &dyn std::fmt::Display) {
         Telemetry::store_failed(self, operation, error);
+    }
+
+    fn store_writes(&self, failure: Option<&str>) {
+        let mut failing = self
+            .store_writes_failing
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match (failure, failing.as_mut()) {
+            (None, _) => {
+                if let Some((since, _)) = failing.take() {
+                    tracing::warn!(
+                        after_s = since.elapsed().as_secs(),
+                        "the state store commits batches again"
+                    );
+                }
+            }
+            (Some(error), Some((_, last))) => *last = error.to_string(),
+            (Some(error), None) => *failing = Some((std::time::Instant::now(), error.to_string())),
+        }
     }
 }
 
@@ -661,5 +706,28 @@ mod swallowed_error_tests {
             .find(|l| l.starts_with("dhub_errors_total{site=\"checkpoint_read\"}"))
             .unwrap();
         assert!(!line.ends_with(" 0"), "{line}");
+    }
+}
+
+#[cfg(test)]
+mod store_write_tests {
+    use super::*;
+    use dhub_ingest::IngestEvents;
+
+    #[test]
+    fn a_refused_batch_reports_the_store_failing_until_one_commits() {
+        let telemetry = Telemetry::new();
+        assert_eq!(telemetry.store_writes_failing(), None);
+        telemetry.store_writes(Some("database or disk is full"));
+        telemetry.store_writes(Some("database or disk is full (again)"));
+        let failing = telemetry.store_writes_failing().expect("failing");
+        assert!(
+            failing.starts_with(
+                "state store: batches have not committed for 0 s: database or disk is full (again)"
+            ),
+            "{failing}"
+        );
+        telemetry.store_writes(None);
+        assert_eq!(telemetry.store_writes_failing(), None);
     }
 }

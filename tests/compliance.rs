@@ -112,6 +112,7 @@ async fn submit(ingestor: &Ingestor, values: Vec<Value>) -> Vec<ItemOutcome> {
         mapping_version: "1".into(),
         items,
         positions: Vec::new(),
+        exported: None,
     };
     ingestor
         .ingest(Arc::new(batch), false)

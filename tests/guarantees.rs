@@ -19,6 +19,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::{Datelike, NaiveDate};
+use common::broker::PrivateBroker;
 use common::{
     check_raw_feeds, check_raw_feeds_on, eventually, expected_views, http_get, repo, HubProcess,
     HubSetup, Platforms,
@@ -68,8 +69,14 @@ async fn publish_then_change(first: &[Case], changed: &[Case]) -> TwoExports {
     let setup = HubSetup::new(None);
     let staged = tempfile::tempdir().unwrap();
     dhub_testkit::write_export_files(first, &staged.path().join("first"), "a-first", 100).unwrap();
-    dhub_testkit::write_export_files(changed, &staged.path().join("second"), "b-second", 100)
-        .unwrap();
+    dhub_testkit::write_export_files_after(
+        changed,
+        &staged.path().join("second"),
+        "b-second",
+        100,
+        first,
+    )
+    .unwrap();
     let platforms = Platforms::start(&setup.prefix).await;
     let hub = HubProcess::start(&setup, &[]);
     setup.deliver(&staged.path().join("first"));
@@ -294,104 +301,6 @@ async fn every_withdrawing_status_travels_from_the_export_to_every_platform_with
     }
     run.assert_retracted_exactly_where_shown(&changed, |case| case.status.as_str());
     run.resend_changes_after_restart(&changed).await;
-}
-
-/// A tansu broker of the test's own on a free port, which the test may stop and start (the shared
-/// broker of `DHUB_TEST_BROKERS` is never stopped). In-memory: a restart starts it empty.
-struct PrivateBroker {
-    port: u16,
-    child: Option<std::process::Child>,
-}
-
-impl PrivateBroker {
-    fn tansu() -> std::path::PathBuf {
-        if let Ok(path) = std::env::var("DHUB_TEST_TANSU") {
-            return path.into();
-        }
-        let installed =
-            Path::new(&std::env::var("HOME").unwrap_or_default()).join(".cargo/bin/tansu");
-        assert!(
-            installed.exists(),
-            "tansu is not installed ({}): run tests/broker.sh once (it installs it) or set DHUB_TEST_TANSU",
-            installed.display()
-        );
-        installed
-    }
-
-    async fn start() -> PrivateBroker {
-        let mut broker = PrivateBroker {
-            port: common::free_port(),
-            child: None,
-        };
-        broker.resume().await;
-        broker
-    }
-
-    fn address(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    async fn resume(&mut self) {
-        let url = format!("tcp://127.0.0.1:{}", self.port);
-        let child = std::process::Command::new(Self::tansu())
-            .args([
-                "broker",
-                "--listener-url",
-                &url,
-                "--advertised-listener-url",
-                &url,
-            ])
-            .args(["--storage-engine", "memory://tansu/"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("start tansu");
-        self.child = Some(child);
-        let address = self.address();
-        eventually(
-            "the private broker answers",
-            Duration::from_secs(20),
-            || {
-                let address = address.clone();
-                async move {
-                    tokio::net::TcpStream::connect(&address)
-                        .await
-                        .ok()
-                        .map(|_| ())
-                }
-            },
-        )
-        .await;
-    }
-
-    /// Sends `signal` (`STOP`, `CONT`) to the broker process.
-    fn signal(&self, signal: &str) {
-        let pid = self.child.as_ref().expect("running").id();
-        let sent = std::process::Command::new("kill")
-            .args([format!("-{signal}"), pid.to_string()])
-            .status()
-            .unwrap();
-        assert!(sent.success(), "kill -{signal} {pid}");
-    }
-
-    fn kill(&mut self) {
-        if let Some(child) = &self.child {
-            // A frozen process dies of SIGKILL too; CONT first anyway so no stopped zombie stays.
-            let _ = std::process::Command::new("kill")
-                .args(["-CONT", &child.id().to_string()])
-                .status();
-        }
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for PrivateBroker {
-    fn drop(&mut self) {
-        self.kill();
-    }
 }
 
 /// The metrics the README lists after "Metrics:", with their labels. A name written as `_x_total`

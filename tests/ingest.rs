@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use dhub::telemetry::Telemetry;
 use dhub_connectors::folder::{Folder, FolderConfig, FolderConnector};
@@ -201,6 +202,20 @@ impl Harness {
 
     async fn drop_file(&mut self, name: &str, bytes: &[u8]) {
         std::fs::write(self.inbox.join(name), bytes).unwrap();
+        self.connector.scan_once(&self.shutdown).await;
+    }
+
+    /// [`Harness::drop_file`] with the file's modification time set to `modified` (a file restored
+    /// from a backup, or copied with `cp -p`, keeps the time it had).
+    async fn drop_file_dated(&mut self, name: &str, bytes: &[u8], modified: std::time::SystemTime) {
+        let path = self.inbox.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(modified)
+            .unwrap();
         self.connector.scan_once(&self.shutdown).await;
     }
 
@@ -882,6 +897,140 @@ async fn an_old_export_resent_after_a_revoking_one_is_stale_and_never_republishe
         );
     })
     .await;
+}
+
+/// The first export, a revoking one, and the first resent (`first` and `resend` write a file,
+/// `revoking` the revoking one); then checks that the resent version was held as `stale` with a
+/// reason containing `why`, nothing was queued for it, and the revoked decision stays withdrawn.
+async fn resent_after_revocation_is_stale(
+    harness: &mut Harness,
+    first: &str,
+    revoking: &str,
+    resend: &str,
+    why: &str,
+) {
+    let before = harness.outbox("finance-oa:CZ-1").await;
+    assert_eq!(
+        platforms_of(&before, OutboxOp::Retract, 2),
+        ["chiping-county", "liaocheng-city", "shandong-province"],
+        "{first} then {revoking}: the revocation is queued"
+    );
+    let held = harness.store.quarantine_list(false).await.unwrap();
+    let stale: Vec<_> = held
+        .iter()
+        .filter(|entry| entry.stage == QuarantineStage::Stale)
+        .collect();
+    assert_eq!(stale.len(), 1, "{resend}: {held:?}");
+    assert_eq!(stale[0].record_id.as_deref(), Some("finance-oa:CZ-1"));
+    assert!(stale[0].origin.contains(resend), "{}", stale[0].origin);
+    assert!(stale[0].reason.contains(why), "{}", stale[0].reason);
+    let latest = harness
+        .store
+        .latest("finance-oa:CZ-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(latest.version, 2);
+    assert!(latest.retracted, "the revoked decision stays withdrawn");
+    assert_eq!(harness.folder("done"), [first, revoking, resend]);
+}
+
+/// A finance-oa export stating when it was made (`导出时间`, the mapping's `exported_at`).
+fn dated_export(cases: &[FinanceCase], exported_at: &str) -> String {
+    export(cases).replacen(
+        "系统=\"财政局办公系统\"",
+        &format!("系统=\"财政局办公系统\" 导出时间=\"{exported_at}\""),
+        1,
+    )
+}
+
+/// Issue 9, the fallback where a mapping gives no source stamp: a record is aged by its export's
+/// own time (finance-oa's `导出时间`, `[mapping] exported_at`). The first export resent after a
+/// revoking one is held as `stale`; the platforms are sent nothing for it. An export time that does
+/// not parse sends the file to `failed/`, without quoting the value.
+#[tokio::test]
+async fn without_a_source_stamp_an_old_export_is_stale_by_its_export_time() {
+    on_both_backends(|store| async move {
+        let mut harness = Harness::new(store).await;
+        let mut revoked = FinanceCase::valid("CZ-1");
+        revoked.status = "已撤销";
+        let first = dated_export(&[FinanceCase::valid("CZ-1")], "2026-10-30 09:00:00");
+        harness.drop_file("a.xml", first.as_bytes()).await;
+        harness
+            .drop_file("b.xml", dated_export(&[revoked], "2026-11-07 09:00:00").as_bytes())
+            .await;
+        let queued = harness.outbox("finance-oa:CZ-1").await;
+        // Written after the revoking file, but stating the first export's time: a resent export.
+        harness.drop_file("c.xml", first.as_bytes()).await;
+        assert_eq!(harness.outbox("finance-oa:CZ-1").await, queued, "nothing queued");
+        resent_after_revocation_is_stale(
+            &mut harness,
+            "a.xml",
+            "b.xml",
+            "c.xml",
+            "export time 2026-10-30T09:00:00 is older than export time 2026-11-07T09:00:00 of the stored version 2",
+        )
+        .await;
+
+        harness
+            .drop_file("d.xml", dated_export(&[FinanceCase::valid("CZ-3")], "上周").as_bytes())
+            .await;
+        assert_eq!(harness.folder("failed"), ["d.xml", "d.xml.reason"]);
+        let reason = std::fs::read_to_string(harness.inbox.join("failed/d.xml.reason")).unwrap();
+        assert!(reason.contains("d.xml: the export time (`exported_at` of mapping `finance-oa`)"), "{reason}");
+        assert!(!reason.contains("上周"), "{reason}");
+        assert!(harness.store.latest("finance-oa:CZ-3").await.unwrap().is_none());
+    })
+    .await;
+}
+
+/// Issue 9, the last fallback: a mapping with neither a source stamp nor an export time ages a
+/// record by its file's modification time at the claim. An old export restored with its time
+/// (a backup, `cp -p`) after a revoking one is held as `stale`.
+#[tokio::test]
+async fn without_any_stamp_an_old_export_is_stale_by_its_file_time() {
+    let mut harness = Harness::on_sqlite().await;
+    let text = std::fs::read_to_string(repo().join("mappings/finance-oa.toml")).unwrap();
+    let text: String = text
+        .lines()
+        .filter(|line| !line.starts_with("exported_at"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    let mapping_dir = tempfile::tempdir().unwrap();
+    let path = mapping_dir.path().join("finance-oa-plain.toml");
+    std::fs::write(&path, text).unwrap();
+    harness.connector.mapping = Arc::new(Mapping::load(&path).unwrap());
+    let mut revoked = FinanceCase::valid("CZ-1");
+    revoked.status = "已撤销";
+    // The export files state their times, which this mapping does not read.
+    let first = dated_export(&[FinanceCase::valid("CZ-1")], "2026-11-07 09:00:00");
+    let then = std::time::SystemTime::now() - Duration::from_secs(3 * 3600);
+    harness
+        .drop_file_dated("a.xml", first.as_bytes(), then)
+        .await;
+    harness
+        .drop_file_dated(
+            "b.xml",
+            dated_export(&[revoked], "2026-10-30 09:00:00").as_bytes(),
+            then + Duration::from_secs(3600),
+        )
+        .await;
+    let queued = harness.outbox("finance-oa:CZ-1").await;
+    harness
+        .drop_file_dated("c.xml", first.as_bytes(), then)
+        .await;
+    assert_eq!(
+        harness.outbox("finance-oa:CZ-1").await,
+        queued,
+        "nothing queued"
+    );
+    resent_after_revocation_is_stale(&mut harness, "a.xml", "b.xml", "c.xml", "file time ").await;
+    let held = harness.store.quarantine_list(false).await.unwrap();
+    assert!(
+        held[0].reason.contains("UTC is older than file time"),
+        "{}",
+        held[0].reason
+    );
 }
 
 /// A source stamp the validation cannot read holds the record at the validation stage, naming the

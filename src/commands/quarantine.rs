@@ -317,6 +317,7 @@ async fn replay_entry(
         mapping_version: source.mapping.version().to_string(),
         items: vec![intake],
         positions: Vec::new(),
+        exported: None,
     });
     ingestor.replay(batch, id).await?;
     Ok(())

@@ -137,6 +137,9 @@ async fn readyz(State(state): State<HttpState>) -> Response {
         )
             .into_response();
     }
+    if let Some(reason) = state.telemetry.store_writes_failing() {
+        return (StatusCode::SERVICE_UNAVAILABLE, reason).into_response();
+    }
     match state.readiness.current() {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
         Err(reason) => (StatusCode::SERVICE_UNAVAILABLE, reason).into_response(),

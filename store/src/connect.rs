@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Connection, Executor};
 
 use dhub_support::redact_url;
 
@@ -139,6 +139,17 @@ pub(crate) async fn open(url: &str) -> Result<(AnyPool, Backend), StoreError> {
                 Box::pin(async move {
                     conn.execute(SQLITE_PRAGMAS).await?;
                     Ok(())
+                })
+            })
+            // A COMMIT that fails (SQLITE_FULL: a full disk) lets SQLite roll the transaction back
+            // itself; the ROLLBACK sqlx then sends fails, and its connection stayed "in a
+            // transaction" for good, so every later BEGIN on it failed, not retryably, and sent
+            // the files read meanwhile to failed/ (issue 9). The ping runs the queued ROLLBACK
+            // first; a connection still in a transaction after it is closed, not reused.
+            .after_release(|conn, _meta| {
+                Box::pin(async move {
+                    conn.ping().await?;
+                    Ok(!conn.is_in_transaction())
                 })
             }),
         Backend::Postgres => AnyPoolOptions::new().max_connections(POSTGRES_MAX_CONNECTIONS),

@@ -189,12 +189,15 @@ fn sqlx_retryable(error: &sqlx::Error) -> bool {
 }
 
 /// SQLite reports extended result codes; the primary code is the low byte.
-/// SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended forms, mean "another writer".
+/// SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended forms, mean "another writer";
+/// SQLITE_IOERR (10) and SQLITE_FULL (13) a disk that refuses writes for now (full, or failing):
+/// the transaction is rolled back whole, and it commits once space is back, so the batch waits and
+/// its source is not acknowledged (before, a full disk sent every file read meanwhile to `failed/`).
 fn sqlite_code_retryable(code: Option<&str>) -> bool {
     let Some(code) = code.and_then(|c| c.parse::<i64>().ok()) else {
         return false;
     };
-    matches!(code & 0xff, 5 | 6)
+    matches!(code & 0xff, 5 | 6 | 10 | 13)
 }
 
 /// Postgres SQLSTATEs: class 08 connection exception, 40001 serialization failure, 40P01
@@ -214,10 +217,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn busy_and_locked_sqlite_codes_are_retryable_constraints_are_not() {
+    fn busy_locked_and_full_sqlite_codes_are_retryable_constraints_are_not() {
         assert!(sqlite_code_retryable(Some("5")));
         assert!(sqlite_code_retryable(Some("517"))); // SQLITE_BUSY_SNAPSHOT
         assert!(sqlite_code_retryable(Some("6")));
+        assert!(sqlite_code_retryable(Some("13"))); // SQLITE_FULL
+        assert!(sqlite_code_retryable(Some("778"))); // SQLITE_IOERR_WRITE
         assert!(!sqlite_code_retryable(Some("2067"))); // SQLITE_CONSTRAINT_UNIQUE
         assert!(!sqlite_code_retryable(Some("19")));
         assert!(!sqlite_code_retryable(None));

@@ -716,7 +716,14 @@ fn read_file(
         ));
     }
     match map_document_in(mapping, source, &bytes, &shown, limits, Some(inbox)) {
-        Ok(batch) => Read::Batch { batch, stamp },
+        Ok(mut batch) => {
+            // Without an export time of its own, the file's modification time tells an old export
+            // resent from a newer one (the claim's rename keeps it).
+            if batch.exported.is_none() {
+                batch.exported = stamp.modified.map(dhub_schema::stamp::file_stamp);
+            }
+            Read::Batch { batch, stamp }
+        }
         Err(reason) => Read::Refused(reason),
     }
 }
@@ -756,10 +763,22 @@ pub fn map_document_in(
     limits: &ReadLimits,
     documents_dir: Option<&Path>,
 ) -> Result<IntakeBatch, String> {
-    let records = cpu::measure(Stage::ReadDecode, || {
-        mapping.read_document_with(bytes, origin, limits)
+    let read = cpu::measure(Stage::ReadDecode, || {
+        mapping.read_export_with(bytes, origin, limits)
     })
     .map_err(|error| error.to_string())?;
+    let exported = read
+        .exported_at
+        .map(|text| {
+            dhub_schema::stamp::export_stamp(&text).map_err(|message| {
+                format!(
+                    "{origin}: the export time (`exported_at` of mapping `{}`) {message}",
+                    mapping.name()
+                )
+            })
+        })
+        .transpose()?;
+    let records = read.records;
     let context = map_context(source);
     // Documents a record names (`[[documents]] file`) are files beside the export.
     let beside = LocalDocuments {
@@ -785,6 +804,7 @@ pub fn map_document_in(
         mapping_version: mapping.version().to_string(),
         items,
         positions,
+        exported,
     })
 }
 

@@ -358,6 +358,7 @@ fn map_page(
             mapping_version: mapping.version().to_string(),
             items,
             positions: vec![Position::whole(position)],
+            exported: None,
         },
         next,
     })

@@ -585,6 +585,7 @@ fn map_body(endpoint: &Endpoint, bytes: &[u8], request_name: &str) -> Result<Int
         mapping_version: mapping.version().to_string(),
         items,
         positions: Vec::new(),
+        exported: None,
     })
 }
 

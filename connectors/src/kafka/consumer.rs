@@ -256,6 +256,7 @@ impl ConsumerLoop {
                     value: offset.to_string(),
                 })
                 .collect(),
+            exported: None,
         });
         pending.clear();
         let (reply, answer) = oneshot::channel();

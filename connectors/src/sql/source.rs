@@ -479,6 +479,7 @@ impl SqlSource {
             mapping_version: self.mapping.version().to_string(),
             items,
             positions: self.position(),
+            exported: None,
         });
         let mut delays = retry::delays(Duration::from_millis(100), Duration::from_secs(10));
         loop {

@@ -112,6 +112,7 @@ async fn run(cases: usize, every: Option<usize>, document: &Arc<Vec<u8>>, record
             mapping_version: "1".into(),
             items,
             positions: Vec::new(),
+            exported: None,
         };
         let report = ingestor.ingest(Arc::new(batch), false).await.unwrap();
         assert_eq!(report.accepted(), report.outcomes.len(), "every case stored: {:?}", report.outcomes.first());

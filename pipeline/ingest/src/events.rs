@@ -17,10 +17,19 @@ pub trait IngestEvents: Send + Sync + 'static {
     fn redaction_time(&self, spent: Duration);
     fn withheld(&self, platform: &str, reason: &str);
     fn store_failed(&self, operation: &str, error: &dyn std::fmt::Display);
+    /// Whether a batch's transaction committed (`None`) or the state store refused it
+    /// (`Some(error)`: a full disk, a lost connection): `/readyz` fails from a refusal until the
+    /// next commit.
+    fn store_writes(&self, _failure: Option<&str>) {}
     /// An attachment of a record was refused (too large, a type the source may not send,
     /// unreadable); the record went on without it. `reason` names the attachment and the limit.
     fn document_refused(&self, source: &str, origin: &str, reason: &str) {
-        tracing::warn!(source, origin, reason, "document refused; the record goes on without it");
+        tracing::warn!(
+            source,
+            origin,
+            reason,
+            "document refused; the record goes on without it"
+        );
     }
 }
 

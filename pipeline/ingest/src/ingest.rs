@@ -60,10 +60,17 @@ pub struct Ingestor {
 impl IntakeSink for Ingestor {
     fn submit(&self, batch: Arc<IntakeBatch>) -> BoxFuture<'_, Result<IntakeReport, IntakeError>> {
         Box::pin(async move {
-            self.ingest(batch, false).await.map_err(|error| {
+            let stored = self.ingest(batch, false).await;
+            if stored.is_ok() {
+                self.events.store_writes(None);
+            }
+            stored.map_err(|error| {
                 self.events.store_failed("ingest", &error);
                 let retryable = match &error {
-                    IngestError::Store(store) => store.is_retryable(),
+                    IngestError::Store(store) => {
+                        self.events.store_writes(Some(&store.to_string()));
+                        store.is_retryable()
+                    }
                     IngestError::Documents { retryable, .. } => *retryable,
                     IngestError::Prepare => false,
                 };
@@ -192,7 +199,8 @@ impl Ingestor {
         let mut stored_documents: Vec<StoredDocuments> = Vec::with_capacity(prepared.len());
         for prepared in &prepared {
             for reason in &prepared.documents.refused {
-                self.events.document_refused(source, &prepared.origin, reason);
+                self.events
+                    .document_refused(source, &prepared.origin, reason);
             }
             stored_documents.push(match &self.documents {
                 Some(settings) => store_documents(settings, &prepared.documents)
@@ -230,9 +238,10 @@ impl Ingestor {
                 outcomes[index] = Some(ItemOutcome::Unchanged { record_id });
                 continue;
             }
-            // An old export resent after a newer one (by the source's own stamp) must not undo
-            // what came since, above all a revocation: held back, never republished. A replay
-            // (`force`) is the operator's decision and is stored.
+            // An old export resent after a newer one (by the source's own stamp, else the export's
+            // time or the file's, see `dhub_schema::stamp`) must not undo what came since, above
+            // all a revocation: held back, never republished. A replay (`force`) is the operator's
+            // decision and is stored.
             let stored_stamp = previous.and_then(|p| p.source_stamp.clone());
             if !force && stamp::is_older(prepared.stamp.as_deref(), stored_stamp.as_deref()) {
                 let reason = format!(
@@ -262,7 +271,15 @@ impl Ingestor {
             let origin = prepared.origin.clone();
             let raw = prepared.raw.clone();
             let plan = cpu::measure(Stage::Redact, || {
-                self.plan(prepared, &stored, version, &shown, &batch, &emitted_at, today)
+                self.plan(
+                    prepared,
+                    &stored,
+                    version,
+                    &shown,
+                    &batch,
+                    &emitted_at,
+                    today,
+                )
             });
             if let Some(reason) = &plan.withheld {
                 writes.quarantines.push(NewQuarantine {
@@ -420,7 +437,11 @@ impl Ingestor {
             let outcomes = cpu::measure(Stage::Redact, || {
                 self.redact_for_platforms(&record, &record_json, today)
             });
-            let stamp = stamp::source_stamp(&record.source).ok().flatten();
+            // The record's own stamp where its mapping gives one, else its document's age.
+            let stamp = stamp::source_stamp(&record.source)
+                .ok()
+                .flatten()
+                .or_else(|| batch.exported.clone());
             let documents = match self.prepare_documents(source, raw, &record_json, &outcomes) {
                 Ok(documents) => documents,
                 Err(reason) => {
@@ -688,19 +709,21 @@ impl Ingestor {
             facts,
             documents: sent
                 .into_iter()
-                .map(|(sha256, (descriptor, platforms))| dhub_store::NewRecordDocument {
-                    sha256,
-                    record_id: record_id.clone(),
-                    version,
-                    kind: match descriptor.kind() {
-                        dhub_documents::DocumentKind::Decision => "decision",
-                        dhub_documents::DocumentKind::Evidence => "evidence",
-                    }
-                    .to_string(),
-                    media_type: descriptor.media_type().as_str().to_string(),
-                    size: descriptor.size() as i64,
-                    platforms: platforms.into_iter().collect(),
-                })
+                .map(
+                    |(sha256, (descriptor, platforms))| dhub_store::NewRecordDocument {
+                        sha256,
+                        record_id: record_id.clone(),
+                        version,
+                        kind: match descriptor.kind() {
+                            dhub_documents::DocumentKind::Decision => "decision",
+                            dhub_documents::DocumentKind::Evidence => "evidence",
+                        }
+                        .to_string(),
+                        media_type: descriptor.media_type().as_str().to_string(),
+                        size: descriptor.size() as i64,
+                        platforms: platforms.into_iter().collect(),
+                    },
+                )
                 .collect(),
         }
     }

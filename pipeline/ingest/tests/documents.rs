@@ -133,6 +133,7 @@ async fn submit(hub: &Hub, record: Value, attachments: Vec<Attachment>) -> ItemO
             raw: Arc::new(WithDocuments(attachments)),
         }],
         positions: Vec::new(),
+        exported: None,
     };
     let report = hub.ingestor.ingest(Arc::new(batch), false).await.unwrap();
     report.outcomes.into_iter().next().unwrap()

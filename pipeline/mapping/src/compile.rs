@@ -82,6 +82,8 @@ struct Header {
     encoding: Option<&'static Encoding>,
     delimiter: u8,
     sheet: Option<String>,
+    /// XML: the root element's attribute holding the export time, and the line naming it.
+    exported_at: Option<(String, String, usize)>,
 }
 
 /// A rule's output shape, checked against the target field's kind.
@@ -169,6 +171,7 @@ impl<'a> Compiler<'a> {
             encoding: header.encoding,
             delimiter: header.delimiter,
             sheet: header.sheet,
+            exported_at: header.exported_at.map(|(_, attribute, _)| attribute),
             columns: std::mem::take(&mut self.columns),
         })
     }
@@ -186,6 +189,7 @@ impl<'a> Compiler<'a> {
             encoding: None,
             delimiter: b',',
             sheet: None,
+            exported_at: None,
         };
         let Some(entries) = self.table(node, "[mapping]") else {
             return header;
@@ -233,6 +237,32 @@ impl<'a> Compiler<'a> {
                     }
                 }
                 "key" => header.key = self.key(&entry.node, header.format),
+                "exported_at" => {
+                    if header.format.is_some_and(|format| format != SourceFormat::Xml) {
+                        self.error(
+                            entry.line,
+                            "`exported_at` is only for format = \"xml\" (an attribute of the export's root element)",
+                        );
+                    } else if let Some(path) =
+                        self.non_empty_string(&entry.node, "`mapping.exported_at`")
+                    {
+                        match path.split_once("/@") {
+                            Some((root, attribute))
+                                if !root.is_empty()
+                                    && !root.contains('/')
+                                    && !attribute.is_empty()
+                                    && !attribute.contains('/') =>
+                            {
+                                header.exported_at =
+                                    Some((root.into(), attribute.into(), entry.node.line));
+                            }
+                            _ => self.error(
+                                entry.node.line,
+                                "`mapping.exported_at` is an attribute of the root element, like \"CaseExport/@exportedAt\"",
+                            ),
+                        }
+                    }
+                }
                 "encoding" if matches!(header.format, Some(SourceFormat::Xlsx | SourceFormat::Row)) => self.error(
                     entry.line,
                     "`encoding` does not apply to xlsx (always Unicode inside) or row (the database driver decodes text)",
@@ -273,7 +303,7 @@ impl<'a> Compiler<'a> {
                 other => self.error(
                     entry.line,
                     format!(
-                        "unknown key `{other}` in [mapping]; expected name, version, format, records, key, encoding, delimiter or sheet"
+                        "unknown key `{other}` in [mapping]; expected name, version, format, records, key, exported_at, encoding, delimiter or sheet"
                     ),
                 ),
             }
@@ -291,6 +321,15 @@ impl<'a> Compiler<'a> {
         ] {
             if required {
                 self.error(node.line, format!("[mapping] needs {what}"));
+            }
+        }
+        if let (Some((root, _, line)), Some(first)) = (&header.exported_at, header.records.first())
+        {
+            if root != first {
+                self.error(
+                    *line,
+                    format!("`mapping.exported_at` names the root element `{root}`, but `records` starts at `{first}`"),
+                );
             }
         }
         if header.format == Some(SourceFormat::Xml) && records_line.is_none() {
@@ -1112,23 +1151,26 @@ impl<'a> Compiler<'a> {
                             continue;
                         }
                         let what = format!("`documents.{}`", locator.as_str());
-                        match self.string(&entry.node, &what).and_then(|text| {
-                            self.source_path(&text, format, entry.node.line)
-                        }) {
+                        match self
+                            .string(&entry.node, &what)
+                            .and_then(|text| self.source_path(&text, format, entry.node.line))
+                        {
                             Some(path) => located = Some((locator, path)),
                             None => complete = false,
                         }
                     }
-                    ("kind", None) => match self.string(&entry.node, "`documents.kind`") {
-                        Some(text) => match DOCUMENT_KINDS.iter().find(|k| **k == text) {
-                            Some(known) => kind = Some(*known),
-                            None => {
-                                self.error(entry.node.line, format!("unknown document kind `{text}`; use decision or evidence"));
-                                complete = false;
-                            }
-                        },
-                        None => complete = false,
-                    },
+                    ("kind", None) => {
+                        match self.string(&entry.node, "`documents.kind`") {
+                            Some(text) => match DOCUMENT_KINDS.iter().find(|k| **k == text) {
+                                Some(known) => kind = Some(*known),
+                                None => {
+                                    self.error(entry.node.line, format!("unknown document kind `{text}`; use decision or evidence"));
+                                    complete = false;
+                                }
+                            },
+                            None => complete = false,
+                        }
+                    }
                     ("media_type", None) => {
                         match self.non_empty_string(&entry.node, "`documents.media_type`") {
                             Some(text) => media_type = Some(text.trim().to_string()),
@@ -1151,11 +1193,17 @@ impl<'a> Compiler<'a> {
                 }
             }
             if media_type.is_some() && media_type_source.is_some() {
-                self.error(item.line, "a [[documents]] entry takes `media_type` or `media_type_path`, not both");
+                self.error(
+                    item.line,
+                    "a [[documents]] entry takes `media_type` or `media_type_path`, not both",
+                );
                 complete = false;
             }
             if kind.is_none() && complete {
-                self.error(item.line, "a [[documents]] entry needs `kind` (decision or evidence)");
+                self.error(
+                    item.line,
+                    "a [[documents]] entry needs `kind` (decision or evidence)",
+                );
                 complete = false;
             }
             if located.is_none() && complete {

@@ -59,6 +59,8 @@
 //! encoding = "GBK"              # optional, see "Encodings" (not for xlsx and row)
 //! delimiter = ","               # optional, csv only (one ASCII character, e.g. "\t")
 //! sheet = "行政处罚"            # optional, xlsx only: the sheet to read (default: the first)
+//! exported_at = "CaseExport/@exportedAt"  # optional, xml only: the root attribute saying when the
+//!                               # export was made; a record without a source stamp takes it as its age
 //!
 //! [fields]                      # one entry per disclosure.v1 field
 //! category = { path = "CaseType", codes = "case_type", required = true }
@@ -295,6 +297,13 @@ impl fmt::Display for SourceFormat {
     }
 }
 
+/// A document read whole: its records and the export time it states.
+#[derive(Debug)]
+pub struct ReadExport {
+    pub records: Vec<SourceRecord>,
+    pub exported_at: Option<String>,
+}
+
 /// What a mapped record needs to know besides its source record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MapContext {
@@ -325,6 +334,8 @@ pub struct Mapping {
     columns: Vec<String>,
     /// `[[documents]]`: where each record's decision document and evidence are.
     documents: Vec<documents::DocumentRule>,
+    /// XML: the root element's attribute that holds when the export was made (`exported_at`).
+    exported_at: Option<String>,
 }
 
 impl Mapping {
@@ -384,6 +395,18 @@ impl Mapping {
         origin: &str,
         limits: &ReadLimits,
     ) -> Result<Vec<SourceRecord>, DocumentError> {
+        document::read_document(self, bytes, origin, limits).map(|read| read.records)
+    }
+
+    /// [`Mapping::read_document_with`], with the export time the document states
+    /// (`[mapping] exported_at`, as written; `None` when the mapping names none or the document
+    /// lacks it).
+    pub fn read_export_with(
+        &self,
+        bytes: &[u8],
+        origin: &str,
+        limits: &ReadLimits,
+    ) -> Result<ReadExport, DocumentError> {
         document::read_document(self, bytes, origin, limits)
     }
 
@@ -514,13 +537,19 @@ impl Mapping {
     pub fn documents(&self, record: &SourceRecord) -> Result<Vec<DocumentRef>, RecordError> {
         let mut found = Vec::new();
         for (index, rule) in self.documents.iter().enumerate() {
-            let refs = rule.refs(record, index + 1).map_err(|message| RecordError {
-                origin: record.origin().to_string(),
-                line: record.line(),
-                source_key: self.key.texts(record).ok().and_then(|k| k.into_iter().next()),
-                field: format!("documents[{}]", index + 1),
-                message: error::printable(message),
-            })?;
+            let refs = rule
+                .refs(record, index + 1)
+                .map_err(|message| RecordError {
+                    origin: record.origin().to_string(),
+                    line: record.line(),
+                    source_key: self
+                        .key
+                        .texts(record)
+                        .ok()
+                        .and_then(|k| k.into_iter().next()),
+                    field: format!("documents[{}]", index + 1),
+                    message: error::printable(message),
+                })?;
             found.extend(refs);
         }
         Ok(found)
@@ -621,6 +650,57 @@ category = { value = "penalty" }
                 "legal_review": {"passed": true}
             }),
             "the empty legal_rep leaves no counterparty object; no version"
+        );
+    }
+
+    #[test]
+    fn exported_at_reads_the_root_attribute_of_an_xml_export() {
+        let text = |exported_at: &str| {
+            format!("[mapping]\nname = \"x\"\nversion = \"1\"\nformat = \"xml\"\nrecords = \"Export/Case\"\nexported_at = \"{exported_at}\"\nkey = {{ path = \"@id\" }}\n[fields]\nfacts = {{ path = \"F\" }}\n")
+        };
+        let mapping = Mapping::parse(&text("Export/@at"), Path::new("x.toml")).unwrap();
+        let limits = ReadLimits::default();
+        let read = mapping
+            .read_export_with(
+                b"<Export at=\"2026-11-07 09:00:00\"><Case id=\"1\"><F>f</F></Case></Export>",
+                "e.xml",
+                &limits,
+            )
+            .unwrap();
+        assert_eq!(read.records.len(), 1);
+        assert_eq!(read.exported_at.as_deref(), Some("2026-11-07 09:00:00"));
+        // An attribute of a record is not the export's.
+        let read = mapping
+            .read_export_with(
+                b"<Export><Case id=\"1\" at=\"x\"/></Export>",
+                "e.xml",
+                &limits,
+            )
+            .unwrap();
+        assert_eq!(read.exported_at, None);
+        for (path, message) in [
+            ("Export/Case/@at", "is an attribute of the root element"),
+            ("@at", "is an attribute of the root element"),
+            (
+                "Other/@at",
+                "names the root element `Other`, but `records` starts at `Export`",
+            ),
+        ] {
+            let error = Mapping::parse(&text(path), Path::new("x.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.contains("x.toml:6:") && error.contains(message),
+                "{path}: {error}"
+            );
+        }
+        let csv = CSV_MAPPING.replace("key = ", "exported_at = \"a/@b\"\nkey = ");
+        let error = Mapping::parse(&csv, Path::new("t.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("`exported_at` is only for format = \"xml\""),
+            "{error}"
         );
     }
 

@@ -159,6 +159,10 @@ pub struct IntakeBatch {
     pub items: Vec<Intake>,
     /// Where the source stands after this batch (a file name, a cursor, offsets).
     pub positions: Vec<Position>,
+    /// How old the batch's document is, for records whose mapping gives no source stamp
+    /// ([`crate::stamp::export_stamp`], [`crate::stamp::file_stamp`]); `None` where the source has
+    /// no such time (rows, messages, requests: they arrive in the order they were made).
+    pub exported: Option<String>,
 }
 
 /// The pipeline stage that held a record back.

@@ -6,8 +6,15 @@
 //! the one stored with the record's latest version and holds an older one back as `stale` (issue 9).
 //! Stamps are normalized into text that sorts in time order, so the state store keeps and compares
 //! them without knowing their kind; only stamps of the same kind are compared.
+//!
+//! Where the mapping gives neither, a record takes the age of the document it came in: the export's
+//! own time where the format carries one (`[mapping] exported_at`, kind `export`), else the file's
+//! modification time when the folder source claimed it (kind `mtime`, UTC). A resent old export is
+//! then held back too, as long as it keeps its export time or its file time.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use std::time::SystemTime;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
 use crate::record::SourceRef;
 
@@ -44,6 +51,19 @@ pub fn source_stamp(source: &SourceRef) -> Result<Option<String>, (&'static str,
     })
 }
 
+/// The stamp of a document's export time as its format writes it (`[mapping] exported_at`), in the
+/// formats of `source.updated_at`; `Err` says why the text is not one.
+pub fn export_stamp(text: &str) -> Result<String, String> {
+    updated_at(text).map(|at| format!("export:{}", at.format("%Y-%m-%dT%H:%M:%S%.9f")))
+}
+
+/// The stamp of an export file's modification time (UTC), for a folder source whose mapping has no
+/// export time.
+pub fn file_stamp(modified: SystemTime) -> String {
+    let at: DateTime<Utc> = modified.into();
+    format!("mtime:{}", at.naive_utc().format("%Y-%m-%dT%H:%M:%S%.9f"))
+}
+
 /// Whether `incoming` is older than `stored`: both present, of the same kind, and `incoming` sorts
 /// first. An equal stamp is not older (a correction the source did not restamp is stored).
 pub fn is_older(incoming: Option<&str>, stored: Option<&str>) -> bool {
@@ -68,6 +88,8 @@ pub fn shown(stamp: &str) -> String {
     match kind {
         "seq" => format!("source.seq {}", trim_seq(value)),
         "at" => format!("source.updated_at {}", trim_at(value)),
+        "export" => format!("export time {}", trim_at(value)),
+        "mtime" => format!("file time {} UTC", trim_at(value)),
         _ => {
             let (at, seq) = value.split_once('/').unwrap_or((value, ""));
             format!(
@@ -161,6 +183,25 @@ mod tests {
         assert!(!is_older(None, at.as_deref()));
         assert!(!is_older(at.as_deref(), None));
         assert_eq!(stamp(None, None), None);
+    }
+
+    #[test]
+    fn export_and_file_times_are_stamps_of_their_own_kinds() {
+        let early = export_stamp("2026-10-30 09:00:00").unwrap();
+        let late = export_stamp("2026-11-07T09:00:00").unwrap();
+        assert!(is_older(Some(&early), Some(&late)));
+        assert_eq!(shown(&early), "export time 2026-10-30T09:00:00");
+        assert!(export_stamp("last week").is_err());
+        let base = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_790_000_000);
+        let file = file_stamp(base);
+        let later_file = file_stamp(base + std::time::Duration::from_nanos(1_500));
+        assert!(is_older(Some(&file), Some(&later_file)));
+        assert_eq!(shown(&file), "file time 2026-09-21T14:13:20 UTC");
+        // An export time, a file time and a source stamp are never compared with each other.
+        let updated = stamp(Some("2027-01-01"), None).unwrap();
+        assert!(!is_older(Some(&early), Some(&file)));
+        assert!(!is_older(Some(&file), Some(&late)));
+        assert!(!is_older(Some(&early), Some(&updated)));
     }
 
     #[test]

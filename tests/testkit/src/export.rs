@@ -76,6 +76,15 @@ pub fn render_finance_export(
     encoding: TextEncoding,
 ) -> Result<Vec<u8>, ExportError> {
     let exported_at = export_time(cases).ok_or(ExportError::Empty)?;
+    render_finance_export_at(cases, encoding, exported_at)
+}
+
+/// [`render_finance_export`] stamped `exported_at`.
+pub fn render_finance_export_at(
+    cases: &[Case],
+    encoding: TextEncoding,
+    exported_at: NaiveDateTime,
+) -> Result<Vec<u8>, ExportError> {
     let mut parts = vec![format!(
         "<?xml version=\"1.0\" encoding=\"{}\"?>\n<执法信息导出 系统=\"财政局办公系统\" 导出时间=\"{}\">\n",
         encoding.label(),
@@ -112,6 +121,14 @@ pub fn render_finance_export(
 /// Renders a market-supervision export: `<CaseExport>` with one `<Case>` per case, UTF-8.
 pub fn render_market_export(cases: &[Case]) -> Result<String, ExportError> {
     let exported_at = export_time(cases).ok_or(ExportError::Empty)?;
+    render_market_export_at(cases, exported_at)
+}
+
+/// [`render_market_export`] stamped `exported_at`.
+pub fn render_market_export_at(
+    cases: &[Case],
+    exported_at: NaiveDateTime,
+) -> Result<String, ExportError> {
     let mut xml = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CaseExport system=\"SAMR-CASE\" exportedAt=\"{}\">\n",
         exported_at.format("%Y-%m-%dT%H:%M:%S")
@@ -143,10 +160,26 @@ pub fn write_market_export(cases: &[Case], path: impl AsRef<Path>) -> Result<(),
 /// Writes one file of one system's cases as that system exports them (finance-oa in GBK, as the
 /// real office system does; market-supervision in UTF-8).
 pub fn write_system_export(cases: &[Case], path: impl AsRef<Path>) -> Result<(), ExportError> {
+    let exported_at = export_time(cases).ok_or(ExportError::Empty)?;
+    write_system_export_at(cases, path, exported_at)
+}
+
+/// [`write_system_export`] stamped `exported_at`.
+fn write_system_export_at(
+    cases: &[Case],
+    path: impl AsRef<Path>,
+    exported_at: NaiveDateTime,
+) -> Result<(), ExportError> {
     match cases.first().map(|case| case.system) {
         None => Err(ExportError::Empty),
-        Some(System::FinanceOa) => write_finance_export(cases, path, TextEncoding::Gbk),
-        Some(System::MarketSupervision) => write_market_export(cases, path),
+        Some(System::FinanceOa) => write_atomically(
+            path.as_ref(),
+            &render_finance_export_at(cases, TextEncoding::Gbk, exported_at)?,
+        ),
+        Some(System::MarketSupervision) => write_atomically(
+            path.as_ref(),
+            render_market_export_at(cases, exported_at)?.as_bytes(),
+        ),
     }
 }
 
@@ -159,6 +192,21 @@ pub fn write_export_files(
     tag: &str,
     per_file: usize,
 ) -> Result<Vec<(PathBuf, System)>, ExportError> {
+    write_export_files_after(cases, dir, tag, per_file, &[])
+}
+
+/// [`write_export_files`] for a department's later export: each file is stamped no earlier than a
+/// day after the export of `earlier` (a correction without a status change, such as a case found
+/// secret, would otherwise claim an export time before the first export's, and the hub holds an
+/// older export back as `stale`).
+pub fn write_export_files_after(
+    cases: &[Case],
+    dir: &Path,
+    tag: &str,
+    per_file: usize,
+    earlier: &[Case],
+) -> Result<Vec<(PathBuf, System)>, ExportError> {
+    let not_before = export_time(earlier).map(|at| at + Duration::days(1));
     let mut files = Vec::new();
     for system in [System::FinanceOa, System::MarketSupervision] {
         let of_system: Vec<Case> = cases
@@ -170,7 +218,9 @@ pub fn write_export_files(
             let path = dir
                 .join(system.source_name())
                 .join(format!("{tag}-{n:06}.xml"));
-            write_system_export(chunk, &path)?;
+            let exported_at = export_time(chunk).ok_or(ExportError::Empty)?;
+            let exported_at = not_before.map_or(exported_at, |floor| exported_at.max(floor));
+            write_system_export_at(chunk, &path, exported_at)?;
             files.push((path, system));
         }
     }
@@ -713,6 +763,27 @@ mod tests {
         assert!(xml.contains("<Secrecy>2</Secrecy>") && xml.contains("<Secrecy>1</Secrecy>"));
         assert!(xml.contains("<Party kind=\"2\">") && xml.contains("<IdType>01</IdType>"));
         assert!(xml.contains("division=\"371500\"") && xml.contains("division=\"371524\""));
+    }
+
+    #[test]
+    fn a_later_export_is_stamped_after_the_earlier_one_even_without_a_status_change() {
+        let first = cases_of(System::MarketSupervision);
+        let oldest: Vec<Case> = {
+            let mut by_date = first.clone();
+            by_date.sort_by_key(|c| c.decided_on);
+            by_date.into_iter().take(1).collect()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let plain = write_export_files(&oldest, dir.path(), "plain", 10).unwrap();
+        let later = write_export_files_after(&oldest, dir.path(), "later", 10, &first).unwrap();
+        let stamp = |path: &Path| {
+            let xml = fs::read_to_string(path).unwrap();
+            let at = xml.split("exportedAt=\"").nth(1).unwrap()[..19].to_owned();
+            NaiveDateTime::parse_from_str(&at, "%Y-%m-%dT%H:%M:%S").unwrap()
+        };
+        let first_export = export_time(&first).unwrap();
+        assert!(stamp(&plain[0].0) <= first_export);
+        assert_eq!(stamp(&later[0].0), first_export + Duration::days(1));
     }
 
     #[test]

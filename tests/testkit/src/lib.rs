@@ -53,7 +53,8 @@ pub use case::{
 };
 pub use expect::{records_in_force, Level, Platform, DEMO_PLATFORMS};
 pub use export::{
-    write_export_files, write_finance_export, write_market_export, write_system_export,
+    write_export_files, write_export_files_after, write_finance_export, write_market_export,
+    write_system_export,
     ExportError, TextEncoding,
 };
 pub use generate::{

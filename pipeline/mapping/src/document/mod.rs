@@ -13,32 +13,41 @@ use serde_json::Value;
 use crate::error::DocumentError;
 use crate::limits::ReadLimits;
 use crate::record::{RecordBody, SourceRecord};
-use crate::{Mapping, SourceFormat};
+use crate::{Mapping, ReadExport, SourceFormat};
 
 pub(crate) fn read_document(
     mapping: &Mapping,
     bytes: &[u8],
     origin: &str,
     limits: &ReadLimits,
-) -> Result<Vec<SourceRecord>, DocumentError> {
+) -> Result<ReadExport, DocumentError> {
     limits.check_document(bytes.len(), origin)?;
-    match mapping.format {
+    let mut exported_at = None;
+    let records = match mapping.format {
         SourceFormat::Xml => {
             let declared = decode::xml_declared_encoding(bytes, origin)?;
             let text = decode::decode(bytes, declared.or(mapping.encoding), origin)?;
-            xml::read_xml(&text, origin, &mapping.records_path, limits)
+            let (records, stated) = xml::read_xml_export(
+                &text,
+                origin,
+                &mapping.records_path,
+                limits,
+                mapping.exported_at.as_deref(),
+            )?;
+            exported_at = stated;
+            records
         }
         SourceFormat::Json => {
             let text = decode::decode(bytes, mapping.encoding, origin)?;
-            json::read_json(&text, origin, &mapping.json_pointer, limits)
+            json::read_json(&text, origin, &mapping.json_pointer, limits)?
         }
         SourceFormat::Jsonl => {
             let text = decode::decode(bytes, mapping.encoding, origin)?;
-            json::read_jsonl(&text, origin, limits)
+            json::read_jsonl(&text, origin, limits)?
         }
         SourceFormat::Csv => {
             let text = decode::decode(bytes, mapping.encoding, origin)?;
-            csv::read_csv(&text, origin, mapping.delimiter, &mapping.columns, limits)
+            csv::read_csv(&text, origin, mapping.delimiter, &mapping.columns, limits)?
         }
         SourceFormat::Xlsx => {
             xlsx::read_xlsx(
@@ -47,16 +56,22 @@ pub(crate) fn read_document(
                 mapping.sheet.as_deref(),
                 &mapping.columns,
                 limits,
-            )
+            )?
         }
-        SourceFormat::Row => Err(DocumentError::whole(
-            origin,
-            format!(
-                "mapping `{}` reads database rows (format row), not documents; rows come from a source of kind sql",
-                mapping.name
-            ),
-        )),
-    }
+        SourceFormat::Row => {
+            return Err(DocumentError::whole(
+                origin,
+                format!(
+                    "mapping `{}` reads database rows (format row), not documents; rows come from a source of kind sql",
+                    mapping.name
+                ),
+            ))
+        }
+    };
+    Ok(ReadExport {
+        records,
+        exported_at,
+    })
 }
 
 /// A parsed JSON object as a record of a `json` / `jsonl` mapping.

@@ -40,15 +40,19 @@ struct Walk<'a> {
     /// Elements read so far, in records or not.
     elements: u64,
     root_seen: bool,
+    /// The root element's attributes (an export's own data, such as when it was made).
+    root_attributes: std::collections::BTreeMap<String, String>,
 }
 
-/// Splits a decoded XML document into the elements at `records_path` (`["root", …, "record"]`).
-pub(crate) fn read_xml(
+/// Splits a decoded XML document into the elements at `records_path` (`["root", …, "record"]`);
+/// with the value of the root element's attribute `root_attribute` (if asked for and there).
+pub(crate) fn read_xml_export(
     text: &str,
     origin: &str,
     records_path: &[String],
     limits: &ReadLimits,
-) -> Result<Vec<SourceRecord>, DocumentError> {
+    root_attribute: Option<&str>,
+) -> Result<(Vec<SourceRecord>, Option<String>), DocumentError> {
     let lines = LineIndex::new(text);
     let mut reader = Reader::from_str(text);
     let mut walk = Walk {
@@ -62,6 +66,7 @@ pub(crate) fn read_xml(
         records: Vec::new(),
         elements: 0,
         root_seen: false,
+        root_attributes: Default::default(),
     };
 
     loop {
@@ -107,7 +112,8 @@ pub(crate) fn read_xml(
         }
         walk.check_record_size(end)?;
     }
-    walk.finish()
+    let attribute = root_attribute.and_then(|name| walk.root_attributes.get(name).cloned());
+    Ok((walk.finish()?, attribute))
 }
 
 impl Walk<'_> {
@@ -143,6 +149,7 @@ impl Walk<'_> {
         let element = element_of(start, decoder, self.origin, line, limits)?;
         if self.open.is_empty() {
             self.check_root(&element.name, line)?;
+            self.root_attributes = element.attributes.clone();
         }
         let starts_record = self.capture.is_empty()
             && self.open.len() + 1 == self.records_path.len()
@@ -449,7 +456,8 @@ mod tests {
     }
 
     fn read(text: &str, records: &str) -> Result<Vec<SourceRecord>, DocumentError> {
-        read_xml(text, "in.xml", &path(records), &ReadLimits::default())
+        read_xml_export(text, "in.xml", &path(records), &ReadLimits::default(), None)
+            .map(|(records, _)| records)
     }
 
     fn read_within(
@@ -457,7 +465,7 @@ mod tests {
         records: &str,
         limits: ReadLimits,
     ) -> Result<Vec<SourceRecord>, DocumentError> {
-        read_xml(text, "in.xml", &path(records), &limits)
+        read_xml_export(text, "in.xml", &path(records), &limits, None).map(|(records, _)| records)
     }
 
     fn element(record: &SourceRecord) -> &XmlElement {
