@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use common::broker::PrivateBroker;
 use common::{
-    check_raw_feeds_on, eventually, expected_views, http_get, HubProcess, HubSetup, Platforms,
+    check_raw_feeds_on, eventually, every_delivery_recorded, expected_views, http_get, HubProcess,
+    HubSetup, Platforms,
 };
 use dhub_testkit::feed::Order;
 use dhub_testkit::{apply_export, generate, revoke, BadCases, GenConfig, System};
@@ -195,12 +196,9 @@ async fn ends_as_a_clean_run(
     let store = dhub_store::Store::connect(&setup.state_url())
         .await
         .unwrap();
-    // The broker has everything; its acknowledgements may still be on their way into the store.
-    eventually(
-        "every delivery is recorded",
-        Duration::from_secs(60),
-        || async { (store.pending_count().await.ok()? == 0).then_some(()) },
-    )
+    every_delivery_recorded(&store, Duration::from_secs(60), || {
+        format!("hub log (tail):\n{}", tail(&hub.log(), 40))
+    })
     .await;
     // A graceful stop drains and exits 0.
     let status = hub.stop().await;

@@ -201,29 +201,6 @@ mod with_failpoints {
         problems
     }
 
-    /// What an operator would look at when deliveries stay unrecorded: the queue's head, each feed's
-    /// mark and backlog, and who holds which lease.
-    async fn delivery_state(store: &dhub_store::Store) -> String {
-        let mut lines = vec![format!("queue head: {:?}", store.head_seq().await)];
-        if let Ok(marks) = store.feed_marks().await {
-            for (platform, mark) in marks {
-                lines.push(format!(
-                    "feed {platform}: mark {mark}, backlog {:?}",
-                    store.backlog(&platform).await
-                ));
-            }
-        }
-        if let Ok(leases) = store.leases().await {
-            for lease in leases {
-                lines.push(format!(
-                    "lease {} held by {} until {}",
-                    lease.name, lease.holder, lease.expires_at_ms
-                ));
-            }
-        }
-        lines.join("\n")
-    }
-
     /// One crash run at a time: each runs a hub, restarts it and four platforms; side by side on
     /// two cores the Postgres runs' leases (renewed every 2 s) were lost to CPU starvation and their
     /// last acknowledgements waited past the test's patience. What is proven is the crash, not load.
@@ -266,21 +243,16 @@ mod with_failpoints {
             );
         }
         let store = setup.store().await;
-        // The broker has everything; its acknowledgements may still be on their way into the store.
         // Generous: a restarted instance first waits out the dead one's leases (6 s), and on two
         // shared cores the last acknowledgement rounds of a Postgres store can take a while.
-        let started = Instant::now();
-        while store.pending_count().await.ok() != Some(0) {
-            if started.elapsed() > Duration::from_secs(90) {
-                panic!(
-                    "after a crash at {point} ({}), deliveries were still not recorded after 90 s:\n{}\nhub log:\n{}",
-                    if postgres { "postgres" } else { "sqlite" },
-                    delivery_state(&store).await,
-                    hub.log()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        crate::common::every_delivery_recorded(&store, Duration::from_secs(90), || {
+            format!(
+                "after a crash at {point} ({}); hub log:\n{}",
+                if postgres { "postgres" } else { "sqlite" },
+                hub.log()
+            )
+        })
+        .await;
         assert!(matches!(
             store.audit_verify().await.unwrap(),
             dhub_store::AuditCheck::Intact { .. }

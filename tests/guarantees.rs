@@ -21,8 +21,8 @@ use std::time::Duration;
 use chrono::{Datelike, NaiveDate};
 use common::broker::PrivateBroker;
 use common::{
-    check_raw_feeds, check_raw_feeds_on, eventually, expected_views, http_get, repo, HubProcess,
-    HubSetup, Platforms,
+    check_raw_feeds, check_raw_feeds_on, eventually, every_delivery_recorded, expected_views,
+    http_get, repo, HubProcess, HubSetup, Platforms,
 };
 use dhub_testkit::feed::{FeedState, Order};
 use dhub_testkit::{
@@ -629,13 +629,7 @@ async fn a_broker_frozen_in_mid_stream_delays_publishing_and_loses_nothing() {
         "frozen broker: {pending} envelopes pending at the freeze, {pending_while_away} after 8 s; {} duplicates on the feeds",
         feeds.values().map(|f| f.duplicates).sum::<usize>()
     );
-    // The broker has everything; its acknowledgements may still be on their way into the store.
-    eventually(
-        "every delivery is recorded",
-        Duration::from_secs(30),
-        || async { (store.pending_count().await.ok()? == 0).then_some(()) },
-    )
-    .await;
+    every_delivery_recorded(&store, Duration::from_secs(30), || hub.log()).await;
     assert!(hub.stop().await.success());
     platforms.stop().await;
 }
@@ -696,13 +690,7 @@ async fn a_postgres_store_whose_connections_are_killed_mid_run_ends_in_the_same_
     assert_versions_of_a_clean_run(&feeds);
     eprintln!("killed {killed} store connections mid-run");
     let store = setup.store().await;
-    // The broker has everything; its acknowledgements may still be on their way into the store.
-    eventually(
-        "every delivery is recorded",
-        Duration::from_secs(30),
-        || async { (store.pending_count().await.ok()? == 0).then_some(()) },
-    )
-    .await;
+    every_delivery_recorded(&store, Duration::from_secs(30), || hub.log()).await;
     assert!(hub.stop().await.success());
     platforms.stop().await;
     drop(store);

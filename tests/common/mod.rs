@@ -505,6 +505,49 @@ where
     }
 }
 
+/// Waits until the store has recorded every delivery (the broker has everything; its
+/// acknowledgements may still be on their way into the store). After `timeout` it panics with what
+/// an operator would look at — the queue's head, each feed's mark and backlog, who holds which
+/// lease — and `context` (a hub's log, say).
+pub async fn every_delivery_recorded(
+    store: &dhub_store::Store,
+    timeout: Duration,
+    context: impl FnOnce() -> String,
+) {
+    let started = Instant::now();
+    while store.pending_count().await.ok() != Some(0) {
+        if started.elapsed() > timeout {
+            panic!(
+                "every delivery is recorded: not within {timeout:?}\n{}\n{}",
+                delivery_state(store).await,
+                context()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn delivery_state(store: &dhub_store::Store) -> String {
+    let mut lines = vec![format!("queue head: {:?}", store.head_seq().await)];
+    if let Ok(marks) = store.feed_marks().await {
+        for (platform, mark) in marks {
+            lines.push(format!(
+                "feed {platform}: mark {mark}, backlog {:?}",
+                store.backlog(&platform).await
+            ));
+        }
+    }
+    if let Ok(leases) = store.leases().await {
+        for lease in leases {
+            lines.push(format!(
+                "lease {} held by {} until {}",
+                lease.name, lease.holder, lease.expires_at_ms
+            ));
+        }
+    }
+    lines.join("\n")
+}
+
 /// Runs the hub in-process until the returned sender is set.
 pub fn start_hub_in_process(
     config: dhub::config::HubConfig,
