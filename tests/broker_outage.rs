@@ -94,3 +94,46 @@ async fn records_wait_in_the_outbox_while_the_broker_is_down_and_go_out_when_it_
     assert!(stop(hub).success());
     platforms.stop().await;
 }
+
+/// The platforms' consumers get going again after the broker stopped answering for longer than
+/// their group session: with a 6 s session and the broker frozen (SIGSTOP, as one cut off by the
+/// network) for 15 s, every consumer's session expires and it rejoins its group; the revocations
+/// exported after the broker is back reach every view. As dynamic group members the consumers
+/// waited for ever on tansu after such an outage (the expired member stayed the group's leader);
+/// as static members (`group.instance.id`) they rejoin as themselves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn platforms_resume_after_the_broker_froze_for_longer_than_their_group_session() {
+    let setup = HubSetup::new(None);
+    let broker = common::broker::PrivateBroker::start().await;
+    let platforms = Platforms::start_with(
+        &setup.prefix,
+        &broker.address(),
+        &[
+            ("session.timeout.ms", "6000"),
+            ("heartbeat.interval.ms", "1000"),
+        ],
+    )
+    .await;
+    let hub = run_hub(&setup, &broker.address());
+    let config = GenConfig::default();
+    let first = generate(&config).unwrap();
+    let later =
+        dhub_testkit::revocation_export(&first, 0.12, config.seed, config.decided_to).unwrap();
+    let second = dhub_testkit::apply_export(&first, &later);
+    setup.copy_samples("first");
+    platforms
+        .wait_for(&expected_views(&first), Duration::from_secs(60))
+        .await;
+
+    broker.signal("STOP");
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    broker.signal("CONT");
+    setup.copy_samples("second");
+    let took = platforms
+        .try_wait_for(&expected_views(&second), Duration::from_secs(60))
+        .await
+        .unwrap_or_else(|report| panic!("{report}\nhub log:\n{}", hub_log(&setup)));
+    eprintln!("the views caught up {took:?} after the broker came back");
+    assert!(stop(hub).success());
+    platforms.stop().await;
+}

@@ -1,10 +1,19 @@
-//! The feed consumer: receives envelopes in a consumer group, applies them to the view in
-//! batches, and lets Kafka commit a batch's offsets only after the view has committed it.
+//! The feed consumer: receives the envelopes of every partition of the feed, applies them to the
+//! view in batches, and lets Kafka commit a batch's offsets (in the platform's consumer group) only
+//! after the view has committed it.
 //!
 //! This is rust-rdkafka's `examples/at_least_once.rs` pattern: `enable.auto.commit=true` with
 //! `enable.auto.offset.store=false`, and `store_offset` called only for messages whose effects are
 //! durable. A crash between the view's commit and Kafka's commit redelivers the batch, and the
 //! view's version rule makes the redelivery a no-op.
+//!
+//! The consumer takes every partition of the feed itself (`assign`, resuming from the group's
+//! committed offsets) instead of joining the group as a member (`subscribe`): a view needs the
+//! whole feed, so there is nothing to share out, and without a membership there is no session to
+//! lose. A broker that stopped answering for longer than `session.timeout.ms` used to leave the
+//! consumer rejoining for ever (tansu 0.6.0 kept the expired member as the group's leader, and the
+//! rejoined consumer waited for that leader's assignment); now the consumer reconnects and fetches
+//! on. The group still holds the committed offsets, so a restart resumes where the view stands.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -13,6 +22,7 @@ use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{BorrowedMessage, Headers, Message};
+use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::watch;
 
 use crate::envelope::FeedMessage;
@@ -86,44 +96,71 @@ fn feed_message(message: &BorrowedMessage<'_>) -> FeedMessage {
     }
 }
 
-/// Waits until the broker knows the feed topic with at least one partition. Returns false when
-/// stopped first.
+/// The feed topic's partitions as the broker knows them now: none while the topic does not exist.
+async fn feed_partitions(config: &PlatformConfig) -> Result<Vec<i32>, KafkaError> {
+    let client_config = client_config(config);
+    let topic = config.topic.clone();
+    tokio::task::spawn_blocking(move || -> Result<Vec<i32>, KafkaError> {
+        let probe: rdkafka::consumer::BaseConsumer = client_config.create()?;
+        let metadata = probe.fetch_metadata(Some(&topic), Duration::from_secs(2))?;
+        Ok(metadata
+            .topics()
+            .iter()
+            .filter(|t| t.name() == topic && t.error().is_none())
+            .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+            .collect())
+    })
+    .await
+    .unwrap_or_else(|_| Ok(Vec::new()))
+}
+
+/// Waits until the broker knows the feed topic with at least one partition, and returns them.
+/// `None` when stopped first.
 async fn wait_for_topic(
     config: &PlatformConfig,
     stop: &mut watch::Receiver<bool>,
-) -> Result<bool, PlatformError> {
+) -> Result<Option<Vec<i32>>, PlatformError> {
     let mut announced = false;
     loop {
-        let client_config = client_config(config);
-        let topic = config.topic.clone();
-        let exists = tokio::task::spawn_blocking(move || -> Result<bool, KafkaError> {
-            let probe: rdkafka::consumer::BaseConsumer = client_config.create()?;
-            let metadata = probe.fetch_metadata(Some(&topic), Duration::from_secs(2))?;
-            Ok(metadata
-                .topics()
-                .iter()
-                .any(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty()))
-        })
-        .await
-        .unwrap_or(Ok(false));
-        match exists {
-            Ok(true) => return Ok(true),
-            Ok(false) if !announced => {
+        match feed_partitions(config).await {
+            Ok(partitions) if !partitions.is_empty() => return Ok(Some(partitions)),
+            Ok(_) if !announced => {
                 events::WaitingForTopic {
                     topic: &config.topic,
                 }
                 .emit();
                 announced = true;
             }
-            Ok(false) => {}
+            Ok(_) => {}
             Err(error) => events::ReceiveFailed { error: &error }.emit(),
         }
         tokio::select! {
-            _ = stopped(stop) => return Ok(false),
+            _ = stopped(stop) => return Ok(None),
             _ = tokio::time::sleep(TOPIC_WAIT_PAUSE) => {}
         }
     }
 }
+
+/// Adds `partitions` of `topic` to what the consumer reads, each from the group's committed
+/// offset (`auto.offset.reset=earliest` where the group has none).
+fn assign(consumer: &StreamConsumer, topic: &str, partitions: &[i32]) -> Result<(), PlatformError> {
+    let mut list = TopicPartitionList::new();
+    for &partition in partitions {
+        list.add_partition_offset(topic, partition, Offset::Stored)
+            .map_err(kafka("assign the feed's partitions"))?;
+    }
+    consumer
+        .incremental_assign(&list)
+        .map_err(kafka("assign the feed's partitions"))
+}
+
+/// The partitions in `now` that the consumer does not read yet.
+fn partitions_added(reading: &[i32], now: Vec<i32>) -> Vec<i32> {
+    now.into_iter().filter(|p| !reading.contains(p)).collect()
+}
+
+/// How often the consumer asks whether the feed topic gained partitions.
+const PARTITION_CHECK_EVERY: Duration = Duration::from_secs(30);
 
 /// How often to look again for a feed topic that does not exist yet.
 const TOPIC_WAIT_PAUSE: Duration = Duration::from_millis(200);
@@ -137,28 +174,45 @@ pub(crate) async fn consume(
     // Subscribing to a topic that does not exist yet leaves librdkafka idle until its next metadata
     // refresh (5 minutes by default) after the topic appears; a platform started before the hub
     // would show nothing for that long. So wait for the topic first.
-    if !wait_for_topic(config, &mut stop).await? {
+    let Some(mut partitions) = wait_for_topic(config, &mut stop).await? else {
         return Ok(());
-    }
+    };
     let consumer: StreamConsumer = client_config(config)
         .create()
         .map_err(kafka("create the consumer"))?;
-    consumer
-        .subscribe(&[config.topic.as_str()])
-        .map_err(kafka("subscribe to the feed"))?;
+    assign(&consumer, &config.topic, &partitions)?;
     events::ConsumerStarted {
         topic: &config.topic,
         group: &config.group,
+        partitions: partitions.len(),
     }
     .emit();
 
     let mut batch: Vec<FeedMessage> = Vec::with_capacity(MAX_BATCH_MESSAGES);
     let mut applied_messages = 0u64;
+    let mut partition_check = tokio::time::Instant::now() + PARTITION_CHECK_EVERY;
     loop {
         let received = tokio::select! {
             biased;
             _ = stopped(&mut stop) => break,
             received = consumer.recv() => received,
+            _ = tokio::time::sleep_until(partition_check) => {
+                partition_check = tokio::time::Instant::now() + PARTITION_CHECK_EVERY;
+                // An unanswered check is tried again at the next one.
+                if let Ok(now) = feed_partitions(config).await {
+                    let added = partitions_added(&partitions, now);
+                    if !added.is_empty() {
+                        assign(&consumer, &config.topic, &added)?;
+                        partitions.extend(added);
+                        events::PartitionsAdded {
+                            topic: &config.topic,
+                            partitions: partitions.len(),
+                        }
+                        .emit();
+                    }
+                }
+                continue;
+            }
         };
         match received {
             Ok(message) => batch.push(feed_message(&message)),
@@ -293,5 +347,19 @@ mod tests {
             Some("dhub-platform-disclosure.county.371523")
         );
         assert_eq!(client.get("client.id"), Some("platform-test"));
+    }
+
+    #[test]
+    fn only_partitions_not_read_yet_are_added() {
+        assert_eq!(
+            partitions_added(&[0, 1, 2], vec![2, 0, 1]),
+            Vec::<i32>::new()
+        );
+        assert_eq!(
+            partitions_added(&[0, 1, 2], vec![0, 1, 2, 3, 4]),
+            vec![3, 4]
+        );
+        // A metadata answer that lost a partition takes nothing away.
+        assert_eq!(partitions_added(&[0, 1, 2], vec![0]), Vec::<i32>::new());
     }
 }

@@ -118,6 +118,7 @@ impl FinalCommitFailed<'_> {
 pub struct ConsumerStarted<'a> {
     pub topic: &'a str,
     pub group: &'a str,
+    pub partitions: usize,
 }
 
 impl ConsumerStarted<'_> {
@@ -125,7 +126,24 @@ impl ConsumerStarted<'_> {
         tracing::info!(
             topic = self.topic,
             group = self.group,
+            partitions = self.partitions,
             "platform consumer started"
+        );
+    }
+}
+
+/// The feed topic gained partitions (an operator added them) and the consumer took them on.
+pub struct PartitionsAdded<'a> {
+    pub topic: &'a str,
+    pub partitions: usize,
+}
+
+impl PartitionsAdded<'_> {
+    pub fn emit(self) {
+        tracing::info!(
+            topic = self.topic,
+            partitions = self.partitions,
+            "the feed topic has new partitions; consuming them too"
         );
     }
 }

@@ -2,11 +2,11 @@
 //!
 //! A county, city or province disclosure platform runs this (as `dhub platform --brokers B
 //! --topic T --db URL [--listen ADDR]`, CONTRACT §1) to turn its Kafka feed (CONTRACT §4) into the
-//! list of records in force. It consumes one topic in a consumer group, applies envelopes to a
-//! view in SQLite or Postgres, ignoring versions lower than the one held, keeping a tombstone for
-//! each retraction, and answers searches over HTTP. Kafka offsets are committed only after the
-//! view's transaction that applied those messages has committed: at least once, made harmless by
-//! the version rule.
+//! list of records in force. It consumes every partition of one topic (offsets kept in a consumer
+//! group), applies envelopes to a view in SQLite or Postgres, ignoring versions lower than the one
+//! held, keeping a tombstone for each retraction, and answers searches over HTTP. Kafka offsets are
+//! committed only after the view's transaction that applied those messages has committed: at least
+//! once, made harmless by the version rule.
 //!
 //! # Layout
 //!

@@ -477,3 +477,66 @@ async fn a_verify_key_that_is_not_a_public_key_stops_the_start() {
     );
     assert!(!text.contains("MC4C"), "{text}");
 }
+
+/// Partitions an operator adds to a feed topic are read too: the subscriber assigns itself the
+/// topic's partitions, so it looks for new ones (every 30 s) rather than waiting for a rebalance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partitions_added_to_the_feed_later_are_read_too() {
+    let topic = format!("platform-test-{}", unique_suffix());
+    create_topic(&topic).await;
+    let db = TestDb::sqlite();
+    let view = db.view().await;
+    let (switch, handle) = start(PlatformConfig::new(brokers(), topic.clone(), db.url()));
+    let producer = producer();
+    send_envelope(&producer, &topic, &upsert_envelope(&simple("k:1", 1))).await;
+    wait_for_view(&view, &["k:1"]).await;
+
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .create()
+        .expect("an admin client");
+    let added = admin
+        .create_partitions(
+            &[rdkafka::admin::NewPartitions::new(
+                &topic,
+                PARTITIONS as usize + 1,
+            )],
+            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))),
+        )
+        .await;
+    let added = match added {
+        Err(rdkafka::error::KafkaError::AdminOp(
+            rdkafka::types::RDKafkaErrorCode::UnsupportedFeature,
+        )) => {
+            // tansu 0.6.0 has no CreatePartitions; Apache Kafka (DHUB_TEST_BROKERS) runs this.
+            eprintln!("SKIPPED partitions_added_to_the_feed_later_are_read_too: the broker cannot add partitions (CreatePartitions unsupported)");
+            stop(switch, handle).await;
+            return;
+        }
+        other => other.expect("the broker answers"),
+    };
+    for result in added {
+        result.unwrap_or_else(|(topic, code)| panic!("adding a partition to {topic}: {code}"));
+    }
+    let envelope = upsert_envelope(&simple("k:2", 1));
+    producer
+        .send(
+            FutureRecord::to(&topic)
+                .partition(PARTITIONS)
+                .key("k:2")
+                .payload(&envelope.to_string()),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap_or_else(|(e, _)| panic!("produce to the new partition failed: {e}"));
+    // Within the next check (30 s) and the wait's own 30 s.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while view.visible_ids().await.unwrap() != ["k:1", "k:2"] {
+        assert!(
+            Instant::now() < deadline,
+            "the record on the added partition never reached the view"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    stop(switch, handle).await;
+}

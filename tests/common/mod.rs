@@ -19,6 +19,15 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Log lines of the in-process code (the platforms' subscribers, librdkafka through `log`) when
+/// `DHUB_TEST_LOG` asks for them (`DHUB_TEST_LOG=info`, `DHUB_TEST_LOG=dhub_platform=debug`).
+pub fn logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("DHUB_TEST_LOG"))
+        .with_test_writer()
+        .try_init();
+}
+
 /// A free loopback port (bound and released; good enough for tests).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -193,6 +202,12 @@ impl Platforms {
 
     /// [`Platforms::start`] on the broker at `brokers` (a test's private one).
     pub async fn start_on(prefix: &str, brokers: &str) -> Platforms {
+        Platforms::start_with(prefix, brokers, &[]).await
+    }
+
+    /// [`Platforms::start_on`] with extra librdkafka properties for the subscribers.
+    pub async fn start_with(prefix: &str, brokers: &str, properties: &[(&str, &str)]) -> Platforms {
+        logs();
         let dir = tempfile::tempdir().unwrap();
         let (stop, stopped) = watch::channel(false);
         let mut views = BTreeMap::new();
@@ -219,7 +234,16 @@ impl Platforms {
                 },
                 db_url: db_url.clone(),
                 listen: None,
-                kafka_properties: Vec::new(),
+                // librdkafka's own debug contexts for the subscribers (`DHUB_TEST_KAFKA_DEBUG=cgrp`),
+                // shown with `DHUB_TEST_LOG=info`.
+                kafka_properties: properties
+                    .iter()
+                    .map(|(name, value)| (name.to_string(), value.to_string()))
+                    .chain(
+                        std::env::var("DHUB_TEST_KAFKA_DEBUG")
+                            .map(|contexts| ("debug".to_string(), contexts)),
+                    )
+                    .collect(),
                 verify_keys: Vec::new(),
                 http: dhub_platform::HttpLimits::default(),
                 documents_dir: None,
