@@ -382,6 +382,10 @@ pub async fn check_raw_feeds_on(
     let brokers = brokers.to_owned();
     let prefix = prefix.to_owned();
     let expected = expected.clone();
+    // A minute, and a millisecond more per record expected (a fault run's 100,000 cases are about
+    // 260,000 records shown and more messages): the read stops as soon as every feed is complete.
+    let records: usize = expected.values().map(BTreeSet::len).sum();
+    let timeout = Duration::from_secs(60) + Duration::from_millis(records as u64);
     tokio::task::spawn_blocking(move || {
         dhub_testkit::feed::read_and_check(
             &brokers,
@@ -389,7 +393,7 @@ pub async fn check_raw_feeds_on(
             &expected,
             "disclosure.v1",
             order,
-            Duration::from_secs(60),
+            timeout,
         )
     })
     .await

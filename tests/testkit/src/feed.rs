@@ -95,6 +95,10 @@ pub fn read_topics(
     let started = Instant::now();
     let mut satisfied_at: Option<Instant> = None;
     let mut messages = Vec::new();
+    // `done` may look at every message read so far (the feed checks parse them all), and a pause in
+    // the fetches calls for it: asked again only once more messages came, and not before four times
+    // its last cost has passed, so that on a large feed the reading is not starved by the checks.
+    let mut last_check: Option<(usize, Instant, Duration)> = None;
     loop {
         match satisfied_at {
             Some(at) if at.elapsed() >= linger => break,
@@ -102,8 +106,17 @@ pub fn read_topics(
             _ => {}
         }
         let Some(polled) = consumer.poll(Duration::from_millis(100)) else {
-            if satisfied_at.is_none() && done(&messages) {
-                satisfied_at = Some(Instant::now());
+            let due = match last_check {
+                None => true,
+                Some((read, at, cost)) => read != messages.len() && at.elapsed() >= cost * 4,
+            };
+            if satisfied_at.is_none() && due {
+                let checking = Instant::now();
+                let enough = done(&messages);
+                last_check = Some((messages.len(), Instant::now(), checking.elapsed()));
+                if enough {
+                    satisfied_at = Some(Instant::now());
+                }
             }
             continue;
         };
@@ -324,6 +337,24 @@ pub fn read_and_check(
 ) -> anyhow::Result<Result<BTreeMap<String, FeedState>, Vec<String>>> {
     let topics: Vec<String> = expected.keys().map(|t| format!("{prefix}{t}")).collect();
     let converged = |messages: &[RawMessage]| {
+        // First what costs little: every record expected on a topic has a message there (keys
+        // only). The whole check copies every message of a topic, so it runs only near the end.
+        let mut keys: BTreeMap<&str, std::collections::HashSet<&str>> = BTreeMap::new();
+        for message in messages {
+            if let Some(key) = &message.key {
+                keys.entry(message.topic.as_str())
+                    .or_default()
+                    .insert(key.as_str());
+            }
+        }
+        let every_key_seen = expected.iter().all(|(name, want)| {
+            let topic = format!("{prefix}{name}");
+            keys.get(topic.as_str())
+                .is_some_and(|seen| want.iter().all(|id| seen.contains(id.as_str())))
+        });
+        if !every_key_seen {
+            return false;
+        }
         expected.iter().all(|(name, want)| {
             let topic = format!("{prefix}{name}");
             let mine: Vec<RawMessage> = messages
