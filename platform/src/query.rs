@@ -33,6 +33,10 @@ use crate::error::PlatformError;
 use crate::search::{Cursor, SearchQuery, SearchResult, COUNT_CAP};
 use crate::view::Backend;
 
+mod grams;
+
+pub(crate) use grams::posted as posted_grams;
+
 /// How many index entries a walk looks at before it gives up for the candidate path. About
 /// 20 ms of reading on either database; a term in more than 1 of ~400 records fills a page of 50
 /// within it.
@@ -97,9 +101,6 @@ struct Plan<'a> {
     text: Option<String>,
     counterparty: Option<String>,
     agency: Option<String>,
-    /// FTS5 MATCH expressions (SQLite, three characters or more).
-    text_fts: Option<String>,
-    counterparty_fts: Option<String>,
     from: Option<String>,
     to: Option<String>,
 }
@@ -107,11 +108,6 @@ struct Plan<'a> {
 impl<'a> Plan<'a> {
     fn new(backend: Backend, walk_window: u32, query: &'a SearchQuery) -> Plan<'a> {
         let pattern = |v: &Option<String>| v.as_deref().map(|t| like_pattern(&fold(t)));
-        let fts = |v: &Option<String>, columns: &str| {
-            v.as_deref()
-                .and_then(|t| fts_expression(columns, &fold(t)))
-                .filter(|_| backend == Backend::Sqlite)
-        };
         Plan {
             backend,
             walk_window,
@@ -120,8 +116,6 @@ impl<'a> Plan<'a> {
             text: pattern(&query.text),
             counterparty: pattern(&query.counterparty),
             agency: pattern(&query.agency),
-            text_fts: fts(&query.text, "{counterparty_name_fold document_no_fold}"),
-            counterparty_fts: fts(&query.counterparty, "{counterparty_name_fold}"),
             from: query.decided_from.map(|d| d.format("%Y-%m-%d").to_string()),
             to: query.decided_to.map(|d| d.format("%Y-%m-%d").to_string()),
         }
@@ -349,8 +343,6 @@ impl<'a> Plan<'a> {
             agency: None,
             text: None,
             counterparty: None,
-            text_fts: None,
-            counterparty_fts: None,
             from: self.from.clone(),
             to: self.to.clone(),
             ..*self
@@ -435,43 +427,18 @@ impl<'a> Plan<'a> {
                 }
             }
             Backend::Sqlite => {
-                if let Some(fts) = self.counterparty_fts.as_ref().or(self.text_fts.as_ref()) {
-                    // CROSS JOIN keeps the FTS index as the outer loop: SQLite would otherwise
-                    // walk records and probe the index per row.
-                    let mut s =
-                        start("FROM (SELECT rowid AS id FROM records_fts WHERE records_fts MATCH ");
-                    s.text(fts).push(
-                        ") AS c CROSS JOIN records AS r ON r.id = c.id WHERE r.state = 'visible'",
-                    );
-                    self.order_filters(&mut s, "r.", false);
-                    self.value_filters(&mut s, "r.");
-                    statements.push(s);
-                    if let (None, Some(p)) = (&self.counterparty_fts, &self.text) {
-                        // q also matches agency names, which the FTS index does not hold.
-                        let mut s = start(
-                            "FROM records AS r INDEXED BY records_agency_order \
-                             WHERE r.state = 'visible' AND r.agency_name IN \
-                             (SELECT name FROM agencies WHERE fold LIKE ",
-                        );
-                        s.text(p).push(" ESCAPE '\\')");
-                        self.order_filters(&mut s, "r.", false);
-                        self.value_filters(&mut s, "r.");
-                        statements.push(s);
-                    }
+                let from = if self.agency.is_some() {
+                    "FROM records AS r INDEXED BY records_agency_order"
+                } else if self.query.category.is_some() {
+                    "FROM records AS r INDEXED BY records_category_order"
                 } else {
-                    let from = if self.agency.is_some() {
-                        "FROM records AS r INDEXED BY records_agency_order"
-                    } else if self.query.category.is_some() {
-                        "FROM records AS r INDEXED BY records_category_order"
-                    } else {
-                        "FROM records AS r INDEXED BY records_order"
-                    };
-                    let mut s = start(from);
-                    s.push(" WHERE r.state = 'visible'");
-                    self.order_filters(&mut s, "r.", false);
-                    self.value_filters(&mut s, "r.");
-                    statements.push(s);
-                }
+                    "FROM records AS r INDEXED BY records_order"
+                };
+                let mut s = start(from);
+                s.push(" WHERE r.state = 'visible'");
+                self.order_filters(&mut s, "r.", false);
+                self.value_filters(&mut s, "r.");
+                statements.push(s);
             }
         }
         for s in &mut statements {
@@ -647,6 +614,8 @@ pub(crate) async fn search(
             (visible, true)
         };
         (rows, total, exact)
+    } else if let Some(found) = grams::search(&mut tx, &plan, cap).await? {
+        found
     } else if let Some(found) = agency_page(&mut tx, &plan, cap).await? {
         found
     } else {
@@ -761,18 +730,7 @@ async fn agency_page(
     let (Some(pattern), None, None) = (&plan.agency, &plan.text, &plan.counterparty) else {
         return Ok(None);
     };
-    let names: Vec<String> =
-        sqlx::query("SELECT name FROM agencies WHERE fold LIKE $1 ESCAPE '\\' ORDER BY name")
-            .bind(pattern.clone())
-            .fetch_all(&mut **tx)
-            .await
-            .map_err(PlatformError::database("read search results"))?
-            .iter()
-            .map(|row| {
-                row.try_get::<String, _>("name")
-                    .map_err(|_| PlatformError::CorruptRow { what: "name" })
-            })
-            .collect::<Result<_, _>>()?;
+    let names = agency_names(tx, pattern).await?;
     if names.len() > AGENCY_NAMES_MERGED {
         return Ok(None);
     }
@@ -794,14 +752,37 @@ async fn agency_page(
         .take(query.limit as usize + 1)
         .collect();
     let (matches, _) = positions(tx, plan, cap).await?;
-    let n = matches.len() as u64;
-    let (total, exact) = if query.exact_total || n <= COUNT_CAP {
+    let (total, exact) = total_of(query, matches.len() as u64, false);
+    let rows = records_page(tx, plan, &page).await?;
+    Ok(Some((rows, total, exact)))
+}
+
+/// The agencies whose folded name is LIKE `pattern`, by name.
+async fn agency_names(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    pattern: &str,
+) -> Result<Vec<String>, PlatformError> {
+    sqlx::query("SELECT name FROM agencies WHERE fold LIKE $1 ESCAPE '\\' ORDER BY name")
+        .bind(pattern.to_owned())
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(PlatformError::database("read search results"))?
+        .iter()
+        .map(|row| {
+            row.try_get::<String, _>("name")
+                .map_err(|_| PlatformError::CorruptRow { what: "name" })
+        })
+        .collect()
+}
+
+/// The total and whether it is exact, for `n` matches counted (`capped`: the count stopped at
+/// the cap, so there may be more): exact when asked for or under [`COUNT_CAP`].
+fn total_of(query: &SearchQuery, n: u64, capped: bool) -> (u64, bool) {
+    if query.exact_total || (!capped && n <= COUNT_CAP) {
         (n, true)
     } else {
         (COUNT_CAP, false)
-    };
-    let rows = records_page(tx, plan, &page).await?;
-    Ok(Some((rows, total, exact)))
+    }
 }
 
 /// A first page (no cursor, no offset, capped total) of a substring search read off the window
@@ -915,25 +896,6 @@ pub(crate) fn like_pattern(text: &str) -> String {
     pattern
 }
 
-/// An FTS5 query for records whose `columns` hold every trigram of `text`, or `None` when
-/// `text` is shorter than a trigram. Each trigram is a quoted string (quotes doubled), so no
-/// character of `text` is FTS5 syntax. The index is `detail=column`, which has no positions for
-/// a phrase: the trigrams are ANDed, and LIKE then checks each candidate for the whole substring.
-fn fts_expression(columns: &str, text: &str) -> Option<String> {
-    let chars: Vec<char> = text.chars().collect();
-    if chars.len() < 3 {
-        return None;
-    }
-    let mut trigrams: Vec<String> = chars.windows(3).map(|w| w.iter().collect()).collect();
-    trigrams.sort_unstable();
-    trigrams.dedup();
-    let terms: Vec<String> = trigrams
-        .iter()
-        .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
-        .collect();
-    Some(format!("{columns} : ({})", terms.join(" AND ")))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -942,18 +904,5 @@ mod tests {
     fn like_patterns_escape_wildcards() {
         assert_eq!(like_pattern("a%b_c\\"), "%a\\%b\\_c\\\\%");
         assert_eq!(like_pattern("罚"), "%罚%");
-    }
-
-    #[test]
-    fn fts_expressions_quote_every_trigram() {
-        assert_eq!(fts_expression("{c}", "张三"), None);
-        assert_eq!(
-            fts_expression("{c}", "鑫源商贸").as_deref(),
-            Some("{c} : (\"源商贸\" AND \"鑫源商\")")
-        );
-        assert_eq!(
-            fts_expression("{c}", "a\"b*"),
-            Some("{c} : (\"\"\"b*\" AND \"a\"\"b\")".to_owned())
-        );
     }
 }

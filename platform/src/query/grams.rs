@@ -1,0 +1,447 @@
+//! Substring search through the gram index (`search_grams`, migration `20260401000002_grams`).
+//!
+//! Every visible record posts each distinct bigram and trigram of its folded counterparty name
+//! (prefix `c`) and document number (prefix `d`) under the key (gram, sort_date, record). A
+//! substring of two characters or more occurs only in texts that hold every one of its trigrams
+//! (or, for two characters, the bigram itself), so the postings of its rarest gram are a
+//! superset of its matches, and they are read newest first straight off the key.
+//!
+//! A search with such a substring (`counterparty`, else `q`) reads candidates from *streams*,
+//! each newest first, with every filter checked on the record itself (LIKE, category, agency,
+//! dates, cursor):
+//!
+//! - the rarest gram's postings in each column the filter covers, kept only where the second
+//!   rarest gram is posted too (a seek per posting, no record read);
+//! - the bare prefix, under which a text too long to cut into grams is posted (SQLite);
+//! - for `q`, its agency alternative: the agencies whose name holds it (a small table), read off
+//!   the agency index.
+//!
+//! A stream stops after `offset + limit + 1` matches, however old; a common term stops at once,
+//! a rare one after its few postings, and a common term whose matches are all old (a year inside
+//! document numbers) after a page of them, not after a walk over every newer record. Within one
+//! date a stream's order is by key, not by record_id: when a stream stops, the rest of the last
+//! date it reached is read too, so every match down to that date is known and the page is cut
+//! from them in result order.
+//!
+//! The total is counted the same way, through the same streams, up to [`crate::search::COUNT_CAP`] + 1.
+
+use std::collections::{BTreeMap, HashSet};
+
+use super::{fetch, records_page, result_order, Bind, Plan, Statement};
+use crate::envelope::fold;
+use crate::error::PlatformError;
+use crate::search::Cursor;
+use crate::view::Backend;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row};
+
+/// Postings counted per gram to find the rarest: a gram with more is "common", and any of the
+/// common ones will do (the record check does the rest).
+const PROBE_POSTINGS: i64 = 5_000;
+
+/// Agencies a `q` may name before its agency alternative is read off the ordered index instead
+/// of each agency's own: a string in that many names ("管理") is common, and found at once.
+const AGENCY_NAMES_MERGED: usize = 64;
+
+/// A column whose grams are posted.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Column {
+    Counterparty,
+    DocumentNo,
+}
+
+impl Column {
+    fn prefix(self) -> &'static str {
+        match self {
+            Column::Counterparty => "c",
+            Column::DocumentNo => "d",
+        }
+    }
+}
+
+/// Where candidates come from, newest first.
+enum Stream {
+    /// The postings of `gram`, only those that `also` has too when given.
+    Grams { gram: String, also: Option<String> },
+    /// The records of these agencies, each read off `records_agency_order`.
+    Agencies(Vec<String>),
+    /// The records of the agencies whose folded name is LIKE this pattern, in result order off
+    /// `records_order`: for a pattern in more than [`AGENCY_NAMES_MERGED`] names.
+    AgencyWalk(String),
+}
+
+/// What a stream's statement is for.
+enum Mode<'m> {
+    /// Matches after the cursor, newest first, at most this many per part.
+    Page(i64),
+    /// Every match after the cursor on this date.
+    Day(&'m str),
+    /// Record ids of matches, cursor ignored, up to the cap when given.
+    Count(Option<i64>),
+}
+
+/// The grams every text holding `needle` (folded) holds: its trigrams, or the needle itself
+/// when it is two characters; none for a single character (no gram is that short).
+pub(super) fn needle_grams(needle: &str) -> Vec<String> {
+    let chars: Vec<char> = needle.chars().collect();
+    let mut grams: Vec<String> = match chars.len() {
+        0 | 1 => Vec::new(),
+        2 => vec![needle.to_owned()],
+        _ => chars.windows(3).map(|w| w.iter().collect()).collect(),
+    };
+    grams.sort_unstable();
+    grams.dedup();
+    grams
+}
+
+/// The grams a record is posted under, as the JSON array `records.grams` holds: every distinct
+/// bigram and trigram of its folded counterparty name (prefixed `c`) and document number (`d`).
+/// Each is one of the [`needle_grams`] of any substring of the text, so a posting is found.
+pub(crate) fn posted(counterparty: Option<&str>, document_no: Option<&str>) -> String {
+    let mut grams: Vec<String> = Vec::new();
+    for (prefix, text) in [("c", counterparty), ("d", document_no)] {
+        let chars: Vec<char> = text.unwrap_or_default().chars().collect();
+        for n in [2, 3] {
+            for window in chars.windows(n) {
+                let mut gram = String::with_capacity(1 + 4 * n);
+                gram.push_str(prefix);
+                gram.extend(window);
+                grams.push(gram);
+            }
+        }
+    }
+    grams.sort_unstable();
+    grams.dedup();
+    serde_json::to_string(&grams).expect("a list of strings serializes")
+}
+
+/// The substring that drives a search through the grams, the columns it is looked for in, and
+/// whether it is `q` (which also matches agency names): `counterparty` when it has two
+/// characters or more, else `q`; `None` when neither has.
+fn driving(plan: &Plan<'_>) -> Option<(String, &'static [Column], bool)> {
+    let long = |v: &Option<String>| v.as_deref().map(fold).filter(|t| t.chars().count() >= 2);
+    if let Some(needle) = long(&plan.query.counterparty) {
+        return Some((needle, &[Column::Counterparty], false));
+    }
+    long(&plan.query.text).map(|needle| {
+        (
+            needle,
+            &[Column::Counterparty, Column::DocumentNo] as &'static [Column],
+            true,
+        )
+    })
+}
+
+/// The page, total and whether the total is exact, of a search with a substring of two
+/// characters or more; `None` for any other search.
+pub(super) async fn search(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    plan: &Plan<'_>,
+    cap: Option<i64>,
+) -> Result<Option<(Vec<AnyRow>, u64, bool)>, PlatformError> {
+    let Some((needle, columns, is_text)) = driving(plan) else {
+        return Ok(None);
+    };
+    let mut streams = gram_streams(tx, &needle, columns).await?;
+    if let (true, Some(pattern)) = (is_text, &plan.text) {
+        streams.extend(agency_stream(tx, pattern).await?);
+    }
+
+    let query = plan.query;
+    let wanted = i64::try_from(query.offset)
+        .unwrap_or(i64::MAX)
+        .saturating_add(i64::from(query.limit) + 1);
+    let mut found: Vec<Cursor> = Vec::new();
+    // Every match on or after this date (in result order: dates at or above it) is in `found`.
+    let mut complete_from: Option<String> = None;
+    for stream in &streams {
+        let rows = fetch(tx, &statement(plan, stream, Mode::Page(wanted))).await?;
+        let mut parts: BTreeMap<String, (i64, String)> = BTreeMap::new();
+        for row in &rows {
+            let cursor = super::cursor_of(row)?;
+            let part: String = row
+                .try_get("part")
+                .map_err(|_| PlatformError::CorruptRow { what: "part" })?;
+            let entry = parts.entry(part).or_insert((0, cursor.sort_date.clone()));
+            entry.0 += 1;
+            if cursor.sort_date < entry.1 {
+                entry.1 = cursor.sort_date.clone();
+            }
+            found.push(cursor);
+        }
+        // A part that stopped at `wanted` may have more matches on its last date: read them all.
+        let mut days: Vec<String> = parts
+            .into_values()
+            .filter(|(n, _)| *n >= wanted)
+            .map(|(_, day)| day)
+            .collect();
+        days.sort_unstable();
+        days.dedup();
+        for day in days {
+            for row in fetch(tx, &statement(plan, stream, Mode::Day(&day))).await? {
+                found.push(super::cursor_of(&row)?);
+            }
+            if complete_from.as_ref().is_none_or(|from| day > *from) {
+                complete_from = Some(day);
+            }
+        }
+    }
+    if let Some(from) = &complete_from {
+        found.retain(|c| c.sort_date >= *from);
+    }
+    found.sort_by(result_order);
+    found.dedup_by(|a, b| a.record_id == b.record_id);
+    let skip = usize::try_from(query.offset).unwrap_or(usize::MAX);
+    let page: Vec<Cursor> = found
+        .into_iter()
+        .skip(skip)
+        .take(query.limit as usize + 1)
+        .collect();
+
+    // The total, through the same streams.
+    let mut matched: HashSet<String> = HashSet::new();
+    let mut capped = false;
+    for stream in &streams {
+        let rows = fetch(tx, &statement(plan, stream, Mode::Count(cap))).await?;
+        if cap.is_some_and(|cap| rows.len() as i64 >= cap) {
+            capped = true;
+        }
+        for row in &rows {
+            matched.insert(
+                row.try_get("record_id")
+                    .map_err(|_| PlatformError::CorruptRow { what: "record_id" })?,
+            );
+        }
+    }
+    let (total, exact) = super::total_of(query, matched.len() as u64, capped);
+    let rows = records_page(tx, plan, &page).await?;
+    Ok(Some((rows, total, exact)))
+}
+
+/// For each column: the postings of the needle's rarest gram there, with the second rarest as a
+/// check. One statement counts them all.
+async fn gram_streams(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    needle: &str,
+    columns: &[Column],
+) -> Result<Vec<Stream>, PlatformError> {
+    let grams = needle_grams(needle);
+    let mut s = Statement::default();
+    s.push("SELECT ");
+    let probe = |s: &mut Statement, gram: String, limit: i64, name: String| {
+        s.push("(SELECT COUNT(*) FROM (SELECT 1 FROM search_grams WHERE gram = ")
+            .text(&gram)
+            .push(" LIMIT ")
+            .bind(Bind::Int(limit))
+            .push(&format!(") AS p) AS {name}"));
+    };
+    for (c, column) in columns.iter().enumerate() {
+        if c > 0 {
+            s.push(", ");
+        }
+        for (g, gram) in grams.iter().enumerate() {
+            if g > 0 {
+                s.push(", ");
+            }
+            probe(
+                &mut s,
+                format!("{}{gram}", column.prefix()),
+                PROBE_POSTINGS,
+                format!("n{c}_{g}"),
+            );
+        }
+    }
+    let row = s
+        .query()
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(PlatformError::database("read search results"))?;
+    let count = |name: String| -> Result<i64, PlatformError> {
+        row.try_get::<i64, _>(name.as_str())
+            .map_err(|_| PlatformError::CorruptRow { what: "count" })
+    };
+    let mut streams = Vec::new();
+    for (c, column) in columns.iter().enumerate() {
+        let mut counted: Vec<(i64, &String)> = Vec::with_capacity(grams.len());
+        for (g, gram) in grams.iter().enumerate() {
+            counted.push((count(format!("n{c}_{g}"))?, gram));
+        }
+        counted.sort();
+        // A gram with no postings: no text in this column holds the needle.
+        if let Some((_, rarest)) = counted.first().filter(|(n, _)| *n > 0) {
+            streams.push(Stream::Grams {
+                gram: format!("{}{rarest}", column.prefix()),
+                also: counted
+                    .get(1)
+                    .map(|(_, gram)| format!("{}{gram}", column.prefix())),
+            });
+        }
+    }
+    Ok(streams)
+}
+
+/// `q`'s agency alternative: the agencies whose name holds it, if any.
+async fn agency_stream(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    pattern: &str,
+) -> Result<Option<Stream>, PlatformError> {
+    let names = super::agency_names(tx, pattern).await?;
+    Ok(if names.is_empty() {
+        None
+    } else if names.len() > AGENCY_NAMES_MERGED {
+        Some(Stream::AgencyWalk(pattern.to_owned()))
+    } else {
+        Some(Stream::Agencies(names))
+    })
+}
+
+/// The statement that reads `stream` for `mode`, every filter of the query checked on the record.
+/// Page and day statements select `sort_date`, `record_id` and `part` (which of the stream's
+/// separately ordered parts a row comes from); count statements select `record_id`.
+fn statement(plan: &Plan<'_>, stream: &Stream, mode: Mode<'_>) -> Statement {
+    let mut s = Statement::default();
+    match stream {
+        Stream::Grams { gram, also } => {
+            // SQLite keeps a CROSS JOIN's written order: the postings lead. Postgres has no
+            // CROSS JOIN … ON, and its planner leads with them by itself (the ORDER BY and LIMIT).
+            let join = match plan.backend {
+                Backend::Sqlite => "CROSS JOIN records AS r ON r.id = g.record",
+                Backend::Postgres => "JOIN records AS r ON r.record_id = g.record",
+            };
+            match mode {
+                Mode::Count(_) => s.push("SELECT r.record_id"),
+                _ => s.push("SELECT r.sort_date, r.record_id, '' AS part"),
+            };
+            s.push(&format!(" FROM search_grams AS g {join} WHERE g.gram = "))
+                .text(gram);
+            if let Some(also) = also {
+                s.push(" AND EXISTS (SELECT 1 FROM search_grams AS a WHERE a.gram = ")
+                    .text(also)
+                    .push(" AND a.sort_date = g.sort_date AND a.record = g.record)");
+            }
+            s.push(" AND r.state = 'visible'");
+            // Dates and cursor on the postings' key, where they bound the range read; the
+            // cursor's tie-break by record_id on the record.
+            plan.order_filters(&mut s, "g.", false);
+            mode_filters(plan, &mut s, "g.", &mode);
+            plan.value_filters(&mut s, "r.");
+            if let Mode::Page(limit) = mode {
+                let date = plan.ordered("g.sort_date");
+                let record = plan.ordered("g.record");
+                s.push(&format!(" ORDER BY {date} DESC, {record} DESC LIMIT "))
+                    .bind(Bind::Int(limit));
+            }
+        }
+        Stream::Agencies(names) => match mode {
+            Mode::Count(_) => {
+                s.push("SELECT record_id")
+                    .push(&plan.from("records_agency_order"))
+                    .push(" WHERE state = 'visible' AND agency_name IN (");
+                for (n, name) in names.iter().enumerate() {
+                    if n > 0 {
+                        s.push(", ");
+                    }
+                    s.text(name);
+                }
+                s.push(")");
+                plan.order_filters(&mut s, "", false);
+                plan.value_filters(&mut s, "");
+            }
+            _ => {
+                for (n, name) in names.iter().enumerate() {
+                    if n > 0 {
+                        s.push(" UNION ALL ");
+                    }
+                    s.push("SELECT sort_date, record_id, part FROM (SELECT sort_date, record_id, agency_name AS part")
+                        .push(&plan.from("records_agency_order"))
+                        .push(" WHERE state = 'visible' AND agency_name = ")
+                        .text(name);
+                    plan.order_filters(&mut s, "", false);
+                    mode_filters(plan, &mut s, "", &mode);
+                    plan.value_filters(&mut s, "");
+                    page_order(plan, &mut s, &mode);
+                    s.push(&format!(") AS a{n}"));
+                }
+            }
+        },
+        Stream::AgencyWalk(pattern) => {
+            match mode {
+                Mode::Count(_) => s.push("SELECT record_id"),
+                _ => s.push("SELECT sort_date, record_id, '' AS part"),
+            };
+            s.push(&plan.from("records_order"))
+                .push(" WHERE state = 'visible' AND agency_name IN (SELECT name FROM agencies WHERE fold LIKE ")
+                .text(pattern)
+                .push(" ESCAPE '\\')");
+            plan.order_filters(&mut s, "", false);
+            mode_filters(plan, &mut s, "", &mode);
+            plan.value_filters(&mut s, "");
+            page_order(plan, &mut s, &mode);
+        }
+    }
+    if let Mode::Count(Some(cap)) = mode {
+        s.push(" LIMIT ").bind(Bind::Int(cap));
+    }
+    s
+}
+
+/// ` ORDER BY … LIMIT` in result order, for a page.
+fn page_order(plan: &Plan<'_>, s: &mut Statement, mode: &Mode<'_>) {
+    if let Mode::Page(limit) = mode {
+        s.push(&plan.order_by(""));
+        s.push(" LIMIT ").bind(Bind::Int(*limit));
+    }
+}
+
+/// ` AND …` for the cursor (page and day) and the date (day): the date on `alias`'s sort_date,
+/// the cursor's record_id on the record (`r.` for postings, else `alias`).
+fn mode_filters(plan: &Plan<'_>, s: &mut Statement, alias: &str, mode: &Mode<'_>) {
+    if let Mode::Count(_) = mode {
+        return;
+    }
+    if let Some(cursor) = &plan.query.after {
+        let date = plan.ordered(&format!("{alias}sort_date"));
+        let record_alias = if alias == "g." { "r." } else { alias };
+        let id = plan.ordered(&format!("{record_alias}record_id"));
+        s.push(&format!(" AND {date} <= ")).text(&cursor.sort_date);
+        s.push(&format!(" AND ({date} < "))
+            .text(&cursor.sort_date)
+            .push(&format!(" OR {id} > "))
+            .text(&cursor.record_id)
+            .push(")");
+    }
+    if let Mode::Day(day) = mode {
+        let date = plan.ordered(&format!("{alias}sort_date"));
+        s.push(&format!(" AND {date} = ")).text(day);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn needles_are_cut_into_the_grams_every_match_holds() {
+        assert!(needle_grams("鑫").is_empty());
+        assert_eq!(needle_grams("张某"), vec!["张某"]);
+        assert_eq!(needle_grams("鑫源商贸"), vec!["源商贸", "鑫源商"]);
+        assert_eq!(needle_grams("aaaa"), vec!["aaa"]);
+    }
+
+    #[test]
+    fn records_are_posted_under_every_gram_of_every_substring() {
+        assert_eq!(posted(None, None), "[]");
+        assert_eq!(posted(Some("张"), None), "[]");
+        assert_eq!(
+            posted(Some("张某"), Some("a\"b\"a\"")),
+            r#"["c张某","d\"a","d\"a\"","d\"b","d\"b\"","da\"","da\"b","db\"","db\"a"]"#
+        );
+        for needle in ["鑫源", "源商贸", "鑫源商贸有"] {
+            let posted: Vec<String> =
+                serde_json::from_str(&posted(Some("某鑫源商贸有限公司"), None)).unwrap();
+            for gram in needle_grams(needle) {
+                assert!(posted.contains(&format!("c{gram}")), "{needle}: {gram}");
+            }
+        }
+    }
+}
