@@ -3,20 +3,27 @@
 //! Every page is in one order (newest decision first, then record_id), and the `records_order`
 //! index holds the view in that order together with the columns the filters test. A query with
 //! only order-friendly filters (category, dates, document number) reads its page straight off
-//! the right index. A query with a substring filter (`q`, `counterparty`, `agency`) runs in steps:
+//! the right index.
 //!
-//! 1. **walk**: read the ordered index from the cursor on, testing each entry, but only the next
+//! A query with a `counterparty` or `q` substring of two characters or more goes through the
+//! gram index ([`grams`]): the postings of its rarest gram, read newest first, stop at a page.
+//!
+//! Any other substring filter (an `agency`, a one-character `q` or `counterparty`, which no gram
+//! is short enough to find) runs in steps:
+//!
+//! 1. **agency**: an agency filter alone reads each matching agency's first entries off the
+//!    agency index.
+//! 2. **walk**: read the ordered index from the cursor on, testing each entry, but only the next
 //!    `walk_window` ([`WALK_WINDOW`]) entries. If they hold the page, the page is exact, and
 //!    common terms (most searches) end here.
-//! 2. **positions**: list the matches' positions through each filter's own index (the FTS5
-//!    trigram index on SQLite, pg_trgm on Postgres, the agency or category index), up to
-//!    [`COUNT_CAP`] + 1. That count is the total. When the list is complete, the page is picked
-//!    from it and only its records are read: rare terms end here.
-//! 3. **long walk**: more matches than the cap and none recent (a year inside document numbers,
-//!    say): the walk goes on without a window until the page is full.
+//! 3. **positions**: list the matches' positions through the agency or category index, or the
+//!    ordered index, up to [`COUNT_CAP`] + 1. That count is the total. When the list is complete,
+//!    the page is picked from it and only its records are read.
+//! 4. **long walk**: more matches than the cap and none recent: the walk goes on without a
+//!    window until the page is full.
 //!
-//! Trigram indexes need three characters: a one- or two-character substring has no index to list
-//! its positions and is found by walking (exact, but a rare short string costs a scan of the view).
+//! A rare single character therefore still costs a walk of the view (platform README, Known
+//! limits).
 //!
 //! Totals: exact for a query without filters (counters kept by triggers), else counted up to
 //! [`COUNT_CAP`] unless `count=exact`.

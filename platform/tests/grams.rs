@@ -16,8 +16,9 @@ use serde_json::Value;
 /// many matches on one date (more than a page).
 const ALPHABET: &[&str] = &["张某", "张", "2", "0", "a", "%"];
 const AGENCIES: &[&str] = &["茌平区财政局", "东阿县市场监督管理局", "某鑫源局"];
-/// Few dates, so that many records share one (the order within a date is by record_id).
-const DATES: &[&str] = &["2021-05-01", "2024-01-01", "2026-06-30", ""];
+/// Few dates, so that many records share one (the order within a date is by record_id), two of
+/// them in one month (the index is read month by month).
+const DATES: &[&str] = &["2021-05-01", "2024-01-01", "2024-01-31", "2026-06-30", ""];
 const CATEGORIES: &[&str] = &["penalty", "licensing"];
 
 fn text(max: usize) -> impl Strategy<Value = String> {

@@ -142,7 +142,7 @@ pub(super) async fn search(
     let Some((needle, columns, is_text)) = driving(plan) else {
         return Ok(None);
     };
-    let mut streams = gram_streams(tx, &needle, columns).await?;
+    let mut streams = gram_streams(tx, plan.backend, &needle, columns).await?;
     if let (true, Some(pattern)) = (is_text, &plan.text) {
         streams.extend(agency_stream(tx, pattern).await?);
     }
@@ -222,6 +222,7 @@ pub(super) async fn search(
 /// check. One statement counts them all.
 async fn gram_streams(
     tx: &mut sqlx::Transaction<'static, Any>,
+    backend: Backend,
     needle: &str,
     columns: &[Column],
 ) -> Result<Vec<Stream>, PlatformError> {
@@ -229,9 +230,24 @@ async fn gram_streams(
     let mut s = Statement::default();
     s.push("SELECT ");
     let probe = |s: &mut Statement, gram: String, limit: i64, name: String| {
-        s.push("(SELECT COUNT(*) FROM (SELECT 1 FROM search_grams WHERE gram = ")
-            .text(&gram)
-            .push(" LIMIT ")
+        match backend {
+            Backend::Sqlite => s
+                .push(
+                    "(SELECT COUNT(*) FROM (SELECT 1 FROM search_grams WHERE month IN \
+                     (SELECT month FROM search_months) AND gram = ",
+                )
+                .text(&gram),
+            Backend::Postgres => s
+                .push(
+                    "(SELECT COUNT(*) FROM (SELECT 1 FROM search_months AS m CROSS JOIN LATERAL \
+                     (SELECT 1 FROM search_grams AS g WHERE g.month = m.month AND g.gram = ",
+                )
+                .text(&gram)
+                .push(" LIMIT ")
+                .bind(Bind::Int(limit))
+                .push(") AS x"),
+        };
+        s.push(" LIMIT ")
             .bind(Bind::Int(limit))
             .push(&format!(") AS p) AS {name}"));
     };
@@ -301,37 +317,7 @@ async fn agency_stream(
 fn statement(plan: &Plan<'_>, stream: &Stream, mode: Mode<'_>) -> Statement {
     let mut s = Statement::default();
     match stream {
-        Stream::Grams { gram, also } => {
-            // SQLite keeps a CROSS JOIN's written order: the postings lead. Postgres has no
-            // CROSS JOIN … ON, and its planner leads with them by itself (the ORDER BY and LIMIT).
-            let join = match plan.backend {
-                Backend::Sqlite => "CROSS JOIN records AS r ON r.id = g.record",
-                Backend::Postgres => "JOIN records AS r ON r.record_id = g.record",
-            };
-            match mode {
-                Mode::Count(_) => s.push("SELECT r.record_id"),
-                _ => s.push("SELECT r.sort_date, r.record_id, '' AS part"),
-            };
-            s.push(&format!(" FROM search_grams AS g {join} WHERE g.gram = "))
-                .text(gram);
-            if let Some(also) = also {
-                s.push(" AND EXISTS (SELECT 1 FROM search_grams AS a WHERE a.gram = ")
-                    .text(also)
-                    .push(" AND a.sort_date = g.sort_date AND a.record = g.record)");
-            }
-            s.push(" AND r.state = 'visible'");
-            // Dates and cursor on the postings' key, where they bound the range read; the
-            // cursor's tie-break by record_id on the record.
-            plan.order_filters(&mut s, "g.", false);
-            mode_filters(plan, &mut s, "g.", &mode);
-            plan.value_filters(&mut s, "r.");
-            if let Mode::Page(limit) = mode {
-                let date = plan.ordered("g.sort_date");
-                let record = plan.ordered("g.record");
-                s.push(&format!(" ORDER BY {date} DESC, {record} DESC LIMIT "))
-                    .bind(Bind::Int(limit));
-            }
-        }
+        Stream::Grams { gram, also } => postings(plan, &mut s, gram, also.as_deref(), &mode),
         Stream::Agencies(names) => match mode {
             Mode::Count(_) => {
                 s.push("SELECT record_id")
@@ -383,6 +369,111 @@ fn statement(plan: &Plan<'_>, stream: &Stream, mode: Mode<'_>) -> Statement {
         s.push(" LIMIT ").bind(Bind::Int(cap));
     }
     s
+}
+
+/// A gram stream's statement: the postings of `gram` (and `also`), month by month newest first,
+/// each joined to its record for the checks.
+fn postings(plan: &Plan<'_>, s: &mut Statement, gram: &str, also: Option<&str>, mode: &Mode<'_>) {
+    let columns = match mode {
+        Mode::Count(_) => "r.record_id",
+        _ => "r.sort_date, r.record_id, '' AS part",
+    };
+    let checks = |s: &mut Statement| {
+        s.push(" AND g.gram = ").text(gram);
+        if let Some(also) = also {
+            s.push(" AND EXISTS (SELECT 1 FROM search_grams AS a WHERE a.month = g.month")
+                .push(" AND a.gram = ")
+                .text(also)
+                .push(" AND a.sort_date = g.sort_date AND a.record = g.record)");
+        }
+        s.push(" AND r.state = 'visible'");
+        // Dates and cursor on the postings' key, where they bound the range read; the cursor's
+        // tie-break by record_id on the record.
+        plan.order_filters(s, "g.", false);
+        mode_filters(plan, s, "g.", mode);
+        plan.value_filters(s, "r.");
+    };
+    let months = |s: &mut Statement| {
+        s.push("SELECT month FROM search_months WHERE 1 = 1");
+        let month = plan.ordered("month");
+        if let Some(from) = &plan.from {
+            s.push(&format!(" AND {month} >= ")).text(&month_of(from));
+        }
+        if let Some(to) = &plan.to {
+            s.push(&format!(" AND {month} <= ")).text(&month_of(to));
+        }
+        if let (false, Some(cursor)) = (matches!(mode, Mode::Count(_)), &plan.query.after) {
+            s.push(&format!(" AND {month} <= "))
+                .text(&month_of(&cursor.sort_date));
+        }
+    };
+    let newest_first = format!(
+        "{} DESC, {} DESC",
+        plan.ordered("g.sort_date"),
+        plan.ordered("g.record")
+    );
+    match (plan.backend, mode) {
+        (Backend::Sqlite, _) => {
+            // CROSS JOIN keeps the postings as the outer loop; `month IN (…)` is read in the
+            // ORDER BY's order, one month after the other, and the LIMIT stops the walk.
+            s.push(&format!(
+                "SELECT {columns} FROM search_grams AS g CROSS JOIN records AS r ON r.id = g.record"
+            ));
+            if let Mode::Day(day) = mode {
+                s.push(" WHERE g.month = ").text(&month_of(day));
+            } else {
+                s.push(" WHERE g.month IN (");
+                months(s);
+                s.push(")");
+            }
+            checks(s);
+            if let Mode::Page(limit) = mode {
+                s.push(&format!(" ORDER BY g.month DESC, {newest_first}"))
+                    .push(" LIMIT ")
+                    .bind(Bind::Int(*limit));
+            }
+        }
+        (Backend::Postgres, Mode::Day(day)) => {
+            s.push(&format!(
+                "SELECT {columns} FROM search_grams AS g JOIN records AS r \
+                 ON r.record_id = g.record WHERE g.month = "
+            ))
+            .text(&month_of(day));
+            checks(s);
+        }
+        (Backend::Postgres, _) => {
+            // Postgres 15 reads `month IN (…)` in no order: a lateral walk per month, newest
+            // month first, each a backward scan of the key that stops at the limit.
+            s.push("SELECT x.* FROM (");
+            months(s);
+            s.push(&format!(
+                " ORDER BY month DESC) AS m CROSS JOIN LATERAL (SELECT {columns} \
+                 FROM search_grams AS g JOIN records AS r ON r.record_id = g.record \
+                 WHERE g.month = m.month"
+            ));
+            checks(s);
+            match mode {
+                Mode::Page(limit) => {
+                    s.push(&format!(" ORDER BY {newest_first}"))
+                        .push(" LIMIT ")
+                        .bind(Bind::Int(*limit))
+                        .push(") AS x LIMIT ")
+                        .bind(Bind::Int(*limit));
+                }
+                Mode::Count(Some(cap)) => {
+                    s.push(" LIMIT ").bind(Bind::Int(*cap)).push(") AS x");
+                }
+                _ => {
+                    s.push(") AS x");
+                }
+            }
+        }
+    }
+}
+
+/// The month of a sort date as `search_grams` keys it: `YYYY-MM`, or `''` for no date.
+fn month_of(date: &str) -> String {
+    date.chars().take(7).collect()
 }
 
 /// ` ORDER BY … LIMIT` in result order, for a page.
