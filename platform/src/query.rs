@@ -54,8 +54,6 @@ pub const WALK_WINDOW: u32 = 20_000;
 struct Statement {
     sql: String,
     binds: Vec<Bind>,
-    /// Postgres: run with only bitmap scans allowed (see [`positions`]).
-    bitmaps_only: bool,
 }
 
 #[derive(Clone)]
@@ -99,10 +97,6 @@ impl Statement {
 struct Plan<'a> {
     backend: Backend,
     walk_window: u32,
-    /// The walk found a page, so matches are common: on Postgres, count them with a scan that
-    /// stops at the cap rather than through the trigram indexes, whose bitmaps are built whole
-    /// (and which cannot narrow a substring of one or two characters at all).
-    scan_for_total: bool,
     query: &'a SearchQuery,
     /// LIKE patterns over folded text.
     text: Option<String>,
@@ -118,7 +112,6 @@ impl<'a> Plan<'a> {
         Plan {
             backend,
             walk_window,
-            scan_for_total: false,
             query,
             text: pattern(&query.text),
             counterparty: pattern(&query.counterparty),
@@ -126,15 +119,6 @@ impl<'a> Plan<'a> {
             from: query.decided_from.map(|d| d.format("%Y-%m-%d").to_string()),
             to: query.decided_to.map(|d| d.format("%Y-%m-%d").to_string()),
         }
-    }
-
-    /// Every substring filter is shorter than a trigram (and no agency filter narrows).
-    fn only_short_substrings(&self) -> bool {
-        let short = |v: &Option<String>| v.as_deref().is_none_or(|t| fold(t).chars().count() < 3);
-        self.has_substring_filter()
-            && self.agency.is_none()
-            && short(&self.query.text)
-            && short(&self.query.counterparty)
     }
 
     fn has_substring_filter(&self) -> bool {
@@ -214,36 +198,17 @@ impl<'a> Plan<'a> {
 
     /// ` AND …` for every filter that is not about the order.
     fn value_filters(&self, s: &mut Statement, alias: &str) {
-        self.value_filters_with(s, alias, TextPart::All)
-    }
-
-    /// [`Plan::value_filters`], with `q` tested on the `part` of its alternatives only.
-    fn value_filters_with(&self, s: &mut Statement, alias: &str, part: TextPart) {
         let agency_names = "SELECT name FROM agencies WHERE fold LIKE ";
         if let Some(p) = &self.text {
-            if part != TextPart::Agency {
-                s.push(&format!(" AND ({alias}counterparty_name_fold LIKE "))
-                    .text(p)
-                    .push(" ESCAPE '\\'");
-                s.push(&format!(" OR {alias}document_no_fold LIKE "))
-                    .text(p)
-                    .push(" ESCAPE '\\'");
-            }
-            match part {
-                TextPart::All => {
-                    s.push(&format!(" OR {alias}agency_name IN ({agency_names}"))
-                        .text(p)
-                        .push(" ESCAPE '\\'))");
-                }
-                TextPart::Columns => {
-                    s.push(")");
-                }
-                TextPart::Agency => {
-                    s.push(&format!(" AND {alias}agency_name IN ({agency_names}"))
-                        .text(p)
-                        .push(" ESCAPE '\\')");
-                }
-            }
+            s.push(&format!(" AND ({alias}counterparty_name_fold LIKE "))
+                .text(p)
+                .push(" ESCAPE '\\'");
+            s.push(&format!(" OR {alias}document_no_fold LIKE "))
+                .text(p)
+                .push(" ESCAPE '\\'");
+            s.push(&format!(" OR {alias}agency_name IN ({agency_names}"))
+                .text(p)
+                .push(" ESCAPE '\\'))");
         }
         if let Some(p) = &self.counterparty {
             s.push(&format!(" AND {alias}counterparty_name_fold LIKE "))
@@ -337,9 +302,6 @@ impl<'a> Plan<'a> {
         if let Some(cap) = cap {
             s.push(" LIMIT ").bind(Bind::Int(cap));
         }
-        if self.backend == Backend::Postgres {
-            s.sql = hide_from_trigram_indexes(&s.sql, "w.");
-        }
         s
     }
 
@@ -387,73 +349,32 @@ impl<'a> Plan<'a> {
         self.value_filters(&mut s, "");
         s.push(&self.order_by(""));
         self.page_limit(&mut s);
-        if self.backend == Backend::Postgres {
-            // A walk is bounded (the window) or wanted in order (the long walk): the planner,
-            // estimating a rare term, would rather build a trigram bitmap of the whole view and
-            // sort it (5 s for a two-character substring at a million records).
-            s.sql = hide_from_trigram_indexes(&s.sql, "");
-        }
         s
     }
 
-    /// Statements that list the position (`sort_date`, `record_id`) of every match, cursor
-    /// ignored, each up to `cap` rows when given; together they cover every match (a record may
-    /// appear in more than one). Each goes through the index that finds its matches: on SQLite
-    /// the FTS index, the agency index for the agency part of `q`, the agency or category
-    /// index; on Postgres the planner chooses by its statistics.
-    fn match_positions(&self, cap: Option<i64>) -> Vec<Statement> {
-        let mut statements = Vec::new();
-        let start = |from: &str| {
-            let mut s = Statement::default();
-            s.push("SELECT r.sort_date, r.record_id ").push(from);
-            s
+    /// The statement that lists the position (`sort_date`, `record_id`) of every match, cursor
+    /// ignored, up to `cap` rows when given, through the agency, category or ordered index (the
+    /// searches left to these steps have no gram to look up).
+    fn match_positions(&self, cap: Option<i64>) -> Statement {
+        let index = if self.agency.is_some() {
+            "records_agency_order"
+        } else if self.query.category.is_some() {
+            "records_category_order"
+        } else {
+            "records_order"
         };
-        match self.backend {
-            Backend::Postgres => {
-                let mut parts = vec![TextPart::All];
-                if self.text.is_some() && !self.scan_for_total && !self.only_short_substrings() {
-                    // q's agency alternative (a subquery) in the same OR keeps the planner from
-                    // combining the two trigram indexes: it scanned the whole view instead. Two
-                    // statements: the columns (a BitmapOr of both indexes), then the agencies.
-                    parts = vec![TextPart::Columns, TextPart::Agency];
-                }
-                for part in parts {
-                    let mut s = start("FROM records AS r WHERE r.state = 'visible'");
-                    self.order_filters(&mut s, "r.", false);
-                    self.value_filters_with(&mut s, "r.", part);
-                    if self.scan_for_total || self.only_short_substrings() {
-                        s.sql = hide_from_trigram_indexes(&s.sql, "r.");
-                    } else {
-                        // A trigram list. Not the agency part: planned freely, it reads each
-                        // agency's entries off the agency index, and as bitmaps it had no index
-                        // condition at all (the names come from a subquery) and read the view.
-                        s.bitmaps_only = part != TextPart::Agency
-                            && (self.text.is_some() || self.counterparty.is_some());
-                    }
-                    statements.push(s);
-                }
-            }
-            Backend::Sqlite => {
-                let from = if self.agency.is_some() {
-                    "FROM records AS r INDEXED BY records_agency_order"
-                } else if self.query.category.is_some() {
-                    "FROM records AS r INDEXED BY records_category_order"
-                } else {
-                    "FROM records AS r INDEXED BY records_order"
-                };
-                let mut s = start(from);
-                s.push(" WHERE r.state = 'visible'");
-                self.order_filters(&mut s, "r.", false);
-                self.value_filters(&mut s, "r.");
-                statements.push(s);
-            }
+        let mut s = Statement::default();
+        s.push("SELECT r.sort_date, r.record_id FROM records AS r");
+        if self.backend == Backend::Sqlite {
+            s.push(&format!(" INDEXED BY {index}"));
         }
-        for s in &mut statements {
-            if let Some(cap) = cap {
-                s.push(" LIMIT ").bind(Bind::Int(cap));
-            }
+        s.push(" WHERE r.state = 'visible'");
+        self.order_filters(&mut s, "r.", false);
+        self.value_filters(&mut s, "r.");
+        if let Some(cap) = cap {
+            s.push(" LIMIT ").bind(Bind::Int(cap));
         }
-        statements
+        s
     }
 
     /// The plain count of a query without substring filters, up to `cap` when given.
@@ -485,29 +406,6 @@ impl<'a> Plan<'a> {
     }
 }
 
-/// Which of `q`'s alternatives a statement tests: all three (counterparty, document number,
-/// agency), the two text columns, or the agency names.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum TextPart {
-    All,
-    Columns,
-    Agency,
-}
-
-/// `sql` with the folded text columns of `alias` written as `(column || '')`: the same values,
-/// but no longer the indexed expression, so Postgres cannot answer them through its trigram
-/// indexes and walks the ordered index instead.
-fn hide_from_trigram_indexes(sql: &str, alias: &str) -> String {
-    let mut sql = sql.to_owned();
-    for column in ["counterparty_name_fold", "document_no_fold"] {
-        sql = sql.replace(
-            &format!("{alias}{column} LIKE"),
-            &format!("({alias}{column} || '') LIKE"),
-        );
-    }
-    sql
-}
-
 /// The result order of two positions: newest date first, then record_id in byte order.
 fn result_order(a: &Cursor, b: &Cursor) -> std::cmp::Ordering {
     b.sort_date
@@ -515,59 +413,18 @@ fn result_order(a: &Cursor, b: &Cursor) -> std::cmp::Ordering {
         .then_with(|| a.record_id.as_bytes().cmp(b.record_id.as_bytes()))
 }
 
-/// Every match's position, sorted and deduplicated, and whether that is all of them (no
-/// statement hit `cap`).
+/// Every match's position, sorted, and whether that is all of them (the list stopped short of
+/// `cap`).
 async fn positions(
     tx: &mut sqlx::Transaction<'static, Any>,
     plan: &Plan<'_>,
     cap: Option<i64>,
 ) -> Result<(Vec<Cursor>, bool), PlatformError> {
-    let mut all = Vec::new();
-    let mut complete = true;
-    // Postgres, a term the walk found rare: list its matches through the trigram indexes, as
-    // bitmaps, and stop reading rows at the cap. Planned with the LIMIT, the planner
-    // would rather scan in order until the cap, and read the whole view for a rare term; a
-    // materialized list, the other way to keep it off that plan, lists every match of a term
-    // common in old records (a year, 180,000 rows) before the cap applies.
-    for statement in plan.match_positions(cap) {
-        if statement.bitmaps_only {
-            set_scans(tx, "off").await?;
-        }
-        let rows = fetch(tx, &statement).await?;
-        if statement.bitmaps_only {
-            set_scans(tx, "on").await?;
-        }
-        if cap.is_some_and(|cap| rows.len() as i64 >= cap) {
-            complete = false;
-        }
-        for row in &rows {
-            all.push(cursor_of(row)?);
-        }
-    }
+    let rows = fetch(tx, &plan.match_positions(cap)).await?;
+    let complete = !cap.is_some_and(|cap| rows.len() as i64 >= cap);
+    let mut all = rows.iter().map(cursor_of).collect::<Result<Vec<_>, _>>()?;
     all.sort_by(result_order);
-    all.dedup_by(|a, b| a.record_id == b.record_id);
     Ok((all, complete))
-}
-
-/// Allows (`on`) or forbids (`off`, leaving bitmap scans) Postgres' plain, index and
-/// index-only scans for the rest of the search's transaction.
-async fn set_scans(
-    tx: &mut sqlx::Transaction<'static, Any>,
-    setting: &'static str,
-) -> Result<(), PlatformError> {
-    // set_config(…, true) is SET LOCAL, and three of them go in one round trip.
-    sqlx::query(
-        "SELECT set_config('enable_seqscan', $1, true) AS a, \
-         set_config('enable_indexscan', $2, true) AS b, \
-         set_config('enable_indexonlyscan', $3, true) AS c",
-    )
-    .bind(setting)
-    .bind(setting)
-    .bind(setting)
-    .fetch_one(&mut **tx)
-    .await
-    .map_err(PlatformError::database("plan a search"))?;
-    Ok(())
 }
 
 /// Runs `query`: the page, its `next` cursor and the total.
@@ -657,10 +514,6 @@ pub(crate) async fn search(
             };
             // The matches' positions through the filters' own indexes: the total, and (when they
             // are all there) the page too, without sorting whole records.
-            let plan = Plan {
-                scan_for_total: walk_is_enough,
-                ..plan
-            };
             let (matches, complete) = positions(&mut tx, &plan, cap).await?;
             let (total, exact) = counted(matches.len());
             let rows = if walk_is_enough {

@@ -378,8 +378,15 @@ fn postings(plan: &Plan<'_>, s: &mut Statement, gram: &str, also: Option<&str>, 
         Mode::Count(_) => "r.record_id",
         _ => "r.sort_date, r.record_id, '' AS part",
     };
-    let checks = |s: &mut Statement| {
+    // On the postings' key: the gram, and the dates and cursor, where they bound the range read
+    // (the cursor's tie-break by record_id is on the record).
+    let key_checks = |s: &mut Statement| {
         s.push(" AND g.gram = ").text(gram);
+        plan.order_filters(s, "g.", false);
+        mode_filters(plan, s, "g.", mode);
+    };
+    // On each posting's record (and its second gram).
+    let record_checks = |s: &mut Statement| {
         if let Some(also) = also {
             s.push(" AND EXISTS (SELECT 1 FROM search_grams AS a WHERE a.month = g.month")
                 .push(" AND a.gram = ")
@@ -387,10 +394,6 @@ fn postings(plan: &Plan<'_>, s: &mut Statement, gram: &str, also: Option<&str>, 
                 .push(" AND a.sort_date = g.sort_date AND a.record = g.record)");
         }
         s.push(" AND r.state = 'visible'");
-        // Dates and cursor on the postings' key, where they bound the range read; the cursor's
-        // tie-break by record_id on the record.
-        plan.order_filters(s, "g.", false);
-        mode_filters(plan, s, "g.", mode);
         plan.value_filters(s, "r.");
     };
     let months = |s: &mut Statement| {
@@ -412,8 +415,8 @@ fn postings(plan: &Plan<'_>, s: &mut Statement, gram: &str, also: Option<&str>, 
         plan.ordered("g.sort_date"),
         plan.ordered("g.record")
     );
-    match (plan.backend, mode) {
-        (Backend::Sqlite, _) => {
+    match plan.backend {
+        Backend::Sqlite => {
             // CROSS JOIN keeps the postings as the outer loop; `month IN (…)` is read in the
             // ORDER BY's order, one month after the other, and the LIMIT stops the walk.
             s.push(&format!(
@@ -426,32 +429,40 @@ fn postings(plan: &Plan<'_>, s: &mut Statement, gram: &str, also: Option<&str>, 
                 months(s);
                 s.push(")");
             }
-            checks(s);
+            key_checks(s);
+            record_checks(s);
             if let Mode::Page(limit) = mode {
                 s.push(&format!(" ORDER BY g.month DESC, {newest_first}"))
                     .push(" LIMIT ")
                     .bind(Bind::Int(*limit));
             }
         }
-        (Backend::Postgres, Mode::Day(day)) => {
-            s.push(&format!(
-                "SELECT {columns} FROM search_grams AS g JOIN records AS r \
-                 ON r.record_id = g.record WHERE g.month = "
-            ))
-            .text(&month_of(day));
-            checks(s);
-        }
-        (Backend::Postgres, _) => {
+        Backend::Postgres => {
             // Postgres 15 reads `month IN (…)` in no order: a lateral walk per month, newest
-            // month first, each a backward scan of the key that stops at the limit.
+            // month first, each a backward scan of the key that stops at the limit. Each
+            // posting's record is looked up behind an optimization fence (OFFSET 0): joined
+            // freely, the planner hashed a month's postings and scanned the view for them.
+            let posting = |s: &mut Statement| {
+                s.push(&format!(
+                    "SELECT {columns} FROM search_grams AS g CROSS JOIN LATERAL \
+                     (SELECT r.sort_date, r.record_id FROM records AS r \
+                     WHERE r.record_id = g.record"
+                ));
+                record_checks(s);
+                s.push(" OFFSET 0) AS r WHERE g.month = ");
+            };
+            if let Mode::Day(day) = mode {
+                posting(s);
+                s.text(&month_of(day));
+                key_checks(s);
+                return;
+            }
             s.push("SELECT x.* FROM (");
             months(s);
-            s.push(&format!(
-                " ORDER BY month DESC) AS m CROSS JOIN LATERAL (SELECT {columns} \
-                 FROM search_grams AS g JOIN records AS r ON r.record_id = g.record \
-                 WHERE g.month = m.month"
-            ));
-            checks(s);
+            s.push(" ORDER BY month DESC) AS m CROSS JOIN LATERAL (");
+            posting(s);
+            s.push("m.month");
+            key_checks(s);
             match mode {
                 Mode::Page(limit) => {
                     s.push(&format!(" ORDER BY {newest_first}"))
