@@ -229,42 +229,43 @@ async fn gram_streams(
     let grams = needle_grams(needle);
     let mut s = Statement::default();
     s.push("SELECT ");
-    let probe = |s: &mut Statement, gram: String, limit: i64, name: String| {
+    // Postings of `gram` up to PROBE_POSTINGS, in every month or only the newest few.
+    let probe = |s: &mut Statement, gram: String, newest: bool, name: String| {
+        let months = if newest {
+            "SELECT month FROM search_months ORDER BY month DESC LIMIT 3"
+        } else {
+            "SELECT month FROM search_months"
+        };
         match backend {
             Backend::Sqlite => s
-                .push(
+                .push(&format!(
                     "(SELECT COUNT(*) FROM (SELECT 1 FROM search_grams WHERE month IN \
-                     (SELECT month FROM search_months) AND gram = ",
-                )
+                     ({months}) AND gram = "
+                ))
                 .text(&gram),
             Backend::Postgres => s
-                .push(
-                    "(SELECT COUNT(*) FROM (SELECT 1 FROM search_months AS m CROSS JOIN LATERAL \
-                     (SELECT 1 FROM search_grams AS g WHERE g.month = m.month AND g.gram = ",
-                )
+                .push(&format!(
+                    "(SELECT COUNT(*) FROM (SELECT 1 FROM ({months}) AS m CROSS JOIN LATERAL \
+                     (SELECT 1 FROM search_grams AS g WHERE g.month = m.month AND g.gram = "
+                ))
                 .text(&gram)
                 .push(" LIMIT ")
-                .bind(Bind::Int(limit))
+                .bind(Bind::Int(PROBE_POSTINGS))
                 .push(") AS x"),
         };
         s.push(" LIMIT ")
-            .bind(Bind::Int(limit))
+            .bind(Bind::Int(PROBE_POSTINGS))
             .push(&format!(") AS p) AS {name}"));
     };
     for (c, column) in columns.iter().enumerate() {
-        if c > 0 {
-            s.push(", ");
-        }
         for (g, gram) in grams.iter().enumerate() {
-            if g > 0 {
+            if c + g > 0 {
                 s.push(", ");
             }
-            probe(
-                &mut s,
-                format!("{}{gram}", column.prefix()),
-                PROBE_POSTINGS,
-                format!("n{c}_{g}"),
-            );
+            let gram = format!("{}{gram}", column.prefix());
+            probe(&mut s, gram.clone(), false, format!("n{c}_{g}"));
+            s.push(", ");
+            probe(&mut s, gram, true, format!("r{c}_{g}"));
         }
     }
     let row = s
@@ -278,18 +279,25 @@ async fn gram_streams(
     };
     let mut streams = Vec::new();
     for (c, column) in columns.iter().enumerate() {
-        let mut counted: Vec<(i64, &String)> = Vec::with_capacity(grams.len());
+        // Rarest first; among grams too common to count, the one rarest in the newest months,
+        // where the walk starts: a year inside document numbers ('023') is in a fifth of the
+        // view but in none of this year's records, and the walk skips those months at once.
+        let mut counted: Vec<(i64, i64, &String)> = Vec::with_capacity(grams.len());
         for (g, gram) in grams.iter().enumerate() {
-            counted.push((count(format!("n{c}_{g}"))?, gram));
+            counted.push((
+                count(format!("n{c}_{g}"))?,
+                count(format!("r{c}_{g}"))?,
+                gram,
+            ));
         }
         counted.sort();
         // A gram with no postings: no text in this column holds the needle.
-        if let Some((_, rarest)) = counted.first().filter(|(n, _)| *n > 0) {
+        if let Some((_, _, rarest)) = counted.first().filter(|(n, _, _)| *n > 0) {
             streams.push(Stream::Grams {
                 gram: format!("{}{rarest}", column.prefix()),
                 also: counted
                     .get(1)
-                    .map(|(_, gram)| format!("{}{gram}", column.prefix())),
+                    .map(|(_, _, gram)| format!("{}{gram}", column.prefix())),
             });
         }
     }
@@ -441,12 +449,13 @@ fn postings(plan: &Plan<'_>, s: &mut Statement, gram: &str, also: Option<&str>, 
             // Postgres 15 reads `month IN (…)` in no order: a lateral walk per month, newest
             // month first, each a backward scan of the key that stops at the limit. Each
             // posting's record is looked up behind an optimization fence (OFFSET 0): joined
-            // freely, the planner hashed a month's postings and scanned the view for them.
+            // freely, the planner hashed a month's postings and scanned the view for them. The
+            // record_id comparison is in the records table's collation, so its key is used.
             let posting = |s: &mut Statement| {
                 s.push(&format!(
                     "SELECT {columns} FROM search_grams AS g CROSS JOIN LATERAL \
                      (SELECT r.sort_date, r.record_id FROM records AS r \
-                     WHERE r.record_id = g.record"
+                     WHERE r.record_id = g.record COLLATE \"default\""
                 ));
                 record_checks(s);
                 s.push(" OFFSET 0) AS r WHERE g.month = ");
