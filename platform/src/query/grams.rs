@@ -62,7 +62,12 @@ impl Column {
 /// Where candidates come from, newest first.
 enum Stream {
     /// The postings of `gram`, only those that `also` has too when given.
-    Grams { gram: String, also: Option<String> },
+    /// `bare`: a posting alone proves a match (Postgres, see [`bare_postings`]).
+    Grams {
+        gram: String,
+        also: Option<String>,
+        bare: bool,
+    },
     /// The records of these agencies, each read off `records_agency_order`.
     Agencies(Vec<String>),
     /// The records of the agencies whose folded name is LIKE this pattern, in result order off
@@ -142,7 +147,8 @@ pub(super) async fn search(
     let Some((needle, columns, is_text)) = driving(plan) else {
         return Ok(None);
     };
-    let mut streams = gram_streams(tx, plan.backend, &needle, columns).await?;
+    let bare = bare_postings(plan, &needle, is_text);
+    let mut streams = gram_streams(tx, plan.backend, &needle, columns, bare).await?;
     if let (true, Some(pattern)) = (is_text, &plan.text) {
         streams.extend(agency_stream(tx, pattern).await?);
     }
@@ -218,6 +224,25 @@ pub(super) async fn search(
     Ok(Some((rows, total, exact)))
 }
 
+/// Whether a posting of the needle's gram proves a match without reading the record: on
+/// Postgres, where a posting holds the record_id, for a needle that is its own gram (two or
+/// three characters: any text posted under it holds it) and a query with no other filter to check
+/// on the record (dates and cursor are on the posting's key). Postings exist only for visible
+/// records.
+fn bare_postings(plan: &Plan<'_>, needle: &str, is_text: bool) -> bool {
+    let other_substring = if is_text {
+        plan.counterparty.is_some()
+    } else {
+        plan.text.is_some()
+    };
+    plan.backend == Backend::Postgres
+        && needle_grams(needle) == [needle]
+        && !other_substring
+        && plan.agency.is_none()
+        && plan.query.category.is_none()
+        && plan.query.document_no.is_none()
+}
+
 /// For each column: the postings of the needle's rarest gram there, with the second rarest as a
 /// check. One statement counts them all.
 async fn gram_streams(
@@ -225,6 +250,7 @@ async fn gram_streams(
     backend: Backend,
     needle: &str,
     columns: &[Column],
+    bare: bool,
 ) -> Result<Vec<Stream>, PlatformError> {
     let grams = needle_grams(needle);
     let mut s = Statement::default();
@@ -298,6 +324,7 @@ async fn gram_streams(
                 also: counted
                     .get(1)
                     .map(|(_, _, gram)| format!("{}{gram}", column.prefix())),
+                bare,
             });
         }
     }
@@ -325,7 +352,9 @@ async fn agency_stream(
 fn statement(plan: &Plan<'_>, stream: &Stream, mode: Mode<'_>) -> Statement {
     let mut s = Statement::default();
     match stream {
-        Stream::Grams { gram, also } => postings(plan, &mut s, gram, also.as_deref(), &mode),
+        Stream::Grams { gram, also, bare } => {
+            postings(plan, &mut s, gram, also.as_deref(), *bare, &mode)
+        }
         Stream::Agencies(names) => match mode {
             Mode::Count(_) => {
                 s.push("SELECT record_id")
@@ -381,7 +410,14 @@ fn statement(plan: &Plan<'_>, stream: &Stream, mode: Mode<'_>) -> Statement {
 
 /// A gram stream's statement: the postings of `gram` (and `also`), month by month newest first,
 /// each joined to its record for the checks.
-fn postings(plan: &Plan<'_>, s: &mut Statement, gram: &str, also: Option<&str>, mode: &Mode<'_>) {
+fn postings(
+    plan: &Plan<'_>,
+    s: &mut Statement,
+    gram: &str,
+    also: Option<&str>,
+    bare: bool,
+    mode: &Mode<'_>,
+) {
     let columns = match mode {
         Mode::Count(_) => "r.record_id",
         _ => "r.sort_date, r.record_id, '' AS part",
@@ -452,6 +488,14 @@ fn postings(plan: &Plan<'_>, s: &mut Statement, gram: &str, also: Option<&str>, 
             // freely, the planner hashed a month's postings and scanned the view for them. The
             // record_id comparison is in the records table's collation, so its key is used.
             let posting = |s: &mut Statement| {
+                if bare {
+                    s.push(&format!(
+                        "SELECT {columns} FROM search_grams AS g CROSS JOIN LATERAL \
+                         (SELECT g.sort_date AS sort_date, g.record AS record_id) AS r \
+                         WHERE g.month = "
+                    ));
+                    return;
+                }
                 s.push(&format!(
                     "SELECT {columns} FROM search_grams AS g CROSS JOIN LATERAL \
                      (SELECT r.sort_date, r.record_id FROM records AS r \
