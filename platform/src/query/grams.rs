@@ -39,6 +39,10 @@ use sqlx::{Any, Row};
 /// common ones will do (the record check does the rest).
 const PROBE_POSTINGS: i64 = 5_000;
 
+/// Postings counted, further, of grams that [`PROBE_POSTINGS`] and the newest months could not
+/// tell apart.
+const DEEP_PROBE_POSTINGS: i64 = 50_000;
+
 /// Agencies a `q` may name before its agency alternative is read off the ordered index instead
 /// of each agency's own: a string in that many names ("管理") is common, and found at once.
 const AGENCY_NAMES_MERGED: usize = 64;
@@ -253,82 +257,159 @@ async fn gram_streams(
     bare: bool,
 ) -> Result<Vec<Stream>, PlatformError> {
     let grams = needle_grams(needle);
+    let posted = |c: usize, g: usize| format!("{}{}", columns[c].prefix(), grams[g]);
     let mut s = Statement::default();
     s.push("SELECT ");
-    // Postings of `gram` up to PROBE_POSTINGS, in every month or only the newest few.
-    let probe = |s: &mut Statement, gram: String, newest: bool, name: String| {
-        let months = if newest {
-            "SELECT month FROM search_months ORDER BY month DESC LIMIT 3"
-        } else {
-            "SELECT month FROM search_months"
-        };
-        match backend {
-            Backend::Sqlite => s
-                .push(&format!(
-                    "(SELECT COUNT(*) FROM (SELECT 1 FROM search_grams WHERE month IN \
-                     ({months}) AND gram = "
-                ))
-                .text(&gram),
-            Backend::Postgres => s
-                .push(&format!(
-                    "(SELECT COUNT(*) FROM (SELECT 1 FROM ({months}) AS m CROSS JOIN LATERAL \
-                     (SELECT 1 FROM search_grams AS g WHERE g.month = m.month AND g.gram = "
-                ))
-                .text(&gram)
-                .push(" LIMIT ")
-                .bind(Bind::Int(PROBE_POSTINGS))
-                .push(") AS x"),
-        };
-        s.push(" LIMIT ")
-            .bind(Bind::Int(PROBE_POSTINGS))
-            .push(&format!(") AS p) AS {name}"));
-    };
-    for (c, column) in columns.iter().enumerate() {
-        for (g, gram) in grams.iter().enumerate() {
+    for c in 0..columns.len() {
+        for g in 0..grams.len() {
             if c + g > 0 {
                 s.push(", ");
             }
-            let gram = format!("{}{gram}", column.prefix());
-            probe(&mut s, gram.clone(), false, format!("n{c}_{g}"));
+            probe(
+                &mut s,
+                backend,
+                &posted(c, g),
+                false,
+                PROBE_POSTINGS,
+                &format!("n{c}_{g}"),
+            );
             s.push(", ");
-            probe(&mut s, gram, true, format!("r{c}_{g}"));
+            probe(
+                &mut s,
+                backend,
+                &posted(c, g),
+                true,
+                PROBE_POSTINGS,
+                &format!("r{c}_{g}"),
+            );
         }
     }
-    let row = s
-        .query()
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(PlatformError::database("read search results"))?;
-    let count = |name: String| -> Result<i64, PlatformError> {
-        row.try_get::<i64, _>(name.as_str())
-            .map_err(|_| PlatformError::CorruptRow { what: "count" })
-    };
-    let mut streams = Vec::new();
-    for (c, column) in columns.iter().enumerate() {
+    let row = fetch_one(tx, &s).await?;
+    // (postings, postings in the newest months, column, gram) per column and gram.
+    let mut counted: Vec<Vec<(i64, i64, usize, usize)>> = Vec::new();
+    for c in 0..columns.len() {
+        let mut column = Vec::with_capacity(grams.len());
+        for g in 0..grams.len() {
+            column.push((
+                count(&row, &format!("n{c}_{g}"))?,
+                count(&row, &format!("r{c}_{g}"))?,
+                c,
+                g,
+            ));
+        }
         // Rarest first; among grams too common to count, the one rarest in the newest months,
         // where the walk starts: a year inside document numbers ('023') is in a fifth of the
         // view but in none of this year's records, and the walk skips those months at once.
-        let mut counted: Vec<(i64, i64, &String)> = Vec::with_capacity(grams.len());
-        for (g, gram) in grams.iter().enumerate() {
-            counted.push((
-                count(format!("n{c}_{g}"))?,
-                count(format!("r{c}_{g}"))?,
-                gram,
-            ));
+        column.sort();
+        counted.push(column);
+    }
+    // Two or more grams too common to count and alike in the newest months (the parts of a
+    // year and a number, `22〕5`, in none of this year's records): count those further, or the
+    // walk may read a year's postings (`22〕`) for a few thousand matches (`2〕5`).
+    let tied: Vec<(usize, usize)> = counted
+        .iter()
+        .flat_map(|column| {
+            let first = column.first().copied();
+            let ties: Vec<(usize, usize)> = column
+                .iter()
+                .filter(|(n, recent, _, _)| {
+                    first.is_some_and(|(n0, r0, _, _)| {
+                        n0 >= PROBE_POSTINGS && *n == n0 && *recent == r0
+                    })
+                })
+                .map(|(_, _, c, g)| (*c, *g))
+                .collect();
+            if ties.len() > 1 {
+                ties
+            } else {
+                Vec::new()
+            }
+        })
+        .collect();
+    if !tied.is_empty() {
+        let mut s = Statement::default();
+        s.push("SELECT ");
+        for (n, (c, g)) in tied.iter().enumerate() {
+            if n > 0 {
+                s.push(", ");
+            }
+            probe(
+                &mut s,
+                backend,
+                &posted(*c, *g),
+                false,
+                DEEP_PROBE_POSTINGS,
+                &format!("d{c}_{g}"),
+            );
         }
-        counted.sort();
+        let row = fetch_one(tx, &s).await?;
+        for column in &mut counted {
+            for entry in column.iter_mut() {
+                if tied.contains(&(entry.2, entry.3)) {
+                    entry.0 = count(&row, &format!("d{}_{}", entry.2, entry.3))?;
+                }
+            }
+            column.sort();
+        }
+    }
+    let mut streams = Vec::new();
+    for column in &counted {
         // A gram with no postings: no text in this column holds the needle.
-        if let Some((_, _, rarest)) = counted.first().filter(|(n, _, _)| *n > 0) {
+        if let Some((_, _, c, g)) = column.first().filter(|(n, _, _, _)| *n > 0) {
             streams.push(Stream::Grams {
-                gram: format!("{}{rarest}", column.prefix()),
-                also: counted
-                    .get(1)
-                    .map(|(_, _, gram)| format!("{}{gram}", column.prefix())),
+                gram: posted(*c, *g),
+                also: column.get(1).map(|(_, _, c, g)| posted(*c, *g)),
                 bare,
             });
         }
     }
     Ok(streams)
+}
+
+/// ` (SELECT COUNT(*) …) AS name`: the postings of `gram`, up to `limit`, in every month or
+/// (`newest`) in the newest three.
+fn probe(s: &mut Statement, backend: Backend, gram: &str, newest: bool, limit: i64, name: &str) {
+    let months = if newest {
+        "SELECT month FROM search_months ORDER BY month DESC LIMIT 3"
+    } else {
+        "SELECT month FROM search_months"
+    };
+    match backend {
+        Backend::Sqlite => s
+            .push(&format!(
+                "(SELECT COUNT(*) FROM (SELECT 1 FROM search_grams WHERE month IN \
+                 ({months}) AND gram = "
+            ))
+            .text(gram),
+        Backend::Postgres => s
+            .push(&format!(
+                "(SELECT COUNT(*) FROM (SELECT 1 FROM ({months}) AS m CROSS JOIN LATERAL \
+                 (SELECT 1 FROM search_grams AS g WHERE g.month = m.month AND g.gram = "
+            ))
+            .text(gram)
+            .push(" LIMIT ")
+            .bind(Bind::Int(limit))
+            .push(") AS x"),
+    };
+    s.push(" LIMIT ")
+        .bind(Bind::Int(limit))
+        .push(&format!(") AS p) AS {name}"));
+}
+
+async fn fetch_one(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    statement: &Statement,
+) -> Result<AnyRow, PlatformError> {
+    statement
+        .query()
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(PlatformError::database("read search results"))
+}
+
+fn count(row: &AnyRow, name: &str) -> Result<i64, PlatformError> {
+    row.try_get::<i64, _>(name)
+        .map_err(|_| PlatformError::CorruptRow { what: "count" })
 }
 
 /// `q`'s agency alternative: the agencies whose name holds it, if any.
