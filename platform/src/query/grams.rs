@@ -41,7 +41,7 @@ const PROBE_POSTINGS: i64 = 5_000;
 
 /// Postings counted, further, of grams that [`PROBE_POSTINGS`] and the newest months could not
 /// tell apart.
-const DEEP_PROBE_POSTINGS: i64 = 50_000;
+const DEEP_PROBE_POSTINGS: i64 = 20_000;
 
 /// Agencies a `q` may name before its agency alternative is read off the ordered index instead
 /// of each agency's own: a string in that many names ("管理") is common, and found at once.
@@ -152,7 +152,12 @@ pub(super) async fn search(
         return Ok(None);
     };
     let bare = bare_postings(plan, &needle, is_text);
-    let mut streams = gram_streams(tx, plan.backend, &needle, columns, bare).await?;
+    let (mut streams, common) = gram_streams(tx, plan.backend, &needle, columns, bare).await?;
+    if common {
+        if let Some(found) = common_first_page(tx, plan, cap).await? {
+            return Ok(Some(found));
+        }
+    }
     if let (true, Some(pattern)) = (is_text, &plan.text) {
         streams.extend(agency_stream(tx, pattern).await?);
     }
@@ -228,6 +233,37 @@ pub(super) async fn search(
     Ok(Some((rows, total, exact)))
 }
 
+/// The first page of a term common in the newest records, with its capped total, read off the
+/// newest [`super::WALK_WINDOW`] entries of the ordered index in one sequential read that stops
+/// at the cap: cheaper than reading a record per posting to count a thousand matches. `None`
+/// when the query is not a first page with a capped total, or the window holds fewer matches.
+async fn common_first_page(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    plan: &Plan<'_>,
+    cap: Option<i64>,
+) -> Result<Option<(Vec<AnyRow>, u64, bool)>, PlatformError> {
+    let query = plan.query;
+    let Some(cap) = cap else {
+        return Ok(None);
+    };
+    if query.after.is_some() || query.offset != 0 {
+        return Ok(None);
+    }
+    let rows = fetch(tx, &plan.window_matches(Some(cap))).await?;
+    if (rows.len() as i64) < cap {
+        return Ok(None);
+    }
+    let mut found = rows
+        .iter()
+        .map(super::cursor_of)
+        .collect::<Result<Vec<_>, _>>()?;
+    found.sort_by(result_order);
+    found.truncate(query.limit as usize + 1);
+    let (total, exact) = super::total_of(query, rows.len() as u64, true);
+    let rows = records_page(tx, plan, &found).await?;
+    Ok(Some((rows, total, exact)))
+}
+
 /// Whether a posting of the needle's gram proves a match without reading the record: on
 /// Postgres, where a posting holds the record_id, for a needle that is its own gram (two or
 /// three characters: any text posted under it holds it) and a query with no other filter to check
@@ -248,14 +284,15 @@ fn bare_postings(plan: &Plan<'_>, needle: &str, is_text: bool) -> bool {
 }
 
 /// For each column: the postings of the needle's rarest gram there, with the second rarest as a
-/// check. One statement counts them all.
+/// check; and whether even the rarest is common in the newest months. One statement counts them
+/// all.
 async fn gram_streams(
     tx: &mut sqlx::Transaction<'static, Any>,
     backend: Backend,
     needle: &str,
     columns: &[Column],
     bare: bool,
-) -> Result<Vec<Stream>, PlatformError> {
+) -> Result<(Vec<Stream>, bool), PlatformError> {
     let grams = needle_grams(needle);
     let posted = |c: usize, g: usize| format!("{}{}", columns[c].prefix(), grams[g]);
     let mut s = Statement::default();
@@ -303,9 +340,10 @@ async fn gram_streams(
         column.sort();
         counted.push(column);
     }
-    // Two or more grams too common to count and alike in the newest months (the parts of a
-    // year and a number, `22〕5`, in none of this year's records): count those further, or the
-    // walk may read a year's postings (`22〕`) for a few thousand matches (`2〕5`).
+    // Two or more grams too common to count and alike in the newest months, and not common
+    // there (the parts of a year and a number, `22〕5`, in none of this year's records): count
+    // those further, or the walk may read a year's postings (`22〕`) for a few thousand matches
+    // (`2〕5`). Grams common in the newest months need no more: the walk finds its page there.
     let tied: Vec<(usize, usize)> = counted
         .iter()
         .flat_map(|column| {
@@ -314,7 +352,7 @@ async fn gram_streams(
                 .iter()
                 .filter(|(n, recent, _, _)| {
                     first.is_some_and(|(n0, r0, _, _)| {
-                        n0 >= PROBE_POSTINGS && *n == n0 && *recent == r0
+                        n0 >= PROBE_POSTINGS && r0 < PROBE_POSTINGS && *n == n0 && *recent == r0
                     })
                 })
                 .map(|(_, _, c, g)| (*c, *g))
@@ -352,6 +390,12 @@ async fn gram_streams(
             column.sort();
         }
     }
+    // Even the rarest gram is common in the newest months, in some column.
+    let common = counted.iter().any(|column| {
+        column
+            .first()
+            .is_some_and(|(_, recent, _, _)| *recent >= PROBE_POSTINGS)
+    });
     let mut streams = Vec::new();
     for column in &counted {
         // A gram with no postings: no text in this column holds the needle.
@@ -363,7 +407,7 @@ async fn gram_streams(
             });
         }
     }
-    Ok(streams)
+    Ok((streams, common))
 }
 
 /// ` (SELECT COUNT(*) …) AS name`: the postings of `gram`, up to `limit`, in every month or
