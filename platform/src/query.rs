@@ -421,7 +421,7 @@ async fn positions(
     cap: Option<i64>,
 ) -> Result<(Vec<Cursor>, bool), PlatformError> {
     let rows = fetch(tx, &plan.match_positions(cap)).await?;
-    let complete = !cap.is_some_and(|cap| rows.len() as i64 >= cap);
+    let complete = cap.is_none_or(|cap| (rows.len() as i64) < cap);
     let mut all = rows.iter().map(cursor_of).collect::<Result<Vec<_>, _>>()?;
     all.sort_by(result_order);
     Ok((all, complete))
