@@ -194,9 +194,8 @@ WHERE records.version < excluded.version
 RETURNING record_id";
 
 /// Rows per multi-row statement: 22 parameters each stays under SQLite's 32766 and Postgres'
-/// 65535 bound parameters. As many as fit: SQLite's FTS5 writes its pending trigrams out as a new
-/// segment at every statement (a statement savepoint), so fewer, larger statements mean fewer
-/// segments to write and merge.
+/// 65535 bound parameters. As many as fit: fewer, larger statements mean fewer round trips, and
+/// on Postgres fewer runs of the statement-level triggers that post the grams.
 const ROWS_PER_STATEMENT: usize = 1_400;
 
 const INSERT_REJECTED: &str = "\
