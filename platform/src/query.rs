@@ -3,20 +3,27 @@
 //! Every page is in one order (newest decision first, then record_id), and the `records_order`
 //! index holds the view in that order together with the columns the filters test. A query with
 //! only order-friendly filters (category, dates, document number) reads its page straight off
-//! the right index. A query with a substring filter (`q`, `counterparty`, `agency`) runs in steps:
+//! the right index.
 //!
-//! 1. **walk**: read the ordered index from the cursor on, testing each entry, but only the next
+//! A query with a `counterparty` or `q` substring of two characters or more goes through the
+//! gram index ([`grams`]): the postings of its rarest gram, read newest first, stop at a page.
+//!
+//! Any other substring filter (an `agency`, a one-character `q` or `counterparty`, which no gram
+//! is short enough to find) runs in steps:
+//!
+//! 1. **agency**: an agency filter alone reads each matching agency's first entries off the
+//!    agency index.
+//! 2. **walk**: read the ordered index from the cursor on, testing each entry, but only the next
 //!    `walk_window` ([`WALK_WINDOW`]) entries. If they hold the page, the page is exact, and
 //!    common terms (most searches) end here.
-//! 2. **positions**: list the matches' positions through each filter's own index (the FTS5
-//!    trigram index on SQLite, pg_trgm on Postgres, the agency or category index), up to
-//!    [`COUNT_CAP`] + 1. That count is the total. When the list is complete, the page is picked
-//!    from it and only its records are read: rare terms end here.
-//! 3. **long walk**: more matches than the cap and none recent (a year inside document numbers,
-//!    say): the walk goes on without a window until the page is full.
+//! 3. **positions**: list the matches' positions through the agency or category index, or the
+//!    ordered index, up to [`COUNT_CAP`] + 1. That count is the total. When the list is complete,
+//!    the page is picked from it and only its records are read.
+//! 4. **long walk**: more matches than the cap and none recent: the walk goes on without a
+//!    window until the page is full.
 //!
-//! Trigram indexes need three characters: a one- or two-character substring has no index to list
-//! its positions and is found by walking (exact, but a rare short string costs a scan of the view).
+//! A rare single character therefore still costs a walk of the view (platform README, Known
+//! limits).
 //!
 //! Totals: exact for a query without filters (counters kept by triggers), else counted up to
 //! [`COUNT_CAP`] unless `count=exact`.
@@ -33,6 +40,10 @@ use crate::error::PlatformError;
 use crate::search::{Cursor, SearchQuery, SearchResult, COUNT_CAP};
 use crate::view::Backend;
 
+mod grams;
+
+pub(crate) use grams::posted as posted_grams;
+
 /// How many index entries a walk looks at before it gives up for the candidate path. About
 /// 20 ms of reading on either database; a term in more than 1 of ~400 records fills a page of 50
 /// within it.
@@ -43,8 +54,6 @@ pub const WALK_WINDOW: u32 = 20_000;
 struct Statement {
     sql: String,
     binds: Vec<Bind>,
-    /// Postgres: run with only bitmap scans allowed (see [`positions`]).
-    bitmaps_only: bool,
 }
 
 #[derive(Clone)]
@@ -88,18 +97,11 @@ impl Statement {
 struct Plan<'a> {
     backend: Backend,
     walk_window: u32,
-    /// The walk found a page, so matches are common: on Postgres, count them with a scan that
-    /// stops at the cap rather than through the trigram indexes, whose bitmaps are built whole
-    /// (and which cannot narrow a substring of one or two characters at all).
-    scan_for_total: bool,
     query: &'a SearchQuery,
     /// LIKE patterns over folded text.
     text: Option<String>,
     counterparty: Option<String>,
     agency: Option<String>,
-    /// FTS5 MATCH expressions (SQLite, three characters or more).
-    text_fts: Option<String>,
-    counterparty_fts: Option<String>,
     from: Option<String>,
     to: Option<String>,
 }
@@ -107,33 +109,16 @@ struct Plan<'a> {
 impl<'a> Plan<'a> {
     fn new(backend: Backend, walk_window: u32, query: &'a SearchQuery) -> Plan<'a> {
         let pattern = |v: &Option<String>| v.as_deref().map(|t| like_pattern(&fold(t)));
-        let fts = |v: &Option<String>, columns: &str| {
-            v.as_deref()
-                .and_then(|t| fts_expression(columns, &fold(t)))
-                .filter(|_| backend == Backend::Sqlite)
-        };
         Plan {
             backend,
             walk_window,
-            scan_for_total: false,
             query,
             text: pattern(&query.text),
             counterparty: pattern(&query.counterparty),
             agency: pattern(&query.agency),
-            text_fts: fts(&query.text, "{counterparty_name_fold document_no_fold}"),
-            counterparty_fts: fts(&query.counterparty, "{counterparty_name_fold}"),
             from: query.decided_from.map(|d| d.format("%Y-%m-%d").to_string()),
             to: query.decided_to.map(|d| d.format("%Y-%m-%d").to_string()),
         }
-    }
-
-    /// Every substring filter is shorter than a trigram (and no agency filter narrows).
-    fn only_short_substrings(&self) -> bool {
-        let short = |v: &Option<String>| v.as_deref().is_none_or(|t| fold(t).chars().count() < 3);
-        self.has_substring_filter()
-            && self.agency.is_none()
-            && short(&self.query.text)
-            && short(&self.query.counterparty)
     }
 
     fn has_substring_filter(&self) -> bool {
@@ -213,36 +198,17 @@ impl<'a> Plan<'a> {
 
     /// ` AND …` for every filter that is not about the order.
     fn value_filters(&self, s: &mut Statement, alias: &str) {
-        self.value_filters_with(s, alias, TextPart::All)
-    }
-
-    /// [`Plan::value_filters`], with `q` tested on the `part` of its alternatives only.
-    fn value_filters_with(&self, s: &mut Statement, alias: &str, part: TextPart) {
         let agency_names = "SELECT name FROM agencies WHERE fold LIKE ";
         if let Some(p) = &self.text {
-            if part != TextPart::Agency {
-                s.push(&format!(" AND ({alias}counterparty_name_fold LIKE "))
-                    .text(p)
-                    .push(" ESCAPE '\\'");
-                s.push(&format!(" OR {alias}document_no_fold LIKE "))
-                    .text(p)
-                    .push(" ESCAPE '\\'");
-            }
-            match part {
-                TextPart::All => {
-                    s.push(&format!(" OR {alias}agency_name IN ({agency_names}"))
-                        .text(p)
-                        .push(" ESCAPE '\\'))");
-                }
-                TextPart::Columns => {
-                    s.push(")");
-                }
-                TextPart::Agency => {
-                    s.push(&format!(" AND {alias}agency_name IN ({agency_names}"))
-                        .text(p)
-                        .push(" ESCAPE '\\')");
-                }
-            }
+            s.push(&format!(" AND ({alias}counterparty_name_fold LIKE "))
+                .text(p)
+                .push(" ESCAPE '\\'");
+            s.push(&format!(" OR {alias}document_no_fold LIKE "))
+                .text(p)
+                .push(" ESCAPE '\\'");
+            s.push(&format!(" OR {alias}agency_name IN ({agency_names}"))
+                .text(p)
+                .push(" ESCAPE '\\'))");
         }
         if let Some(p) = &self.counterparty {
             s.push(&format!(" AND {alias}counterparty_name_fold LIKE "))
@@ -336,9 +302,6 @@ impl<'a> Plan<'a> {
         if let Some(cap) = cap {
             s.push(" LIMIT ").bind(Bind::Int(cap));
         }
-        if self.backend == Backend::Postgres {
-            s.sql = hide_from_trigram_indexes(&s.sql, "w.");
-        }
         s
     }
 
@@ -349,8 +312,6 @@ impl<'a> Plan<'a> {
             agency: None,
             text: None,
             counterparty: None,
-            text_fts: None,
-            counterparty_fts: None,
             from: self.from.clone(),
             to: self.to.clone(),
             ..*self
@@ -388,98 +349,32 @@ impl<'a> Plan<'a> {
         self.value_filters(&mut s, "");
         s.push(&self.order_by(""));
         self.page_limit(&mut s);
-        if self.backend == Backend::Postgres {
-            // A walk is bounded (the window) or wanted in order (the long walk): the planner,
-            // estimating a rare term, would rather build a trigram bitmap of the whole view and
-            // sort it (5 s for a two-character substring at a million records).
-            s.sql = hide_from_trigram_indexes(&s.sql, "");
-        }
         s
     }
 
-    /// Statements that list the position (`sort_date`, `record_id`) of every match, cursor
-    /// ignored, each up to `cap` rows when given; together they cover every match (a record may
-    /// appear in more than one). Each goes through the index that finds its matches: on SQLite
-    /// the FTS index, the agency index for the agency part of `q`, the agency or category
-    /// index; on Postgres the planner chooses by its statistics.
-    fn match_positions(&self, cap: Option<i64>) -> Vec<Statement> {
-        let mut statements = Vec::new();
-        let start = |from: &str| {
-            let mut s = Statement::default();
-            s.push("SELECT r.sort_date, r.record_id ").push(from);
-            s
+    /// The statement that lists the position (`sort_date`, `record_id`) of every match, cursor
+    /// ignored, up to `cap` rows when given, through the agency, category or ordered index (the
+    /// searches left to these steps have no gram to look up).
+    fn match_positions(&self, cap: Option<i64>) -> Statement {
+        let index = if self.agency.is_some() {
+            "records_agency_order"
+        } else if self.query.category.is_some() {
+            "records_category_order"
+        } else {
+            "records_order"
         };
-        match self.backend {
-            Backend::Postgres => {
-                let mut parts = vec![TextPart::All];
-                if self.text.is_some() && !self.scan_for_total && !self.only_short_substrings() {
-                    // q's agency alternative (a subquery) in the same OR keeps the planner from
-                    // combining the two trigram indexes: it scanned the whole view instead. Two
-                    // statements: the columns (a BitmapOr of both indexes), then the agencies.
-                    parts = vec![TextPart::Columns, TextPart::Agency];
-                }
-                for part in parts {
-                    let mut s = start("FROM records AS r WHERE r.state = 'visible'");
-                    self.order_filters(&mut s, "r.", false);
-                    self.value_filters_with(&mut s, "r.", part);
-                    if self.scan_for_total || self.only_short_substrings() {
-                        s.sql = hide_from_trigram_indexes(&s.sql, "r.");
-                    } else {
-                        // A trigram list. Not the agency part: planned freely, it reads each
-                        // agency's entries off the agency index, and as bitmaps it had no index
-                        // condition at all (the names come from a subquery) and read the view.
-                        s.bitmaps_only = part != TextPart::Agency
-                            && (self.text.is_some() || self.counterparty.is_some());
-                    }
-                    statements.push(s);
-                }
-            }
-            Backend::Sqlite => {
-                if let Some(fts) = self.counterparty_fts.as_ref().or(self.text_fts.as_ref()) {
-                    // CROSS JOIN keeps the FTS index as the outer loop: SQLite would otherwise
-                    // walk records and probe the index per row.
-                    let mut s =
-                        start("FROM (SELECT rowid AS id FROM records_fts WHERE records_fts MATCH ");
-                    s.text(fts).push(
-                        ") AS c CROSS JOIN records AS r ON r.id = c.id WHERE r.state = 'visible'",
-                    );
-                    self.order_filters(&mut s, "r.", false);
-                    self.value_filters(&mut s, "r.");
-                    statements.push(s);
-                    if let (None, Some(p)) = (&self.counterparty_fts, &self.text) {
-                        // q also matches agency names, which the FTS index does not hold.
-                        let mut s = start(
-                            "FROM records AS r INDEXED BY records_agency_order \
-                             WHERE r.state = 'visible' AND r.agency_name IN \
-                             (SELECT name FROM agencies WHERE fold LIKE ",
-                        );
-                        s.text(p).push(" ESCAPE '\\')");
-                        self.order_filters(&mut s, "r.", false);
-                        self.value_filters(&mut s, "r.");
-                        statements.push(s);
-                    }
-                } else {
-                    let from = if self.agency.is_some() {
-                        "FROM records AS r INDEXED BY records_agency_order"
-                    } else if self.query.category.is_some() {
-                        "FROM records AS r INDEXED BY records_category_order"
-                    } else {
-                        "FROM records AS r INDEXED BY records_order"
-                    };
-                    let mut s = start(from);
-                    s.push(" WHERE r.state = 'visible'");
-                    self.order_filters(&mut s, "r.", false);
-                    self.value_filters(&mut s, "r.");
-                    statements.push(s);
-                }
-            }
+        let mut s = Statement::default();
+        s.push("SELECT r.sort_date, r.record_id FROM records AS r");
+        if self.backend == Backend::Sqlite {
+            s.push(&format!(" INDEXED BY {index}"));
         }
-        for s in &mut statements {
-            if let Some(cap) = cap {
-                s.push(" LIMIT ").bind(Bind::Int(cap));
-            }
+        s.push(" WHERE r.state = 'visible'");
+        self.order_filters(&mut s, "r.", false);
+        self.value_filters(&mut s, "r.");
+        if let Some(cap) = cap {
+            s.push(" LIMIT ").bind(Bind::Int(cap));
         }
-        statements
+        s
     }
 
     /// The plain count of a query without substring filters, up to `cap` when given.
@@ -511,29 +406,6 @@ impl<'a> Plan<'a> {
     }
 }
 
-/// Which of `q`'s alternatives a statement tests: all three (counterparty, document number,
-/// agency), the two text columns, or the agency names.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum TextPart {
-    All,
-    Columns,
-    Agency,
-}
-
-/// `sql` with the folded text columns of `alias` written as `(column || '')`: the same values,
-/// but no longer the indexed expression, so Postgres cannot answer them through its trigram
-/// indexes and walks the ordered index instead.
-fn hide_from_trigram_indexes(sql: &str, alias: &str) -> String {
-    let mut sql = sql.to_owned();
-    for column in ["counterparty_name_fold", "document_no_fold"] {
-        sql = sql.replace(
-            &format!("{alias}{column} LIKE"),
-            &format!("({alias}{column} || '') LIKE"),
-        );
-    }
-    sql
-}
-
 /// The result order of two positions: newest date first, then record_id in byte order.
 fn result_order(a: &Cursor, b: &Cursor) -> std::cmp::Ordering {
     b.sort_date
@@ -541,59 +413,18 @@ fn result_order(a: &Cursor, b: &Cursor) -> std::cmp::Ordering {
         .then_with(|| a.record_id.as_bytes().cmp(b.record_id.as_bytes()))
 }
 
-/// Every match's position, sorted and deduplicated, and whether that is all of them (no
-/// statement hit `cap`).
+/// Every match's position, sorted, and whether that is all of them (the list stopped short of
+/// `cap`).
 async fn positions(
     tx: &mut sqlx::Transaction<'static, Any>,
     plan: &Plan<'_>,
     cap: Option<i64>,
 ) -> Result<(Vec<Cursor>, bool), PlatformError> {
-    let mut all = Vec::new();
-    let mut complete = true;
-    // Postgres, a term the walk found rare: list its matches through the trigram indexes, as
-    // bitmaps, and stop reading rows at the cap. Planned with the LIMIT, the planner
-    // would rather scan in order until the cap, and read the whole view for a rare term; a
-    // materialized list, the other way to keep it off that plan, lists every match of a term
-    // common in old records (a year, 180,000 rows) before the cap applies.
-    for statement in plan.match_positions(cap) {
-        if statement.bitmaps_only {
-            set_scans(tx, "off").await?;
-        }
-        let rows = fetch(tx, &statement).await?;
-        if statement.bitmaps_only {
-            set_scans(tx, "on").await?;
-        }
-        if cap.is_some_and(|cap| rows.len() as i64 >= cap) {
-            complete = false;
-        }
-        for row in &rows {
-            all.push(cursor_of(row)?);
-        }
-    }
+    let rows = fetch(tx, &plan.match_positions(cap)).await?;
+    let complete = cap.is_none_or(|cap| (rows.len() as i64) < cap);
+    let mut all = rows.iter().map(cursor_of).collect::<Result<Vec<_>, _>>()?;
     all.sort_by(result_order);
-    all.dedup_by(|a, b| a.record_id == b.record_id);
     Ok((all, complete))
-}
-
-/// Allows (`on`) or forbids (`off`, leaving bitmap scans) Postgres' plain, index and
-/// index-only scans for the rest of the search's transaction.
-async fn set_scans(
-    tx: &mut sqlx::Transaction<'static, Any>,
-    setting: &'static str,
-) -> Result<(), PlatformError> {
-    // set_config(…, true) is SET LOCAL, and three of them go in one round trip.
-    sqlx::query(
-        "SELECT set_config('enable_seqscan', $1, true) AS a, \
-         set_config('enable_indexscan', $2, true) AS b, \
-         set_config('enable_indexonlyscan', $3, true) AS c",
-    )
-    .bind(setting)
-    .bind(setting)
-    .bind(setting)
-    .fetch_one(&mut **tx)
-    .await
-    .map_err(PlatformError::database("plan a search"))?;
-    Ok(())
 }
 
 /// Runs `query`: the page, its `next` cursor and the total.
@@ -647,6 +478,8 @@ pub(crate) async fn search(
             (visible, true)
         };
         (rows, total, exact)
+    } else if let Some(found) = grams::search(&mut tx, &plan, cap).await? {
+        found
     } else if let Some(found) = agency_page(&mut tx, &plan, cap).await? {
         found
     } else {
@@ -681,10 +514,6 @@ pub(crate) async fn search(
             };
             // The matches' positions through the filters' own indexes: the total, and (when they
             // are all there) the page too, without sorting whole records.
-            let plan = Plan {
-                scan_for_total: walk_is_enough,
-                ..plan
-            };
             let (matches, complete) = positions(&mut tx, &plan, cap).await?;
             let (total, exact) = counted(matches.len());
             let rows = if walk_is_enough {
@@ -761,18 +590,7 @@ async fn agency_page(
     let (Some(pattern), None, None) = (&plan.agency, &plan.text, &plan.counterparty) else {
         return Ok(None);
     };
-    let names: Vec<String> =
-        sqlx::query("SELECT name FROM agencies WHERE fold LIKE $1 ESCAPE '\\' ORDER BY name")
-            .bind(pattern.clone())
-            .fetch_all(&mut **tx)
-            .await
-            .map_err(PlatformError::database("read search results"))?
-            .iter()
-            .map(|row| {
-                row.try_get::<String, _>("name")
-                    .map_err(|_| PlatformError::CorruptRow { what: "name" })
-            })
-            .collect::<Result<_, _>>()?;
+    let names = agency_names(tx, pattern).await?;
     if names.len() > AGENCY_NAMES_MERGED {
         return Ok(None);
     }
@@ -794,14 +612,37 @@ async fn agency_page(
         .take(query.limit as usize + 1)
         .collect();
     let (matches, _) = positions(tx, plan, cap).await?;
-    let n = matches.len() as u64;
-    let (total, exact) = if query.exact_total || n <= COUNT_CAP {
+    let (total, exact) = total_of(query, matches.len() as u64, false);
+    let rows = records_page(tx, plan, &page).await?;
+    Ok(Some((rows, total, exact)))
+}
+
+/// The agencies whose folded name is LIKE `pattern`, by name.
+async fn agency_names(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    pattern: &str,
+) -> Result<Vec<String>, PlatformError> {
+    sqlx::query("SELECT name FROM agencies WHERE fold LIKE $1 ESCAPE '\\' ORDER BY name")
+        .bind(pattern.to_owned())
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(PlatformError::database("read search results"))?
+        .iter()
+        .map(|row| {
+            row.try_get::<String, _>("name")
+                .map_err(|_| PlatformError::CorruptRow { what: "name" })
+        })
+        .collect()
+}
+
+/// The total and whether it is exact, for `n` matches counted (`capped`: the count stopped at
+/// the cap, so there may be more): exact when asked for or under [`COUNT_CAP`].
+fn total_of(query: &SearchQuery, n: u64, capped: bool) -> (u64, bool) {
+    if query.exact_total || (!capped && n <= COUNT_CAP) {
         (n, true)
     } else {
         (COUNT_CAP, false)
-    };
-    let rows = records_page(tx, plan, &page).await?;
-    Ok(Some((rows, total, exact)))
+    }
 }
 
 /// A first page (no cursor, no offset, capped total) of a substring search read off the window
@@ -915,25 +756,6 @@ pub(crate) fn like_pattern(text: &str) -> String {
     pattern
 }
 
-/// An FTS5 query for records whose `columns` hold every trigram of `text`, or `None` when
-/// `text` is shorter than a trigram. Each trigram is a quoted string (quotes doubled), so no
-/// character of `text` is FTS5 syntax. The index is `detail=column`, which has no positions for
-/// a phrase: the trigrams are ANDed, and LIKE then checks each candidate for the whole substring.
-fn fts_expression(columns: &str, text: &str) -> Option<String> {
-    let chars: Vec<char> = text.chars().collect();
-    if chars.len() < 3 {
-        return None;
-    }
-    let mut trigrams: Vec<String> = chars.windows(3).map(|w| w.iter().collect()).collect();
-    trigrams.sort_unstable();
-    trigrams.dedup();
-    let terms: Vec<String> = trigrams
-        .iter()
-        .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
-        .collect();
-    Some(format!("{columns} : ({})", terms.join(" AND ")))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -942,18 +764,5 @@ mod tests {
     fn like_patterns_escape_wildcards() {
         assert_eq!(like_pattern("a%b_c\\"), "%a\\%b\\_c\\\\%");
         assert_eq!(like_pattern("罚"), "%罚%");
-    }
-
-    #[test]
-    fn fts_expressions_quote_every_trigram() {
-        assert_eq!(fts_expression("{c}", "张三"), None);
-        assert_eq!(
-            fts_expression("{c}", "鑫源商贸").as_deref(),
-            Some("{c} : (\"源商贸\" AND \"鑫源商\")")
-        );
-        assert_eq!(
-            fts_expression("{c}", "a\"b*"),
-            Some("{c} : (\"\"\"b*\" AND \"a\"\"b\")".to_owned())
-        );
     }
 }

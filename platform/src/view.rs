@@ -170,8 +170,8 @@ const RECORD_COLUMNS: &str = "record_id, version, state, schema_name, record_jso
     counterparty_name, document_no, agency_name, decided_on, category, \
     counterparty_name_fold, document_no_fold, agency_name_fold, sort_date, \
     retract_reason, retract_note, emitted_at, source_topic, source_partition, source_offset, \
-    applied_at";
-const RECORD_COLUMN_COUNT: usize = 21;
+    applied_at, grams";
+const RECORD_COLUMN_COUNT: usize = 22;
 
 /// The version rule again, in SQL: even a second process writing the same database cannot move a
 /// record backwards. `RETURNING` tells which rows it let through.
@@ -183,7 +183,7 @@ ON CONFLICT (record_id) DO UPDATE SET
     decided_on = excluded.decided_on, category = excluded.category,
     counterparty_name_fold = excluded.counterparty_name_fold,
     document_no_fold = excluded.document_no_fold, agency_name_fold = excluded.agency_name_fold,
-    sort_date = excluded.sort_date,
+    sort_date = excluded.sort_date, grams = excluded.grams,
     retract_reason = excluded.retract_reason, retract_note = excluded.retract_note,
     emitted_at = excluded.emitted_at, source_topic = excluded.source_topic,
     source_partition = excluded.source_partition, source_offset = excluded.source_offset,
@@ -193,11 +193,10 @@ WHERE records.version < excluded.version
        AND excluded.state = 'retracted')
 RETURNING record_id";
 
-/// Rows per multi-row statement: 21 parameters each stays under SQLite's 32766 and Postgres'
-/// 65535 bound parameters. As many as fit: SQLite's FTS5 writes its pending trigrams out as a new
-/// segment at every statement (a statement savepoint), so fewer, larger statements mean fewer
-/// segments to write and merge.
-const ROWS_PER_STATEMENT: usize = 1_500;
+/// Rows per multi-row statement: 22 parameters each stays under SQLite's 32766 and Postgres'
+/// 65535 bound parameters. As many as fit: fewer, larger statements mean fewer round trips, and
+/// on Postgres fewer runs of the statement-level triggers that post the grams.
+const ROWS_PER_STATEMENT: usize = 1_400;
 
 const INSERT_REJECTED: &str = "\
 INSERT INTO rejected (topic, kafka_partition, kafka_offset, error, rejected_at)
@@ -766,6 +765,11 @@ struct RecordRow {
     schema: String,
     record_json: Option<String>,
     columns: SearchColumns,
+    /// The folded counterparty name, document number and agency name.
+    folded: [Option<String>; 3],
+    /// The grams the search index posts the record under, as a JSON array (`None` for a
+    /// tombstone): see the grams migration.
+    grams: Option<String>,
     reason: Option<String>,
     note: Option<String>,
     emitted_at: Option<String>,
@@ -793,6 +797,14 @@ impl RecordRow {
                 note.clone(),
             ),
         };
+        let folded = [
+            &columns.counterparty_name,
+            &columns.document_no,
+            &columns.agency_name,
+        ]
+        .map(|v| v.as_deref().map(fold));
+        let grams = (state == "visible")
+            .then(|| crate::query::posted_grams(folded[0].as_deref(), folded[1].as_deref()));
         RecordRow {
             record_id: envelope.record_id.clone(),
             version: envelope.version,
@@ -800,6 +812,8 @@ impl RecordRow {
             schema: envelope.schema.clone(),
             record_json,
             columns,
+            folded,
+            grams,
             reason,
             note,
             emitted_at: envelope.emitted_at.clone(),
@@ -815,7 +829,7 @@ impl RecordRow {
         query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
     ) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
         let columns = &self.columns;
-        let folded = |v: &Option<String>| v.as_deref().map(fold);
+        let [counterparty_fold, document_no_fold, agency_fold] = &self.folded;
         query
             .bind(self.record_id.clone())
             .bind(self.version)
@@ -827,9 +841,9 @@ impl RecordRow {
             .bind(columns.agency_name.clone())
             .bind(columns.decided_on.clone())
             .bind(columns.category.clone())
-            .bind(folded(&columns.counterparty_name))
-            .bind(folded(&columns.document_no))
-            .bind(folded(&columns.agency_name))
+            .bind(counterparty_fold.clone())
+            .bind(document_no_fold.clone())
+            .bind(agency_fold.clone())
             .bind(columns.decided_on.clone().unwrap_or_default())
             .bind(self.reason.clone())
             .bind(self.note.clone())
@@ -838,6 +852,7 @@ impl RecordRow {
             .bind(self.partition)
             .bind(self.offset)
             .bind(self.applied_at.clone())
+            .bind(self.grams.clone())
     }
 }
 

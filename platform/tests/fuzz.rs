@@ -10,22 +10,10 @@
 
 mod common;
 
-use common::{record, Feed, TestDb};
+use common::{proptest_config, record, Feed, TestDb};
 use dhub_platform::{Envelope, FeedMessage, SearchQuery, View};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
-
-fn config(default_cases: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default_cases);
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
 
 /// Text a hostile producer or user might send: Chinese, ASCII, SQL, LIKE and FTS5 syntax.
 fn hostile_text() -> impl Strategy<Value = String> {
@@ -120,7 +108,7 @@ fn envelope_like() -> impl Strategy<Value = Value> {
 }
 
 proptest! {
-    #![proptest_config(config(512))]
+    #![proptest_config(proptest_config(512))]
 
     #[test]
     fn any_bytes_parse_or_fail_without_quoting_them(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
@@ -292,7 +280,7 @@ fn search_matches_a_scan(db: TestDb, needles: Vec<String>) {
 }
 
 proptest! {
-    #![proptest_config(config(8))]
+    #![proptest_config(proptest_config(8))]
 
     #[test]
     fn searches_with_hostile_text_find_what_a_scan_finds_on_sqlite(
@@ -303,7 +291,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(config(3))]
+    #![proptest_config(proptest_config(3))]
 
     #[test]
     fn searches_with_hostile_text_find_what_a_scan_finds_on_postgres(

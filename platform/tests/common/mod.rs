@@ -217,3 +217,17 @@ pub fn simple(record_id: &str, version: i64) -> Value {
         "penalty",
     )
 }
+
+/// Property-test settings: `default_cases` cases (bounded for CI) unless `PROPTEST_CASES` says
+/// otherwise, and no failure files written into the source tree.
+pub fn proptest_config(default_cases: u32) -> proptest::test_runner::Config {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default_cases);
+    proptest::test_runner::Config {
+        cases,
+        failure_persistence: None,
+        ..proptest::test_runner::Config::default()
+    }
+}
