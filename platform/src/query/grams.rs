@@ -1,10 +1,11 @@
 //! Substring search through the gram index (`search_grams`, migration `20260401000002_grams`).
 //!
 //! Every visible record posts each distinct bigram and trigram of its folded counterparty name
-//! (prefix `c`) and document number (prefix `d`) under the key (gram, sort_date, record). A
-//! substring of two characters or more occurs only in texts that hold every one of its trigrams
+//! (prefix `c`) and document number (prefix `d`) under the key (month, gram, sort_date, record).
+//! A substring of two characters or more occurs only in texts that hold every one of its trigrams
 //! (or, for two characters, the bigram itself), so the postings of its rarest gram are a
-//! superset of its matches, and they are read newest first straight off the key.
+//! superset of its matches, and they are read newest first off the key, month by month
+//! (`search_months`, newest first).
 //!
 //! A search with such a substring (`counterparty`, else `q`) reads candidates from *streams*,
 //! each newest first, with every filter checked on the record itself (LIKE, category, agency,
