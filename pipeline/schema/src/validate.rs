@@ -8,6 +8,7 @@
 //! record alone is refused, naming the field and the character's code point, never the value.
 
 use chrono::{NaiveDate, Utc};
+use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -50,23 +51,31 @@ pub fn validate(value: &Value) -> Result<Validated, ValidationErrors> {
 
 /// [`validate`] with an explicit "today", for reproducible tests.
 pub fn validate_on(value: &Value, today: NaiveDate) -> Result<Validated, ValidationErrors> {
-    let controls = control_characters(value);
-    let record: Record = match serde_path_to_error::deserialize(value) {
+    // Field paths cost an allocation per field: they are worked out only for a record that fails.
+    let controls = if holds_control_character(value) {
+        control_characters(value)
+    } else {
+        Vec::new()
+    };
+    let record: Record = match Record::deserialize(value) {
         Ok(record) => record,
-        Err(error) => {
-            let field = error.path().to_string();
-            let field = printable(if field == "." { "record".into() } else { field });
-            let mut errors = controls;
-            // A shape error on a field already refused for a control character is most likely that
-            // character (`unknown variant`), said twice.
-            if !errors.iter().any(|known| known.field == field) {
-                errors.push(FieldError {
-                    field,
-                    message: printable(without_quoted_values(&error.inner().to_string())),
-                });
+        Err(_) => match serde_path_to_error::deserialize::<_, Record>(value) {
+            Ok(record) => record,
+            Err(error) => {
+                let field = error.path().to_string();
+                let field = printable(if field == "." { "record".into() } else { field });
+                let mut errors = controls;
+                // A shape error on a field already refused for a control character is most likely that
+                // character (`unknown variant`), said twice.
+                if !errors.iter().any(|known| known.field == field) {
+                    errors.push(FieldError {
+                        field,
+                        message: printable(without_quoted_values(&error.inner().to_string())),
+                    });
+                }
+                return Err(ValidationErrors { errors });
             }
-            return Err(ValidationErrors { errors });
-        }
+        },
     };
     let mut checks = Checks {
         errors: controls,
@@ -158,6 +167,28 @@ fn control_characters(value: &Value) -> Vec<FieldError> {
     errors
 }
 
+/// Whether any text in the record, object keys included, holds a control character other than TAB,
+/// LF and CR ([`control_characters`] without the field paths). An explicit stack, as there.
+fn holds_control_character(value: &Value) -> bool {
+    let mut pending: Vec<&Value> = vec![value];
+    while let Some(value) = pending.pop() {
+        match value {
+            Value::String(text) if control_character(text).is_some() => return true,
+            Value::Array(items) => pending.extend(items),
+            Value::Object(members) => {
+                for (key, member) in members {
+                    if control_character(key).is_some() {
+                        return true;
+                    }
+                    pending.push(member);
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
 /// The first character no text may hold: a C0 control other than TAB, LF and CR, or DEL.
 fn control_character(text: &str) -> Option<char> {
     text.chars()
@@ -215,7 +246,10 @@ impl Checks {
                 "is not a GB/T 2260 division code (6 digits, in use 1981–2024)",
             );
         } else if !divisions::valid_on(&record.division_code, record.decided_on)
-            && !divisions::valid_on(divisions::canonical(&record.division_code), record.decided_on)
+            && !divisions::valid_on(
+                divisions::canonical(&record.division_code),
+                record.decided_on,
+            )
         {
             // An old code whose successor was in use is accepted (and routed to the successor's
             // platforms); a code not yet created, or revoked without a successor, is not.
@@ -365,6 +399,8 @@ pub fn content_hash(record: &Record) -> String {
     // A source that restamps a case without changing it has nothing new to publish.
     stable.source.updated_at = None;
     stable.source.seq = None;
+    // One buffer, one digest: serializing straight into the hasher (many small writes) measured
+    // slower (`benches/validate.rs`: 3.5–4.0 against 2.9–3.2 µs).
     let bytes = serde_json::to_vec(&stable).unwrap_or_default();
     hex::encode(Sha256::digest(bytes))
 }
@@ -403,6 +439,23 @@ mod tests {
             .iter()
             .map(ToString::to_string)
             .collect()
+    }
+
+    #[test]
+    fn the_content_hash_is_the_sha256_of_the_record_serialized_without_its_stamps() {
+        // Stored hashes decide whether a record changed: how they are computed must not drift.
+        let record = validate_on(&penalty(), today()).unwrap().record;
+        let mut stable = record.clone();
+        stable.version = None;
+        stable.source.fetched_at.clear();
+        stable.source.updated_at = None;
+        stable.source.seq = None;
+        let expected = hex::encode(Sha256::digest(serde_json::to_vec(&stable).unwrap()));
+        assert_eq!(content_hash(&record), expected);
+        let mut restamped = record.clone();
+        restamped.source.fetched_at = "2026-11-02T00:00:00Z".into();
+        restamped.version = Some(7);
+        assert_eq!(content_hash(&restamped), expected);
     }
 
     #[test]
@@ -480,7 +533,11 @@ mod tests {
         let mut later = penalty();
         later["decided_on"] = json!("2026-05-01");
         later["publicity_until"] = json!("2029-05-01");
-        assert!(validate_on(&later, today()).is_ok(), "{:?}", validate_on(&later, today()).err());
+        assert!(
+            validate_on(&later, today()).is_ok(),
+            "{:?}",
+            validate_on(&later, today()).err()
+        );
         assert!(validate_on(&penalty(), today()).is_ok());
     }
 
