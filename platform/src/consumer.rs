@@ -171,9 +171,8 @@ pub(crate) async fn consume(
     view: &View,
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), PlatformError> {
-    // Subscribing to a topic that does not exist yet leaves librdkafka idle until its next metadata
-    // refresh (5 minutes by default) after the topic appears; a platform started before the hub
-    // would show nothing for that long. So wait for the topic first.
+    // A platform started before the hub waits here for the hub to create the feed topic: the
+    // partitions to assign are the topic's.
     let Some(mut partitions) = wait_for_topic(config, &mut stop).await? else {
         return Ok(());
     };

@@ -11,7 +11,7 @@ use dhub_store::{AuditCheck, VersionCheck};
 pub fn recompute_content_hash(record_json: &str) -> Result<String, String> {
     let record: dhub_schema::Record = serde_json::from_str(record_json)
         .map_err(|error| format!("not a normalized record: {error}"))?;
-    Ok(dhub_schema::content_hash(&record))
+    dhub_schema::content_hash(&record).map_err(|error| format!("cannot be serialized: {error}"))
 }
 
 pub async fn verify(config_path: &Path, with_checkpoints: bool) -> anyhow::Result<ExitCode> {

@@ -19,15 +19,6 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Log lines of the in-process code (the platforms' subscribers, librdkafka through `log`) when
-/// `DHUB_TEST_LOG` asks for them (`DHUB_TEST_LOG=info`, `DHUB_TEST_LOG=dhub_platform=debug`).
-pub fn logs() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_env("DHUB_TEST_LOG"))
-        .with_test_writer()
-        .try_init();
-}
-
 /// A free loopback port (bound and released; good enough for tests).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -207,7 +198,7 @@ impl Platforms {
 
     /// [`Platforms::start_on`] with extra librdkafka properties for the subscribers.
     pub async fn start_with(prefix: &str, brokers: &str, properties: &[(&str, &str)]) -> Platforms {
-        logs();
+        dhub_testkit::test_logs();
         let dir = tempfile::tempdir().unwrap();
         let (stop, stopped) = watch::channel(false);
         let mut views = BTreeMap::new();

@@ -24,14 +24,6 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Log lines of the code under test, when `DHUB_TEST_LOG` asks for them (`DHUB_TEST_LOG=info`).
-pub fn logs() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_env("DHUB_TEST_LOG"))
-        .with_test_writer()
-        .try_init();
-}
-
 /// A fresh SQLite store in `dir`.
 pub async fn sqlite_store(dir: &Path) -> Store {
     Store::connect(&format!("sqlite://{}", dir.join("state.db").display()))
@@ -107,7 +99,7 @@ impl Running {
         sink: Arc<dyn IntakeSink>,
         store: &Store,
     ) -> Running {
-        logs();
+        dhub_testkit::test_logs();
         let config: SourceConfig = toml::from_str(source_toml).unwrap();
         let errors = config.kind.check(base_dir);
         assert!(errors.is_empty(), "{errors:?}");

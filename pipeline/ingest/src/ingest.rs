@@ -416,11 +416,11 @@ impl Ingestor {
                 ));
                 continue;
             }
-            let (hash, record_json) = cpu::measure(Stage::Validate, || {
-                (content_hash(&record), serde_json::to_value(&record))
+            let serialized = cpu::measure(Stage::Validate, || {
+                Ok::<_, serde_json::Error>((content_hash(&record)?, serde_json::to_value(&record)?))
             });
-            let record_json = match record_json {
-                Ok(json) => json,
+            let (hash, record_json) = match serialized {
+                Ok(serialized) => serialized,
                 Err(error) => {
                     // A typed record always serializes; fail closed rather than store an empty one.
                     held.push(hold(

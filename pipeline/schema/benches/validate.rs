@@ -56,7 +56,7 @@ fn main() {
 
     let started = Instant::now();
     for _ in 0..records {
-        black_box(content_hash(black_box(&record)));
+        black_box(content_hash(black_box(&record)).is_ok());
     }
     let hash_us = started.elapsed().as_secs_f64() * 1e6 / f64::from(records);
 

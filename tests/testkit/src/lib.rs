@@ -17,7 +17,7 @@
 //! - [`ids`]: check digits of resident IDs, USCCs, organisation codes and registration numbers,
 //!   written here independently of `dhub-schema` so the two cannot share a bug.
 //! - [`services`]: the broker, Postgres and MariaDB of the integration tests (`test_brokers`,
-//!   `fresh_postgres_db`, `fresh_mariadb_db`, `unique_name`).
+//!   `fresh_postgres_db`, `fresh_mariadb_db`, `unique_name`), and their log switch (`test_logs`).
 //! - [`kafka`]: topics created and deleted through the admin API, JSONL files as messages, an
 //!   idempotent producer (what `kafka-produce` and the Kafka source's tests use).
 //! - [`feed`]: the raw feed reader: every message of a run's feed topics, checked against
@@ -61,6 +61,6 @@ pub use generate::{
     apply_export, generate, revocation_export, revoke, BadCases, GenConfig, GenerateError,
 };
 pub use services::{
-    fresh_mariadb_db, fresh_postgres_db, test_brokers, test_mariadb_url, test_postgres_url,
-    unique_name, TestDb,
+    fresh_mariadb_db, fresh_postgres_db, test_brokers, test_logs, test_mariadb_url,
+    test_postgres_url, unique_name, TestDb,
 };

@@ -21,6 +21,16 @@ pub const DEFAULT_BROKERS: &str = "127.0.0.1:9092";
 pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 pub const DEFAULT_MARIADB_URL: &str = "mysql://root@127.0.0.1:3306/mysql";
 
+/// Log lines of the code under test (connectors, platform subscribers, librdkafka through `log`)
+/// when `DHUB_TEST_LOG` asks for them (`DHUB_TEST_LOG=info`, `warn,dhub_platform=debug`); shown with
+/// `--nocapture`. Safe to call from every test: the first call installs the subscriber.
+pub fn test_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("DHUB_TEST_LOG"))
+        .with_test_writer()
+        .try_init();
+}
+
 /// The Kafka bootstrap servers for tests: `DHUB_TEST_BROKERS`, else `127.0.0.1:9092`.
 pub fn test_brokers() -> String {
     env_or("DHUB_TEST_BROKERS", DEFAULT_BROKERS)
