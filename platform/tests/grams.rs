@@ -352,11 +352,11 @@ async fn many_matches_on_one_date_page_in_record_id_order() {
     }
 }
 
-/// Grams too common to tell apart by their first postings (more than 5,000 each, none in the
-/// newest three months) are counted further before one is picked to drive the search; the search
-/// finds the same either way.
+/// Grams too common to count (more than 5,000 postings each, none in the newest three months)
+/// are told apart by how far back their newest postings reach before one is picked to drive the
+/// search; the search finds the same either way.
 #[tokio::test]
-async fn grams_too_common_to_tell_apart_are_counted_further() {
+async fn grams_too_common_to_count_are_told_apart_by_how_far_back_they_reach() {
     for db in [TestDb::sqlite(), TestDb::postgres().await] {
         let view = db.view().await;
         let mut feed = Feed::new(0);
