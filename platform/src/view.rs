@@ -250,15 +250,10 @@ impl View {
             .map_err(PlatformError::database("connect"))?;
         match backend {
             Backend::Sqlite => {
-                // WAL lets the search API read while a batch is being applied. It is a property
-                // of the file, so setting it once per open is enough.
-                sqlx::query("PRAGMA journal_mode = WAL")
-                    .execute(&pool)
-                    .await
-                    .map_err(PlatformError::database("switch to WAL journaling"))?;
                 // sqlx does not serialize SQLite migrations between processes: two subscribers
                 // (or a subscriber and a reader) opening a new view file at once would both create
-                // its tables. A lock file beside it serializes them.
+                // its tables. A lock file beside it serializes them, and the switch to WAL too:
+                // two opens switching at once failed with "database is locked".
                 let _lock = match sqlite_file(db_url) {
                     Some(file) => Some(
                         dhub_support::sqlite::lock_for_migration(&file)
@@ -270,6 +265,12 @@ impl View {
                     ),
                     None => None,
                 };
+                // WAL lets the search API read while a batch is being applied. It is a property
+                // of the file, so setting it once per open is enough.
+                sqlx::query("PRAGMA journal_mode = WAL")
+                    .execute(&pool)
+                    .await
+                    .map_err(PlatformError::database("switch to WAL journaling"))?;
                 sqlx::migrate!("migrations/sqlite").run(&pool).await?;
             }
             Backend::Postgres => {
