@@ -385,25 +385,21 @@ fn rank(postings: i64, oldest: Option<&str>, limit: i64) -> i64 {
 }
 
 /// `SELECT n, postings, oldest, recent` for `gram`: its newest postings, newest month first, up
-/// to [`PROBE_POSTINGS`], the oldest month they reach, and its postings in the newest three
-/// months (up to the same).
+/// to [`PROBE_POSTINGS`], the oldest month they reach, and how many of them are in the newest
+/// three months. One read: the walk takes the newest months first, so it holds all of their
+/// postings unless it stops inside them, and then they are common.
 fn probe(s: &mut Statement, backend: Backend, gram: &str, n: usize) {
+    // The third newest month ('' holds no date and sorts first, so with fewer months, all).
     s.push(&format!(
-        "SELECT CAST({n} AS BIGINT) AS n, COUNT(*) AS postings, MIN(month) AS oldest, "
+        "SELECT CAST({n} AS BIGINT) AS n, COUNT(*) AS postings, MIN(month) AS oldest, \
+         COUNT(CASE WHEN month >= COALESCE((SELECT month FROM search_months \
+         ORDER BY month DESC LIMIT 1 OFFSET 2), '') THEN 1 END) AS recent FROM ("
     ));
-    let newest_months = "SELECT month FROM search_months ORDER BY month DESC LIMIT 3";
     match backend {
         Backend::Sqlite => {
-            s.push(&format!(
-                "(SELECT COUNT(*) FROM (SELECT 1 FROM search_grams WHERE month IN \
-                 ({newest_months}) AND gram = "
-            ))
-            .text(gram)
-            .push(" LIMIT ")
-            .bind(Bind::Int(PROBE_POSTINGS))
-            .push(
-                ") AS r) AS recent FROM (SELECT month FROM search_grams WHERE month IN \
-                 (SELECT month FROM search_months) AND gram = ",
+            s.push(
+                "SELECT month FROM search_grams WHERE month IN (SELECT month FROM search_months) \
+                 AND gram = ",
             )
             .text(gram)
             .push(" ORDER BY month DESC LIMIT ");
@@ -411,23 +407,15 @@ fn probe(s: &mut Statement, backend: Backend, gram: &str, n: usize) {
         Backend::Postgres => {
             // Postgres 15 reads `month IN (…)` in no order: a lateral walk per month, newest
             // month first, each stopping at the limit.
-            let walk = |s: &mut Statement, months: &str| {
-                s.push(&format!(
-                    "SELECT m.month FROM ({months}) AS m CROSS JOIN LATERAL (SELECT 1 FROM \
-                     search_grams AS g WHERE g.month = m.month AND g.gram = "
-                ))
-                .text(gram)
-                .push(" LIMIT ")
-                .bind(Bind::Int(PROBE_POSTINGS))
-                .push(") AS x LIMIT ")
-                .bind(Bind::Int(PROBE_POSTINGS));
-            };
-            s.push("(SELECT COUNT(*) FROM (");
-            walk(s, newest_months);
-            s.push(") AS r) AS recent FROM (");
-            walk(s, "SELECT month FROM search_months ORDER BY month DESC");
-            s.push(") AS newest");
-            return;
+            s.push(
+                "SELECT m.month FROM (SELECT month FROM search_months ORDER BY month DESC) AS m \
+                 CROSS JOIN LATERAL (SELECT 1 FROM search_grams AS g WHERE g.month = m.month \
+                 AND g.gram = ",
+            )
+            .text(gram)
+            .push(" LIMIT ")
+            .bind(Bind::Int(PROBE_POSTINGS))
+            .push(") AS x LIMIT ");
         }
     }
     s.bind(Bind::Int(PROBE_POSTINGS)).push(") AS newest");
