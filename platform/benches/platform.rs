@@ -28,6 +28,10 @@
 //!
 //! `DHUB_BENCH_BACKENDS=sqlite` (or `postgres`) runs one backend only; `DHUB_BENCH_SQLITE_DIR`
 //! and `DHUB_BENCH_POSTGRES_URL` put the views where they are kept for a look afterwards.
+//!
+//! `DHUB_BENCH_WITHOUT_GRAMS=1` drops the triggers that post the gram index before loading: the
+//! apply rate of the view without any substring index, the floor any such index adds to. Searches
+//! by substring then find nothing; their figures mean nothing in that run.
 
 use std::time::{Duration, Instant};
 
@@ -281,6 +285,32 @@ fn process_cpu() -> Duration {
     Duration::from_millis(ticks * 10)
 }
 
+/// The view without its gram index's writers (`DHUB_BENCH_WITHOUT_GRAMS`).
+async fn drop_gram_triggers(url: &str) {
+    use sqlx::Connection;
+    let triggers: &[&str] = if url.starts_with("sqlite") {
+        &[
+            "DROP TRIGGER records_grams_insert",
+            "DROP TRIGGER records_grams_update",
+            "DROP TRIGGER records_grams_delete",
+        ]
+    } else {
+        &[
+            "DROP TRIGGER records_grams_inserted ON records",
+            "DROP TRIGGER records_grams_updated ON records",
+            "DROP TRIGGER records_grams_deleted ON records",
+        ]
+    };
+    let mut connection = sqlx::AnyConnection::connect(url)
+        .await
+        .expect("a connection to the view");
+    for drop in triggers {
+        sqlx::Executor::execute(&mut connection, *drop)
+            .await
+            .expect("the gram triggers drop");
+    }
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[index]
@@ -288,6 +318,10 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 async fn bench_backend(name: &str, url: &str, records: u64, queries: usize, by_date: bool) {
     let view = View::open(url).await.expect("the view opens");
+    if std::env::var("DHUB_BENCH_WITHOUT_GRAMS").as_deref() == Ok("1") {
+        drop_gram_triggers(url).await;
+        println!("{name}: gram triggers dropped (DHUB_BENCH_WITHOUT_GRAMS=1): no substring index");
+    }
     let bases = base_cases(20_000);
     let mut rng = SplitMix64::new(42);
     let planned = plan(records, &bases, by_date, &mut rng);
