@@ -12,6 +12,7 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    dhub::allocator::tune();
     // Usage errors are handled errors too (CONTRACT §1: exit 1); help and version exit 0.
     let cli = match dhub::commands::Cli::try_parse() {
         Ok(cli) => cli,

@@ -116,6 +116,36 @@ async fn wait_drained(store: &Store, timeout: Duration) -> bool {
     false
 }
 
+/// A relay of feed `p` on `topic` with a working producer, listening to `handoff` once it runs.
+fn relay(
+    store: &Store,
+    settings: &KafkaSettings,
+    topic: &str,
+    handoff: &OutboxHandoff,
+) -> FeedRelay {
+    FeedRelay::new(
+        store.clone(),
+        AckWriter::start(store.clone(), Arc::new(Telemetry::new())),
+        SharedProducer::new(settings.producer().unwrap(), None),
+        feed(topic),
+        Arc::new(Telemetry::new()),
+        handoff,
+    )
+}
+
+/// Tells a running relay to stop and waits until it has drained and returned.
+async fn stop_relay(
+    stop_tx: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<Result<(), dhub_store::StoreError>>,
+) {
+    let _ = stop_tx.send(true);
+    tokio::time::timeout(Duration::from_secs(30), task)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_producer_that_fails_fatally_is_replaced_and_nothing_is_lost() {
     let dir = tempfile::tempdir().unwrap();
@@ -161,12 +191,7 @@ async fn a_producer_that_fails_fatally_is_replaced_and_nothing_is_lost() {
     assert_eq!(history.deliveries.len(), 1);
     assert!(history.deliveries[0].offset >= 0);
 
-    let _ = stop_tx.send(true);
-    tokio::time::timeout(Duration::from_secs(30), task)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    stop_relay(stop_tx, task).await;
     settings.delete_topics(&[topic]).await;
 }
 
@@ -255,12 +280,35 @@ async fn an_entry_the_broker_refuses_for_good_is_parked_and_later_entries_go_out
     assert!(telemetry
         .render()
         .contains("dhub_outbox_parked_total{platform=\"p\"} 1"));
-    let _ = stop_tx.send(true);
-    tokio::time::timeout(Duration::from_secs(30), task)
+    stop_relay(stop_tx, task).await;
+    settings.delete_topics(&[topic]).await;
+}
+
+/// A relay waiting to start (its topics are created only once the broker answers) takes nothing
+/// from the hand-off: while the broker is down, the batches committed meanwhile live in the table
+/// only, not also in the hand-off's ring (up to 16 batches of envelopes, ≈70 MB). It subscribes
+/// when it runs, and reads what was queued before from the table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_that_has_not_started_holds_no_handed_off_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(&dir).await;
+    let topic = dhub_testkit::unique_name("relay");
+    let settings = settings();
+    let handoff = OutboxHandoff::default();
+    let relay = relay(&store, &settings, &topic, &handoff);
+    assert_eq!(handoff.listeners(), 0, "no listener before the relay runs");
+    // Committed and handed off while the relay waits: it must find them in the table.
+    let queued = enqueue(&store, 0..5).await;
+    handoff.send(queued);
+    settings
+        .ensure_topics(std::slice::from_ref(&topic), Duration::from_secs(30))
         .await
-        .unwrap()
-        .unwrap()
         .unwrap();
+    let (stop_tx, stop) = watch::channel(false);
+    let task = tokio::spawn(relay.run(stop));
+    assert!(wait_drained(&store, Duration::from_secs(10)).await);
+    assert_eq!(handoff.listeners(), 1, "the running relay listens");
+    stop_relay(stop_tx, task).await;
     settings.delete_topics(&[topic]).await;
 }
 
@@ -277,14 +325,7 @@ async fn handed_off_and_elsewhere_queued_entries_both_go_out() {
         .await
         .unwrap();
     let handoff = OutboxHandoff::default();
-    let relay = FeedRelay::new(
-        store.clone(),
-        AckWriter::start(store.clone(), Arc::new(Telemetry::new())),
-        SharedProducer::new(settings.producer().unwrap(), None),
-        feed(&topic),
-        Arc::new(Telemetry::new()),
-        &handoff,
-    );
+    let relay = relay(&store, &settings, &topic, &handoff);
     let (stop_tx, stop) = watch::channel(false);
     let task = tokio::spawn(relay.run(stop));
     let queued = enqueue(&store, 0..10).await;
@@ -310,11 +351,6 @@ async fn handed_off_and_elsewhere_queued_entries_both_go_out() {
             "t:{n}"
         );
     }
-    let _ = stop_tx.send(true);
-    tokio::time::timeout(Duration::from_secs(30), task)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    stop_relay(stop_tx, task).await;
     settings.delete_topics(&[topic]).await;
 }

@@ -252,7 +252,9 @@ pub struct FeedRelay {
     producer: SharedProducer,
     feed: Feed,
     events: Arc<dyn RelayEvents>,
-    handoff: broadcast::Receiver<Arc<[Entry]>>,
+    /// Subscribed to when [`FeedRelay::run`] starts: a relay that waits to start (for its topics, a
+    /// broker that is down) would otherwise pin the last batches handed off, payloads and all.
+    handoff: OutboxHandoff,
     /// `(lease, holder)`: acknowledgements are recorded only while this instance holds the feed.
     fence: Option<(String, String)>,
     /// Signs every envelope (`[hub] signing_key`), shared by the instance's feeds.
@@ -322,7 +324,7 @@ impl FeedRelay {
             producer,
             feed,
             events,
-            handoff: handoff.subscribe(),
+            handoff: handoff.clone(),
             fence: None,
             signer: None,
             max_in_flight: 20_000,
@@ -347,8 +349,11 @@ impl FeedRelay {
     /// Runs until `shutdown` turns true and everything queued for the feed is acknowledged (or the
     /// caller's timeout around this future gives up: what is left is sent again from the mark at the
     /// next start). `Err` for a state store it cannot read at start.
-    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> Result<(), StoreError> {
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) -> Result<(), StoreError> {
         let platform = self.feed.platform.clone();
+        // Before the first read of the table, so every entry committed from now on is either in
+        // that read or handed over (what is in both is skipped by seq).
+        let mut handoff = self.handoff.subscribe();
         self.store
             .ensure_feed_marks(std::slice::from_ref(&platform))
             .await?;
@@ -510,7 +515,7 @@ impl FeedRelay {
                     }
                     cpu::add(Stage::Relay, cpu::thread_nanos().saturating_sub(started));
                 }
-                handed = self.handoff.recv(), if !from_table && failed_at.is_none() => {
+                handed = handoff.recv(), if !from_table && failed_at.is_none() => {
                     match handed {
                         Ok(entries) => {
                             if let Some(last) = entries.last() {

@@ -19,6 +19,7 @@ pub struct OutboxHandoff {
 /// holds their entries (payloads included) until every relay has taken them: with 1,000-case export
 /// files a batch is ≈4.5 MB, so 256 let a relay that waits (for topics, a broker that is down) pin
 /// over a gigabyte; 16 bound that to ≈70 MB, and a relay further behind reads the table, as designed.
+/// A relay subscribes only when it starts sending, so one that waits for its topics pins nothing.
 pub const HANDOFF_BATCHES: usize = 16;
 
 impl Default for OutboxHandoff {
@@ -44,6 +45,11 @@ impl OutboxHandoff {
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<[Entry]>> {
         self.sender.subscribe()
+    }
+
+    /// How many relays listen now (the ring keeps a batch only while one has not taken it).
+    pub fn listeners(&self) -> usize {
+        self.sender.receiver_count()
     }
 }
 
