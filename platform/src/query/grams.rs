@@ -317,7 +317,7 @@ async fn gram_streams(
             .try_get("oldest")
             .map_err(|_| PlatformError::CorruptRow { what: "oldest" })?;
         counted[column].push(Counted {
-            rank: rank(count(row, "postings")?, oldest.as_deref(), PROBE_POSTINGS),
+            rank: rank(count(row, "postings")?, oldest.as_deref()),
             recent: count(row, "recent")?,
             column,
             gram,
@@ -360,7 +360,7 @@ struct Counted {
 }
 
 /// How rare a gram is where a walk reads, newest month first, from its newest `postings` (up to
-/// `limit`) and the oldest month they reach: the count when it has fewer than `limit` postings;
+/// [`PROBE_POSTINGS`]) and the oldest month they reach: the count when it has fewer than that;
 /// else ranked behind those by that month, the older the rarer. A walk reads the driving gram's
 /// postings newest first until the page is full, so what it costs is how thick the gram is at
 /// the newest end, not how many postings it has in all: of `有限公` and `物流有` (in
@@ -369,8 +369,8 @@ struct Counted {
 /// 1,001 matches; of `25〕` and `5〕1` (in `25〕1`), both in none of this year's records,
 /// `5〕1` is thin in the last months of 2025 (numbers count up through a year: 1xx is issued
 /// early) and `25〕` is in every record of them.
-fn rank(postings: i64, oldest: Option<&str>, limit: i64) -> i64 {
-    if postings < limit {
+fn rank(postings: i64, oldest: Option<&str>) -> i64 {
+    if postings < PROBE_POSTINGS {
         return postings;
     }
     // `YYYY-MM` as YYYYMM; the undated month '' (read last) as 0.
@@ -381,7 +381,7 @@ fn rank(postings: i64, oldest: Option<&str>, limit: i64) -> i64 {
         .collect::<String>()
         .parse()
         .unwrap_or(0);
-    limit + month
+    PROBE_POSTINGS + month
 }
 
 /// `SELECT n, postings, oldest, recent` for `gram`: its newest postings, newest month first, up
@@ -679,7 +679,7 @@ mod tests {
 
     fn counted(gram: usize, postings: i64, oldest: &str, recent: i64) -> Counted {
         Counted {
-            rank: rank(postings, Some(oldest), PROBE_POSTINGS),
+            rank: rank(postings, Some(oldest)),
             recent,
             column: 0,
             gram,
@@ -732,18 +732,14 @@ mod tests {
 
     #[test]
     fn a_rank_is_the_count_below_the_limit_and_the_month_reached_above_it() {
+        assert_eq!(rank(0, None), 0, "no postings: nothing holds the needle");
+        assert_eq!(rank(17, Some("2021-01")), 17);
         assert_eq!(
-            rank(0, None, PROBE_POSTINGS),
-            0,
-            "no postings: nothing holds the needle"
-        );
-        assert_eq!(rank(17, Some("2021-01"), PROBE_POSTINGS), 17);
-        assert_eq!(
-            rank(PROBE_POSTINGS, Some("2025-09"), PROBE_POSTINGS),
+            rank(PROBE_POSTINGS, Some("2025-09")),
             PROBE_POSTINGS + 202_509
         );
         assert_eq!(
-            rank(PROBE_POSTINGS, Some(""), PROBE_POSTINGS),
+            rank(PROBE_POSTINGS, Some("")),
             PROBE_POSTINGS,
             "undated: last"
         );
